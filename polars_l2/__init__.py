@@ -1,0 +1,29 @@
+"""L2 loss, MSE and RMSE as first-class, lazy Polars expressions.
+
+Importing this package registers the ``l2`` namespace on Polars expressions.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from polars_l2 import namespace as _namespace  # noqa: F401  (registers `l2`)
+from polars_l2._typing import IntoExpr, NanPolicy
+from polars_l2.exceptions import L2InputError
+from polars_l2.functions import loss, mse, rmse, sse
+
+try:
+    __version__ = version("polars-l2")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "IntoExpr",
+    "L2InputError",
+    "NanPolicy",
+    "__version__",
+    "loss",
+    "mse",
+    "rmse",
+    "sse",
+]
