@@ -1,0 +1,471 @@
+"""Plots of an evaluation: RMSE per segment, and where the squared error comes from.
+
+The drawing functions need matplotlib, from the optional extra
+``pip install 'polars-l2[plot]'``. They draw on a standalone
+:class:`matplotlib.figure.Figure` (Agg canvas), never on pyplot's global state,
+so they are safe in scripts, servers and threads. The curve data itself,
+:func:`concentration_curve`, is plain Polars and needs no extra.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, overload
+
+import polars as pl
+
+from polars_l2 import _inputs, functions
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from os import PathLike
+    from types import ModuleType
+
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from polars_l2._typing import IntoExpr, NanPolicy
+
+__all__ = [
+    "concentration_curve",
+    "plot_concentration",
+    "plot_evaluation",
+    "plot_report",
+]
+
+_INSTALL_HINT = (
+    "polars_l2.plot needs matplotlib, which is not installed; "
+    "install the plot extra: pip install 'polars-l2[plot]'"
+)
+_SEGMENT_SEPARATOR = " / "
+_REPORT_METRIC_COLUMNS = frozenset(
+    {
+        "n",
+        "weight_sum",
+        "sse",
+        "mse",
+        "rmse",
+        "rmse_low",
+        "rmse_high",
+        "mae",
+        "bias",
+        "r2",
+        "max_error",
+        "top_1pct_share",
+    }
+)
+
+
+def _import(module: str) -> ModuleType:
+    """Import a matplotlib module, or raise an ImportError saying what to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+        raise ImportError(_INSTALL_HINT) from exc
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    figure_module = _import("matplotlib.figure")
+    backend_agg = _import("matplotlib.backends.backend_agg")
+    figure: Figure = figure_module.Figure(
+        figsize=(width, height), dpi=100, layout="constrained"
+    )
+    # An explicit Agg canvas: no pyplot, no interactive backend, no global state.
+    backend_agg.FigureCanvasAgg(figure)
+    return figure
+
+
+def _finish(figure: Figure, path: str | PathLike[str] | None) -> Figure:
+    if path is not None:
+        figure.savefig(path, format="png")
+    return figure
+
+
+@overload
+def concentration_curve(
+    frame: pl.DataFrame,
+    actual: IntoExpr,
+    predicted: IntoExpr | Sequence[IntoExpr],
+    *,
+    weight: IntoExpr | None = ...,
+    nan_policy: NanPolicy = ...,
+    points: int = ...,
+) -> pl.DataFrame: ...
+
+
+@overload
+def concentration_curve(
+    frame: pl.LazyFrame,
+    actual: IntoExpr,
+    predicted: IntoExpr | Sequence[IntoExpr],
+    *,
+    weight: IntoExpr | None = ...,
+    nan_policy: NanPolicy = ...,
+    points: int = ...,
+) -> pl.LazyFrame: ...
+
+
+def concentration_curve(
+    frame: pl.DataFrame | pl.LazyFrame,
+    actual: IntoExpr,
+    predicted: IntoExpr | Sequence[IntoExpr],
+    *,
+    weight: IntoExpr | None = None,
+    nan_policy: NanPolicy = "propagate",
+    points: int = 200,
+) -> pl.DataFrame | pl.LazyFrame:
+    """Share of the SSE against the share of rows, largest squared errors first.
+
+    Rows are sorted by squared error, largest first. A point ``(x, y)`` on the
+    curve says that the ``x`` share of rows with the largest errors holds the
+    ``y`` share of the sum of squared errors. Were all errors equal, the curve
+    would be the diagonal; a curve that shoots up at the left means a few rows
+    dominate the loss, and so MSE and RMSE. Weighted, ``x`` is the share of
+    the total weight and ``y`` the share of the weighted SSE.
+
+    Parameters
+    ----------
+    frame
+        A DataFrame or LazyFrame.
+    actual
+        The observed values: a column name or an expression.
+    predicted
+        The predictions of one model, or a list of them (one curve per model).
+    weight
+        Optional non-negative row weights.
+    nan_policy
+        ``"propagate"`` (default) or ``"omit"``; see :func:`polars_l2.loss`.
+    points
+        About this many points per model, evenly spaced in rank, plus the
+        origin; the last row is always one. A plot needs no more, however
+        many rows there are.
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        Columns ``model`` (String, the name of each prediction),
+        ``share_of_rows`` and ``share_of_sse`` (Float64, from 0 to 1), in the
+        type of `frame`. Rows count only where actual, prediction and weight
+        are all present.
+
+    Examples
+    --------
+    Five houses; one prediction is off by 10, the others by 1:
+
+    >>> import polars as pl
+    >>> from polars_l2.plot import concentration_curve
+    >>> df = pl.DataFrame({"y": [0.0] * 5, "yhat": [10.0, 1.0, 1.0, 1.0, 1.0]})
+    >>> concentration_curve(df, "y", "yhat")
+    shape: (6, 3)
+    ┌───────┬───────────────┬──────────────┐
+    │ model ┆ share_of_rows ┆ share_of_sse │
+    │ ---   ┆ ---           ┆ ---          │
+    │ str   ┆ f64           ┆ f64          │
+    ╞═══════╪═══════════════╪══════════════╡
+    │ yhat  ┆ 0.0           ┆ 0.0          │
+    │ yhat  ┆ 0.2           ┆ 0.961538     │
+    │ yhat  ┆ 0.4           ┆ 0.971154     │
+    │ yhat  ┆ 0.6           ┆ 0.980769     │
+    │ yhat  ┆ 0.8           ┆ 0.990385     │
+    │ yhat  ┆ 1.0           ┆ 1.0          │
+    └───────┴───────────────┴──────────────┘
+
+    The 20% of rows with the largest error (one house) hold 96% of the SSE.
+    """
+    if points < 1:
+        msg = f"points must be at least 1, got {points}"
+        raise ValueError(msg)
+    models = [predicted] if isinstance(predicted, (str, pl.Expr)) else list(predicted)
+    if not models:
+        msg = "predicted must name at least one column"
+        raise ValueError(msg)
+    lazy = frame.lazy()
+    curves = [
+        _one_curve(
+            lazy, actual, model, weight=weight, nan_policy=nan_policy, points=points
+        )
+        for model in models
+    ]
+    result = pl.concat(curves, how="vertical")
+    return result if isinstance(frame, pl.LazyFrame) else result.collect()
+
+
+def _model_name(model: IntoExpr) -> str:
+    return model if isinstance(model, str) else model.meta.output_name()
+
+
+def _one_curve(
+    lazy: pl.LazyFrame,
+    actual: IntoExpr,
+    model: IntoExpr,
+    *,
+    weight: IntoExpr | None,
+    nan_policy: NanPolicy,
+    points: int,
+) -> pl.LazyFrame:
+    e2 = functions.loss(actual, model, nan_policy=nan_policy).alias("e2")
+    if weight is None:
+        w = pl.lit(1.0, dtype=pl.Float64).alias("w")
+    else:
+        w = _inputs.weight(weight, nan_policy=nan_policy, metric="plot").alias("w")
+    rows = (
+        lazy.select(e2, w)
+        .drop_nulls()
+        .sort("e2", descending=True, nulls_last=True, maintain_order=True)
+    )
+    rank = pl.int_range(pl.len(), dtype=pl.Int64)
+    # Evenly spaced ranks: every `step`-th row, so at most `points` per model.
+    step = (pl.len() // points).clip(lower_bound=1)
+    wsse = pl.col("w") * pl.col("e2")
+    curve = (
+        rows.select(
+            share_of_rows=_share(pl.col("w")),
+            share_of_sse=_share(wsse),
+            keep=((rank + 1) % step == 0) | (rank == pl.len() - 1),
+        )
+        .filter(pl.col("keep"))
+        .drop("keep")
+    )
+    origin = pl.LazyFrame(
+        {"share_of_rows": [0.0], "share_of_sse": [0.0]},
+        schema={"share_of_rows": pl.Float64, "share_of_sse": pl.Float64},
+    )
+    return pl.concat([origin, curve]).select(
+        pl.lit(_model_name(model), dtype=pl.String).alias("model"),
+        "share_of_rows",
+        "share_of_sse",
+    )
+
+
+def _share(values: pl.Expr) -> pl.Expr:
+    """Return the running share of the total, null where no share exists.
+
+    As in the metrics: a zero total or any negative weight gives null, not a
+    number that looks like a share.
+    """
+    total = values.sum()
+    valid = (total != 0) & (pl.col("w") >= 0).all()
+    return pl.when(valid).then(values.cum_sum() / total)
+
+
+def _segment_labels(report: pl.DataFrame) -> tuple[list[str], list[str]]:
+    """Return the `by` column names of a report and one label per row."""
+    if "model" not in report.columns or "rmse" not in report.columns:
+        msg = (
+            "plot_report expects the output of polars_l2.report, with columns "
+            f"'model' and 'rmse'; got columns {report.columns}"
+        )
+        raise ValueError(msg)
+    by = [c for c in report.columns if c not in _REPORT_METRIC_COLUMNS | {"model"}]
+    if not by:
+        return by, ["all rows"] * report.height
+    labels = report.select(
+        pl.concat_str(
+            [pl.col(c).cast(pl.String).fill_null("null") for c in by],
+            separator=_SEGMENT_SEPARATOR,
+        )
+    ).to_series()
+    return by, labels.to_list()
+
+
+def _draw_rmse(ax: Axes, report: pl.DataFrame, *, max_segments: int) -> None:
+    by, labels = _segment_labels(report)
+    frame = report.with_columns(_segment=pl.Series(labels, dtype=pl.String))
+    segments = list(dict.fromkeys(labels))
+    shown = segments[:max_segments]
+    models = list(dict.fromkeys(frame["model"].to_list()))
+    height = 0.8 / max(len(models), 1)
+    position = {segment: i for i, segment in enumerate(shown)}
+    for k, model in enumerate(models):
+        rows = frame.filter(
+            (pl.col("model") == model) & pl.col("_segment").is_in(shown)
+        )
+        y = [position[s] - 0.4 + height * (k + 0.5) for s in rows["_segment"]]
+        rmse = rows["rmse"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+        low = rows["rmse_low"].cast(pl.Float64) if "rmse_low" in rows.columns else None
+        high = (
+            rows["rmse_high"].cast(pl.Float64) if "rmse_high" in rows.columns else None
+        )
+        if low is not None and high is not None:
+            # A null interval (n < 2) draws no bar rather than a zero-width one.
+            below = (rows["rmse"] - low).fill_null(0.0).to_numpy()
+            above = (high - rows["rmse"]).fill_null(0.0).to_numpy()
+            ax.errorbar(
+                rmse, y, xerr=[below, above], fmt="o", capsize=3, label=str(model)
+            )
+        else:
+            ax.plot(rmse, y, "o", label=str(model))
+    ax.set_yticks(range(len(shown)), shown)
+    ax.invert_yaxis()
+    ax.set_ylim(len(shown) - 0.5, -0.5)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("RMSE (bars: confidence interval)")
+    ax.set_ylabel(_SEGMENT_SEPARATOR.join(by) if by else "")
+    title = "RMSE per segment"
+    if len(segments) > len(shown):
+        title += f" (first {len(shown)} of {len(segments)})"
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(title="model")
+
+
+def _draw_concentration(ax: Axes, curve: pl.DataFrame) -> None:
+    for model in dict.fromkeys(curve["model"].to_list()):
+        rows = curve.filter(pl.col("model") == model)
+        ax.plot(
+            rows["share_of_rows"].to_numpy(),
+            rows["share_of_sse"].to_numpy(),
+            label=str(model),
+        )
+    ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="equal errors")
+    # The report's top_1pct_share is the height of each curve at this line.
+    ax.axvline(
+        0.01, linestyle="--", color="grey", linewidth=0.8, label="top 1% of rows"
+    )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("share of rows, largest squared error first")
+    ax.set_ylabel("share of SSE")
+    ax.set_title("Where the squared error comes from")
+    ax.grid(alpha=0.3)
+    ax.legend(title="model", loc="lower right")
+
+
+def plot_report(
+    report: pl.DataFrame,
+    *,
+    path: str | PathLike[str] | None = None,
+    max_segments: int = 30,
+) -> Figure:
+    """Draw RMSE per segment and model, with its confidence interval.
+
+    Parameters
+    ----------
+    report
+        The output of :func:`polars_l2.report`: columns ``model``, the ``by``
+        columns, ``rmse`` and, for the error bars, ``rmse_low`` and
+        ``rmse_high``. Columns the plot does not use are ignored.
+    path
+        Where to write the figure as a PNG; ``None`` writes nothing.
+    max_segments
+        Draw at most this many segments, in the report's row order; the title
+        says when some were left out.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, for further changes or saving in another format.
+
+    Raises
+    ------
+    ImportError
+        Without matplotlib; install ``polars-l2[plot]``.
+    ValueError
+        If `report` has no ``model`` or ``rmse`` column.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from polars_l2.plot import plot_report
+    >>> report = pl.DataFrame(
+    ...     {
+    ...         "model": ["a", "a", "b", "b"],
+    ...         "region": ["north", "south", "north", "south"],
+    ...         "rmse": [1.0, 2.0, 1.5, 4.0],
+    ...         "rmse_low": [0.8, 1.5, 1.2, 2.0],
+    ...         "rmse_high": [1.2, 2.5, 1.8, 6.0],
+    ...     }
+    ... )
+    >>> figure = plot_report(report)
+    >>> [label.get_text() for label in figure.axes[0].get_yticklabels()]
+    ['north', 'south']
+    """
+    figure = _new_figure(7.0, 1.5 + 0.45 * min(report.height, max_segments))
+    _draw_rmse(figure.add_subplot(), report, max_segments=max_segments)
+    return _finish(figure, path)
+
+
+def plot_concentration(
+    curve: pl.DataFrame, *, path: str | PathLike[str] | None = None
+) -> Figure:
+    """Draw the squared-error concentration curve of each model.
+
+    Parameters
+    ----------
+    curve
+        The output of :func:`concentration_curve`.
+    path
+        Where to write the figure as a PNG; ``None`` writes nothing.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+
+    Raises
+    ------
+    ImportError
+        Without matplotlib; install ``polars-l2[plot]``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from polars_l2.plot import concentration_curve, plot_concentration
+    >>> df = pl.DataFrame({"y": [0.0] * 10, "yhat": [10.0] + [1.0] * 9})
+    >>> figure = plot_concentration(concentration_curve(df, "y", "yhat"))
+    >>> figure.axes[0].get_title()
+    'Where the squared error comes from'
+    """
+    figure = _new_figure(6.0, 4.5)
+    _draw_concentration(figure.add_subplot(), curve)
+    return _finish(figure, path)
+
+
+def plot_evaluation(
+    report: pl.DataFrame,
+    curve: pl.DataFrame,
+    *,
+    path: str | PathLike[str] | None = None,
+    max_segments: int = 30,
+) -> Figure:
+    """Draw the RMSE per segment and the concentration curve side by side.
+
+    This is the figure ``polars-l2 evaluate --plot FILE.png`` writes.
+
+    Parameters
+    ----------
+    report
+        The output of :func:`polars_l2.report`.
+    curve
+        The output of :func:`concentration_curve` on the same data.
+    path
+        Where to write the figure as a PNG; ``None`` writes nothing.
+    max_segments
+        As for :func:`plot_report`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, with two axes.
+
+    Raises
+    ------
+    ImportError
+        Without matplotlib; install ``polars-l2[plot]``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from polars_l2.plot import concentration_curve, plot_evaluation
+    >>> df = pl.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "yhat": [1.5, 2.0, 2.0, 9.0]})
+    >>> report = pl.DataFrame({"model": ["yhat"], "rmse": [2.56]})
+    >>> figure = plot_evaluation(report, concentration_curve(df, "y", "yhat"))
+    >>> len(figure.axes)
+    2
+    """
+    shown = min(report.height, max_segments)
+    figure = _new_figure(12.0, max(4.5, 1.5 + 0.45 * shown))
+    rmse_ax, curve_ax = figure.subplots(1, 2)
+    _draw_rmse(rmse_ax, report, max_segments=max_segments)
+    _draw_concentration(curve_ax, curve)
+    return _finish(figure, path)
