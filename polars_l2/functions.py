@@ -133,7 +133,7 @@ def sse(
     if weight is None:
         return pl.when(e.count() > 0).then(e.pow(2).sum())
     w, valid = _counted_weight(e, weight, nan_policy=nan_policy, metric="sse")
-    return pl.when(valid).then((w * e.pow(2)).sum())
+    return pl.when(valid).then((e.pow(2) * w).sum())
 
 
 def mse(
@@ -224,7 +224,8 @@ def mse(
     if weight is None:
         return e.pow(2).mean()
     w, valid = _counted_weight(e, weight, nan_policy=nan_policy, metric="mse")
-    return pl.when(valid).then((w * e.pow(2)).sum() / w.sum())
+    # `e` first: the result takes the name of `actual`.
+    return pl.when(valid).then((e.pow(2) * w).sum() / w.sum())
 
 
 def rmse(
