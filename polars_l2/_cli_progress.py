@@ -50,8 +50,9 @@ class Progress:
     >>> import io
     >>> out = io.StringIO()
     >>> with Progress(3, stream=out, enabled=True) as bar:
-    ...     bar.advance()
-    >>> "1/3 files" in out.getvalue()
+    ...     for _ in range(3):
+    ...         bar.advance()
+    >>> "0/3 files" in out.getvalue() and "3/3 files" in out.getvalue()
     True
     >>> out = io.StringIO()
     >>> with Progress(3, stream=out, enabled=False) as bar:
