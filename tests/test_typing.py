@@ -1,0 +1,108 @@
+"""A user's type checker sees the typed API: correct use passes, typos fail.
+
+mypy runs once, in a subprocess, on small user files written to a temporary
+directory; each file is checked for the errors it must (or must not) give.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+import polars_l2
+
+HEADER = """\
+from __future__ import annotations
+
+import polars as pl
+
+import polars_l2
+from polars_l2 import l2
+"""
+
+#: name -> (user code, the mypy error codes it must give; empty: none).
+CASES: dict[str, tuple[str, set[str]]] = {
+    "typed_use": (
+        """
+        df = pl.DataFrame({"y": [1.0, 2.0], "yhat": [1.5, 2.0], "w": [1.0, 2.0]})
+        per_row: pl.Expr = l2(pl.col("y")).loss("yhat", nan_policy="omit")
+        cost: pl.Expr = l2("y").mse("yhat", weight="w", nan_policy="propagate")
+        total: pl.Expr = l2(pl.col("y") * 2).sse(pl.col("yhat"), weight=None)
+        root: pl.Expr = polars_l2.rmse("y", "yhat", weight=pl.col("w"))
+        out: pl.DataFrame = df.select(per_row, cost, total, root)
+        """,
+        set(),
+    ),
+    "method_typo": ('l2("y").mes("yhat")\n', {"attr-defined"}),
+    "argument_typo": ('l2("y").mse("yhat", wieght="w")\n', {"call-arg"}),
+    "function_argument_typo": (
+        'polars_l2.rmse("y", "yhat", nan_polcy="omit")\n',
+        {"call-arg"},
+    ),
+    "option_given_positionally": ('l2("y").mse("yhat", "w")\n', {"call-arg"}),
+    "unknown_nan_policy": (
+        'l2("y").rmse("yhat", nan_policy="drop")\n',
+        {"arg-type"},
+    ),
+    "wrong_return_type": ('n: int = l2("y").mse("yhat")\n', {"assignment"}),
+}
+
+ERROR = re.compile(r"^(?P<file>[^:]+\.py):\d+: error: .*\[(?P<code>[a-z-]+)\]$")
+
+
+@pytest.fixture(scope="module")
+def mypy_errors(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+    """Run mypy --strict once over every case; return error codes per case."""
+    pytest.importorskip("mypy")
+    root = tmp_path_factory.mktemp("user_code")
+    for name, (code, _) in CASES.items():
+        (root / f"{name}.py").write_text(HEADER + textwrap.dedent(code))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-error-summary",
+            "--show-error-codes",
+            "--cache-dir",
+            str(root / ".mypy_cache"),
+            *sorted(f"{name}.py" for name in CASES),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        check=False,
+    )
+    # Exit status 1 means "type errors found"; anything else is mypy failing.
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    errors: dict[str, set[str]] = {name: set() for name in CASES}
+    for line in result.stdout.splitlines():
+        if ": note: " in line:
+            continue
+        match = ERROR.match(line)
+        assert match is not None, f"unexpected mypy output: {line}"
+        errors[Path(match["file"]).stem].add(match["code"])
+    return errors
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_mypy_checks_user_code(case: str, mypy_errors: dict[str, set[str]]) -> None:
+    assert mypy_errors[case] == CASES[case][1]
+
+
+def test_the_package_ships_py_typed() -> None:
+    assert resources.files(polars_l2).joinpath("py.typed").is_file()
+
+
+def test_the_accessor_is_the_registered_namespace() -> None:
+    import polars as pl  # noqa: PLC0415
+
+    expr = pl.col("y")
+    assert type(polars_l2.l2(expr)) is type(expr.l2)  # type: ignore[attr-defined]
