@@ -6,7 +6,9 @@ directory; each file is checked for the errors it must (or must not) give.
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -95,6 +97,27 @@ def mypy_errors(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]
 @pytest.mark.parametrize("case", list(CASES))
 def test_mypy_checks_user_code(case: str, mypy_errors: dict[str, set[str]]) -> None:
     assert mypy_errors[case] == CASES[case][1]
+
+
+@pytest.mark.skipif(shutil.which("pyright") is None, reason="pyright not installed")
+def test_pyright_checks_user_code(tmp_path: Path) -> None:
+    # Not in CI (pyright needs Node.js); run by developers who have it.
+    for name, (code, _) in CASES.items():
+        (tmp_path / f"{name}.py").write_text(HEADER + textwrap.dedent(code))
+    result = subprocess.run(
+        ["pyright", "--pythonpath", sys.executable, "--outputjson", "."],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    report = json.loads(result.stdout)
+    failing = {
+        Path(d["file"]).stem
+        for d in report["generalDiagnostics"]
+        if d["severity"] == "error"
+    }
+    assert failing == {name for name, (_, codes) in CASES.items() if codes}
 
 
 def test_the_package_ships_py_typed() -> None:
