@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import zipfile
 from importlib import resources
 from pathlib import Path
 
@@ -122,6 +123,21 @@ def test_pyright_checks_user_code(tmp_path: Path) -> None:
 
 def test_the_package_ships_py_typed() -> None:
     assert resources.files(polars_l2).joinpath("py.typed").is_file()
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_py_typed(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"]
+    subprocess.run(
+        [*pip_wheel, "--wheel-dir", ".", str(root)],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("polars_l2-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert "polars_l2/py.typed" in archive.namelist()
 
 
 def test_the_accessor_is_the_registered_namespace() -> None:
