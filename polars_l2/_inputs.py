@@ -67,7 +67,7 @@ def to_float64(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return expr if dtype == pl.Float64 else expr.cast(pl.Float64)
 
 
-def _exact_difference(
+def exact_difference(
     actual: pl.Expr, a_dtype: pl.DataType, predicted: pl.Expr, p_dtype: pl.DataType
 ) -> pl.Expr | None:
     """Return actual - predicted computed exactly before one rounding, if possible.
@@ -111,14 +111,32 @@ def error(
 
     def build(inputs: list[tuple[pl.Expr, pl.DataType]]) -> pl.Expr:
         (a_expr, a_dtype), (p_expr, p_dtype) = inputs
-        check_dtype(a_expr, a_dtype, role="actual", metric=metric)
-        check_dtype(p_expr, p_dtype, role="predicted", metric=metric)
-        diff = _exact_difference(a_expr, a_dtype, p_expr, p_dtype)
-        if diff is None:
-            diff = to_float64(a_expr, a_dtype) - to_float64(p_expr, p_dtype)
-        return diff.fill_nan(None) if nan_policy == "omit" else diff
+        return difference(
+            a_expr, a_dtype, p_expr, p_dtype, nan_policy=nan_policy, metric=metric
+        )
 
     return pl.pipe_with_dtype([a, p], build)
+
+
+def difference(
+    a_expr: pl.Expr,
+    a_dtype: pl.DataType,
+    p_expr: pl.Expr,
+    p_dtype: pl.DataType,
+    *,
+    nan_policy: NanPolicy,
+    metric: str,
+) -> pl.Expr:
+    """Return the checked Float64 ``actual - predicted`` of inputs of known dtypes.
+
+    The body of :func:`error`, for callers already inside a plan-time callback.
+    """
+    check_dtype(a_expr, a_dtype, role="actual", metric=metric)
+    check_dtype(p_expr, p_dtype, role="predicted", metric=metric)
+    diff = exact_difference(a_expr, a_dtype, p_expr, p_dtype)
+    if diff is None:
+        diff = to_float64(a_expr, a_dtype) - to_float64(p_expr, p_dtype)
+    return diff.fill_nan(None) if nan_policy == "omit" else diff
 
 
 def weight(weight: IntoExpr, *, nan_policy: NanPolicy, metric: str) -> pl.Expr:

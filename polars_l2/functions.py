@@ -8,14 +8,16 @@ takes one: ``select``, ``with_columns``, ``group_by().agg()``, ``over``,
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2 import _inputs
+from polars_l2 import _inputs, _vector
 
 if TYPE_CHECKING:
     from polars_l2._typing import IntoExpr, NanPolicy
+    from polars_l2._vector import MultiOutput
 
 __all__ = ["loss", "mse", "rmse", "sse"]
 
@@ -24,17 +26,25 @@ def loss(
     actual: IntoExpr,
     predicted: IntoExpr,
     *,
+    width: int | None = None,
     nan_policy: NanPolicy = "propagate",
 ) -> pl.Expr:
     r"""Per-row L2 loss: the squared error :math:`(y_i - \hat{y}_i)^2`.
+
+    For vector columns (Array or List), the squared Euclidean distance
+    :math:`\lVert y_i - \hat{y}_i \rVert^2`.
 
     Parameters
     ----------
     actual
         The observed values: a column name or an expression. Any integer,
-        Decimal, Boolean or float dtype.
+        Decimal, Boolean or float dtype, or an Array or List of one of them.
     predicted
         The predicted values, as for `actual`.
+    width
+        Optional number of outputs of vector inputs. A List row of another
+        width then fails the query; an Array dtype of another width fails it
+        when the plan is resolved.
     nan_policy
         ``"propagate"`` (default) gives NaN where either side is NaN, as numpy
         and Polars do. ``"omit"`` gives null there, treating NaN as missing.
@@ -42,13 +52,16 @@ def loss(
     Returns
     -------
     Expr
-        Float64, one value per row, null where either side is null. It takes
-        the name of `actual`.
+        Float64, one value per row, null where either side is null. For
+        vectors, also null where an element of either vector is null: the
+        distance is not known. It takes the name of `actual`.
 
     Raises
     ------
     L2InputError
-        When the plan is resolved, if an input is not numeric or Boolean.
+        When the plan is resolved, if an input is not numeric or Boolean (or
+        a vector of them), if one side is a vector and the other is not, or
+        if two Array columns differ in width.
 
     Notes
     -----
@@ -77,8 +90,27 @@ def loss(
     │ 400000 ┆ 385000 ┆ 2.25e8 │
     │ 300000 ┆ 305000 ┆ 2.5e7  │
     └────────┴────────┴────────┘
+
+    Two-dimensional positions, as Arrays:
+
+    >>> xy = pl.DataFrame(
+    ...     {"pos": [[0.0, 0.0], [1.0, 2.0]], "pred": [[3.0, 4.0], [1.0, 1.0]]},
+    ...     schema={"pos": pl.Array(pl.Float64, 2), "pred": pl.Array(pl.Float64, 2)},
+    ... )
+    >>> xy.with_columns(loss=polars_l2.loss("pos", "pred"))
+    shape: (2, 3)
+    ┌───────────────┬───────────────┬──────┐
+    │ pos           ┆ pred          ┆ loss │
+    │ ---           ┆ ---           ┆ ---  │
+    │ array[f64, 2] ┆ array[f64, 2] ┆ f64  │
+    ╞═══════════════╪═══════════════╪══════╡
+    │ [0.0, 0.0]    ┆ [3.0, 4.0]    ┆ 25.0 │
+    │ [1.0, 2.0]    ┆ [1.0, 1.0]    ┆ 1.0  │
+    └───────────────┴───────────────┴──────┘
     """
-    return _inputs.error(actual, predicted, nan_policy=nan_policy, metric="loss").pow(2)
+    return _vector.squared_distance(
+        actual, predicted, width=width, nan_policy=nan_policy, metric="loss"
+    )
 
 
 def sse(
@@ -86,6 +118,8 @@ def sse(
     predicted: IntoExpr,
     *,
     weight: IntoExpr | None = None,
+    multioutput: MultiOutput = "uniform_average",
+    width: int | None = None,
     nan_policy: NanPolicy = "propagate",
 ) -> pl.Expr:
     r"""Sum of squared errors, :math:`\sum_i w_i (y_i - \hat{y}_i)^2`.
@@ -94,11 +128,22 @@ def sse(
     ----------
     actual
         The observed values: a column name or an expression. Any integer,
-        Decimal, Boolean or float dtype.
+        Decimal, Boolean or float dtype, or an Array or List of one of them
+        (one element per output).
     predicted
         The predicted values, as for `actual`.
     weight
-        Optional non-negative row weights, as for `actual`.
+        Optional non-negative row weights, as for `actual`. For vectors, a
+        row's weight applies to all its outputs.
+    multioutput
+        How the outputs of vector inputs are combined:
+        ``"uniform_average"`` (default) the mean of the per-output values,
+        ``"raw_values"`` an ``Array(Float64, width)`` of them, ``"sum"`` their
+        sum, or a sequence of non-negative output weights for a weighted
+        average, as in scikit-learn. A scalar column is one output.
+    width
+        The number of outputs of List inputs, whose dtype does not hold it
+        (an Array dtype does). A row of another width fails the query.
     nan_policy
         ``"propagate"`` (default) or ``"omit"``; see :func:`loss`.
 
@@ -109,6 +154,10 @@ def sse(
         `actual`, `predicted` and `weight` are all present. Null when no row
         counts, when the counted weights sum to zero, or when any counted
         weight is negative.
+        For vector inputs, each output is aggregated over the rows where its
+        elements (and the weight) are present, and the per-output values are
+        combined as `multioutput` says; ``"raw_values"`` gives an
+        ``Array(Float64, width)``.
 
     See Also
     --------
@@ -128,12 +177,39 @@ def sse(
     ╞═════╡
     │ 9.0 │
     └─────┘
+
+    For vectors, ``multioutput="sum"`` gives the sum of squared Euclidean
+    distances:
+
+    >>> xy = pl.DataFrame(
+    ...     {"pos": [[0.0, 0.0], [1.0, 2.0]], "pred": [[3.0, 4.0], [1.0, 1.0]]},
+    ...     schema={"pos": pl.Array(pl.Float64, 2), "pred": pl.Array(pl.Float64, 2)},
+    ... )
+    >>> xy.select(
+    ...     per_output=polars_l2.sse("pos", "pred", multioutput="raw_values"),
+    ...     total=polars_l2.sse("pos", "pred", multioutput="sum"),
+    ... )
+    shape: (1, 2)
+    ┌───────────────┬───────┐
+    │ per_output    ┆ total │
+    │ ---           ┆ ---   │
+    │ array[f64, 2] ┆ f64   │
+    ╞═══════════════╪═══════╡
+    │ [9.0, 17.0]   ┆ 26.0  │
+    └───────────────┴───────┘
     """
-    e = _inputs.error(actual, predicted, nan_policy=nan_policy, metric="sse")
-    if weight is None:
-        return pl.when(e.count() > 0).then(e.pow(2).sum())
-    w, valid = _counted_weight(e, weight, nan_policy=nan_policy, metric="sse")
-    return pl.when(valid).then((e.pow(2) * w).sum())
+    return _vector.aggregate(
+        actual,
+        predicted,
+        per_output=partial(
+            _sse_of, weight=_weight_expr(weight), nan_policy=nan_policy, metric="sse"
+        ),
+        root=False,
+        multioutput=multioutput,
+        width=width,
+        nan_policy=nan_policy,
+        metric="sse",
+    )
 
 
 def mse(
@@ -141,6 +217,8 @@ def mse(
     predicted: IntoExpr,
     *,
     weight: IntoExpr | None = None,
+    multioutput: MultiOutput = "uniform_average",
+    width: int | None = None,
     nan_policy: NanPolicy = "propagate",
 ) -> pl.Expr:
     r"""Mean squared error: the mean L2 loss, the cost of a regression model.
@@ -154,12 +232,23 @@ def mse(
     ----------
     actual
         The observed values: a column name or an expression. Any integer,
-        Decimal, Boolean or float dtype. A Boolean `actual` against a
-        probability `predicted` gives the Brier score.
+        Decimal, Boolean or float dtype, or an Array or List of one of them
+        (one element per output). A Boolean `actual` against a probability
+        `predicted` gives the Brier score.
     predicted
         The predicted values, as for `actual`.
     weight
-        Optional non-negative row weights, as for `actual`.
+        Optional non-negative row weights, as for `actual`. For vectors, a
+        row's weight applies to all its outputs.
+    multioutput
+        How the outputs of vector inputs are combined:
+        ``"uniform_average"`` (default) the mean of the per-output values,
+        ``"raw_values"`` an ``Array(Float64, width)`` of them, ``"sum"`` their
+        sum, or a sequence of non-negative output weights for a weighted
+        average, as in scikit-learn. A scalar column is one output.
+    width
+        The number of outputs of List inputs, whose dtype does not hold it
+        (an Array dtype does). A row of another width fails the query.
     nan_policy
         ``"propagate"`` (default) or ``"omit"``; see :func:`loss`.
 
@@ -170,6 +259,10 @@ def mse(
         `actual`, `predicted` and `weight` are all present, in both the
         numerator and the denominator. Null when no row counts, when the
         counted weights sum to zero, or when any counted weight is negative.
+        For vector inputs, each output is aggregated over the rows where its
+        elements (and the weight) are present, and the per-output values are
+        combined as `multioutput` says; ``"raw_values"`` gives an
+        ``Array(Float64, width)``.
 
     See Also
     --------
@@ -219,13 +312,38 @@ def mse(
     │ north  ┆ 0.125 ┆ 0.166667 │
     │ south  ┆ 4.0   ┆ 4.0      │
     └────────┴───────┴──────────┘
+
+    Two outputs per row, as a List column; the null element leaves out the
+    second output of the second row only:
+
+    >>> two = pl.DataFrame(
+    ...     {"y": [[1.0, 10.0], [2.0, None], [3.0, 30.0]], "yhat": [[1.0, 12.0]] * 3}
+    ... )
+    >>> two.select(
+    ...     per_output=polars_l2.mse("y", "yhat", multioutput="raw_values", width=2),
+    ...     average=polars_l2.mse("y", "yhat", width=2),
+    ... )
+    shape: (1, 2)
+    ┌───────────────────┬───────────┐
+    │ per_output        ┆ average   │
+    │ ---               ┆ ---       │
+    │ array[f64, 2]     ┆ f64       │
+    ╞═══════════════════╪═══════════╡
+    │ [1.666667, 164.0] ┆ 82.833333 │
+    └───────────────────┴───────────┘
     """
-    e = _inputs.error(actual, predicted, nan_policy=nan_policy, metric="mse")
-    if weight is None:
-        return e.pow(2).mean()
-    w, valid = _counted_weight(e, weight, nan_policy=nan_policy, metric="mse")
-    # `e` first: the result takes the name of `actual`.
-    return pl.when(valid).then((e.pow(2) * w).sum() / w.sum())
+    return _vector.aggregate(
+        actual,
+        predicted,
+        per_output=partial(
+            _mse_of, weight=_weight_expr(weight), nan_policy=nan_policy, metric="mse"
+        ),
+        root=False,
+        multioutput=multioutput,
+        width=width,
+        nan_policy=nan_policy,
+        metric="mse",
+    )
 
 
 def rmse(
@@ -233,6 +351,8 @@ def rmse(
     predicted: IntoExpr,
     *,
     weight: IntoExpr | None = None,
+    multioutput: MultiOutput = "uniform_average",
+    width: int | None = None,
     nan_policy: NanPolicy = "propagate",
 ) -> pl.Expr:
     r"""Root mean squared error: :math:`\sqrt{\mathrm{MSE}}`, in the target's unit.
@@ -243,11 +363,22 @@ def rmse(
     ----------
     actual
         The observed values: a column name or an expression. Any integer,
-        Decimal, Boolean or float dtype.
+        Decimal, Boolean or float dtype, or an Array or List of one of them
+        (one element per output).
     predicted
         The predicted values, as for `actual`.
     weight
-        Optional non-negative row weights, as for `actual`.
+        Optional non-negative row weights, as for `actual`. For vectors, a
+        row's weight applies to all its outputs.
+    multioutput
+        How the outputs of vector inputs are combined:
+        ``"uniform_average"`` (default) the mean of the per-output values,
+        ``"raw_values"`` an ``Array(Float64, width)`` of them, ``"sum"`` their
+        sum, or a sequence of non-negative output weights for a weighted
+        average, as in scikit-learn. A scalar column is one output.
+    width
+        The number of outputs of List inputs, whose dtype does not hold it
+        (an Array dtype does). A row of another width fails the query.
     nan_policy
         ``"propagate"`` (default) or ``"omit"``; see :func:`loss`.
 
@@ -255,7 +386,24 @@ def rmse(
     -------
     Expr
         Float64 aggregate, named after `actual`, with the same null rules as
-        :func:`mse`.
+        :func:`mse`. For vector inputs, the per-output RMSEs combined as
+        `multioutput` says, except ``"sum"``: the square root of the summed
+        per-output MSEs, the root mean squared Euclidean distance.
+
+    Raises
+    ------
+    L2InputError
+        When the plan is resolved, for an input dtype :func:`loss` rejects;
+        for List inputs whose width is not given; or where the widths of the
+        Array dtypes, `width` and the output weights disagree.
+
+    Notes
+    -----
+    As in scikit-learn, the default ``multioutput="uniform_average"`` of a
+    vector target is the mean of the per-output RMSEs, which is not the
+    square root of the averaged MSE (``rmse(..., multioutput="sum")`` divided
+    by the square root of the width). A null vector makes the row missing; a
+    null element makes that output missing in that row only.
 
     Examples
     --------
@@ -273,8 +421,40 @@ def rmse(
     ╞══════════════╡
     │ 14719.601444 │
     └──────────────┘
+
+    For vectors, the default averages the per-output RMSEs, as scikit-learn
+    does; ``"sum"`` gives the root mean squared Euclidean distance:
+
+    >>> xy = pl.DataFrame(
+    ...     {"pos": [[0.0, 0.0], [1.0, 2.0]], "pred": [[3.0, 4.0], [1.0, 1.0]]},
+    ...     schema={"pos": pl.Array(pl.Float64, 2), "pred": pl.Array(pl.Float64, 2)},
+    ... )
+    >>> xy.select(
+    ...     per_output=polars_l2.rmse("pos", "pred", multioutput="raw_values"),
+    ...     average=polars_l2.rmse("pos", "pred"),
+    ...     distance=polars_l2.rmse("pos", "pred", multioutput="sum"),
+    ... )
+    shape: (1, 3)
+    ┌─────────────────────┬──────────┬──────────┐
+    │ per_output          ┆ average  ┆ distance │
+    │ ---                 ┆ ---      ┆ ---      │
+    │ array[f64, 2]       ┆ f64      ┆ f64      │
+    ╞═════════════════════╪══════════╪══════════╡
+    │ [2.12132, 2.915476] ┆ 2.518398 ┆ 3.605551 │
+    └─────────────────────┴──────────┴──────────┘
     """
-    return mse(actual, predicted, weight=weight, nan_policy=nan_policy).sqrt()
+    return _vector.aggregate(
+        actual,
+        predicted,
+        per_output=partial(
+            _mse_of, weight=_weight_expr(weight), nan_policy=nan_policy, metric="rmse"
+        ),
+        root=True,
+        multioutput=multioutput,
+        width=width,
+        nan_policy=nan_policy,
+        metric="rmse",
+    )
 
 
 def _counted_weight(
@@ -292,3 +472,29 @@ def _counted_weight(
     # `!= 0` rather than `> 0`: a NaN weight sum must propagate, not hide.
     valid = (counted < 0).any().not_() & (counted.sum() != 0)
     return counted, valid
+
+
+def _sse_of(
+    e: pl.Expr, *, weight: pl.Expr | None, nan_policy: NanPolicy, metric: str
+) -> pl.Expr:
+    """Sum of (weighted) squares of one output's Float64 error `e`."""
+    if weight is None:
+        return pl.when(e.count() > 0).then(e.pow(2).sum())
+    w, valid = _counted_weight(e, weight, nan_policy=nan_policy, metric=metric)
+    return pl.when(valid).then((e.pow(2) * w).sum())
+
+
+def _mse_of(
+    e: pl.Expr, *, weight: pl.Expr | None, nan_policy: NanPolicy, metric: str
+) -> pl.Expr:
+    """(Weighted) mean of the squares of one output's Float64 error `e`."""
+    if weight is None:
+        return e.pow(2).mean()
+    w, valid = _counted_weight(e, weight, nan_policy=nan_policy, metric=metric)
+    # `e` first: the result takes the name of `actual`.
+    return pl.when(valid).then((e.pow(2) * w).sum() / w.sum())
+
+
+def _weight_expr(weight: IntoExpr | None) -> pl.Expr | None:
+    """Parse the weight now, so a bad argument fails where it is passed."""
+    return None if weight is None else _inputs.parse_into_expr(weight, role="weight")

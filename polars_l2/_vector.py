@@ -1,0 +1,479 @@
+"""Vector targets: Array and List columns, one output per element.
+
+A row's L2 loss is then the squared Euclidean distance between the two
+vectors. The aggregates are computed for each output as for a scalar column
+and combined the way scikit-learn's ``multioutput`` option combines them.
+
+As in :mod:`polars_l2._inputs`, every decision that depends on a dtype (scalar
+or vector, the vector width, the casts) is taken in a
+:func:`polars.pipe_with_dtype` callback at plan time; the plan keeps only
+native expressions.
+
+Per-output aggregation needs the number of outputs when the plan is built.
+An Array dtype holds it; a List dtype does not, so a List column is
+aggregated only when the width is known another way (``width=``, the number of
+output weights, or an Array on the other side). Whether the rows of a List
+column really have that width can only be checked on the data: that check is
+an expression that fails the query with a message naming the widths met.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from numbers import Real
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+import polars as pl
+
+from polars_l2 import _inputs
+from polars_l2.exceptions import L2InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from polars_l2._typing import IntoExpr, NanPolicy
+
+#: How the aggregates of several outputs are combined: ``"uniform_average"``
+#: (the mean over outputs), ``"raw_values"`` (one value per output, as an
+#: Array), ``"sum"`` (the sum over outputs of the squared quantity), or a
+#: sequence of non-negative output weights (their weighted average).
+MultiOutput: TypeAlias = (
+    Literal["uniform_average", "raw_values", "sum"] | Sequence[float]
+)
+
+_MODES = ("uniform_average", "raw_values", "sum")
+_WIDE_INTEGERS = frozenset({pl.Int64, pl.UInt64})
+_INT128 = frozenset({pl.Int128, pl.UInt128})
+
+
+def check_multioutput(multioutput: MultiOutput) -> str | tuple[float, ...]:
+    """Return `multioutput` as a mode name or a tuple of output weights.
+
+    Raises ``ValueError`` for an unknown name or unusable weights, when the
+    expression is built.
+    """
+    if isinstance(multioutput, str):
+        if multioutput in _MODES:
+            return multioutput
+        msg = (
+            f"multioutput must be one of {_MODES} or a sequence of output "
+            f"weights, got {multioutput!r}"
+        )
+        raise ValueError(msg)
+    try:
+        weights = tuple(multioutput)
+    except TypeError:
+        msg = (
+            f"multioutput must be one of {_MODES} or a sequence of output "
+            f"weights, got {type(multioutput).__name__}"
+        )
+        raise ValueError(msg) from None
+    if not weights:
+        msg = "multioutput output weights must not be empty"
+        raise ValueError(msg)
+    for w in weights:
+        if isinstance(w, bool) or not isinstance(w, Real):
+            msg = f"multioutput output weights must be numbers, got {w!r}"
+            raise ValueError(msg)
+        if not math.isfinite(w) or w < 0:
+            msg = f"multioutput output weights must be finite and >= 0, got {w!r}"
+            raise ValueError(msg)
+    if not math.fsum(weights) > 0:
+        msg = "multioutput output weights must not all be zero"
+        raise ValueError(msg)
+    return tuple(float(w) for w in weights)
+
+
+def check_width(width: int | None) -> None:
+    """Raise ``ValueError`` unless `width` is None or a positive integer."""
+    if width is None:
+        return
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        msg = f"width must be a positive integer (the number of outputs), got {width!r}"
+        raise ValueError(msg)
+
+
+def is_vector(dtype: pl.DataType) -> bool:
+    """Whether `dtype` holds one vector per row (an Array or a List)."""
+    return isinstance(dtype, pl.Array | pl.List)
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One input (actual or predicted) with its resolved dtype."""
+
+    expr: pl.Expr
+    dtype: pl.DataType
+    role: str
+
+    def describe(self) -> str:
+        return f"{self.role} {_inputs.describe(self.expr)}"
+
+    @property
+    def inner(self) -> pl.DataType:
+        """The element dtype of a vector (Null for an all-null column)."""
+        if isinstance(self.dtype, pl.Array | pl.List):
+            inner = self.dtype.inner
+            return inner if isinstance(inner, pl.DataType) else inner()
+        return pl.Null()
+
+
+@dataclass(frozen=True)
+class _Errors:
+    """The difference of two inputs, at plan time.
+
+    ``scalar`` is the Float64 error of two scalar inputs; otherwise ``vector``
+    is the Float64 difference of two vector inputs (``Array(Float64, width)``
+    when `width` is known, else ``List(Float64)``).
+    """
+
+    scalar: pl.Expr | None = None
+    vector: pl.Expr | None = None
+    width: int | None = None
+
+
+def squared_distance(
+    actual: IntoExpr,
+    predicted: IntoExpr,
+    *,
+    width: int | None,
+    nan_policy: NanPolicy,
+    metric: str,
+) -> pl.Expr:
+    """Per-row squared error (scalars) or squared Euclidean distance (vectors)."""
+
+    def finish(errors: _Errors) -> pl.Expr:
+        if errors.scalar is not None:
+            return errors.scalar.pow(2)
+        d = errors.vector
+        assert d is not None  # one of the two is always set
+        if errors.width is None:
+            # A missing element makes the distance unknown: null, not a
+            # partial sum over the present elements.
+            present = d.list.count_matches(None) == 0
+            total = (d * d).list.sum()
+        else:
+            present = d.arr.count_matches(None) == 0
+            total = d.arr.dot(d)
+        sq = pl.when(present).then(total)
+        # A sum of squares is NaN only where an element is NaN.
+        return sq.fill_nan(None) if nan_policy == "omit" else sq
+
+    return _resolve(
+        actual,
+        predicted,
+        width=width,
+        n_weights=None,
+        need_width=False,
+        nan_policy=nan_policy,
+        metric=metric,
+        finish=finish,
+    )
+
+
+def aggregate(
+    actual: IntoExpr,
+    predicted: IntoExpr,
+    *,
+    per_output: Callable[[pl.Expr], pl.Expr],
+    root: bool,
+    multioutput: MultiOutput,
+    width: int | None,
+    nan_policy: NanPolicy,
+    metric: str,
+) -> pl.Expr:
+    """Aggregate each output's Float64 error with `per_output`, then combine.
+
+    `per_output` maps one output's error to its aggregate of squares (SSE or
+    MSE); `root` takes the square root of each (RMSE). A scalar column is one
+    output.
+    """
+    mode = check_multioutput(multioutput)
+    n_weights = None if isinstance(mode, str) else len(mode)
+
+    def finish(errors: _Errors) -> pl.Expr:
+        if errors.scalar is not None:
+            outputs = [errors.scalar]
+        else:
+            d, k = errors.vector, errors.width
+            assert d is not None
+            assert k is not None  # need_width=True guarantees it
+            outputs = [d.arr.get(j) for j in range(k)]
+            if nan_policy == "omit":
+                outputs = [e.fill_nan(None) for e in outputs]
+        return _combine([per_output(e) for e in outputs], mode=mode, root=root)
+
+    return _resolve(
+        actual,
+        predicted,
+        width=width,
+        n_weights=n_weights,
+        need_width=True,
+        nan_policy=nan_policy,
+        metric=metric,
+        finish=finish,
+    )
+
+
+def _combine(
+    values: list[pl.Expr], *, mode: str | tuple[float, ...], root: bool
+) -> pl.Expr:
+    """Combine per-output aggregates of squares as `multioutput` says."""
+    per = [v.sqrt() for v in values] if root else values
+    if mode == "raw_values":
+        return pl.concat_arr(per)
+    if mode == "sum":
+        total = _sum(values)
+        return total.sqrt() if root else total
+    if len(per) == 1:
+        # One output: its value is every average of it (the scalar path).
+        return per[0]
+    if mode == "uniform_average":
+        return _sum(per) / len(per)
+    assert isinstance(mode, tuple)
+    # An output with weight 0 is left out, so it cannot make the result null.
+    kept = [(w, v) for w, v in zip(mode, per, strict=True) if w != 0]
+    total_weight = math.fsum(w for w, _ in kept)
+    return _sum([v * (w / total_weight) for w, v in kept])
+
+
+def _sum(exprs: list[pl.Expr]) -> pl.Expr:
+    """Sum over outputs; null if any output is null (it has no data)."""
+    return exprs[0] if len(exprs) == 1 else pl.sum_horizontal(exprs, ignore_nulls=False)
+
+
+def _resolve(
+    actual: IntoExpr,
+    predicted: IntoExpr,
+    *,
+    width: int | None,
+    n_weights: int | None,
+    need_width: bool,
+    nan_policy: NanPolicy,
+    metric: str,
+    finish: Callable[[_Errors], pl.Expr],
+) -> pl.Expr:
+    """Dispatch on the input dtypes at plan time and build the metric."""
+    _inputs.check_nan_policy(nan_policy)
+    check_width(width)
+    a = _inputs.parse_into_expr(actual, role="actual")
+    p = _inputs.parse_into_expr(predicted, role="predicted")
+
+    def build(inputs: list[tuple[pl.Expr, pl.DataType]]) -> pl.Expr:
+        (a_expr, a_dtype), (p_expr, p_dtype) = inputs
+        a_side = _Side(a_expr, a_dtype, "actual")
+        p_side = _Side(p_expr, p_dtype, "predicted")
+        if not (is_vector(a_dtype) or is_vector(p_dtype)):
+            _check_scalar_width(a_side, p_side, width, n_weights, metric)
+            scalar = _inputs.difference(
+                a_expr, a_dtype, p_expr, p_dtype, nan_policy=nan_policy, metric=metric
+            )
+            return finish(_Errors(scalar=scalar))
+        return finish(
+            _vector_errors(
+                a_side,
+                p_side,
+                width=width,
+                n_weights=n_weights,
+                need_width=need_width,
+                metric=metric,
+            )
+        )
+
+    return pl.pipe_with_dtype([a, p], build)
+
+
+def _check_scalar_width(
+    a: _Side, p: _Side, width: int | None, n_weights: int | None, metric: str
+) -> None:
+    """Refuse a width or output weights for scalars, which are one output."""
+    if width not in (None, 1):
+        msg = (
+            f"polars_l2.{metric}: width={width} was given, but {a.describe()} "
+            f"({a.dtype}) and {p.describe()} ({p.dtype}) are scalar columns, "
+            "which have one output"
+        )
+        raise L2InputError(msg)
+    if n_weights not in (None, 1):
+        msg = (
+            f"polars_l2.{metric}: multioutput has {n_weights} output weights, "
+            f"but {a.describe()} ({a.dtype}) and {p.describe()} ({p.dtype}) are "
+            "scalar columns, which have one output"
+        )
+        raise L2InputError(msg)
+
+
+def _check_inner(side: _Side, metric: str) -> None:
+    """Raise unless a side is a vector of numbers or Booleans (or all null)."""
+    if side.dtype == pl.Null:
+        return
+    if not is_vector(side.dtype):
+        if side.dtype.is_numeric() or side.dtype == pl.Boolean:
+            return  # a scalar facing a vector: reported by the caller
+    else:
+        inner = side.inner
+        if inner.is_numeric() or inner in (pl.Boolean, pl.Null):
+            return
+    msg = (
+        f"polars_l2.{metric}: {side.describe()} has dtype {side.dtype}; expected "
+        "a numeric or Boolean column, or a vector (a 1-dimensional Array, or a "
+        "List) of numeric or Boolean values"
+    )
+    raise L2InputError(msg)
+
+
+def _vector_errors(
+    a: _Side,
+    p: _Side,
+    *,
+    width: int | None,
+    n_weights: int | None,
+    need_width: bool,
+    metric: str,
+) -> _Errors:
+    """Check two inputs, one at least a vector, and return their difference."""
+    _check_inner(a, metric)
+    _check_inner(p, metric)
+    for side, other in ((a, p), (p, a)):
+        if not is_vector(side.dtype) and side.dtype != pl.Null:
+            msg = (
+                f"polars_l2.{metric}: {other.describe()} is a vector "
+                f"({other.dtype}) but {side.describe()} is not ({side.dtype}); "
+                "both must be vectors (Array or List) of the same width, or both "
+                "scalar columns"
+            )
+            raise L2InputError(msg)
+    k, source = _known_width(a, p, width, n_weights, metric)
+    if k is None and need_width:
+        msg = (
+            f"polars_l2.{metric}: {a.describe()} ({a.dtype}) and {p.describe()} "
+            f"({p.dtype}) do not fix the number of outputs in their dtype, which "
+            "a per-output aggregate needs; pass width=<number of outputs>, give "
+            "output weights in multioutput, or cast to pl.Array(<inner>, <width>)"
+        )
+        raise L2InputError(msg)
+    a, p = _null_as_vector(a, k), _null_as_vector(p, k)
+    a_expr, p_expr = _checked_rows(a, p, k, source, metric)
+    return _Errors(vector=_difference(a_expr, a.inner, p_expr, p.inner, k), width=k)
+
+
+def _known_width(
+    a: _Side, p: _Side, width: int | None, n_weights: int | None, metric: str
+) -> tuple[int | None, str]:
+    """Return the number of outputs fixed at plan time, and what fixes it."""
+    claims = [
+        (side.dtype.size, f"{side.describe()} has dtype {side.dtype}")
+        for side in (a, p)
+        if isinstance(side.dtype, pl.Array)
+    ]
+    if width is not None:
+        claims.append((width, f"width={width} was given"))
+    if n_weights is not None:
+        claims.append((n_weights, f"multioutput has {n_weights} output weights"))
+    if len({k for k, _ in claims}) > 1:
+        detail = " but ".join(f"{why} (width {k})" for k, why in claims)
+        msg = f"polars_l2.{metric}: vector widths differ: {detail}"
+        raise L2InputError(msg)
+    if not claims:
+        return None, ""
+    k, source = claims[0]
+    if k == 0:
+        msg = f"polars_l2.{metric}: {source}: a vector needs at least one output"
+        raise L2InputError(msg)
+    return k, source
+
+
+def _null_as_vector(side: _Side, k: int | None) -> _Side:
+    """Turn an all-null (Null dtype) input facing a vector into null vectors."""
+    if side.dtype != pl.Null:
+        return side
+    target = pl.Array(pl.Float64, k) if k is not None else pl.List(pl.Float64)
+    return _Side(side.expr.cast(target), target, side.role)
+
+
+def _checked_rows(
+    a: _Side, p: _Side, k: int | None, source: str, metric: str
+) -> tuple[pl.Expr, pl.Expr]:
+    """Return the two inputs as Arrays of width `k` (Lists if `k` is None).
+
+    The width of a List row is only known from the data, so a List input goes
+    through a check that fails the query where a row's widths disagree. Polars
+    has no expression that raises, so the check builds the message for the
+    offending rows only and casts it, strictly, to an integer: the cast fails
+    and its error quotes the message.
+    """
+    lists = [s for s in (a, p) if isinstance(s.dtype, pl.List)]
+    if not lists:
+        return a.expr, p.expr
+    length = {
+        s.role: s.expr.list.len() if isinstance(s.dtype, pl.List) else pl.lit(k)
+        for s in (a, p)
+    }
+    if k is None:
+        bad = length["actual"] != length["predicted"]
+        expected = ""
+    else:
+        bad = pl.any_horizontal([length[s.role] != k for s in lists])
+        expected = f"; expected width {k}, as {source}"
+
+    def width_of(role: str) -> pl.Expr:
+        # Only the offending rows get a string; the others stay null and cheap.
+        return pl.when(bad).then(length[role]).cast(pl.String)
+
+    message = pl.concat_str(
+        pl.lit(
+            f"polars_l2.{metric}: vectors of different widths in one row: "
+            f"{a.describe()} has width "
+        ),
+        width_of("actual"),
+        pl.lit(f", {p.describe()} has width "),
+        width_of("predicted"),
+        pl.lit(expected),
+    )
+    failure = message.cast(pl.UInt8, strict=True)
+
+    def checked(side: _Side) -> pl.Expr:
+        if not isinstance(side.dtype, pl.List):
+            return side.expr
+        expr = pl.when(failure.is_null()).then(side.expr)
+        return expr if k is None else expr.list.to_array(k)
+
+    return checked(a), checked(p)
+
+
+def _difference(
+    a: pl.Expr, a_inner: pl.DataType, p: pl.Expr, p_inner: pl.DataType, k: int | None
+) -> pl.Expr:
+    """Float64 vector ``a - p``, exact before one rounding where the scalar core is.
+
+    The same rules as :func:`polars_l2._inputs.exact_difference`, element by
+    element: 64-bit integers are subtracted in Int128, Decimals in Decimal.
+    """
+
+    def container(inner: pl.DataType) -> pl.DataType:
+        return pl.Array(inner, k) if k is not None else pl.List(inner)
+
+    if a_inner.is_integer() and p_inner.is_integer():
+        inners = {a_inner, p_inner}
+        if inners & _WIDE_INTEGERS and not inners & _INT128:
+            wide = container(pl.Int128())
+            return (a.cast(wide) - p.cast(wide)).cast(container(pl.Float64()))
+    if (
+        k is not None
+        and isinstance(a_inner, pl.Decimal)
+        and isinstance(p_inner, pl.Decimal)
+    ):
+        # Polars has no Decimal vector arithmetic: subtract output by output.
+        parts = [
+            _inputs.exact_difference(a.arr.get(j), a_inner, p.arr.get(j), p_inner)
+            for j in range(k)
+        ]
+        exact = [e for e in parts if e is not None]
+        if len(exact) == k:
+            return pl.concat_arr(exact)
+    f64 = container(pl.Float64())
+    a64 = a if a_inner == pl.Float64 else a.cast(f64)
+    p64 = p if p_inner == pl.Float64 else p.cast(f64)
+    return a64 - p64
