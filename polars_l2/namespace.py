@@ -14,6 +14,7 @@ from polars_l2 import functions
 
 if TYPE_CHECKING:
     from polars_l2._typing import IntoExpr, NanPolicy
+    from polars_l2._vector import MultiOutput
 
 
 @pl.api.register_expr_namespace("l2")
@@ -40,7 +41,11 @@ class L2ExprNamespace:
         self._expr = expr
 
     def loss(
-        self, predicted: IntoExpr, *, nan_policy: NanPolicy = "propagate"
+        self,
+        predicted: IntoExpr,
+        *,
+        width: int | None = None,
+        nan_policy: NanPolicy = "propagate",
     ) -> pl.Expr:
         """Per-row squared error; see :func:`polars_l2.loss`.
 
@@ -62,13 +67,15 @@ class L2ExprNamespace:
         │ 13  ┆ 11   ┆ 4.0  │
         └─────┴──────┴──────┘
         """
-        return functions.loss(self._expr, predicted, nan_policy=nan_policy)
+        return functions.loss(self._expr, predicted, width=width, nan_policy=nan_policy)
 
     def sse(
         self,
         predicted: IntoExpr,
         *,
         weight: IntoExpr | None = None,
+        multioutput: MultiOutput = "uniform_average",
+        width: int | None = None,
         nan_policy: NanPolicy = "propagate",
     ) -> pl.Expr:
         """Sum of (weighted) squared errors; see :func:`polars_l2.sse`.
@@ -89,7 +96,12 @@ class L2ExprNamespace:
         └─────┘
         """
         return functions.sse(
-            self._expr, predicted, weight=weight, nan_policy=nan_policy
+            self._expr,
+            predicted,
+            weight=weight,
+            multioutput=multioutput,
+            width=width,
+            nan_policy=nan_policy,
         )
 
     def mse(
@@ -97,6 +109,8 @@ class L2ExprNamespace:
         predicted: IntoExpr,
         *,
         weight: IntoExpr | None = None,
+        multioutput: MultiOutput = "uniform_average",
+        width: int | None = None,
         nan_policy: NanPolicy = "propagate",
     ) -> pl.Expr:
         """Mean squared error; see :func:`polars_l2.mse`.
@@ -121,7 +135,12 @@ class L2ExprNamespace:
         └─────┴─────┴──────┴─────┘
         """
         return functions.mse(
-            self._expr, predicted, weight=weight, nan_policy=nan_policy
+            self._expr,
+            predicted,
+            weight=weight,
+            multioutput=multioutput,
+            width=width,
+            nan_policy=nan_policy,
         )
 
     def rmse(
@@ -129,6 +148,8 @@ class L2ExprNamespace:
         predicted: IntoExpr,
         *,
         weight: IntoExpr | None = None,
+        multioutput: MultiOutput = "uniform_average",
+        width: int | None = None,
         nan_policy: NanPolicy = "propagate",
     ) -> pl.Expr:
         """Root mean squared error; see :func:`polars_l2.rmse`.
@@ -149,5 +170,10 @@ class L2ExprNamespace:
         └─────┘
         """
         return functions.rmse(
-            self._expr, predicted, weight=weight, nan_policy=nan_policy
+            self._expr,
+            predicted,
+            weight=weight,
+            multioutput=multioutput,
+            width=width,
+            nan_policy=nan_policy,
         )
