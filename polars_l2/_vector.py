@@ -20,7 +20,7 @@ an expression that fails the query with a message naming the widths met.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from numbers import Real
 from typing import TYPE_CHECKING, Literal, TypeAlias
@@ -38,9 +38,10 @@ if TYPE_CHECKING:
 #: How the aggregates of several outputs are combined: ``"uniform_average"``
 #: (the mean over outputs), ``"raw_values"`` (one value per output, as an
 #: Array), ``"sum"`` (the sum over outputs of the squared quantity), or a
-#: sequence of non-negative output weights (their weighted average).
+#: sequence (a list, tuple or numpy array) of non-negative output weights
+#: (their weighted average).
 MultiOutput: TypeAlias = (
-    Literal["uniform_average", "raw_values", "sum"] | Sequence[float]
+    Literal["uniform_average", "raw_values", "sum"] | Iterable[float]
 )
 
 _MODES = ("uniform_average", "raw_values", "sum")
