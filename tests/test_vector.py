@@ -9,9 +9,12 @@ over one scalar column per output through the scalar API.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -807,3 +810,89 @@ def test_rmse_uniform_average_is_not_the_root_of_the_average_mse() -> None:
         c=polars_l2.rmse("y", "p", multioutput="sum") / math.sqrt(2),
     ).row(0)
     assert got == pytest.approx((mean_of_roots, root_of_mean, root_of_mean))
+
+
+# ------------------------------------------------ the docs page's examples
+
+DOCS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "vector-targets.md"
+NUMBER = re.compile(r"-?\d+\.\d+(?:e[+-]?\d+)?")
+
+
+def run_docs_page() -> tuple[list[str], dict[str, Any]]:
+    """Run the page's Python blocks in one namespace; return what each prints."""
+    text = DOCS_PAGE.read_text(encoding="utf-8")
+    blocks = re.findall(r'^```python exec="on"[^\n]*\n(.*?)^```', text, re.S | re.M)
+    assert len(blocks) >= 5
+    namespace: dict[str, Any] = {}
+    printed = []
+    for code in blocks:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(code, namespace)  # the page's own code, as the docs build runs it
+        printed.append(out.getvalue())
+    return printed, namespace
+
+
+def numbers(text: str) -> list[float]:
+    return [float(x) for x in NUMBER.findall(text)]
+
+
+def test_docs_worked_example_prints_scikit_learn_figures() -> None:
+    printed, ns = run_docs_page()
+    page = DOCS_PAGE.read_text(encoding="utf-8")
+    forecast = ns["forecast"]
+    y = np.asarray(forecast["actual"].to_list())
+    p = np.asarray(forecast["predicted"].to_list())
+    raw_mse = mean_squared_error(y, p, multioutput="raw_values")
+    raw_rmse = root_mean_squared_error(y, p, multioutput="raw_values")
+    uniform = root_mean_squared_error(y, p)
+    root_of_mean = math.sqrt(mean_squared_error(y, p))
+    distance = math.sqrt(np.mean(np.linalg.norm(y - p, axis=1) ** 2))
+    shown = numbers(printed[1])
+    want = [*raw_mse, *raw_rmse, uniform, root_of_mean, distance]
+    assert shown == pytest.approx(want, rel=1e-6)
+    # The prose quotes the same figures, to three decimals.
+    for value in [raw_rmse[0], raw_rmse[1], uniform, root_of_mean, distance]:
+        assert f"{value:.3f}" in page, value
+
+
+def last_column(table: str) -> list[float | None]:
+    """Read the last column of a printed frame's rows, as numbers or None."""
+    values: list[float | None] = []
+    for line in table.splitlines():
+        if line.startswith("│") and "┆" in line and not line.startswith("│ ---"):
+            cell = line.rstrip("│ ").rsplit("┆", 1)[-1].strip()
+            if cell == "null":
+                values.append(None)
+            elif NUMBER.fullmatch(cell):
+                values.append(float(cell))
+    return values
+
+
+def test_docs_examples_print_what_the_references_give() -> None:
+    printed, ns = run_docs_page()
+    xy = ns["xy"]
+    d = np.asarray(xy["pos"].to_list()) - np.asarray(xy["pred"].to_list())
+    assert last_column(printed[0]) == list(np.linalg.norm(d, axis=1) ** 2)
+    holes = ns["holes"]
+    rows = holes["y"].to_list()
+    present = np.array(
+        [[r is not None and v is not None for v in (r or [None, None])] for r in rows]
+    )
+    y = np.array([[0.0 if v is None else v for v in (r or [0.0, 0.0])] for r in rows])
+    p = np.asarray(holes["yhat"].to_list(), dtype=float)
+    loss_table, per_output_table = printed[2].split("shape:")[1:]
+    complete = [all(row) for row in present.tolist()]
+    norms = np.linalg.norm(y - p, axis=1) ** 2
+    want_loss = [
+        float(v) if ok else None for v, ok in zip(norms, complete, strict=True)
+    ]
+    assert_close(last_column(loss_table), want_loss)
+    want = reference("mse", y, p, present, None, "raw_values")
+    assert numbers(per_output_table) == want
+    assert "(width 2) but predicted column 'yhat'" in printed[4]
+    assert "(width 3)" in printed[4]
+    assert (
+        "actual column 'y' has width 3, predicted column 'yhat' has width 2"
+        in (printed[5])
+    )
