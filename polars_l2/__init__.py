@@ -12,6 +12,14 @@ from polars_l2._typing import IntoExpr, NanPolicy
 from polars_l2.accessor import l2
 from polars_l2.exceptions import L2InputError
 from polars_l2.functions import loss, mse, rmse, sse
+from polars_l2.report import report
+from polars_l2.state import (
+    STATE_VERSION,
+    finalize,
+    merge_states,
+    state,
+    state_schema,
+)
 
 try:
     __version__ = version("polars-l2")
@@ -19,13 +27,19 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "STATE_VERSION",
     "IntoExpr",
     "L2InputError",
     "NanPolicy",
     "__version__",
+    "finalize",
     "l2",
     "loss",
+    "merge_states",
     "mse",
+    "report",
     "rmse",
     "sse",
+    "state",
+    "state_schema",
 ]

@@ -2,6 +2,8 @@
 
 Each method delegates to the function of the same name in
 :mod:`polars_l2.functions`, with the expression it is called on as `actual`.
+The DataFrame and LazyFrame namespaces delegate to :func:`polars_l2.report`
+and :func:`polars_l2.state`, with the frame they are called on as `frame`.
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from polars_l2 import functions
+from polars_l2.report import report as frame_report
+from polars_l2.state import state as frame_state
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from polars_l2._typing import IntoExpr, NanPolicy
     from polars_l2._vector import MultiOutput
 
@@ -176,4 +182,190 @@ class L2ExprNamespace:
             multioutput=multioutput,
             width=width,
             nan_policy=nan_policy,
+        )
+
+
+@pl.api.register_dataframe_namespace("l2")
+class L2DataFrameNamespace:
+    """The evaluation report and metric state of this DataFrame.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_l2
+    >>> df = pl.DataFrame({"y": [10, 11, 12, 13], "yhat": [10, 12, 14, 11]})
+    >>> df.l2.report("y", "yhat").select("model", "n", "mse", "rmse")
+    shape: (1, 4)
+    ┌───────┬─────┬──────┬──────┐
+    │ model ┆ n   ┆ mse  ┆ rmse │
+    │ ---   ┆ --- ┆ ---  ┆ ---  │
+    │ str   ┆ i64 ┆ f64  ┆ f64  │
+    ╞═══════╪═════╪══════╪══════╡
+    │ yhat  ┆ 4   ┆ 2.25 ┆ 1.5  │
+    └───────┴─────┴──────┴──────┘
+    """
+
+    def __init__(self, df: pl.DataFrame) -> None:
+        self._df = df
+
+    def report(
+        self,
+        actual: str,
+        predicted: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        weight: str | None = None,
+        confidence: float = 0.95,
+        nan_policy: NanPolicy = "propagate",
+    ) -> pl.DataFrame:
+        """Evaluate models per segment; see :func:`polars_l2.report`.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import polars_l2
+        >>> df = pl.DataFrame(
+        ...     {"g": ["a", "a", "b"], "y": [1.0, 2.0, 3.0], "yhat": [1.0, 4.0, 2.0]}
+        ... )
+        >>> df.l2.report("y", "yhat", by="g").select("model", "g", "n", "mse")
+        shape: (2, 4)
+        ┌───────┬─────┬─────┬─────┐
+        │ model ┆ g   ┆ n   ┆ mse │
+        │ ---   ┆ --- ┆ --- ┆ --- │
+        │ str   ┆ str ┆ i64 ┆ f64 │
+        ╞═══════╪═════╪═════╪═════╡
+        │ yhat  ┆ a   ┆ 2   ┆ 2.0 │
+        │ yhat  ┆ b   ┆ 1   ┆ 1.0 │
+        └───────┴─────┴─────┴─────┘
+        """
+        return frame_report(
+            self._df,
+            actual,
+            predicted,
+            by=by,
+            weight=weight,
+            confidence=confidence,
+            nan_policy=nan_policy,
+        )
+
+    def state(
+        self,
+        actual: str,
+        predicted: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        weight: str | None = None,
+        nan_policy: NanPolicy = "propagate",
+    ) -> pl.DataFrame:
+        """Reduce to a mergeable metric state; see :func:`polars_l2.state`.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import polars_l2
+        >>> df = pl.DataFrame({"y": [1.0, 2.0, 3.0], "yhat": [1.0, 4.0, 2.0]})
+        >>> df.l2.state("y", "yhat").select("model", "n", "sq_error_mean")
+        shape: (1, 3)
+        ┌───────┬─────┬───────────────┐
+        │ model ┆ n   ┆ sq_error_mean │
+        │ ---   ┆ --- ┆ ---           │
+        │ str   ┆ i64 ┆ f64           │
+        ╞═══════╪═════╪═══════════════╡
+        │ yhat  ┆ 3   ┆ 1.666667      │
+        └───────┴─────┴───────────────┘
+        """
+        return frame_state(
+            self._df, actual, predicted, by=by, weight=weight, nan_policy=nan_policy
+        )
+
+
+@pl.api.register_lazyframe_namespace("l2")
+class L2LazyFrameNamespace:
+    """The evaluation report and metric state of this LazyFrame, lazily.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_l2
+    >>> lf = pl.LazyFrame({"y": [10, 11, 12, 13], "yhat": [10, 12, 14, 11]})
+    >>> lf.l2.report("y", "yhat").select("model", "n", "mse").collect()
+    shape: (1, 3)
+    ┌───────┬─────┬──────┐
+    │ model ┆ n   ┆ mse  │
+    │ ---   ┆ --- ┆ ---  │
+    │ str   ┆ i64 ┆ f64  │
+    ╞═══════╪═════╪══════╡
+    │ yhat  ┆ 4   ┆ 2.25 │
+    └───────┴─────┴──────┘
+    """
+
+    def __init__(self, lf: pl.LazyFrame) -> None:
+        self._lf = lf
+
+    def report(
+        self,
+        actual: str,
+        predicted: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        weight: str | None = None,
+        confidence: float = 0.95,
+        nan_policy: NanPolicy = "propagate",
+    ) -> pl.LazyFrame:
+        """Evaluate models per segment, lazily; see :func:`polars_l2.report`.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import polars_l2
+        >>> lf = pl.LazyFrame({"y": [1.0, 2.0, 3.0], "a": [1.0, 4.0, 2.0], "b": 2.0})
+        >>> lf.l2.report("y", ["a", "b"]).select("model", "mse", "bias").collect()
+        shape: (2, 3)
+        ┌───────┬──────────┬──────────┐
+        │ model ┆ mse      ┆ bias     │
+        │ ---   ┆ ---      ┆ ---      │
+        │ str   ┆ f64      ┆ f64      │
+        ╞═══════╪══════════╪══════════╡
+        │ a     ┆ 1.666667 ┆ 0.333333 │
+        │ b     ┆ 0.666667 ┆ 0.0      │
+        └───────┴──────────┴──────────┘
+        """
+        return frame_report(
+            self._lf,
+            actual,
+            predicted,
+            by=by,
+            weight=weight,
+            confidence=confidence,
+            nan_policy=nan_policy,
+        )
+
+    def state(
+        self,
+        actual: str,
+        predicted: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        weight: str | None = None,
+        nan_policy: NanPolicy = "propagate",
+    ) -> pl.LazyFrame:
+        """Reduce to a mergeable metric state, lazily; see :func:`polars_l2.state`.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import polars_l2
+        >>> lf = pl.LazyFrame({"y": [1.0, 2.0, 3.0], "yhat": [1.0, 4.0, 2.0]})
+        >>> lf.l2.state("y", "yhat").select("model", "n", "error_mean").collect()
+        shape: (1, 3)
+        ┌───────┬─────┬────────────┐
+        │ model ┆ n   ┆ error_mean │
+        │ ---   ┆ --- ┆ ---        │
+        │ str   ┆ i64 ┆ f64        │
+        ╞═══════╪═════╪════════════╡
+        │ yhat  ┆ 3   ┆ -0.333333  │
+        └───────┴─────┴────────────┘
+        """
+        return frame_state(
+            self._lf, actual, predicted, by=by, weight=weight, nan_policy=nan_policy
         )

@@ -1,0 +1,238 @@
+"""The model evaluation report: every model's metrics per segment, in one query."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, overload
+
+import polars as pl
+
+from polars_l2 import _frames, _moments, _pipeline
+from polars_l2.state import RESERVED
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from polars_l2._typing import NanPolicy
+
+__all__ = ["report"]
+
+
+@overload
+def report(
+    frame: pl.DataFrame,
+    actual: str,
+    predicted: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = ...,
+    weight: str | None = ...,
+    confidence: float = ...,
+    nan_policy: NanPolicy = ...,
+) -> pl.DataFrame: ...
+
+
+@overload
+def report(
+    frame: pl.LazyFrame,
+    actual: str,
+    predicted: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = ...,
+    weight: str | None = ...,
+    confidence: float = ...,
+    nan_policy: NanPolicy = ...,
+) -> pl.LazyFrame: ...
+
+
+def report(
+    frame: pl.DataFrame | pl.LazyFrame,
+    actual: str,
+    predicted: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = None,
+    weight: str | None = None,
+    confidence: float = 0.95,
+    nan_policy: NanPolicy = "propagate",
+) -> pl.DataFrame | pl.LazyFrame:
+    r"""Evaluate one or more models per segment: one row per model and segment.
+
+    One lazy query with a single scan of the data, however many models: every
+    metric is a plain per-group aggregation that the streaming engine runs
+    natively and in bounded memory.
+
+    Parameters
+    ----------
+    frame
+        The data: a DataFrame or a LazyFrame, one row per prediction.
+    actual
+        Name of the column of observed values. Any integer, Decimal, Boolean
+        or float dtype; computed in Float64 as in :func:`polars_l2.mse`.
+    predicted
+        Name of the column of predictions, or a list of names: one per model
+        compared. Each name becomes the ``model`` of its rows.
+    by
+        Name(s) of the column(s) that define the segments, or None for one
+        row per model.
+    weight
+        Name of a column of non-negative sample weights, or None.
+    confidence
+        Level of the RMSE confidence interval, strictly between 0 and 1.
+    nan_policy
+        ``"propagate"`` (default) or ``"omit"`` NaN, as in
+        :func:`polars_l2.mse`.
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The same type as `frame`, with these columns, in this order:
+
+        ``model`` (String)
+            The predicted column's name.
+        the `by` columns
+            The segment's keys, in their own dtypes.
+        ``n`` (Int64)
+            Rows counted: a row counts for a model only where the actual,
+            that model's prediction and the weight are all present.
+        ``weight_sum`` (Float64, only when weighted)
+            Sum of the counted rows' weights.
+        ``sse``, ``mse``, ``rmse``
+            Sum of (weighted) squared errors, their (weighted) mean, its
+            square root.
+        ``rmse_low``, ``rmse_high``
+            The confidence interval of RMSE at level `confidence` (see
+            Notes). Null where fewer than two rows count.
+        ``mae``
+            (Weighted) mean absolute error.
+        ``bias``
+            (Weighted) mean of predicted minus actual: positive when the model
+            over-predicts.
+        ``r2``
+            Coefficient of determination, :math:`1 - SSE/SST` with
+            :math:`SST = \sum_i w_i (y_i - \bar y_w)^2` over the counted
+            rows. At most 1; 0 for predicting the mean; negative when worse
+            than that. A constant target (SST = 0) gives 1.0 if the
+            predictions are perfect and 0.0 otherwise (scikit-learn's
+            ``force_finite`` convention), never minus infinity. Null where fewer than
+            two rows count.
+        ``max_error``
+            The largest absolute error of the counted rows, whatever their
+            weight.
+        ``top_1pct_share``
+            The share of SSE that comes from the 1% of rows with the largest
+            squared errors: 0.01 means no concentration, 1.0 that the errors
+            are all in a few rows (see Notes).
+
+        Every Float64 metric is null where no row counts, where the counted
+        weights sum to zero, or where a counted weight is negative (as in
+        :func:`polars_l2.mse`; ``n``, ``weight_sum`` and ``max_error`` are
+        still given). Rows come in the order of `predicted`, then sorted by
+        the keys, nulls last.
+
+    Raises
+    ------
+    L2InputError
+        Before any data is read, if a column is missing or has a dtype the
+        metrics cannot use (the message names the column, its dtype and the
+        columns that exist). It is a ``ValueError`` and a ``TypeError``.
+    ValueError
+        If `confidence` is not strictly between 0 and 1, or a column is
+        named twice.
+
+    See Also
+    --------
+    polars_l2.state : The same metrics as a mergeable state.
+
+    Notes
+    -----
+    **Confidence interval of RMSE.** MSE is the (weighted) mean of the
+    squared errors :math:`x_i = e_i^2`, so by the central limit theorem it is
+    approximately normal, with standard error
+    :math:`se = \sqrt{s_x^2 / (n_{\mathrm{eff}} - 1)}`, where
+    :math:`s_x^2 = \sum_i w_i (x_i - \bar x_w)^2 / W` is the weighted
+    variance of the squared errors and :math:`n_{\mathrm{eff}} = W^2/\sum_i
+    w_i^2` is Kish's effective sample size (:math:`n` when unweighted, so
+    that :math:`se` is then the usual :math:`s_x/\sqrt{n}`). The interval is
+    built on the log scale (the delta method on :math:`\log \mathrm{MSE}`),
+    which keeps it positive and follows the right skew of an MSE, and mapped
+    to RMSE by the square root:
+    :math:`\mathrm{RMSE}\cdot\exp(\pm z\, se/(2\,\mathrm{MSE}))`, with
+    :math:`z` the normal quantile of `confidence`. It uses only moments of
+    the squared errors, so it merges exactly across states. Its limits: it
+    treats the rows as independent draws (not so for time series or
+    clustered rows), it is a large-sample approximation, and it needs the
+    errors to have a finite fourth moment. With 200 rows its 95% interval
+    covered the true RMSE about 94% of the time for normal and uniform
+    errors, 93% for Laplace errors and 91% for Student-t errors with 5
+    degrees of freedom; heavier tails need more rows. When MSE is 0 the
+    interval is [0, 0].
+
+    **Top-1% share.** The squared errors are sorted from largest, and the
+    largest 1% of the rows (of the weight, when weighted) are taken, the
+    boundary row counted fractionally: with 150 rows, the largest error and
+    half of the second. The share is their sum over SSE. Counting the
+    boundary fractionally makes equal errors give exactly 0.01 for every
+    row count; with fewer than 100 rows the top 1% is a fraction of the
+    largest error. When SSE is 0 the share is 0.01 (equal errors). Sorting
+    per segment is not a streaming aggregation, so the share comes from a
+    histogram of the squared errors, one bin per power of two, each bin
+    keeping its weight, sum, minimum and maximum: bins wholly inside the
+    top 1% count exactly, and the bin that straddles the boundary counts
+    the midpoint of what its weight, sum, minimum and maximum allow. The
+    result is exact when that bin's values are equal and, unweighted, for
+    every segment of at most 100 rows; otherwise its error is at most half
+    that bin's range of possible sums. In simulations with normal, Student-t,
+    log-normal and contaminated errors and 150 to 10,000 rows per segment,
+    the absolute error was below 0.005 at 1,000 rows or more and at most
+    0.03 (typically 0.003) at 150.
+
+    **Accuracy.** Centred second moments come from Polars' stable ``var``
+    and ``cov``, not from raw sums of squares, so R² stays accurate for a
+    target around 1e9: the relative rounding error grows like machine
+    epsilon times mean/standard deviation of the target (about 1e-10 for a
+    target of 1e9 that varies by 1e3), where raw sums of squares square that
+    factor.
+
+    Examples
+    --------
+    Two models of house prices, by region:
+
+    >>> import polars as pl
+    >>> import polars_l2
+    >>> df = pl.DataFrame(
+    ...     {
+    ...         "region": ["north", "north", "north", "south", "south", "south"],
+    ...         "price": [200.0, 250.0, 300.0, 150.0, 180.0, 210.0],
+    ...         "linear": [210.0, 240.0, 310.0, 160.0, 170.0, 200.0],
+    ...         "boosted": [205.0, 250.0, 295.0, 150.0, 230.0, 210.0],
+    ...     }
+    ... )
+    >>> polars_l2.report(df, "price", ["linear", "boosted"], by="region").select(
+    ...     "model", "region", "n", "rmse", "bias", "r2", "max_error"
+    ... )
+    shape: (4, 7)
+    ┌─────────┬────────┬─────┬───────────┬───────────┬───────────┬───────────┐
+    │ model   ┆ region ┆ n   ┆ rmse      ┆ bias      ┆ r2        ┆ max_error │
+    │ ---     ┆ ---    ┆ --- ┆ ---       ┆ ---       ┆ ---       ┆ ---       │
+    │ str     ┆ str    ┆ i64 ┆ f64       ┆ f64       ┆ f64       ┆ f64       │
+    ╞═════════╪════════╪═════╪═══════════╪═══════════╪═══════════╪═══════════╡
+    │ linear  ┆ north  ┆ 3   ┆ 10.0      ┆ 3.333333  ┆ 0.94      ┆ 10.0      │
+    │ linear  ┆ south  ┆ 3   ┆ 10.0      ┆ -3.333333 ┆ 0.833333  ┆ 10.0      │
+    │ boosted ┆ north  ┆ 3   ┆ 4.082483  ┆ 0.0       ┆ 0.99      ┆ 5.0       │
+    │ boosted ┆ south  ┆ 3   ┆ 28.867513 ┆ 16.666667 ┆ -0.388889 ┆ 50.0      │
+    └─────────┴────────┴─────┴───────────┴───────────┴───────────┴───────────┘
+    """
+    spec = _frames.spec(
+        frame,
+        actual,
+        predicted,
+        by=by,
+        weight=weight,
+        nan_policy=nan_policy,
+        function="polars_l2.report",
+        reserved=RESERVED,
+    )
+    columns = _moments.report_columns(
+        weighted=spec.weighted, confidence=confidence, top_share=pl.col("_l2_top")
+    )
+    long = _pipeline.long_moments(frame, spec, with_top_share=True)
+    result = long.select("model", *spec.by, *columns)
+    return result.collect() if isinstance(frame, pl.DataFrame) else result

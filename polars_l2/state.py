@@ -1,0 +1,486 @@
+r"""Mergeable metric states: build, merge and finalise the evaluation report.
+
+MSE, RMSE, MAE, bias and R² are decomposable. :func:`state` reduces a frame
+(a batch, a file, a partition, a day) to one small row per model and segment:
+counts, weight sums, and means with centred second moments, never raw sums of
+squares. :func:`merge_states` combines any number of states, in any order,
+with Chan et al.'s numerically stable pairwise formulas, and :func:`finalize`
+turns a state into the columns of :func:`polars_l2.report`.
+
+The state has one fixed, versioned Arrow schema (:func:`state_schema`), so it
+can be written to parquet, read back by a later version, and exchanged with
+Ray or Spark:
+
+========================  ==========  =============================================
+column                    Arrow type  meaning (over the counted rows)
+========================  ==========  =============================================
+``state_version``         int64       :data:`STATE_VERSION` of the writer
+``model``                 string      name of the predicted column
+*by columns*              string      the segment's keys, as strings (null stays null)
+``weighted``              bool        whether the state was built with weights
+``n``                     int64       rows counted (actual, prediction, weight present)
+``negative_weight_count`` int64       counted rows with a negative weight
+``weight_sum``            double      :math:`W = \sum w` (``n`` unweighted)
+``weight_sq_sum``         double      :math:`\sum w^2` (``n`` unweighted)
+``error_mean``            double      weighted mean of :math:`e = y - \hat y`
+``error_m2``              double      :math:`\sum w (e - \bar e)^2`
+``sq_error_mean``         double      weighted mean of :math:`e^2` (the MSE)
+``sq_error_m2``           double      :math:`\sum w (e^2 - \overline{e^2})^2`
+``actual_mean``           double      weighted mean of :math:`y`
+``actual_m2``             double      :math:`\sum w (y - \bar y)^2`
+``abs_error_sum``         double      :math:`\sum w |e|`
+``abs_error_max``         double      :math:`\max |e|` (null without rows)
+========================  ==========  =============================================
+
+Means are null where the weight sum is zero (no rows); merging such a part
+changes nothing. The keys are stored as strings, whatever their dtype (an
+integer key 7 becomes ``"7"``, a date ``"2024-05-01"``), so that every state
+of the same columns has the same schema: the report :func:`finalize` gives
+has string keys, sorted as they came, where :func:`polars_l2.report` keeps
+the keys' dtypes.
+
+Combining states by hand (in Spark, SQL...) is allowed: sum the counts,
+weight sums and ``abs_error_sum``, take the maximum of ``abs_error_max``,
+and merge each (mean, second moment) pair with the weight ``weight_sum``:
+:math:`\bar m = \sum_i W_i m_i / W` and
+:math:`M_2 = \sum_i M_{2,i} + \sum_i W_i (m_i - \bar m)^2`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar, overload
+
+import polars as pl
+import pyarrow as pa
+
+from polars_l2 import _frames, _moments, _pipeline
+from polars_l2.exceptions import L2InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from polars_l2._typing import NanPolicy
+
+__all__ = ["STATE_VERSION", "finalize", "merge_states", "state", "state_schema"]
+
+#: Version of the state's schema and meaning. A state records the version
+#: that wrote it; :func:`merge_states` and :func:`finalize` read states of
+#: this version and older ones, and refuse newer ones.
+STATE_VERSION: Final = 1
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+
+_LEADING = ("state_version", "model")
+_TRAILING = ("weighted", *_moments.MOMENTS)
+_FIXED = frozenset(_LEADING + _TRAILING)
+_METADATA_KEY = b"polars_l2.state_version"
+
+#: Report columns a `by` column may not take.
+RESERVED = ("model", "n", "weight_sum", *_moments.METRICS, *_FIXED)
+
+
+def _polars_schema(keys: Sequence[str]) -> pl.Schema:
+    columns: dict[str, pl.DataType] = {
+        "state_version": pl.Int64(),
+        "model": pl.String(),
+    }
+    columns.update({key: pl.String() for key in keys})
+    columns["weighted"] = pl.Boolean()
+    columns.update(_moments.MOMENTS)
+    return pl.Schema(columns)
+
+
+def state_schema(by: str | Sequence[str] | None = None) -> pa.Schema:
+    """Return the fixed Arrow schema of a state with the given `by` columns.
+
+    Every state of the same `by` columns has this schema, in this column
+    order: signed 64-bit counts, 64-bit floats, ``string`` (not
+    ``large_string``) model names and keys, and the version in the schema's
+    metadata (``polars_l2.state_version``) as well as in a column. It is the
+    schema to declare where an engine needs one up front (Spark's
+    ``mapInArrow``), and to cast a state's Arrow table to:
+    ``state.to_arrow().cast(state_schema(by))``.
+
+    Parameters
+    ----------
+    by
+        The name of the segment column, or their names, or None.
+
+    Returns
+    -------
+    pyarrow.Schema
+        The state's columns; see :mod:`polars_l2.state` for their meaning.
+
+    Examples
+    --------
+    >>> import polars_l2
+    >>> schema = polars_l2.state_schema(by="region")
+    >>> schema.names[:5]
+    ['state_version', 'model', 'region', 'weighted', 'n']
+    >>> str(schema.field("region").type), str(schema.field("n").type)
+    ('string', 'int64')
+    """
+    keys = _frames.names(by, role="by", function="polars_l2.state_schema")
+    fields = []
+    for name, dtype in _polars_schema(keys).items():
+        arrow_type: pa.DataType
+        if dtype == pl.String:
+            arrow_type = pa.string()
+        elif dtype == pl.Int64:
+            arrow_type = pa.int64()
+        elif dtype == pl.Boolean:
+            arrow_type = pa.bool_()
+        else:
+            arrow_type = pa.float64()
+        fields.append(pa.field(name, arrow_type))
+    return pa.schema(fields, metadata={_METADATA_KEY: str(STATE_VERSION).encode()})
+
+
+@overload
+def state(
+    frame: pl.DataFrame,
+    actual: str,
+    predicted: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = ...,
+    weight: str | None = ...,
+    nan_policy: NanPolicy = ...,
+) -> pl.DataFrame: ...
+
+
+@overload
+def state(
+    frame: pl.LazyFrame,
+    actual: str,
+    predicted: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = ...,
+    weight: str | None = ...,
+    nan_policy: NanPolicy = ...,
+) -> pl.LazyFrame: ...
+
+
+def state(
+    frame: pl.DataFrame | pl.LazyFrame,
+    actual: str,
+    predicted: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = None,
+    weight: str | None = None,
+    nan_policy: NanPolicy = "propagate",
+) -> pl.DataFrame | pl.LazyFrame:
+    """Reduce a frame to its metric state: one row per model and segment.
+
+    The state holds what every column of :func:`polars_l2.report` needs
+    except ``top_1pct_share``; see :mod:`polars_l2.state` for its columns.
+    It is built by one query of plain per-group aggregations, which the
+    streaming engine runs natively, in bounded memory.
+
+    Parameters
+    ----------
+    frame
+        The data: a DataFrame or a LazyFrame.
+    actual
+        Name of the column of observed values (numeric or Boolean).
+    predicted
+        Name of the column of predictions, or a list of names, one per model.
+    by
+        Name(s) of the column(s) that define the segments, or None for one
+        state row per model.
+    weight
+        Name of a column of non-negative sample weights, or None.
+    nan_policy
+        ``"propagate"`` (default) or ``"omit"`` NaN, as in
+        :func:`polars_l2.mse`.
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The same type as `frame`, with the schema of :func:`state_schema`.
+        Rows come in the order of `predicted`, then sorted by the keys (in
+        their own dtype, nulls last).
+
+    Raises
+    ------
+    L2InputError
+        Before any data is read, if a column is missing or has a dtype the
+        metrics cannot use; the message names the column, its dtype and the
+        columns that exist.
+
+    See Also
+    --------
+    merge_states : Combine states.
+    finalize : Turn a state into the report.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_l2
+    >>> df = pl.DataFrame({"y": [1.0, 2.0, 4.0], "yhat": [1.5, 2.0, 3.0]})
+    >>> polars_l2.state(df, "y", "yhat").select("model", "n", "error_mean", "error_m2")
+    shape: (1, 4)
+    ┌───────┬─────┬────────────┬──────────┐
+    │ model ┆ n   ┆ error_mean ┆ error_m2 │
+    │ ---   ┆ --- ┆ ---        ┆ ---      │
+    │ str   ┆ i64 ┆ f64        ┆ f64      │
+    ╞═══════╪═════╪════════════╪══════════╡
+    │ yhat  ┆ 3   ┆ 0.166667   ┆ 1.166667 │
+    └───────┴─────┴────────────┴──────────┘
+    """
+    spec = _frames.spec(
+        frame,
+        actual,
+        predicted,
+        by=by,
+        weight=weight,
+        nan_policy=nan_policy,
+        function="polars_l2.state",
+        reserved=RESERVED,
+    )
+    long = _pipeline.long_moments(frame, spec, with_top_share=False)
+    result = long.select(
+        pl.lit(STATE_VERSION, pl.Int64).alias("state_version"),
+        "model",
+        *(pl.col(key).cast(pl.String) for key in spec.by),
+        pl.lit(spec.weighted).alias("weighted"),
+        *_moments.MOMENTS,
+    )
+    return result.collect() if isinstance(frame, pl.DataFrame) else result
+
+
+StateSource: TypeAlias = pl.DataFrame | pl.LazyFrame | pa.Table | str | os.PathLike[str]
+
+
+def _read(source: StateSource) -> pl.DataFrame:
+    if isinstance(source, pl.DataFrame):
+        return source
+    if isinstance(source, pl.LazyFrame):
+        return source.collect()
+    if isinstance(source, pa.Table):
+        frame = pl.from_arrow(source)
+        assert isinstance(frame, pl.DataFrame)  # a Table always gives a DataFrame
+        return frame
+    if isinstance(source, str | os.PathLike):
+        return pl.read_parquet(os.fspath(source))
+    msg = (
+        "polars_l2.merge_states: expected DataFrames, LazyFrames, Arrow tables "
+        f"or parquet paths, got {type(source).__name__}"
+    )
+    raise TypeError(msg)
+
+
+def _keys(columns: Sequence[str], *, function: str) -> list[str]:
+    """Return the key columns of a state, or raise naming what is missing."""
+    missing = [name for name in (*_LEADING, *_TRAILING) if name not in columns]
+    if missing:
+        msg = (
+            f"{function}: not a polars-l2 state: column(s) "
+            f"{', '.join(map(repr, missing))} missing; it has "
+            f"{', '.join(map(repr, columns)) or 'no columns'}"
+        )
+        raise L2InputError(msg)
+    return [name for name in columns if name not in _FIXED]
+
+
+def _check_versions(frame: pl.DataFrame, *, function: str) -> None:
+    newest = frame.get_column("state_version").cast(pl.Int64).max()
+    if isinstance(newest, int) and newest > STATE_VERSION:
+        msg = (
+            f"{function}: the state was written by a newer polars-l2 (state "
+            f"version {newest}); this version reads states up to version "
+            f"{STATE_VERSION}: upgrade polars-l2"
+        )
+        raise L2InputError(msg)
+
+
+def _check_weighted(frame: pl.DataFrame, *, function: str) -> bool | None:
+    kinds = frame.get_column("weighted").drop_nulls().unique().to_list()
+    if len(kinds) > 1:
+        msg = (
+            f"{function}: cannot combine weighted and unweighted states; "
+            "build every state with the same weight column"
+        )
+        raise L2InputError(msg)
+    return bool(kinds[0]) if kinds else None
+
+
+def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
+    """Combine metric states into one, exactly and in any order.
+
+    Rows of the same model and keys are merged with Chan et al.'s pairwise
+    formulas, as Polars expressions on the concatenated states (see
+    :mod:`polars_l2.state`): counts and sums add, maxima take the maximum,
+    and each mean and centred second moment combine without raw sums of
+    squares. The merge is associative and commutative up to rounding, and
+    merging the state of no rows changes nothing.
+
+    Parameters
+    ----------
+    states
+        States from :func:`state`: DataFrames, LazyFrames, Arrow tables, or
+        paths of parquet files written from them. They must have the same
+        ``by`` columns, and all be weighted or all unweighted.
+
+    Returns
+    -------
+    DataFrame
+        The merged state, one row per model and segment, with the schema of
+        :func:`state_schema`. Models come in the order they first appear,
+        then segments sorted by key (nulls last).
+
+    Raises
+    ------
+    L2InputError
+        If an input is not a state, the inputs have different ``by``
+        columns, some are weighted and some not, or one was written by a
+        newer polars-l2.
+    ValueError
+        If `states` is empty.
+
+    Examples
+    --------
+    Two days of predictions, reduced separately and merged:
+
+    >>> import polars as pl
+    >>> import polars_l2
+    >>> monday = pl.DataFrame({"y": [1.0, 2.0], "yhat": [1.5, 2.0]})
+    >>> tuesday = pl.DataFrame({"y": [4.0], "yhat": [3.0]})
+    >>> states = [polars_l2.state(day, "y", "yhat") for day in (monday, tuesday)]
+    >>> merged = polars_l2.merge_states(states)
+    >>> merged.select("model", "n", "error_mean", "error_m2")
+    shape: (1, 4)
+    ┌───────┬─────┬────────────┬──────────┐
+    │ model ┆ n   ┆ error_mean ┆ error_m2 │
+    │ ---   ┆ --- ┆ ---        ┆ ---      │
+    │ str   ┆ i64 ┆ f64        ┆ f64      │
+    ╞═══════╪═════╪════════════╪══════════╡
+    │ yhat  ┆ 3   ┆ 0.166667   ┆ 1.166667 │
+    └───────┴─────┴────────────┴──────────┘
+    """
+    function = "polars_l2.merge_states"
+    frames = [_read(source) for source in states]
+    if not frames:
+        msg = f"{function}: no states to merge"
+        raise ValueError(msg)
+    keys = _keys(frames[0].columns, function=function)
+    schema = _polars_schema(keys)
+    parts = []
+    for frame in frames:
+        other = _keys(frame.columns, function=function)
+        if sorted(other) != sorted(keys):
+            msg = (
+                f"{function}: states have different by columns: {keys} and "
+                f"{other}; merge states of the same segments"
+            )
+            raise L2InputError(msg)
+        parts.append(
+            frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
+        )
+    stacked = pl.concat(parts, how="vertical")
+    _check_versions(stacked, function=function)
+    _check_weighted(stacked, function=function)
+    order = "_l2_order"
+    merged = (
+        stacked.with_row_index(order)
+        .group_by(["model", *keys])
+        .agg(
+            pl.col(order).min(),
+            pl.col("weighted").first(),
+            *_moments.merge_aggregations(),
+        )
+        .with_columns(pl.col(order).min().over("model"))
+        .sort([order, *keys], nulls_last=True)
+    )
+    return merged.select(
+        pl.lit(STATE_VERSION, pl.Int64).alias("state_version"),
+        *(
+            pl.col(name).cast(dtype)
+            for name, dtype in schema.items()
+            if name != "state_version"
+        ),
+    )
+
+
+def finalize(
+    state: FrameT,
+    *,
+    confidence: float = 0.95,
+    weighted: bool | None = None,
+) -> FrameT:
+    """Turn a (merged) state into the evaluation report.
+
+    Gives the columns of :func:`polars_l2.report`, in the state's row order,
+    with two differences. The keys are strings (see :mod:`polars_l2.state`).
+    ``top_1pct_share`` is null: it needs the largest 1% of the squared
+    errors of all the data, which no fixed-size state keeps. Every other
+    column is computed from the merged moments exactly as the report
+    computes it from the whole data, equal up to rounding; that includes
+    ``rmse_low`` and ``rmse_high``, whose interval uses only the count, the
+    weight sums and the mean and centred second moment of the squared
+    errors, all of which merge exactly.
+
+    Parameters
+    ----------
+    state
+        A state from :func:`state` or :func:`merge_states`: DataFrame or
+        LazyFrame.
+    confidence
+        Level of the RMSE confidence interval, strictly between 0 and 1.
+    weighted
+        Whether to include the ``weight_sum`` column, as the report of
+        weighted data does. None (default) reads it from the state's
+        ``weighted`` column (for a LazyFrame, by collecting that column).
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The same type as `state`.
+
+    Raises
+    ------
+    L2InputError
+        If `state` is not a state, mixes weighted and unweighted rows, or was
+        written by a newer polars-l2.
+    ValueError
+        If `confidence` is not strictly between 0 and 1.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_l2
+    >>> df = pl.DataFrame({"y": [1.0, 2.0, 4.0], "yhat": [1.5, 2.0, 3.0]})
+    >>> polars_l2.finalize(polars_l2.state(df, "y", "yhat")).select(
+    ...     "model", "n", "mse", "mae", "bias", "r2"
+    ... )
+    shape: (1, 6)
+    ┌───────┬─────┬──────────┬─────┬───────────┬──────────┐
+    │ model ┆ n   ┆ mse      ┆ mae ┆ bias      ┆ r2       │
+    │ ---   ┆ --- ┆ ---      ┆ --- ┆ ---       ┆ ---      │
+    │ str   ┆ i64 ┆ f64      ┆ f64 ┆ f64       ┆ f64      │
+    ╞═══════╪═════╪══════════╪═════╪═══════════╪══════════╡
+    │ yhat  ┆ 3   ┆ 0.416667 ┆ 0.5 ┆ -0.166667 ┆ 0.732143 │
+    └───────┴─────┴──────────┴─────┴───────────┴──────────┘
+    """
+    function = "polars_l2.finalize"
+    if not isinstance(state, pl.DataFrame | pl.LazyFrame):
+        msg = (
+            f"{function}: expected a DataFrame or LazyFrame, not {type(state).__name__}"
+        )
+        raise TypeError(msg)
+    keys = _keys(state.collect_schema().names(), function=function)
+    _moments.z_score(confidence)
+    if weighted is None or isinstance(state, pl.DataFrame):
+        checked = (
+            state
+            if isinstance(state, pl.DataFrame)
+            else state.select("state_version", "weighted").collect()
+        )
+        _check_versions(checked, function=function)
+        found = _check_weighted(checked, function=function)
+        if weighted is None:
+            weighted = bool(found)
+    columns = _moments.report_columns(
+        weighted=weighted, confidence=confidence, top_share=None
+    )
+    return state.select("model", *keys, *columns)
