@@ -1,18 +1,25 @@
-"""A typed way to reach the ``l2`` namespace that type checkers and IDEs can see.
+"""A typed way to reach the ``l2`` namespaces that type checkers and IDEs can see.
 
-``pl.col("y").l2`` is registered when ``polars_l2`` is imported, so static type
-checkers cannot know it exists (pola-rs/polars#25602, #27795). :func:`l2`
-returns the very same namespace object with its full, typed signatures, so
-``l2(pl.col("y")).mse("yhat")`` is checked by mypy and pyright and completed by
-editors, with no plugin, stub or configuration.
+``pl.col("y").l2`` and ``df.l2`` are registered when ``polars_l2`` is imported,
+so static type checkers cannot know they exist (pola-rs/polars#25602, #27795).
+:func:`l2` returns the very same namespace objects with their full, typed
+signatures, so ``l2(pl.col("y")).mse("yhat")`` and ``l2(df).report(...)`` are
+checked by mypy and pyright and completed by editors, with no plugin, stub or
+configuration.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
+
+import polars as pl
 
 from polars_l2 import _inputs
-from polars_l2.namespace import L2ExprNamespace
+from polars_l2.namespace import (
+    L2DataFrameNamespace,
+    L2ExprNamespace,
+    L2LazyFrameNamespace,
+)
 
 if TYPE_CHECKING:
     from polars_l2._typing import IntoExpr
@@ -20,21 +27,38 @@ if TYPE_CHECKING:
 __all__ = ["l2"]
 
 
-def l2(actual: IntoExpr) -> L2ExprNamespace:
-    """Return the ``l2`` namespace of an expression, typed for static checkers.
+@overload
+def l2(target: pl.DataFrame) -> L2DataFrameNamespace: ...
 
-    ``l2(expr)`` is the same object as ``expr.l2``; use it where a type checker
-    or an editor should see the namespace's methods and their signatures.
+
+@overload
+def l2(target: pl.LazyFrame) -> L2LazyFrameNamespace: ...
+
+
+@overload
+def l2(target: IntoExpr) -> L2ExprNamespace: ...
+
+
+def l2(
+    target: pl.DataFrame | pl.LazyFrame | IntoExpr,
+) -> L2DataFrameNamespace | L2LazyFrameNamespace | L2ExprNamespace:
+    """Return the ``l2`` namespace of an expression or frame, typed for checkers.
+
+    ``l2(expr)`` is the same object as ``expr.l2``, and ``l2(df)`` as
+    ``df.l2``; use it where a type checker or an editor should see the
+    namespace's methods and their signatures.
 
     Parameters
     ----------
-    actual
-        The observed values: a column name or an expression.
+    target
+        An expression or a column name (the actual values of the metrics),
+        a DataFrame or a LazyFrame.
 
     Returns
     -------
-    L2ExprNamespace
-        The namespace, with `actual` as the actual values.
+    L2ExprNamespace, L2DataFrameNamespace or L2LazyFrameNamespace
+        The namespace of `target`; a column name gives the namespace of
+        ``pl.col(name)``.
 
     Examples
     --------
@@ -50,5 +74,18 @@ def l2(actual: IntoExpr) -> L2ExprNamespace:
     ╞══════╪══════╡
     │ 2.25 ┆ 1.5  │
     └──────┴──────┘
+    >>> l2(df).report("y", "yhat").select("model", "n", "rmse")
+    shape: (1, 3)
+    ┌───────┬─────┬──────┐
+    │ model ┆ n   ┆ rmse │
+    │ ---   ┆ --- ┆ ---  │
+    │ str   ┆ i64 ┆ f64  │
+    ╞═══════╪═════╪══════╡
+    │ yhat  ┆ 4   ┆ 1.5  │
+    └───────┴─────┴──────┘
     """
-    return L2ExprNamespace(_inputs.parse_into_expr(actual, role="actual"))
+    if isinstance(target, pl.DataFrame):
+        return L2DataFrameNamespace(target)
+    if isinstance(target, pl.LazyFrame):
+        return L2LazyFrameNamespace(target)
+    return L2ExprNamespace(_inputs.parse_into_expr(target, role="actual"))

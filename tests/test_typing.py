@@ -42,6 +42,23 @@ CASES: dict[str, tuple[str, set[str]]] = {
         """,
         set(),
     ),
+    "typed_frames": (
+        """
+        df = pl.DataFrame({"g": ["a"], "y": [1.0], "yhat": [1.5]})
+        eager: pl.DataFrame = l2(df).report("y", "yhat", by="g", confidence=0.9)
+        lazy: pl.LazyFrame = l2(df.lazy()).state("y", ["yhat"], weight=None)
+        """,
+        set(),
+    ),
+    "frame_method_typo": ('l2(pl.DataFrame()).reprot("y", "yhat")\n', {"attr-defined"}),
+    "frame_argument_typo": (
+        'l2(pl.LazyFrame()).report("y", "yhat", confidnce=0.9)\n',
+        {"call-arg"},
+    ),
+    "lazy_report_is_not_eager": (
+        'r: pl.DataFrame = l2(pl.LazyFrame()).report("y", "yhat")\n',
+        {"assignment"},
+    ),
     "method_typo": ('l2("y").mes("yhat")\n', {"attr-defined"}),
     "argument_typo": ('l2("y").mse("yhat", wieght="w")\n', {"call-arg"}),
     "function_argument_typo": (
@@ -143,5 +160,8 @@ def test_the_wheel_ships_py_typed(tmp_path: Path) -> None:
 def test_the_accessor_is_the_registered_namespace() -> None:
     import polars as pl  # noqa: PLC0415
 
-    expr = pl.col("y")
+    expr, df = pl.col("y"), pl.DataFrame({"y": [1.0]})
     assert type(polars_l2.l2(expr)) is type(expr.l2)  # type: ignore[attr-defined]
+    assert type(polars_l2.l2(df)) is type(df.l2)  # type: ignore[attr-defined]
+    lf = df.lazy()
+    assert type(polars_l2.l2(lf)) is type(lf.l2)  # type: ignore[attr-defined]
