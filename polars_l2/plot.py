@@ -299,6 +299,8 @@ def _draw_rmse(ax: Axes, report: pl.DataFrame, *, max_segments: int) -> None:
     ax.invert_yaxis()
     ax.set_ylim(len(shown) - 0.5, -0.5)
     ax.set_xlim(left=0)
+    # Thousands separators: RMSE is often in money or other large units.
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:,.6g}")
     ax.set_xlabel("RMSE (bars: confidence interval)")
     ax.set_ylabel(_SEGMENT_SEPARATOR.join(by) if by else "")
     title = "RMSE per segment"
