@@ -120,19 +120,100 @@ class _Side:
             return inner if isinstance(inner, pl.DataType) else inner()
         return pl.Null()
 
+    @property
+    def is_list(self) -> bool:
+        return isinstance(self.dtype, pl.List)
+
+    def element(self, j: int) -> pl.Expr:
+        """Return output `j` of each row (null where a List row is shorter)."""
+        if self.is_list:
+            return self.expr.list.get(j, null_on_oob=True)
+        return self.expr.arr.get(j)
+
 
 @dataclass(frozen=True)
-class _Errors:
-    """The difference of two inputs, at plan time.
+class _Pair:
+    """Actual and predicted, resolved at plan time.
 
-    ``scalar`` is the Float64 error of two scalar inputs; otherwise ``vector``
-    is the Float64 difference of two vector inputs (``Array(Float64, width)``
-    when `width` is known, else ``List(Float64)``).
+    For vectors, `width` is the number of outputs when it is known, and
+    `check` (when the rows' widths can only be checked on the data) is an
+    expression that is null on every row or fails the query.
     """
 
-    scalar: pl.Expr | None = None
-    vector: pl.Expr | None = None
+    a: _Side
+    p: _Side
+    vector: bool
     width: int | None = None
+    check: pl.Expr | None = None
+
+    def errors(self, *, nan_policy: NanPolicy, metric: str) -> list[pl.Expr]:
+        """Return the Float64 error of each output, as the scalar core makes it.
+
+        Each output is taken out of both vectors first and subtracted as two
+        scalar columns are, so the scalar rules (exact Int128 and Decimal
+        differences, NaN handling) apply unchanged. Taking the outputs out
+        before subtracting also keeps the cost at one gather per output and
+        side on the streaming engine, which would otherwise recompute a whole
+        vector difference for every output.
+        """
+        if not self.vector:
+            return [
+                _inputs.difference(
+                    self.a.expr,
+                    self.a.dtype,
+                    self.p.expr,
+                    self.p.dtype,
+                    nan_policy=nan_policy,
+                    metric=metric,
+                )
+            ]
+        assert self.width is not None  # aggregates require a known width
+        errors = [
+            _inputs.difference(
+                self.a.element(j),
+                self.a.inner,
+                self.p.element(j),
+                self.p.inner,
+                nan_policy=nan_policy,
+                metric=metric,
+            )
+            for j in range(self.width)
+        ]
+        if self.check is not None:
+            errors = [pl.when(self.check.is_null()).then(e) for e in errors]
+        return errors
+
+    def squared_distance(self, *, nan_policy: NanPolicy, metric: str) -> pl.Expr:
+        """Return the per-row squared error, or squared Euclidean distance."""
+        if not self.vector:
+            (e,) = self.errors(nan_policy=nan_policy, metric=metric)
+            return e.pow(2)
+        a, p = (self._checked(side) for side in (self.a, self.p))
+        d = _difference(a, self.a.inner, p, self.p.inner, self.width)
+        if self.width is None:
+            present = d.list.count_matches(None) == 0
+            total = (d * d).list.sum()
+        else:
+            present = d.arr.count_matches(None) == 0
+            total = d.arr.dot(d)
+        # A missing element makes the distance unknown: null, not a partial
+        # sum over the present elements.
+        sq = pl.when(present).then(total)
+        # A sum of squares is NaN only where an element is NaN.
+        return sq.fill_nan(None) if nan_policy == "omit" else sq
+
+    def _checked(self, side: _Side) -> pl.Expr:
+        """Return a side as an Array of the known width (or a List), checked."""
+        if not side.is_list:
+            return side.expr
+        # The check comes before the vectors meet: Polars' own error for
+        # unequal lengths would otherwise come first, without the columns.
+        expr = (
+            pl.when(self.check.is_null()).then(side.expr)
+            if self.check is not None
+            else side.expr
+        )
+        return expr if self.width is None else expr.list.to_array(self.width)
 
 
 def squared_distance(
@@ -144,33 +225,15 @@ def squared_distance(
     metric: str,
 ) -> pl.Expr:
     """Per-row squared error (scalars) or squared Euclidean distance (vectors)."""
-
-    def finish(errors: _Errors) -> pl.Expr:
-        if errors.scalar is not None:
-            return errors.scalar.pow(2)
-        d = errors.vector
-        assert d is not None  # one of the two is always set
-        if errors.width is None:
-            # A missing element makes the distance unknown: null, not a
-            # partial sum over the present elements.
-            present = d.list.count_matches(None) == 0
-            total = (d * d).list.sum()
-        else:
-            present = d.arr.count_matches(None) == 0
-            total = d.arr.dot(d)
-        sq = pl.when(present).then(total)
-        # A sum of squares is NaN only where an element is NaN.
-        return sq.fill_nan(None) if nan_policy == "omit" else sq
-
     return _resolve(
         actual,
         predicted,
         width=width,
         n_weights=None,
         need_width=False,
-        nan_policy=nan_policy,
         metric=metric,
-        finish=finish,
+        finish=lambda pair: pair.squared_distance(nan_policy=nan_policy, metric=metric),
+        nan_policy=nan_policy,
     )
 
 
@@ -194,17 +257,9 @@ def aggregate(
     mode = check_multioutput(multioutput)
     n_weights = None if isinstance(mode, str) else len(mode)
 
-    def finish(errors: _Errors) -> pl.Expr:
-        if errors.scalar is not None:
-            outputs = [errors.scalar]
-        else:
-            d, k = errors.vector, errors.width
-            assert d is not None
-            assert k is not None  # need_width=True guarantees it
-            outputs = [d.arr.get(j) for j in range(k)]
-            if nan_policy == "omit":
-                outputs = [e.fill_nan(None) for e in outputs]
-        return _combine([per_output(e) for e in outputs], mode=mode, root=root)
+    def finish(pair: _Pair) -> pl.Expr:
+        errors = pair.errors(nan_policy=nan_policy, metric=metric)
+        return _combine([per_output(e) for e in errors], mode=mode, root=root)
 
     return _resolve(
         actual,
@@ -212,9 +267,9 @@ def aggregate(
         width=width,
         n_weights=n_weights,
         need_width=True,
-        nan_policy=nan_policy,
         metric=metric,
         finish=finish,
+        nan_policy=nan_policy,
     )
 
 
@@ -254,7 +309,7 @@ def _resolve(
     need_width: bool,
     nan_policy: NanPolicy,
     metric: str,
-    finish: Callable[[_Errors], pl.Expr],
+    finish: Callable[[_Pair], pl.Expr],
 ) -> pl.Expr:
     """Dispatch on the input dtypes at plan time and build the metric."""
     _inputs.check_nan_policy(nan_policy)
@@ -268,12 +323,9 @@ def _resolve(
         p_side = _Side(p_expr, p_dtype, "predicted")
         if not (is_vector(a_dtype) or is_vector(p_dtype)):
             _check_scalar_width(a_side, p_side, width, n_weights, metric)
-            scalar = _inputs.difference(
-                a_expr, a_dtype, p_expr, p_dtype, nan_policy=nan_policy, metric=metric
-            )
-            return finish(_Errors(scalar=scalar))
+            return finish(_Pair(a_side, p_side, vector=False))
         return finish(
-            _vector_errors(
+            _vector_pair(
                 a_side,
                 p_side,
                 width=width,
@@ -325,7 +377,7 @@ def _check_inner(side: _Side, metric: str) -> None:
     raise L2InputError(msg)
 
 
-def _vector_errors(
+def _vector_pair(
     a: _Side,
     p: _Side,
     *,
@@ -333,8 +385,8 @@ def _vector_errors(
     n_weights: int | None,
     need_width: bool,
     metric: str,
-) -> _Errors:
-    """Check two inputs, one at least a vector, and return their difference."""
+) -> _Pair:
+    """Check two inputs, one at least a vector, at plan time."""
     _check_inner(a, metric)
     _check_inner(p, metric)
     for side, other in ((a, p), (p, a)):
@@ -356,8 +408,9 @@ def _vector_errors(
         )
         raise L2InputError(msg)
     a, p = _null_as_vector(a, k), _null_as_vector(p, k)
-    a_expr, p_expr = _checked_rows(a, p, k, source, metric)
-    return _Errors(vector=_difference(a_expr, a.inner, p_expr, p.inner, k), width=k)
+    return _Pair(
+        a, p, vector=True, width=k, check=_width_check(a, p, k, source, metric)
+    )
 
 
 def _known_width(
@@ -394,20 +447,20 @@ def _null_as_vector(side: _Side, k: int | None) -> _Side:
     return _Side(side.expr.cast(target), target, side.role)
 
 
-def _checked_rows(
+def _width_check(
     a: _Side, p: _Side, k: int | None, source: str, metric: str
-) -> tuple[pl.Expr, pl.Expr]:
-    """Return the two inputs as Arrays of width `k` (Lists if `k` is None).
+) -> pl.Expr | None:
+    """Return an expression that fails the query where List rows' widths are wrong.
 
-    The width of a List row is only known from the data, so a List input goes
-    through a check that fails the query where a row's widths disagree. Polars
-    has no expression that raises, so the check builds the message for the
-    offending rows only and casts it, strictly, to an integer: the cast fails
-    and its error quotes the message.
+    The width of a List row is only known from the data. Polars has no
+    expression that raises, so the check builds a message for the offending
+    rows only and casts it, strictly, to an integer: the cast fails, and
+    Polars' error quotes the message. Elsewhere the result is null. None when
+    there is nothing to check (two Arrays).
     """
     lists = [s for s in (a, p) if isinstance(s.dtype, pl.List)]
     if not lists:
-        return a.expr, p.expr
+        return None
     length = {
         s.role: s.expr.list.len() if isinstance(s.dtype, pl.List) else pl.lit(k)
         for s in (a, p)
@@ -433,15 +486,7 @@ def _checked_rows(
         width_of("predicted"),
         pl.lit(expected),
     )
-    failure = message.cast(pl.UInt8, strict=True)
-
-    def checked(side: _Side) -> pl.Expr:
-        if not isinstance(side.dtype, pl.List):
-            return side.expr
-        expr = pl.when(failure.is_null()).then(side.expr)
-        return expr if k is None else expr.list.to_array(k)
-
-    return checked(a), checked(p)
+    return message.cast(pl.UInt8, strict=True)
 
 
 def _difference(
@@ -451,6 +496,7 @@ def _difference(
 
     The same rules as :func:`polars_l2._inputs.exact_difference`, element by
     element: 64-bit integers are subtracted in Int128, Decimals in Decimal.
+    `a` and `p` are Arrays of width `k`, or Lists when `k` is None.
     """
 
     def container(inner: pl.DataType) -> pl.DataType:
