@@ -1,0 +1,137 @@
+"""Independent per-segment references for the report's columns.
+
+scikit-learn for MSE, RMSE, MAE and R²; numpy for everything else, each
+written from the definition in :func:`polars_l2.report`'s documentation, one
+segment at a time, without Polars expressions.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.metrics import (
+    mean_absolute_error,
+    mean_squared_error,
+    r2_score,
+    root_mean_squared_error,
+)
+
+TOP = 0.01
+
+
+def top_share(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """Exact top-1% share (boundary row fractional) and the histogram's bound.
+
+    The bound is the largest error :func:`polars_l2.report` allows itself:
+    half of 1% of the weight times the width of the power-of-two bin that
+    holds the boundary value, over SSE.
+    """
+    order = np.argsort(-x, kind="stable")
+    xs, ws = x[order], w[order]
+    target = TOP * ws.sum()
+    total = float(np.sum(ws * xs))
+    top, above, boundary = 0.0, 0.0, xs[0]
+    for value, weight in zip(xs, ws, strict=True):
+        take = min(weight, max(target - above, 0.0))
+        if take <= 0:
+            break
+        top += take * value
+        above += weight
+        boundary = value
+    if total == 0:
+        return TOP, 0.0
+    width = 2.0 ** math.floor(math.log2(boundary)) if boundary > 0 else 0.0
+    return top / total, TOP * ws.sum() * width / 2 / total
+
+
+def segment(
+    y: np.ndarray,
+    p: np.ndarray,
+    w: np.ndarray | None,
+    *,
+    confidence: float,
+) -> dict[str, Any]:
+    """Return the reference metrics of one model on one segment's counted rows."""
+    n = len(y)
+    weights = np.ones(n) if w is None else w
+    row: dict[str, Any] = {"n": n}
+    if w is not None:
+        row["weight_sum"] = float(weights.sum()) if n else 0.0
+    names = [
+        "sse",
+        "mse",
+        "rmse",
+        "rmse_low",
+        "rmse_high",
+        "mae",
+        "bias",
+        "r2",
+        "max_error",
+        "top_1pct_share",
+    ]
+    row.update(dict.fromkeys(names))
+    if n == 0 or weights.sum() <= 0 or (weights < 0).any():
+        if n:
+            row["max_error"] = float(np.max(np.abs(y - p)))
+        return row
+    sample_weight = None if w is None else weights
+    e = y - p
+    x = e**2
+    mse = mean_squared_error(y, p, sample_weight=sample_weight)
+    row["sse"] = float(np.sum(weights * x))
+    row["mse"] = mse
+    row["rmse"] = root_mean_squared_error(y, p, sample_weight=sample_weight)
+    total = weights.sum()
+    effective = total**2 / np.sum(weights**2)
+    if n >= 2 and effective > 1:
+        mean_x = np.sum(weights * x) / total
+        var_x = np.sum(weights * (x - mean_x) ** 2) / total
+        se = math.sqrt(var_x / (effective - 1))
+        z = NormalDist().inv_cdf(0.5 + confidence / 2)
+        half = z * se / (2 * mse) if mse > 0 else 0.0
+        row["rmse_low"] = math.sqrt(mse) * math.exp(-half)
+        row["rmse_high"] = math.sqrt(mse) * math.exp(half)
+        row["r2"] = r2_score(y, p, sample_weight=sample_weight)
+    else:
+        row["rmse_low"] = row["rmse_high"] = row["r2"] = None
+    row["mae"] = mean_absolute_error(y, p, sample_weight=sample_weight)
+    row["bias"] = float(np.average(p - y, weights=weights))
+    row["max_error"] = float(np.max(np.abs(e)))
+    row["top_1pct_share"], row["_top_bound"] = top_share(x, weights)
+    return row
+
+
+def reference_report(
+    df: pl.DataFrame,
+    actual: str,
+    predicted: list[str],
+    *,
+    by: list[str],
+    weight: str | None = None,
+    confidence: float = 0.95,
+) -> pl.DataFrame:
+    """Return the report, one segment and model at a time, from numpy arrays."""
+    keys = df.select(by).unique().sort(by, nulls_last=True) if by else None
+    rows = []
+    for model in predicted:
+        segments = [{}] if keys is None else keys.iter_rows(named=True)
+        for key in segments:
+            part = df
+            for name, value in key.items():
+                cond = (
+                    pl.col(name).is_null() if value is None else pl.col(name) == value
+                )
+                part = part.filter(cond)
+            needed = [actual, model] + ([weight] if weight else [])
+            part = part.drop_nulls(needed)
+            y = part[actual].cast(pl.Float64).to_numpy()
+            p = part[model].cast(pl.Float64).to_numpy()
+            w = None if weight is None else part[weight].cast(pl.Float64).to_numpy()
+            rows.append(
+                {"model": model, **key, **segment(y, p, w, confidence=confidence)}
+            )
+    return pl.DataFrame(rows, infer_schema_length=None)
