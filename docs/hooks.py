@@ -10,7 +10,6 @@ documented) and inline maths into code.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 _ROLE = re.compile(r":(func|meth|class|mod|attr|data|obj|math):<code>(.*?)</code>")
 
@@ -27,6 +26,6 @@ def _link(kind: str, target: str) -> str:
     return f'<autoref identifier="{identifier}" optional><code>{shown}</code></autoref>'
 
 
-def on_page_content(html: str, **_: Any) -> str:
+def on_page_content(html: str, **_: object) -> str:
     """Replace the Sphinx roles left in rendered docstrings."""
     return _ROLE.sub(lambda m: _link(m.group(1), m.group(2)), html)
