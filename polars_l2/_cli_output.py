@@ -18,10 +18,13 @@ import tempfile
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import polars as pl
+import pyarrow.parquet as pq
 
+import polars_l2
 from polars_l2._cli_inputs import CliError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 Format: TypeAlias = Literal["table", "csv", "json", "markdown"]
@@ -33,9 +36,25 @@ DISPLAY_DIGITS = 6
 _MAX_WIDTH = 32_767
 
 
+def _significant(value: float | None) -> str | None:
+    """Format a float to DISPLAY_DIGITS significant digits: 481714, 1.82158e14."""
+    if value is None:
+        return None
+    text = f"{value:.{DISPLAY_DIGITS}g}"
+    mantissa, _, exponent = text.partition("e")
+    if not exponent:
+        return text
+    return f"{mantissa}e{int(exponent)}"
+
+
 def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
-    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
-    return frame.with_columns(pl.col(floats).round_sig_figs(DISPLAY_DIGITS))
+    # Polars shows at most 6 decimals (0.0000123 as 0.000012), so floats are
+    # formatted here; the report is a few rows, and this is display only.
+    return frame.with_columns(
+        pl.Series(name, [_significant(v) for v in frame.get_column(name)], pl.String)
+        for name, dtype in frame.schema.items()
+        if dtype.is_float()
+    )
 
 
 def _as_table(frame: pl.DataFrame, *, markdown: bool) -> str:
@@ -112,36 +131,19 @@ def _permissions() -> int:
     return 0o666 & ~umask
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write `data` to `path` atomically: a temporary file, then a rename.
+def _replace_atomically(path: Path, write: Callable[[str], None]) -> None:
+    """Call `write` on a temporary file beside `path`, then rename it to `path`.
 
     The temporary file is in the same directory, so :func:`os.replace` is a
     rename within one file system: readers see the old file or the new one,
-    never a partial file. On failure the temporary file is removed.
+    never a partial file. On failure the temporary file is removed. Its name
+    starts with a dot, so a directory input never picks it up.
     """
-    check_writable(path)
-    payload = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, _permissions())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def write_parquet_atomic(path: Path, frame: pl.DataFrame) -> None:
-    """Write `frame` as parquet to `path` atomically; see :func:`write_atomic`."""
     check_writable(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        frame.write_parquet(tmp)
+        write(tmp)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp, _permissions())
@@ -150,3 +152,26 @@ def write_parquet_atomic(path: Path, frame: pl.DataFrame) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically (a temporary file, then a rename)."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+
+    _replace_atomically(path, write)
+
+
+def write_state_atomic(path: Path, state: pl.DataFrame) -> None:
+    """Write a state to parquet atomically, with the fixed state schema.
+
+    The file has :func:`polars_l2.state_schema`'s Arrow types (``string``
+    keys, ``int64`` counts) and version metadata, so other engines (Spark)
+    and later versions of polars-l2 read it as a state.
+    """
+    fixed = polars_l2.state_schema().names
+    keys = [name for name in state.columns if name not in fixed]
+    table = state.to_arrow().cast(polars_l2.state_schema(keys))
+    _replace_atomically(path, lambda tmp: pq.write_table(table, tmp))

@@ -1,0 +1,216 @@
+"""Evaluate input files and saved states for the command line.
+
+Every file is scanned lazily and run on Polars' streaming engine, so memory
+stays bounded however large the files are. How the report is computed
+depends only on the inputs, never on whether a progress bar is drawn:
+
+- **One data file and no** ``--state``: :func:`polars_l2.report` on the file,
+  one query. Every column is exactly what the library gives, including
+  ``top_1pct_share``.
+- **Several data files, or any** ``--state``: each file is reduced, one after
+  another, to a mergeable state (:func:`polars_l2.state`; this is what the
+  progress bar counts), the states and the saved ones are merged
+  (:func:`polars_l2.merge_states`) and finalised (:func:`polars_l2.finalize`).
+  Every column equals the report on all the data up to rounding, except
+  ``top_1pct_share``, which is null: it needs the largest 1% of the squared
+  errors of all the data at once, which no fixed-size state keeps.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+import polars_l2
+from polars_l2._cli_inputs import CliError
+from polars_l2._cli_progress import Progress
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+    from typing import TextIO
+
+    from polars_l2._cli_inputs import Source
+
+#: Errors of Polars, of polars-l2 and of the file system that the command
+#: line reports as one line.
+EXPECTED_ERRORS: tuple[type[Exception], ...] = (
+    pl.exceptions.PolarsError,
+    polars_l2.L2InputError,
+    ValueError,
+    OSError,
+)
+
+# "polars_l2.report: " names a Python function; on the command line the file
+# name is the useful context.
+_FUNCTION_PREFIX = re.compile(r"^polars_l2\.\w+: ")
+
+
+def first_line(error: BaseException) -> str:
+    """Return the first non-empty line of an error's message (Polars adds hints)."""
+    for line in str(error).splitlines():
+        if line.strip():
+            return _FUNCTION_PREFIX.sub("", line.strip())
+    return type(error).__name__
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What to evaluate: the columns given on the command line."""
+
+    actual: str
+    predicted: tuple[str, ...]
+    by: tuple[str, ...] = ()
+    weight: str | None = None
+
+    def report(self, frame: pl.LazyFrame, *, confidence: float) -> pl.LazyFrame:
+        """Return the report of `frame` for these columns (lazy)."""
+        return polars_l2.report(
+            frame,
+            self.actual,
+            list(self.predicted),
+            by=list(self.by) or None,
+            weight=self.weight,
+            confidence=confidence,
+        )
+
+    def state(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """Return the mergeable state of `frame` for these columns (lazy)."""
+        return polars_l2.state(
+            frame,
+            self.actual,
+            list(self.predicted),
+            by=list(self.by) or None,
+            weight=self.weight,
+        )
+
+
+@dataclass
+class Outcome:
+    """The result of an evaluation."""
+
+    report: pl.DataFrame
+    #: The merged state, when it was asked for (or computed anyway).
+    state: pl.DataFrame | None
+    #: Files without data rows, which were skipped.
+    skipped: list[Path] = field(default_factory=list)
+
+
+def _empty_input(paths: list[Path]) -> CliError:
+    shown = ", ".join(str(p) for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
+    return CliError(f"empty input: no data rows in {shown}")
+
+
+@contextmanager
+def _naming(source: Source) -> Iterator[None]:
+    """Turn an error about one file into a one-line error naming the file."""
+    try:
+        yield
+    except CliError:
+        raise
+    except EXPECTED_ERRORS as error:
+        msg = f"{source.path}: {first_line(error)}"
+        raise CliError(msg) from error
+
+
+def _scan(source: Source) -> pl.LazyFrame | None:
+    """Scan a file, or return None if it has no data rows."""
+    with _naming(source):
+        return None if source.is_empty() else source.scan()
+    raise AssertionError  # pragma: no cover - for type checkers
+
+
+def evaluate(
+    sources: list[Source],
+    states: list[Path],
+    spec: Spec | None,
+    *,
+    confidence: float,
+    want_state: bool,
+    progress_stream: TextIO,
+    progress: bool,
+) -> Outcome:
+    """Evaluate the files and saved states into one report.
+
+    Parameters
+    ----------
+    sources
+        The data files.
+    states
+        Saved state files (parquet) to merge with the files' states.
+    spec
+        The columns to evaluate; needed when there are data files.
+    confidence
+        Level of the RMSE confidence interval.
+    want_state
+        Whether the merged state is needed (for ``--save-state``).
+    progress_stream
+        Where the progress bar goes (stderr).
+    progress
+        Whether to draw the bar. It changes nothing else.
+
+    Returns
+    -------
+    Outcome
+        The report, and the merged state if `want_state` (or if it was
+        computed anyway).
+    """
+    if sources and spec is None:  # pragma: no cover - the parser requires it
+        msg = "--actual and --predicted are required to read data files"
+        raise CliError(msg)
+    if len(sources) == 1 and not states and spec is not None:
+        return _evaluate_whole(
+            sources[0], spec, confidence=confidence, want_state=want_state
+        )
+
+    file_states: list[pl.DataFrame] = []
+    skipped: list[Path] = []
+    with Progress(len(sources), stream=progress_stream, enabled=progress) as bar:
+        for source in sources:
+            assert spec is not None  # checked above
+            frame = _scan(source)
+            if frame is None:
+                skipped.append(source.path)
+            else:
+                # Column and dtype errors come while the plan is built,
+                # before any data is read.
+                with _naming(source):
+                    file_states.append(spec.state(frame).collect(engine="streaming"))
+            bar.advance()
+    if not file_states and not states:
+        raise _empty_input(skipped)
+    try:
+        merged = polars_l2.merge_states([*states, *file_states])
+        report = polars_l2.finalize(merged, confidence=confidence)
+    except EXPECTED_ERRORS as error:
+        raise CliError(first_line(error)) from error
+    _check_not_empty(report)
+    return Outcome(report, merged, skipped)
+
+
+def _evaluate_whole(
+    source: Source, spec: Spec, *, confidence: float, want_state: bool
+) -> Outcome:
+    frame = _scan(source)
+    if frame is None:
+        raise _empty_input([source.path])
+    with _naming(source):
+        queries = [spec.report(frame, confidence=confidence)]
+        if want_state:
+            queries.append(spec.state(frame))
+        results = pl.collect_all(queries, engine="streaming")
+    _check_not_empty(results[0])
+    return Outcome(results[0], results[1] if want_state else None)
+
+
+def _check_not_empty(report: pl.DataFrame) -> None:
+    if report.height == 0 or report.get_column("n").fill_null(0).max() == 0:
+        msg = (
+            "empty input: no row has both the actual value and a prediction "
+            "(and the weight) present"
+        )
+        raise CliError(msg)

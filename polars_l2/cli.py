@@ -1,0 +1,404 @@
+"""The ``polars-l2`` command: evaluate predictions in files, or run the demo.
+
+``polars-l2 evaluate`` reads parquet, CSV, Arrow IPC/Feather and NDJSON files
+lazily, on Polars' streaming engine, and prints the model evaluation report
+(:func:`polars_l2.report`). ``polars-l2 demo`` prints the report of the sample
+shipped with the package. ``python -m polars_l2`` runs the same command.
+
+Every error is one line on stderr, and the exit status is 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import textwrap
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import polars as pl
+
+import polars_l2
+from polars_l2._cli_evaluate import EXPECTED_ERRORS, Spec, evaluate, first_line
+from polars_l2._cli_inputs import CliError, discover, same_file, supported_extensions
+from polars_l2._cli_output import (
+    FORMATS,
+    check_writable,
+    render,
+    write_atomic,
+    write_state_atomic,
+)
+from polars_l2._cli_progress import wanted as _progress_wanted
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+PROG = "polars-l2"
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+_STORY_WIDTH = 88
+
+_DEMO_COMMAND = (
+    "polars-l2 evaluate {path} --actual price --predicted linear "
+    "--predicted boosted --by region"
+)
+
+_TOP_EPILOG = """\
+examples:
+  polars-l2 demo
+  polars-l2 evaluate preds.parquet --actual price --predicted model_a \\
+      --predicted model_b --by region
+  polars-l2 evaluate --help
+
+Errors are one line on stderr, with exit status 2.
+"""
+
+_EVALUATE_EPILOG = f"""\
+inputs:
+  Each PATH is a file, a directory or a glob pattern (quote it so the shell
+  leaves it alone; ** matches any depth). The format comes from the extension:
+  {supported_extensions()}.
+  A directory means every supported file below it, at any depth, in sorted
+  order, skipping names that start with '.' or '_'. A file named twice is read
+  once. Files are scanned lazily on Polars' streaming engine, so memory stays
+  bounded however large they are.
+
+one file or several:
+  One data file (and no --state) is evaluated in one query: every column is
+  exactly polars_l2.report's. Several files, or --state, are reduced one file
+  at a time to mergeable states, which are merged: every column is the same
+  up to rounding, except top_1pct_share, which is then null (it needs the
+  largest 1% of all the squared errors at once, which no state keeps).
+  A file with no data rows is skipped; it is an error if nothing is left.
+  The segment keys of a merged report are strings.
+
+states:
+  --save-state FILE writes the merged state of everything evaluated (parquet,
+  the schema of polars_l2.state_schema). --state FILE (repeatable) merges a
+  saved state in, so new files are added without reading the old ones again.
+  --save-state may name one of the --state files: it is replaced atomically.
+
+output:
+  table (default) aligned, floats to 6 significant digits
+  csv, json       full precision; json is a list of records (NaN becomes null)
+  markdown        a Markdown table
+  --output FILE is written atomically and may not be one of the inputs.
+  A progress bar (files done of total) is drawn on stderr when it is a
+  terminal and there are several files; nothing else changes.
+
+examples:
+  polars-l2 evaluate preds.parquet --actual price --predicted linear
+  polars-l2 evaluate 'data/**/*.csv' --actual y --predicted a --predicted b \\
+      --by region --by month --format csv --output report.csv
+  polars-l2 evaluate data/ --actual y --predicted yhat --weight w --format json
+  polars-l2 evaluate day1.parquet --actual y --predicted yhat \\
+      --save-state state.parquet
+  polars-l2 evaluate day2.parquet --actual y --predicted yhat \\
+      --state state.parquet --save-state state.parquet
+"""
+
+_DEMO_EPILOG = """\
+The sample is synthetic: 4,000 house sales in four regions with the
+predictions of two models. 'boosted' is the more accurate model on typical
+houses, but cannot predict above $1.6 million, so a dozen luxury houses on the
+coast cost it millions each. Its MAE is lower than 'linear's, its RMSE much
+higher: L2 squares errors, and top_1pct_share shows that almost all of its
+squared error comes from 1% of the houses.
+
+examples:
+  polars-l2 demo
+  polars-l2 demo --format markdown
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: no usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        one_line = " ".join(message.split())
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {one_line} (see {self.prog} -h)\n")
+
+
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value < 1.0:
+        msg = f"must be a number between 0 and 1 (exclusive), got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("output options")
+    group.add_argument(
+        "-f",
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="output format (default: table)",
+    )
+    group.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        type=Path,
+        help="write to FILE (atomically) instead of standard output",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of the ``polars-l2`` command and its subcommands."""
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog=PROG,
+        description="Evaluate regression predictions with Polars: MSE, RMSE "
+        "with its confidence interval,\nMAE, bias, R² and the worst errors, per "
+        "model and segment.",
+        epilog=_TOP_EPILOG,
+        formatter_class=formatter,
+    )
+    parser.add_argument(
+        "-V",
+        "--version",
+        action="version",
+        version=f"{PROG} {polars_l2.__version__} (polars {pl.__version__})",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    evaluate_parser = commands.add_parser(
+        "evaluate",
+        help="evaluate predictions stored in files",
+        description="Report MSE, RMSE, MAE, bias, R² and more, per model and "
+        "segment,\nfor predictions stored in files.",
+        epilog=_EVALUATE_EPILOG,
+        formatter_class=formatter,
+    )
+    evaluate_parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="data files, directories or glob patterns",
+    )
+    columns = evaluate_parser.add_argument_group("column options")
+    columns.add_argument("--actual", metavar="COL", help="the observed values")
+    columns.add_argument(
+        "--predicted",
+        metavar="COL",
+        action="append",
+        default=[],
+        help="a model's predictions; repeat to compare models",
+    )
+    columns.add_argument(
+        "--by",
+        metavar="COL",
+        action="append",
+        default=[],
+        help="a segment column; repeat for several (one row per combination)",
+    )
+    columns.add_argument("--weight", metavar="COL", help="row weights")
+    evaluate_parser.add_argument(
+        "--confidence",
+        type=_confidence,
+        default=0.95,
+        metavar="X",
+        help="level of the RMSE confidence interval (default: 0.95)",
+    )
+    states = evaluate_parser.add_argument_group("state options")
+    states.add_argument(
+        "--state",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="a state saved by --save-state to merge in; repeatable",
+    )
+    states.add_argument(
+        "--save-state",
+        metavar="FILE",
+        type=Path,
+        help="write the merged state of this evaluation to FILE (parquet)",
+    )
+    _add_output_options(evaluate_parser)
+    evaluate_parser.set_defaults(handler=_run_evaluate)
+
+    demo_parser = commands.add_parser(
+        "demo",
+        help="evaluate the sample of house prices shipped with polars-l2",
+        description="Print the evaluation report of the sample shipped with "
+        "polars-l2:\nhouse prices by region, predicted by two models.",
+        epilog=_DEMO_EPILOG,
+        formatter_class=formatter,
+    )
+    _add_output_options(demo_parser)
+    demo_parser.set_defaults(handler=_run_demo)
+    return parser
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        write_atomic(output, text)
+
+
+def _check_outputs(args: argparse.Namespace, data: list[Path]) -> None:
+    output: Path | None = args.output
+    save: Path | None = args.save_state
+    for target, flag in ((output, "--output"), (save, "--save-state")):
+        if target is None:
+            continue
+        check_writable(target)
+        protected = [*data, *(args.state if flag == "--output" else [])]
+        for path in protected:
+            if same_file(target, path):
+                msg = f"{flag} {target} is one of the inputs; refusing to overwrite it"
+                raise CliError(msg)
+    if output is not None and save is not None and same_file(output, save):
+        msg = f"--output and --save-state both name {output}"
+        raise CliError(msg)
+
+
+def _spec(args: argparse.Namespace) -> Spec | None:
+    if not args.paths:
+        if args.actual or args.predicted or args.by or args.weight:
+            msg = (
+                "--actual, --predicted, --by and --weight apply to data files; "
+                "with only --state, the states say what was evaluated"
+            )
+            raise CliError(msg)
+        return None
+    if not args.actual or not args.predicted:
+        msg = "--actual and at least one --predicted are required with data files"
+        raise CliError(msg)
+    return Spec(args.actual, tuple(args.predicted), tuple(args.by), args.weight)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    if not args.paths and not args.state:
+        msg = "nothing to evaluate: give data files (PATH) or --state files"
+        raise CliError(msg)
+    spec = _spec(args)
+    sources = discover(args.paths)
+    for state_path in args.state:
+        if not state_path.is_file():
+            msg = f"{state_path}: no such state file"
+            raise CliError(msg)
+    _check_outputs(args, [s.path for s in sources])
+    outcome = evaluate(
+        sources,
+        list(args.state),
+        spec,
+        confidence=args.confidence,
+        want_state=args.save_state is not None,
+        progress_stream=sys.stderr,
+        progress=_progress_wanted(sys.stderr, len(sources)),
+    )
+    if args.save_state is not None and outcome.state is not None:
+        write_state_atomic(args.save_state, outcome.state)
+    _emit(render(outcome.report, args.format), args.output)
+    return 0
+
+
+def demo_report() -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """Evaluate the shipped sample: the report by region, overall, and its path.
+
+    Returns
+    -------
+    tuple
+        The report by region, the report over all houses, and the location of
+        the sample file.
+    """
+    resource = resources.files("polars_l2") / "data" / "houses.parquet"
+    with resources.as_file(resource) as path:
+        houses = pl.scan_parquet(path)
+        models = ["linear", "boosted"]
+        by_region = polars_l2.report(houses, "price", models, by="region")
+        overall = polars_l2.report(houses, "price", models)
+        by_region_df, overall_df = pl.collect_all(
+            [by_region, overall], engine="streaming"
+        )
+        return by_region_df, overall_df, str(path)
+
+
+def _demo_story(overall: pl.DataFrame, path: str) -> str:
+    rows = {row["model"]: row for row in overall.iter_rows(named=True)}
+    hurt = max(rows, key=lambda m: rows[m]["top_1pct_share"])
+    other = next(m for m in rows if m != hurt)
+    h, o = rows[hurt], rows[other]
+    paragraphs = [
+        f"{h['n']:,} synthetic house sales. '{hurt}' has the lower MAE "
+        f"({h['mae']:,.0f} against {o['mae']:,.0f}) but the higher RMSE "
+        f"({h['rmse']:,.0f} against {o['rmse']:,.0f}). L2 squares errors: the 1% "
+        f"of houses with its largest errors make {h['top_1pct_share']:.0%} of its "
+        f"squared error ('{other}': {o['top_1pct_share']:.0%}), and its RMSE/MAE "
+        f"ratio is {h['rmse'] / h['mae']:.2f} ('{other}': "
+        f"{o['rmse'] / o['mae']:.2f}; about 1.25 for normal errors). A dozen "
+        f"coastal luxury houses, priced above anything '{hurt}' predicts, decide "
+        "its RMSE: see the Coast rows.",
+    ]
+    text = "\n\n".join(textwrap.fill(p, width=_STORY_WIDTH) for p in paragraphs)
+    command = _DEMO_COMMAND.format(path=path)
+    return f"\n{text}\n\nThe same report from the command line:\n  {command}\n"
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    by_region, overall, path = demo_report()
+    text = render(by_region, args.format)
+    if args.format == "table" and args.output is None:
+        text += _demo_story(overall, path)
+    _emit(text, args.output)
+    return 0
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"{PROG}: error: {' '.join(message.split())}\n")
+    sys.stderr.flush()
+    return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``polars-l2`` command with `argv` (default: ``sys.argv[1:]``).
+
+    Parameters
+    ----------
+    argv
+        The arguments, without the program name.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 on any error (after printing one
+        line on stderr).
+
+    Examples
+    --------
+    >>> main(["demo", "--format", "csv"])  # doctest: +ELLIPSIS
+    model,region,n,...
+    0
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return _fail(f"choose a command: evaluate or demo (see {PROG} -h)")
+    try:
+        status: int = args.handler(args)
+    except BrokenPipeError:
+        # The reader went away (`polars-l2 demo | head`): stop quietly, and
+        # keep Python from complaining when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except CliError as error:
+        return _fail(str(error))
+    except EXPECTED_ERRORS as error:
+        return _fail(first_line(error))
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return EXIT_INTERRUPTED
+    return status
