@@ -20,7 +20,7 @@ an expression that fails the query with a message naming the widths met.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from numbers import Real
 from typing import TYPE_CHECKING, Literal, TypeAlias
@@ -124,12 +124,6 @@ class _Side:
     def is_list(self) -> bool:
         return isinstance(self.dtype, pl.List)
 
-    def element(self, j: int) -> pl.Expr:
-        """Return output `j` of each row (null where a List row is shorter)."""
-        if self.is_list:
-            return self.expr.list.get(j, null_on_oob=True)
-        return self.expr.arr.get(j)
-
 
 @dataclass(frozen=True)
 class _Pair:
@@ -147,14 +141,14 @@ class _Pair:
     check: pl.Expr | None = None
 
     def errors(self, *, nan_policy: NanPolicy, metric: str) -> list[pl.Expr]:
-        """Return the Float64 error of each output, as the scalar core makes it.
+        """Return the Float64 error of each output.
 
-        Each output is taken out of both vectors first and subtracted as two
-        scalar columns are, so the scalar rules (exact Int128 and Decimal
-        differences, NaN handling) apply unchanged. Taking the outputs out
-        before subtracting also keeps the cost at one gather per output and
-        side on the streaming engine, which would otherwise recompute a whole
-        vector difference for every output.
+        The vector difference is taken once and each output read from it:
+        the in-memory engine computes the difference once for all outputs
+        (common subexpression elimination). Reading each output out of both
+        vectors and subtracting them as scalars was measured slower on the
+        in-memory engine and in streaming ``group_by``, faster only in a
+        streaming ``select``, which recomputes the difference per output.
         """
         if not self.vector:
             return [
@@ -168,28 +162,23 @@ class _Pair:
                 )
             ]
         assert self.width is not None  # aggregates require a known width
-        errors = [
-            _inputs.difference(
-                self.a.element(j),
-                self.a.inner,
-                self.p.element(j),
-                self.p.inner,
-                nan_policy=nan_policy,
-                metric=metric,
-            )
-            for j in range(self.width)
-        ]
-        if self.check is not None:
-            errors = [pl.when(self.check.is_null()).then(e) for e in errors]
+        d = self.difference()
+        errors = [d.arr.get(j) for j in range(self.width)]
+        if nan_policy == "omit":
+            errors = [e.fill_nan(None) for e in errors]
         return errors
+
+    def difference(self) -> pl.Expr:
+        """Return the Float64 vector difference (an Array if the width is known)."""
+        a, p = (self._checked(side) for side in (self.a, self.p))
+        return _difference(a, self.a.inner, p, self.p.inner, self.width)
 
     def squared_distance(self, *, nan_policy: NanPolicy, metric: str) -> pl.Expr:
         """Return the per-row squared error, or squared Euclidean distance."""
         if not self.vector:
             (e,) = self.errors(nan_policy=nan_policy, metric=metric)
             return e.pow(2)
-        a, p = (self._checked(side) for side in (self.a, self.p))
-        d = _difference(a, self.a.inner, p, self.p.inner, self.width)
+        d = self.difference()
         if self.width is None:
             present = d.list.count_matches(None) == 0
             total = (d * d).list.sum()
@@ -524,3 +513,118 @@ def _difference(
     a64 = a if a_inner == pl.Float64 else a.cast(f64)
     p64 = p if p_inner == pl.Float64 else p.cast(f64)
     return a64 - p64
+
+
+#: The key column that numbers the outputs when a frame-level function
+#: (:func:`polars_l2.report`) is given vector columns.
+OUTPUT_KEY = "output"
+
+
+def rows_per_output(
+    frame: pl.DataFrame | pl.LazyFrame,
+    actual: str,
+    predicted: Sequence[str],
+    *,
+    by: Sequence[str],
+    weight: str | None,
+    function: str,
+) -> tuple[pl.LazyFrame, tuple[str, ...]] | None:
+    """Turn vector columns into one row per output, numbered in ``output``.
+
+    For a frame-level function given vector (Array or List) `actual` and
+    `predicted` columns: returns the frame with one row per input row and
+    output, the vectors replaced by their elements and an ``output`` column
+    (Int64, from 0), and the segment keys with ``output`` appended, so each
+    output is evaluated as a segment of its own. Returns None when the
+    columns are scalars (nothing to do), and leaves a missing column or an
+    unusable scalar dtype to the caller's own checks.
+
+    A null vector becomes a null in every output of its row (the row is
+    missing), a null element a null in that output only. Array widths that
+    disagree raise :class:`L2InputError` here; List rows whose widths
+    disagree fail the query with a message naming the widths.
+    """
+    schema = frame.collect_schema()
+    roles = [("actual", actual), *(("predicted", name) for name in predicted)]
+    if not any(name in schema and is_vector(schema[name]) for _, name in roles):
+        return None
+    if OUTPUT_KEY in {*by, *(name for _, name in roles), weight}:
+        msg = (
+            f"{function}: vector columns are evaluated per output in a column "
+            f"named {OUTPUT_KEY!r}, which is already one of the arguments; "
+            "rename that column first"
+        )
+        raise ValueError(msg)
+    sides = []
+    for role, name in roles:
+        if name not in schema:
+            return None  # the caller reports the missing column
+        side = _Side(pl.col(name), schema[name], role)
+        _check_inner(side, function.removeprefix("polars_l2."))
+        if not is_vector(side.dtype) and side.dtype != pl.Null:
+            msg = (
+                f"{function}: {side.describe()} has dtype {side.dtype}, but "
+                "other columns are vectors; actual and every predicted column "
+                "must all be vectors (Array or List) of the same width, or all "
+                "scalar columns"
+            )
+            raise L2InputError(msg)
+        sides.append(side)
+    widths = [(s.dtype.size, s) for s in sides if isinstance(s.dtype, pl.Array)]
+    if len({k for k, _ in widths}) > 1:
+        detail = " but ".join(
+            f"{s.describe()} has dtype {s.dtype} (width {k})" for k, s in widths
+        )
+        msg = f"{function}: vector widths differ: {detail}"
+        raise L2InputError(msg)
+    k = widths[0][0] if widths else None
+    if k == 0:
+        msg = f"{function}: {widths[0][1].describe()} has width 0"
+        raise L2InputError(msg)
+    lengths = [
+        s.expr.list.len() if isinstance(s.dtype, pl.List) else s.expr.arr.len()
+        for s in sides
+    ]
+    # A row's width: that of any vector present (they must agree), else the
+    # Array width; a row of null Lists only has no outputs and counts nowhere.
+    width = pl.coalesce(*lengths, *([pl.lit(k, pl.UInt32)] if k is not None else []))
+    check = _rows_width_check(sides, lengths, width, function)
+    vectors = []
+    for side in sides:
+        inner = side.inner if side.dtype != pl.Null else pl.Float64()
+        as_list = side.expr.cast(pl.List(inner))
+        missing = pl.lit(None, inner).repeat_by(width)
+        filled = pl.when(side.expr.is_null()).then(missing).otherwise(as_list)
+        vectors.append(
+            pl.when(check.is_null()).then(filled).alias(side.expr.meta.output_name())
+        )
+    keys = (*by, OUTPUT_KEY)
+    columns = [name for _, name in roles]
+    long = (
+        frame.lazy()
+        .filter(width.is_not_null())
+        .select(
+            *dict.fromkeys([*by, *([weight] if weight is not None else [])]),
+            *vectors,
+            pl.int_ranges(0, width, dtype=pl.Int64).alias(OUTPUT_KEY),
+        )
+        .explode([*dict.fromkeys(columns), OUTPUT_KEY])
+    )
+    return long, keys
+
+
+def _rows_width_check(
+    sides: list[_Side], lengths: list[pl.Expr], width: pl.Expr, function: str
+) -> pl.Expr:
+    """Return an expression that fails the query where a row's widths differ."""
+    bad = pl.any_horizontal([n != width for n in lengths])
+    parts: list[pl.Expr] = [
+        pl.lit(f"{function}: vectors of different widths in one row: ")
+    ]
+    for i, (side, n) in enumerate(zip(sides, lengths, strict=True)):
+        sep = "" if i == 0 else ", "
+        parts += [
+            pl.lit(f"{sep}{side.describe()} has width "),
+            pl.when(bad).then(n.cast(pl.String).fill_null("null (missing)")),
+        ]
+    return pl.concat_str(parts).cast(pl.UInt8, strict=True)
