@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import polars as pl
 
-from polars_l2 import _inputs
+from polars_l2 import _frames, _inputs
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -523,9 +523,9 @@ OUTPUT_KEY = "output"
 def rows_per_output(
     frame: pl.DataFrame | pl.LazyFrame,
     actual: str,
-    predicted: Sequence[str],
+    predicted: str | Sequence[str],
     *,
-    by: Sequence[str],
+    by: str | Sequence[str] | None,
     weight: str | None,
     function: str,
 ) -> tuple[pl.LazyFrame, tuple[str, ...]] | None:
@@ -536,14 +536,22 @@ def rows_per_output(
     output, the vectors replaced by their elements and an ``output`` column
     (Int64, from 0), and the segment keys with ``output`` appended, so each
     output is evaluated as a segment of its own. Returns None when the
-    columns are scalars (nothing to do), and leaves a missing column or an
-    unusable scalar dtype to the caller's own checks.
+    columns are scalars (nothing to do), and leaves bad arguments, a missing
+    column or an unusable scalar dtype to the caller's own checks.
 
     A null vector becomes a null in every output of its row (the row is
     missing), a null element a null in that output only. Array widths that
     disagree raise :class:`L2InputError` here; List rows whose widths
     disagree fail the query with a message naming the widths.
     """
+    if not isinstance(frame, pl.DataFrame | pl.LazyFrame) or not isinstance(
+        actual, str
+    ):
+        return None
+    if weight is not None and not isinstance(weight, str):
+        return None
+    predicted = _frames.names(predicted, role="predicted", function=function)
+    by = _frames.names(by, role="by", function=function)
     schema = frame.collect_schema()
     roles = [("actual", actual), *(("predicted", name) for name in predicted)]
     if not any(name in schema and is_vector(schema[name]) for _, name in roles):

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, overload
 
 import polars as pl
 
-from polars_l2 import _frames, _moments, _pipeline
+from polars_l2 import _frames, _moments, _pipeline, _vector
 from polars_l2.state import RESERVED
 
 if TYPE_CHECKING:
@@ -65,7 +65,10 @@ def report(
         The data: a DataFrame or a LazyFrame, one row per prediction.
     actual
         Name of the column of observed values. Any integer, Decimal, Boolean
-        or float dtype; computed in Float64 as in :func:`polars_l2.mse`.
+        or float dtype; computed in Float64 as in :func:`polars_l2.mse`. Or a
+        vector (Array or List) of them, with vector `predicted` columns of
+        the same width: each output is then evaluated on its own, in a
+        segment numbered by an ``output`` column (see Returns).
     predicted
         Name of the column of predictions, or a list of names: one per model
         compared. Each name becomes the ``model`` of its rows.
@@ -89,6 +92,11 @@ def report(
             The predicted column's name.
         the `by` columns
             The segment's keys, in their own dtypes.
+        ``output`` (Int64, only for vector columns)
+            The output (element position, from 0) the row evaluates, the
+            last key. A null vector leaves its row out of every output; a
+            null element leaves that output only. A row whose vectors are
+            all null Lists has no width and counts nowhere.
         ``n`` (Int64)
             Rows counted: a row counts for a model only where the actual,
             that model's prediction and the weight are all present.
@@ -220,8 +228,15 @@ def report(
     │ boosted ┆ south  ┆ 3   ┆ 28.867513 ┆ 16.666667 ┆ -0.388889 ┆ 50.0      │
     └─────────┴────────┴─────┴───────────┴───────────┴───────────┴───────────┘
     """
+    source: pl.DataFrame | pl.LazyFrame = frame
+    # Vector columns: one row per output, with the output number as a key.
+    per_output = _vector.rows_per_output(
+        frame, actual, predicted, by=by, weight=weight, function="polars_l2.report"
+    )
+    if per_output is not None:
+        source, by = per_output
     spec = _frames.spec(
-        frame,
+        source,
         actual,
         predicted,
         by=by,
@@ -233,6 +248,6 @@ def report(
     columns = _moments.report_columns(
         weighted=spec.weighted, confidence=confidence, top_share=pl.col("_l2_top")
     )
-    long = _pipeline.long_moments(frame, spec, with_top_share=True)
+    long = _pipeline.long_moments(source, spec, with_top_share=True)
     result = long.select("model", *spec.by, *columns)
     return result.collect() if isinstance(frame, pl.DataFrame) else result

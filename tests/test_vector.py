@@ -896,3 +896,117 @@ def test_docs_examples_print_what_the_references_give() -> None:
         "actual column 'y' has width 3, predicted column 'yhat' has width 2"
         in (printed[5])
     )
+
+
+# ----------------------------------------------------------------- report
+
+REPORT = pl.DataFrame(
+    {
+        "g": ["a", "a", "b", "b", "b", "a"],
+        "y": [[1.0, 2.0], [2.0, None], [0.0, 0.0], None, [3.0, 1.0], [1.0, 1.0]],
+        "p": [[1.5, 2.0], [1.0, 1.0], [1.0, -1.0], [0.0, 0.0], [1.0, 1.0], None],
+        "q": [[1.0, 2.5], [2.0, 0.0], [0.5, 0.5], [1.0, 1.0], [2.0, 2.0], [0.0, 3.0]],
+        "w": [1.0, 2.0, 1.0, 1.0, 0.5, 3.0],
+    },
+    schema={
+        "g": pl.String,
+        "y": pl.Array(pl.Float64, 2),
+        "p": pl.Array(pl.Float64, 2),
+        "q": pl.List(pl.Float64),
+        "w": pl.Float64,
+    },
+)
+
+
+def report_per_output_loop(df: pl.DataFrame, k: int, **kwargs: Any) -> pl.DataFrame:
+    """Stack the scalar report of each output's column, as a reference."""
+    stacked = pl.concat(
+        [
+            df.select(
+                "g",
+                "w",
+                *[pl.col(c).cast(pl.Array(pl.Float64, k)).arr.get(j) for c in "ypq"],
+                output=pl.lit(j, pl.Int64),
+            )
+            for j in range(k)
+        ]
+    )
+    return polars_l2.report(stacked, "y", ["p", "q"], by=["g", "output"], **kwargs)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_report_gives_the_scalar_report_of_each_output(
+    run: Runner, *, weighted: bool
+) -> None:
+    kwargs: dict[str, Any] = {"weight": "w"} if weighted else {}
+    got = run(
+        REPORT, lambda lf: polars_l2.report(lf, "y", ["p", "q"], by="g", **kwargs)
+    )
+    want = report_per_output_loop(REPORT, 2, **kwargs)
+    assert got.columns[:3] == ["model", "g", "output"]
+    assert_frame_equal(got, want)
+    # The same per-output figures as the metric functions' raw values.
+    for model in ("p", "q"):
+        raw = REPORT.group_by("g").agg(
+            polars_l2.rmse("y", model, multioutput="raw_values", width=2, **kwargs)
+        )
+        for g, values in raw.iter_rows():
+            rows = got.filter(model=model, g=g).sort("output")["rmse"].to_list()
+            assert rows == pytest.approx(list(values), rel=1e-12)
+
+
+def test_report_of_vectors_is_lazy_and_streams_natively() -> None:
+    lf = polars_l2.report(REPORT.lazy(), "y", ["p", "q"], by="g")
+    assert lf.collect_schema()["output"] == pl.Int64
+    graph = lf.show_graph(engine="streaming", plan_stage="physical", raw_output=True)
+    assert isinstance(graph, str)
+    nodes = [line for line in graph.splitlines() if re.match(r"\s*\d+ \[label=", line)]
+    for node in nodes:
+        assert 'fillcolor="0.0 0.3 1.0"' not in node, node
+        assert "in-memory-map" not in node, node
+    assert "python" not in lf.explain().lower()
+
+
+def test_report_vector_errors() -> None:
+    arrays = pl.LazyFrame(
+        schema={"y": pl.Array(pl.Float64, 2), "p": pl.Array(pl.Float64, 3)}
+    )
+    with pytest.raises(
+        polars_l2.L2InputError,
+        match=r"report: vector widths differ: .*\(width 2\) "
+        r"but predicted column 'p' .*\(width 3\)",
+    ):
+        polars_l2.report(arrays, "y", "p")
+    mixed = pl.LazyFrame(schema={"y": pl.Array(pl.Float64, 2), "p": pl.Float64})
+    with pytest.raises(
+        polars_l2.L2InputError,
+        match=r"predicted column 'p' has dtype Float64, but other columns are vectors",
+    ):
+        polars_l2.report(mixed, "y", "p")
+    strings = pl.LazyFrame(schema={"y": pl.List(pl.String), "p": pl.List(pl.Float64)})
+    with pytest.raises(
+        polars_l2.L2InputError,
+        match=r"actual column 'y' has dtype List\(String\).*numeric",
+    ):
+        polars_l2.report(strings, "y", "p")
+    clash = pl.LazyFrame(
+        schema={
+            "output": pl.Int64,
+            "y": pl.Array(pl.Float64, 2),
+            "p": pl.Array(pl.Float64, 2),
+        }
+    )
+    with pytest.raises(ValueError, match="in a column named 'output'"):
+        polars_l2.report(clash, "y", "p", by="output")
+    ragged = pl.DataFrame({"y": [[1.0, 2.0], [1.0]], "p": [[1.0, 2.0], [1.0, 2.0]]})
+    with pytest.raises(
+        InvalidOperationError,
+        match=r"report: vectors of different widths in one row: actual column 'y' "
+        r"has width 1, predicted column 'p' has width 2",
+    ):
+        polars_l2.report(ragged, "y", "p")
+
+
+def test_report_of_scalars_has_no_output_column() -> None:
+    df = pl.DataFrame({"y": [1.0, 2.0], "p": [1.5, 2.5]})
+    assert "output" not in polars_l2.report(df, "y", "p").columns
