@@ -894,8 +894,22 @@ def test_docs_examples_print_what_the_references_give() -> None:
     assert "(width 3)" in printed[4]
     assert (
         "actual column 'y' has width 3, predicted column 'yhat' has width 2"
-        in (printed[5])
+        in printed[5]
     )
+    # The report's per-output rows: scikit-learn's raw values, and bias.
+    forecast = ns["forecast"]
+    y = np.asarray(forecast["actual"].to_list())
+    p = np.asarray(forecast["predicted"].to_list())
+    rows = [line for line in printed[6].splitlines() if line.startswith("│ predicted")]
+    assert len(rows) == 2
+    mse = mean_squared_error(y, p, multioutput="raw_values")
+    rmse = root_mean_squared_error(y, p, multioutput="raw_values")
+    bias = (p - y).mean(axis=0)
+    max_error = np.abs(p - y).max(axis=0)
+    for j, line in enumerate(rows):
+        cells = [float(c) for c in line.strip("│ ").split("┆")[1:]]
+        want = [j, len(y), mse[j], rmse[j], bias[j], max_error[j]]
+        assert cells == pytest.approx(want, rel=1e-6)
 
 
 # ----------------------------------------------------------------- report
