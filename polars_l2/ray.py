@@ -1,0 +1,313 @@
+"""Evaluate a Ray Data ``Dataset``: the metric report, computed on the cluster.
+
+Needs the ``ray`` extra: ``pip install "polars-l2[ray]"``.
+
+Each block of the dataset is reduced to a small metric state
+(:func:`polars_l2.state`) by a Ray task, with ``map_batches`` on whole blocks
+as Arrow tables. The states are combined, exactly and in any order, by
+:func:`polars_l2.merge_states`, and finalised into the report
+(:func:`polars_l2.finalize`): the columns of :func:`polars_l2.report` on one
+machine, equal up to rounding, with string keys and a null
+``top_1pct_share``, as for any merged state.
+
+Where the block states are combined:
+
+- ``combine="driver"``: fetched to the driver and merged there. Right for up
+  to some thousands of segments (``by`` groups), the usual case.
+- ``combine="ray"``: hash-partitioned by model and segment with Ray's own
+  shuffle (``Dataset.repartition(keys=...)``) and merged by Ray tasks, so the
+  driver receives one state row per model and segment. Right when blocks
+  times segments is more rows than the driver should hold.
+- ``combine="auto"`` (default): ``"driver"`` when the block states have at
+  most :data:`DRIVER_COMBINE_MAX_ROWS` rows in all, else ``"ray"``.
+
+Polars runs with one thread inside the adapter's Ray tasks
+(``POLARS_MAX_THREADS=1`` in their ``runtime_env``), as Ray already runs one
+task per CPU; a job whose own ``runtime_env`` sets ``POLARS_MAX_THREADS``
+keeps its value. The adapter never calls ``ray.init``: it runs on the cluster
+the caller connected to, or the local one Ray starts on first use.
+
+Failures are never a partial result: a task that fails fails the evaluation,
+with the column named when it is an input error, and a dataset whose
+``DataContext`` lets Ray skip failing blocks (``max_errored_blocks``) is
+refused.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+import pyarrow as pa
+
+import polars_l2
+from polars_l2 import _distributed, _moments
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    import polars as pl
+    import ray.data
+
+    from polars_l2._typing import NanPolicy
+
+__all__ = ["DRIVER_COMBINE_MAX_ROWS", "Combine", "report", "state"]
+
+#: Most block-state rows ``combine="auto"`` merges on the driver; above it,
+#: Ray merges them. A state row is about 150 bytes.
+DRIVER_COMBINE_MAX_ROWS = 1_000_000
+
+#: Where block states are combined (see the module documentation).
+Combine: TypeAlias = Literal["auto", "driver", "ray"]
+
+#: Block-state rows per Ray task in the ``combine="ray"`` merge.
+_ROWS_PER_MERGE_TASK = 100_000
+
+_FUNCTION = "polars_l2.ray.state"
+
+
+def _block_state(table: pa.Table, columns: _distributed.Columns) -> pa.Table:
+    return _distributed.table_state(table, columns, function=_FUNCTION)
+
+
+def _merge_block(table: pa.Table, columns: _distributed.Columns) -> pa.Table:
+    return _distributed.merge_tables([table], columns)
+
+
+def _task_options() -> dict[str, Any]:
+    """``map_batches`` options for the adapter's tasks: one Polars thread."""
+    import ray  # noqa: PLC0415 - the optional extra, imported on use
+
+    job_env = ray.get_runtime_context().runtime_env or {}
+    if "POLARS_MAX_THREADS" in (job_env.get("env_vars") or {}):
+        return {}
+    # Ray starts the workers for a task's runtime_env with its env_vars set,
+    # so Polars reads the variable when it is first imported there.
+    return {"runtime_env": {"env_vars": {"POLARS_MAX_THREADS": "1"}}}
+
+
+def _check_context(dataset: ray.data.Dataset) -> None:
+    errored = dataset.context.max_errored_blocks
+    if errored != 0:
+        msg = (
+            f"{_FUNCTION}: the dataset's DataContext has max_errored_blocks="
+            f"{errored}, which lets Ray skip blocks that fail and would leave "
+            "their rows out of the metrics without a word; set it to 0"
+        )
+        raise ValueError(msg)
+
+
+@contextmanager
+def _worker_errors() -> Iterator[None]:
+    """Raise a task's input error as :class:`polars_l2.L2InputError` again."""
+    import ray  # noqa: PLC0415 - the optional extra, imported on use
+
+    try:
+        yield
+    except ray.exceptions.RayError as error:
+        input_error = _distributed.input_error_from_worker(error, engine="Ray")
+        if input_error is not None:
+            raise input_error from error
+        raise
+
+
+def _known_schema(dataset: ray.data.Dataset) -> pa.Schema | None:
+    """Return the dataset's Arrow schema if Ray knows it without reading data."""
+    try:
+        known = dataset.schema(fetch_if_missing=False)
+    except pa.ArrowException:
+        # Blocks of incompatible schemas: each block is checked by its task.
+        return None
+    base = getattr(known, "base_schema", None)
+    return base if isinstance(base, pa.Schema) else None
+
+
+def _merge_on_cluster(
+    blocks: ray.data.Dataset,
+    rows: int,
+    columns: _distributed.Columns,
+    options: dict[str, Any],
+) -> ray.data.Dataset:
+    """Merge block states with Ray: hash-partition by segment, merge each part.
+
+    The driver merges the parts' states once more, so a segment that a
+    shuffle strategy without hashing leaves in several parts is still merged
+    right, only later.
+    """
+    keys = ["model", *columns.by]
+    parts = max(1, math.ceil(rows / _ROWS_PER_MERGE_TASK))
+    return blocks.repartition(parts, keys=keys).map_batches(
+        functools.partial(_merge_block, columns=columns),
+        batch_format="pyarrow",
+        batch_size=None,
+        **options,
+    )
+
+
+def state(
+    dataset: ray.data.Dataset,
+    actual: str,
+    predicted: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = None,
+    weight: str | None = None,
+    nan_policy: NanPolicy = "propagate",
+    combine: Combine = "auto",
+) -> pl.DataFrame:
+    """Return the merged metric state of a Ray ``Dataset``.
+
+    The state :func:`polars_l2.state` gives for all the data on one machine,
+    up to rounding, computed by Ray tasks block by block. Save it, merge it
+    with other states (:func:`polars_l2.merge_states`) or finalise it
+    (:func:`polars_l2.finalize`).
+
+    Parameters
+    ----------
+    dataset
+        The data, one row per prediction, with Arrow blocks.
+    actual
+        Name of the column of observed values (numeric or Boolean).
+    predicted
+        Name of the column of predictions, or a list of names, one per model.
+    by
+        Name(s) of the column(s) that define the segments, or None.
+    weight
+        Name of a column of non-negative sample weights, or None.
+    nan_policy
+        ``"propagate"`` (default) or ``"omit"`` NaN, as in
+        :func:`polars_l2.mse`.
+    combine
+        Where the block states are merged: ``"driver"``, ``"ray"`` or
+        ``"auto"`` (see :mod:`polars_l2.ray`).
+
+    Returns
+    -------
+    DataFrame
+        One row per model and segment, with the schema of
+        :func:`polars_l2.state_schema`: models in the order of `predicted`,
+        then segments sorted by key.
+
+    Raises
+    ------
+    L2InputError
+        If a column is missing or has a dtype the metrics cannot use: before
+        any data is read when Ray knows the dataset's schema, else from the
+        first block that has it. The message names the column.
+    ValueError
+        If the dataset's ``DataContext`` lets Ray skip failing blocks.
+    ray.exceptions.RayError
+        If a task fails for another reason, such as an error upstream in the
+        dataset's own pipeline.
+
+    Examples
+    --------
+    >>> import ray  # doctest: +SKIP
+    >>> import polars_l2.ray
+    >>> ds = ray.data.read_parquet("predictions/")  # doctest: +SKIP
+    >>> polars_l2.ray.state(ds, "y", "yhat", by="region")  # doctest: +SKIP
+    """
+    import ray  # noqa: PLC0415 - the optional extra, imported on use
+
+    columns = _distributed.parse_columns(
+        actual,
+        predicted,
+        by=by,
+        weight=weight,
+        nan_policy=nan_policy,
+        function=_FUNCTION,
+    )
+    if combine not in ("auto", "driver", "ray"):
+        msg = f"{_FUNCTION}: combine must be 'auto', 'driver' or 'ray', got {combine!r}"
+        raise ValueError(msg)
+    _check_context(dataset)
+    # The state of no rows checks the columns before any data is read when
+    # Ray knows the schema (else each block is checked by its task), and is
+    # the result for a dataset without rows.
+    base = _distributed.empty_state(_known_schema(dataset), columns, function=_FUNCTION)
+    options = _task_options()
+    with _worker_errors():
+        blocks = dataset.map_batches(
+            functools.partial(_block_state, columns=columns),
+            batch_format="pyarrow",
+            batch_size=None,
+            **options,
+        ).materialize()
+        rows = blocks.count()
+        if combine == "ray" or (combine == "auto" and rows > DRIVER_COMBINE_MAX_ROWS):
+            blocks = _merge_on_cluster(blocks, rows, columns, options)
+        tables = ray.get(blocks.to_arrow_refs())
+    return _distributed.merge_in_order(base, tables, columns)
+
+
+def report(
+    dataset: ray.data.Dataset,
+    actual: str,
+    predicted: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = None,
+    weight: str | None = None,
+    confidence: float = 0.95,
+    nan_policy: NanPolicy = "propagate",
+    combine: Combine = "auto",
+) -> pl.DataFrame:
+    """Return the model evaluation report of a Ray ``Dataset``.
+
+    :func:`polars_l2.finalize` of :func:`polars_l2.ray.state`: the columns of
+    :func:`polars_l2.report` for the same data on one machine, equal up to
+    rounding, with the keys as strings and ``top_1pct_share`` null (no
+    mergeable state can give it).
+
+    Parameters
+    ----------
+    dataset
+        The data, one row per prediction, with Arrow blocks.
+    actual
+        Name of the column of observed values (numeric or Boolean).
+    predicted
+        Name of the column of predictions, or a list of names, one per model.
+    by
+        Name(s) of the column(s) that define the segments, or None.
+    weight
+        Name of a column of non-negative sample weights, or None.
+    confidence
+        Level of the RMSE confidence interval, strictly between 0 and 1.
+    nan_policy
+        ``"propagate"`` (default) or ``"omit"`` NaN, as in
+        :func:`polars_l2.mse`.
+    combine
+        Where the block states are merged: ``"driver"``, ``"ray"`` or
+        ``"auto"`` (see :mod:`polars_l2.ray`).
+
+    Returns
+    -------
+    DataFrame
+        One row per model and segment.
+
+    Raises
+    ------
+    L2InputError
+        If a column is missing or has a dtype the metrics cannot use.
+    ValueError
+        If `confidence` is not strictly between 0 and 1, or the dataset's
+        ``DataContext`` lets Ray skip failing blocks.
+
+    Examples
+    --------
+    >>> import ray  # doctest: +SKIP
+    >>> import polars_l2.ray
+    >>> ds = ray.data.read_parquet("predictions/")  # doctest: +SKIP
+    >>> polars_l2.ray.report(ds, "y", ["model_a", "model_b"])  # doctest: +SKIP
+    """
+    _moments.z_score(confidence)  # a bad level fails before any work
+    merged = state(
+        dataset,
+        actual,
+        predicted,
+        by=by,
+        weight=weight,
+        nan_policy=nan_policy,
+        combine=combine,
+    )
+    return polars_l2.finalize(merged, confidence=confidence)

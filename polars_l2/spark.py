@@ -1,0 +1,329 @@
+r"""Evaluate a PySpark ``DataFrame``: the metric report, computed by Spark.
+
+Needs the ``spark`` extra: ``pip install "polars-l2[spark]"`` (and Java 17 or
+newer for Spark itself).
+
+Each partition is reduced to a small metric state (:func:`polars_l2.state`)
+by ``mapInArrow``, declared with the state's fixed Arrow schema
+(:func:`polars_l2.state_schema`). Spark then merges the partition states of
+each model and segment with its own ``groupBy().agg``, in two stages that
+keep the centred moments stable, as :func:`polars_l2.merge_states` does:
+
+1. a window over each model and segment gives the combined weight
+   :math:`W = \sum_i W_i` and mean :math:`\bar m = \sum_i W_i m_i / W`;
+2. one aggregation sums the counts and sums, takes the maximum error, and
+   gives :math:`M_2 = \sum_i M_{2,i} + \sum_i W_i (m_i - \bar m)^2`, a sum of
+   non-negative terms where raw sums of squares would cancel.
+
+Only the merged state, one row per model and segment, comes back to the
+driver, which finalises it (:func:`polars_l2.finalize`): the columns of
+:func:`polars_l2.report` on one machine, equal up to rounding, with string
+keys and a null ``top_1pct_share``, as for any merged state.
+
+Spark's Python workers must run an interpreter with polars-l2 installed; in
+local mode, the driver's: set ``PYSPARK_PYTHON`` to ``sys.executable`` before
+the session starts. Spark runs one task per core, so start the session with
+``spark.executorEnv.POLARS_MAX_THREADS=1`` to give Polars one thread in each.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+import polars_l2
+from polars_l2 import _distributed, _moments
+from polars_l2.exceptions import L2InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    import polars as pl
+    import pyspark.sql
+
+    from polars_l2._typing import NanPolicy
+
+__all__ = ["report", "state"]
+
+_FUNCTION = "polars_l2.spark.state"
+
+#: Rows a worker gathers from Spark's Arrow batches before reducing them to a
+#: state: enough that Polars, not Python, does the work; few enough to bound
+#: the worker's memory whatever the size of the partition.
+_CHUNK_ROWS = 1_000_000
+
+#: Prefix of the combination's temporary columns.
+_TMP = "__polars_l2_"
+
+
+def _partition_state(
+    batches: Iterator[pa.RecordBatch], columns: _distributed.Columns
+) -> Iterator[pa.RecordBatch]:
+    """Reduce one partition's Arrow batches to its state (runs on a worker)."""
+    states: list[pa.Table] = []
+    chunk: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in batches:
+        chunk.append(batch)
+        rows += batch.num_rows
+        if rows >= _CHUNK_ROWS:
+            states.append(_chunk_state(chunk, columns))
+            chunk, rows = [], 0
+    if chunk:
+        states.append(_chunk_state(chunk, columns))
+    if states:
+        merged = (
+            states[0]
+            if len(states) == 1
+            else _distributed.merge_tables(states, columns)
+        )
+        yield from merged.to_batches()
+
+
+def _chunk_state(
+    chunk: list[pa.RecordBatch], columns: _distributed.Columns
+) -> pa.Table:
+    table = pa.Table.from_batches(chunk)
+    return _distributed.table_state(table, columns, function=_FUNCTION)
+
+
+def _quote(name: str) -> str:
+    """Quote a column name for Spark to read it literally (dots, spaces...)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _arrow_schema(df: pyspark.sql.DataFrame) -> pa.Schema:
+    """Return the Arrow schema of `df`; raise naming a column Arrow cannot hold."""
+    from pyspark.sql.pandas.types import to_arrow_type  # noqa: PLC0415
+
+    fields = []
+    for field in df.schema.fields:
+        try:
+            arrow_type = to_arrow_type(field.dataType)
+        except Exception as error:  # PySpark raises several types here
+            msg = (
+                f"{_FUNCTION}: column {field.name!r} has Spark type "
+                f"{field.dataType.simpleString()}; expected a numeric or "
+                "Boolean column"
+            )
+            raise L2InputError(msg) from error
+        fields.append(pa.field(field.name, arrow_type))
+    return pa.schema(fields)
+
+
+def _combine(
+    partitions: pyspark.sql.DataFrame, columns: _distributed.Columns
+) -> pyspark.sql.DataFrame:
+    """Merge partition states per model and segment with Spark's own group-by.
+
+    The same formulas as :func:`polars_l2.merge_states` (Chan et al. for any
+    number of parts), including holding a merged mean within the parts'
+    means so that a constant column keeps a spread of exactly zero.
+    """
+    from pyspark.sql import Window  # noqa: PLC0415 - the extra, on use
+    from pyspark.sql import functions as F  # noqa: N812, PLC0415
+
+    keys = [F.col(_quote(name)) for name in ["model", *columns.by]]
+    segment = Window.partitionBy(*keys)
+    weight = F.col("weight_sum")
+    staged = partitions
+    for mean_name, _ in _moments.CENTRED:
+        mean = F.col(mean_name)
+        counted = F.when(mean.isNotNull(), weight)
+        raw = F.try_divide(
+            F.sum(counted * mean).over(segment), F.sum(counted).over(segment)
+        )
+        lowest, highest = F.min(mean).over(segment), F.max(mean).over(segment)
+        merged = (
+            F.when(lowest.isNull(), F.lit(None).cast("double"))
+            .when(F.isnan(raw), raw)
+            .when(lowest == highest, lowest)
+            .otherwise(F.least(F.greatest(raw, lowest), highest))
+        )
+        staged = staged.withColumn(_TMP + mean_name, merged)
+    aggregations = [
+        F.max("state_version").alias("state_version"),
+        F.first("weighted").alias("weighted"),
+        *(F.sum(name).alias(name) for name in _moments.SUMMED),
+    ]
+    for mean_name, m2_name in _moments.CENTRED:
+        mean, merged = F.col(mean_name), F.col(_TMP + mean_name)
+        spread = F.when(mean.isNotNull(), weight * (mean - merged) * (mean - merged))
+        aggregations += [
+            F.first(merged).alias(mean_name),
+            (F.sum(m2_name) + F.coalesce(F.sum(spread), F.lit(0.0))).alias(m2_name),
+        ]
+    aggregations.append(F.max("abs_error_max").alias("abs_error_max"))
+    schema = _distributed.state_schema(columns)
+    return (
+        staged.groupBy(*keys)
+        .agg(*aggregations)
+        .select(*[F.col(_quote(name)) for name in schema.names])
+    )
+
+
+@contextmanager
+def _worker_errors(df: pyspark.sql.DataFrame) -> Iterator[None]:
+    """Raise a worker's input error as :class:`polars_l2.L2InputError` again."""
+    try:
+        yield
+    except Exception as error:
+        input_error = _distributed.input_error_from_worker(error, engine="Spark")
+        if input_error is not None:
+            raise input_error from error
+        if "No module named 'polars" in str(error):
+            python = df.sparkSession.sparkContext.pythonExec
+            msg = (
+                f"{_FUNCTION}: Spark's Python workers run {python!r}, which "
+                "cannot import polars-l2; set PYSPARK_PYTHON to an interpreter "
+                "that has it (locally: sys.executable) before the session starts"
+            )
+            raise RuntimeError(msg) from error
+        raise
+
+
+def state(
+    df: pyspark.sql.DataFrame,
+    actual: str,
+    predicted: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = None,
+    weight: str | None = None,
+    nan_policy: NanPolicy = "propagate",
+) -> pl.DataFrame:
+    """Return the merged metric state of a PySpark ``DataFrame``.
+
+    The state :func:`polars_l2.state` gives for all the data on one machine,
+    up to rounding, computed by Spark partition by partition and merged by
+    Spark. Save it, merge it with other states
+    (:func:`polars_l2.merge_states`) or finalise it
+    (:func:`polars_l2.finalize`).
+
+    Parameters
+    ----------
+    df
+        The data, one row per prediction.
+    actual
+        Name of the column of observed values (numeric or Boolean).
+    predicted
+        Name of the column of predictions, or a list of names, one per model.
+    by
+        Name(s) of the column(s) that define the segments, or None.
+    weight
+        Name of a column of non-negative sample weights, or None.
+    nan_policy
+        ``"propagate"`` (default) or ``"omit"`` NaN, as in
+        :func:`polars_l2.mse`.
+
+    Returns
+    -------
+    DataFrame
+        One row per model and segment, with the schema of
+        :func:`polars_l2.state_schema`: models in the order of `predicted`,
+        then segments sorted by key.
+
+    Raises
+    ------
+    L2InputError
+        Before any data is read, if a column is missing or has a type the
+        metrics cannot use; the message names the column.
+    RuntimeError
+        If Spark's Python workers cannot import polars-l2.
+
+    Examples
+    --------
+    >>> import polars_l2.spark
+    >>> df = spark.read.parquet("predictions/")  # doctest: +SKIP
+    >>> polars_l2.spark.state(df, "y", "yhat", by="region")  # doctest: +SKIP
+    """
+    from pyspark.sql.pandas.types import from_arrow_schema  # noqa: PLC0415
+
+    columns = _distributed.parse_columns(
+        actual,
+        predicted,
+        by=by,
+        weight=weight,
+        nan_policy=nan_policy,
+        function=_FUNCTION,
+    )
+    _distributed.check_present(df.columns, columns, function=_FUNCTION)
+    selected = df.select(*[_quote(name) for name in columns.needed])
+    # The state of no rows checks every column on the driver before Spark
+    # reads any data, and is the result for a DataFrame without rows.
+    base = _distributed.empty_state(
+        _arrow_schema(selected), columns, function=_FUNCTION
+    )
+    with warnings.catch_warnings():
+        # PySpark checks the pandas version for mapInArrow, which uses none.
+        warnings.filterwarnings(
+            "ignore", message="PySpark does not yet fully support pandas"
+        )
+        partitions = selected.mapInArrow(
+            functools.partial(_partition_state, columns=columns),
+            from_arrow_schema(_distributed.state_schema(columns)),
+        )
+    with _worker_errors(df):
+        merged: Any = _combine(partitions, columns).toArrow()
+    return _distributed.merge_in_order(base, [merged], columns)
+
+
+def report(
+    df: pyspark.sql.DataFrame,
+    actual: str,
+    predicted: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = None,
+    weight: str | None = None,
+    confidence: float = 0.95,
+    nan_policy: NanPolicy = "propagate",
+) -> pl.DataFrame:
+    """Return the model evaluation report of a PySpark ``DataFrame``.
+
+    :func:`polars_l2.finalize` of :func:`polars_l2.spark.state`: the columns of
+    :func:`polars_l2.report` for the same data on one machine, equal up to
+    rounding, with the keys as strings and ``top_1pct_share`` null (no
+    mergeable state can give it).
+
+    Parameters
+    ----------
+    df
+        The data, one row per prediction.
+    actual
+        Name of the column of observed values (numeric or Boolean).
+    predicted
+        Name of the column of predictions, or a list of names, one per model.
+    by
+        Name(s) of the column(s) that define the segments, or None.
+    weight
+        Name of a column of non-negative sample weights, or None.
+    confidence
+        Level of the RMSE confidence interval, strictly between 0 and 1.
+    nan_policy
+        ``"propagate"`` (default) or ``"omit"`` NaN, as in
+        :func:`polars_l2.mse`.
+
+    Returns
+    -------
+    DataFrame
+        One row per model and segment.
+
+    Raises
+    ------
+    L2InputError
+        If a column is missing or has a type the metrics cannot use.
+    ValueError
+        If `confidence` is not strictly between 0 and 1.
+
+    Examples
+    --------
+    >>> import polars_l2.spark
+    >>> df = spark.read.parquet("predictions/")  # doctest: +SKIP
+    >>> polars_l2.spark.report(df, "y", ["model_a", "model_b"])  # doctest: +SKIP
+    """
+    _moments.z_score(confidence)  # a bad level fails before any work
+    merged = state(df, actual, predicted, by=by, weight=weight, nan_policy=nan_policy)
+    return polars_l2.finalize(merged, confidence=confidence)
