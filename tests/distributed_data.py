@@ -1,0 +1,82 @@
+"""Data and checks shared by the Ray and Spark adapter tests.
+
+The data is what a distributed evaluation meets in practice: two models, two
+segment keys (one with nulls), sample weights with nulls, missing actuals and
+predictions, and targets around 1e9 so that R² needs centred sums.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+from polars.testing import assert_frame_equal
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+ROWS = 2_000_000
+PARTS = 10
+BY = ["region", "tier"]
+REGIONS = ["north", "south", "east", "west", "coast", "hills", "city", "lakes"]
+
+#: Tolerance of the distributed result against single-process ``report``.
+REL_TOL = 1e-9
+
+
+def make_data(rows: int = ROWS, *, seed: int = 20261126) -> pl.DataFrame:
+    """Predictions of two models, by region and tier, with weights and nulls."""
+    rng = np.random.default_rng(seed)
+
+    def with_nulls(values: np.ndarray, share: float) -> pl.Series:
+        mask = rng.random(rows) < share
+        return pl.Series(values).set(pl.Series(mask), None)
+
+    y = 1e9 + rng.normal(0.0, 1_000.0, rows)
+    region = rng.choice(np.array(REGIONS, dtype=object), rows)
+    return pl.DataFrame(
+        {
+            "region": with_nulls(region, 0.01).cast(pl.String),
+            "tier": with_nulls(rng.integers(1, 4, rows), 0.0).cast(pl.Int32),
+            "y": with_nulls(y, 0.02),
+            "linear": with_nulls(y + rng.normal(5.0, 200.0, rows), 0.02),
+            "boosted": with_nulls(y + 80.0 * rng.standard_t(3.0, rows), 0.01),
+            "w": with_nulls(rng.gamma(2.0, 1.0, rows), 0.03),
+        }
+    )
+
+
+def split(frame: pl.DataFrame, parts: int = PARTS, *, seed: int = 7) -> list[pa.Table]:
+    """Cut the rows into `parts` contiguous chunks of random, unequal sizes."""
+    rng = np.random.default_rng(seed)
+    cuts = np.sort(rng.choice(np.arange(1, frame.height), parts - 1, replace=False))
+    bounds = [0, *cuts.tolist(), frame.height]
+    return [
+        frame.slice(start, stop - start).to_arrow()
+        for start, stop in itertools.pairwise(bounds)
+    ]
+
+
+def assert_reports_match(got: pl.DataFrame, expected: pl.DataFrame) -> None:
+    """Check a distributed report against the single-process one.
+
+    What :func:`polars_l2.finalize` documents for a merged state: keys as
+    strings, the same counts, every other metric equal to a relative 1e-9
+    (the RMSE interval included), and ``top_1pct_share`` null.
+    """
+    keys = [name for name in ("model", *BY) if name in expected.columns]
+    expected = expected.with_columns(pl.col(keys).cast(pl.String))
+    assert got.columns == expected.columns
+    assert_frame_equal(got.select(*keys, "n"), expected.select(*keys, "n"))
+    assert got["top_1pct_share"].is_null().all()
+    metrics = [
+        name
+        for name, dtype in expected.schema.items()
+        if dtype == pl.Float64 and name not in (*keys, "top_1pct_share")
+    ]
+    assert len(metrics) >= 9
+    assert_frame_equal(
+        got.select(metrics), expected.select(metrics), rel_tol=REL_TOL, abs_tol=0.0
+    )

@@ -1,0 +1,133 @@
+"""The Spark adapter against single-process ``report``, on a local session.
+
+Needs the ``spark`` extra (and Java 17 or newer); skipped without it. CI
+installs it and runs these (``pytest -m distributed``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import polars_l2
+from tests.distributed_data import BY, assert_reports_match, make_data, split
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+pyspark_sql = pytest.importorskip("pyspark.sql")
+F = pytest.importorskip("pyspark.sql.functions")
+polars_l2_spark = pytest.importorskip("polars_l2.spark")
+
+pytestmark = [
+    pytest.mark.distributed,
+    # PySpark 4 warns that it does not fully support pandas 3 (it is not used).
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas"),
+]
+
+MODELS = ["linear", "boosted"]
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """Start a local Spark session (2 cores) for the whole test session."""
+    # The Python workers must run this interpreter, where polars-l2 is.
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    session = (
+        pyspark_sql.SparkSession.builder.master("local[2]")
+        .appName("polars-l2 tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.executorEnv.POLARS_MAX_THREADS", "1")
+        # One parquet file per partition (see Spark's file-split sizing).
+        .config("spark.sql.files.openCostInBytes", str(1 << 30))
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def data() -> pl.DataFrame:
+    return make_data()
+
+
+@pytest.fixture(scope="module")
+def parquet_dir(tmp_path_factory: pytest.TempPathFactory, data: pl.DataFrame) -> Path:
+    directory = tmp_path_factory.mktemp("predictions")
+    for i, part in enumerate(split(data)):
+        pl.from_arrow(part).write_parquet(directory / f"part-{i:02}.parquet")  # type: ignore[union-attr]
+    return directory
+
+
+@pytest.fixture(scope="module")
+def frame(spark: Any, parquet_dir: Path) -> Any:
+    df = spark.read.parquet(str(parquet_dir))
+    assert df.rdd.getNumPartitions() >= 8
+    return df
+
+
+@pytest.fixture(scope="module")
+def expected(data: pl.DataFrame) -> pl.DataFrame:
+    return polars_l2.report(data, "y", MODELS, by=BY, weight="w")
+
+
+def test_report_equals_single_process(frame: Any, expected: pl.DataFrame) -> None:
+    got = polars_l2_spark.report(frame, "y", MODELS, by=BY, weight="w")
+    assert_reports_match(got, expected)
+
+
+def test_unweighted_whole_data(frame: Any, data: pl.DataFrame) -> None:
+    got = polars_l2_spark.report(frame, "y", MODELS)
+    assert_reports_match(got, polars_l2.report(data, "y", MODELS))
+
+
+def test_state_merges_with_the_driver_merge(frame: Any, data: pl.DataFrame) -> None:
+    # Spark's two-stage combination gives the state merge_states gives.
+    got = polars_l2_spark.state(frame, "y", MODELS, by=BY, weight="w")
+    local = polars_l2.merge_states(
+        [
+            polars_l2.state(pl.from_arrow(part), "y", MODELS, by=BY, weight="w")  # type: ignore[arg-type]
+            for part in split(data)
+        ]
+    )
+    assert_reports_match(polars_l2.finalize(got), polars_l2.finalize(local))
+
+
+def test_empty_frame_gives_the_report_of_no_data(spark: Any) -> None:
+    empty = pl.DataFrame(schema={"y": pl.Float64, "p": pl.Float64})
+    df = spark.createDataFrame([], "y double, p double")
+    got = polars_l2_spark.report(df, "y", "p")
+    assert_frame_equal(got, polars_l2.report(empty, "y", "p"))
+
+
+def test_missing_column_fails_before_reading(frame: Any) -> None:
+    with pytest.raises(polars_l2.L2InputError, match=r"'price'.*not found"):
+        polars_l2_spark.report(frame, "price", MODELS)
+
+
+def test_wrong_dtype_fails_naming_the_column(frame: Any) -> None:
+    spoiled = frame.withColumn("linear", frame["linear"].cast("string"))
+    with pytest.raises(polars_l2.L2InputError, match=r"'linear' has dtype String"):
+        polars_l2_spark.report(spoiled, "y", MODELS, by=BY)
+
+
+def test_failing_task_raises_not_a_partial_report(frame: Any) -> None:
+    # Every row of one partition makes its task fail.
+    spoiled = frame.withColumn(
+        "y",
+        F.when(
+            F.spark_partition_id() == 3,
+            F.raise_error(F.lit("upstream failure in one partition")),
+        ).otherwise(F.col("y")),
+    )
+    with pytest.raises(Exception, match="upstream failure in one partition"):
+        polars_l2_spark.report(spoiled, "y", MODELS, by=BY)
