@@ -67,6 +67,13 @@ class Spec:
     by: tuple[str, ...] = ()
     weight: str | None = None
 
+    def columns(self) -> list[str]:
+        """Return every column a data file must have, each once."""
+        named = [self.actual, *self.predicted, *self.by]
+        if self.weight is not None:
+            named.append(self.weight)
+        return list(dict.fromkeys(named))
+
     def report(self, frame: pl.LazyFrame, *, confidence: float) -> pl.LazyFrame:
         """Return the report of `frame` for these columns (lazy)."""
         return polars_l2.report(
@@ -214,3 +221,16 @@ def _check_not_empty(report: pl.DataFrame) -> None:
             "(and the weight) present"
         )
         raise CliError(msg)
+
+
+def all_rows(sources: list[Source], spec: Spec, *, skip: list[Path]) -> pl.LazyFrame:
+    """Return the rows of every file as one lazy frame (the columns of `spec`).
+
+    Dtypes that differ between files (an integer column in one CSV, a float
+    one in another) are relaxed to their common supertype.
+    """
+    skipped = set(skip)
+    return pl.concat(
+        [s.scan().select(spec.columns()) for s in sources if s.path not in skipped],
+        how="vertical_relaxed",
+    )

@@ -131,7 +131,7 @@ def _permissions() -> int:
     return 0o666 & ~umask
 
 
-def _replace_atomically(path: Path, write: Callable[[str], None]) -> None:
+def replace_atomically(path: Path, write: Callable[[str], object]) -> None:
     """Call `write` on a temporary file beside `path`, then rename it to `path`.
 
     The temporary file is in the same directory, so :func:`os.replace` is a
@@ -161,7 +161,7 @@ def write_atomic(path: Path, text: str) -> None:
         with open(tmp, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
 
-    _replace_atomically(path, write)
+    replace_atomically(path, write)
 
 
 def write_state_atomic(path: Path, state: pl.DataFrame) -> None:
@@ -174,4 +174,4 @@ def write_state_atomic(path: Path, state: pl.DataFrame) -> None:
     fixed = polars_l2.state_schema().names
     keys = [name for name in state.columns if name not in fixed]
     table = state.to_arrow().cast(polars_l2.state_schema(keys))
-    _replace_atomically(path, lambda tmp: pq.write_table(table, tmp))
+    replace_atomically(path, lambda tmp: pq.write_table(table, tmp))

@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, NoReturn
 import polars as pl
 
 import polars_l2
-from polars_l2._cli_evaluate import EXPECTED_ERRORS, Spec, evaluate, first_line
+from polars_l2._cli_evaluate import (
+    EXPECTED_ERRORS,
+    Spec,
+    all_rows,
+    evaluate,
+    first_line,
+)
 from polars_l2._cli_inputs import CliError, discover, same_file, supported_extensions
 from polars_l2._cli_output import (
     FORMATS,
@@ -31,6 +37,7 @@ from polars_l2._cli_output import (
     write_atomic,
     write_state_atomic,
 )
+from polars_l2._cli_plot import write_plot
 from polars_l2._cli_progress import wanted as _progress_wanted
 
 if TYPE_CHECKING:
@@ -86,6 +93,8 @@ output:
   csv, json       full precision; json is a list of records (NaN becomes null)
   markdown        a Markdown table
   --output FILE is written atomically and may not be one of the inputs.
+  --plot FILE.png also draws RMSE per segment with its interval and each
+  model's squared-error concentration curve (reads the data files once more).
   A progress bar (files done of total) is drawn on stderr when it is a
   terminal and there are several files; nothing else changes.
 
@@ -148,6 +157,13 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         type=Path,
         help="write to FILE (atomically) instead of standard output",
+    )
+    group.add_argument(
+        "--plot",
+        metavar="FILE",
+        type=Path,
+        help="also draw RMSE per segment and the squared-error concentration "
+        "curve to FILE (PNG; needs polars-l2[plot])",
     )
 
 
@@ -248,20 +264,28 @@ def _emit(text: str, output: Path | None) -> None:
 
 
 def _check_outputs(args: argparse.Namespace, data: list[Path]) -> None:
-    output: Path | None = args.output
-    save: Path | None = args.save_state
-    for target, flag in ((output, "--output"), (save, "--save-state")):
-        if target is None:
-            continue
+    """Refuse, before reading anything, outputs that would clobber an input."""
+    states: list[Path] = getattr(args, "state", [])
+    targets = [
+        (flag, path)
+        for flag, path in (
+            ("--output", args.output),
+            ("--save-state", getattr(args, "save_state", None)),
+            ("--plot", args.plot),
+        )
+        if path is not None
+    ]
+    for i, (flag, target) in enumerate(targets):
         check_writable(target)
-        protected = [*data, *(args.state if flag == "--output" else [])]
-        for path in protected:
-            if same_file(target, path):
-                msg = f"{flag} {target} is one of the inputs; refusing to overwrite it"
+        # --save-state may replace a --state file: that is how a state grows.
+        protected = [*data, *(states if flag != "--save-state" else [])]
+        if any(same_file(target, path) for path in protected):
+            msg = f"{flag} {target} is one of the inputs; refusing to overwrite it"
+            raise CliError(msg)
+        for other_flag, other in targets[:i]:
+            if same_file(target, other):
+                msg = f"{other_flag} and {flag} both name {target}"
                 raise CliError(msg)
-    if output is not None and save is not None and same_file(output, save):
-        msg = f"--output and --save-state both name {output}"
-        raise CliError(msg)
 
 
 def _spec(args: argparse.Namespace) -> Spec | None:
@@ -289,6 +313,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         if not state_path.is_file():
             msg = f"{state_path}: no such state file"
             raise CliError(msg)
+    if args.plot is not None and (args.state or not sources):
+        msg = "--plot needs the data files and no --state (a state keeps no rows)"
+        raise CliError(msg)
     _check_outputs(args, [s.path for s in sources])
     outcome = evaluate(
         sources,
@@ -301,29 +328,39 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     )
     if args.save_state is not None and outcome.state is not None:
         write_state_atomic(args.save_state, outcome.state)
+    if args.plot is not None and spec is not None:
+        rows = all_rows(sources, spec, skip=outcome.skipped)
+        write_plot(args.plot, outcome.report, rows, spec)
     _emit(render(outcome.report, args.format), args.output)
     return 0
 
 
-def demo_report() -> tuple[pl.DataFrame, pl.DataFrame, str]:
-    """Evaluate the shipped sample: the report by region, overall, and its path.
+#: The demo's columns: price against two models' predictions, by region.
+DEMO = Spec("price", ("linear", "boosted"), ("region",))
+
+
+def demo_report(houses: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Evaluate the shipped sample: the report by region, and overall.
+
+    Parameters
+    ----------
+    houses
+        A scan of the sample.
 
     Returns
     -------
-    tuple
-        The report by region, the report over all houses, and the location of
-        the sample file.
+    tuple of DataFrame
+        The report by region, and the report over all houses.
     """
-    resource = resources.files("polars_l2") / "data" / "houses.parquet"
-    with resources.as_file(resource) as path:
-        houses = pl.scan_parquet(path)
-        models = ["linear", "boosted"]
-        by_region = polars_l2.report(houses, "price", models, by="region")
-        overall = polars_l2.report(houses, "price", models)
-        by_region_df, overall_df = pl.collect_all(
-            [by_region, overall], engine="streaming"
-        )
-        return by_region_df, overall_df, str(path)
+    overall = Spec(DEMO.actual, DEMO.predicted)
+    by_region_df, overall_df = pl.collect_all(
+        [
+            DEMO.report(houses, confidence=0.95),
+            overall.report(houses, confidence=0.95),
+        ],
+        engine="streaming",
+    )
+    return by_region_df, overall_df
 
 
 def _demo_story(overall: pl.DataFrame, path: str) -> str:
@@ -348,10 +385,16 @@ def _demo_story(overall: pl.DataFrame, path: str) -> str:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    by_region, overall, path = demo_report()
+    _check_outputs(args, [])
+    resource = resources.files("polars_l2") / "data" / "houses.parquet"
+    with resources.as_file(resource) as path:
+        houses = pl.scan_parquet(path)
+        by_region, overall = demo_report(houses)
+        if args.plot is not None:
+            write_plot(args.plot, by_region, houses, DEMO)
     text = render(by_region, args.format)
     if args.format == "table" and args.output is None:
-        text += _demo_story(overall, path)
+        text += _demo_story(overall, str(path))
     _emit(text, args.output)
     return 0
 

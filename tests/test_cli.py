@@ -31,7 +31,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import polars_l2
-from polars_l2 import _cli_progress, cli
+from polars_l2 import _cli_progress, cli, plot
 from polars_l2.data import make_houses
 
 if TYPE_CHECKING:
@@ -670,6 +670,14 @@ BAD_INPUTS: dict[str, tuple[list[str], str]] = {
         ["evaluate", "--state", "good.parquet"],
         r"not a polars-l2 state",
     ),
+    "plot with a state": (
+        ["evaluate", "--state", "good.parquet", "--plot", "p.png"],
+        r"--plot needs the data files and no --state",
+    ),
+    "plot over an input": (
+        ev("good.parquet", "--plot", "good.parquet"),
+        r"--plot good\.parquet is one of the inputs",
+    ),
     "output equals save-state": (
         ev("good.parquet", "--output", "s.parquet", "--save-state", "s.parquet"),
         r"--output and --save-state both name",
@@ -696,6 +704,33 @@ def test_bad_inputs_in_the_installed_program(bad_files: Path) -> None:
     results = run_many(*(BAD_INPUTS[case][0] for case in cases), cwd=bad_files)
     for case, result in zip(cases, results, strict=True):
         assert_one_line_error(result, BAD_INPUTS[case][1])
+
+
+# --- plot -------------------------------------------------------------------
+
+
+def test_plot_is_a_png_beside_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "houses.png"
+    result = inline(capsys, "demo", "--plot", png, "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert from_csv(result.stdout).height == 8  # the report is printed as well
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["houses.png"]
+
+
+def test_plot_without_matplotlib_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing(module: str) -> None:
+        raise ImportError(f"{module}: {plot._INSTALL_HINT}")
+
+    monkeypatch.setattr(plot, "_import", missing)
+    result = inline(capsys, "demo", "--plot", tmp_path / "houses.png")
+    assert_one_line_error(result, r"install the plot extra: pip install")
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- demo -------------------------------------------------------------------
