@@ -208,11 +208,6 @@ def test_without_matplotlib_the_error_names_the_extra(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("polars-l2") is None, reason="CLI not installed")
 def test_cli_evaluate_writes_the_plot(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    usage = subprocess.run(
-        ["polars-l2", "evaluate", "--help"], capture_output=True, text=True, check=True
-    )
-    if "--plot" not in usage.stdout:  # pragma: no cover - until the CLI has it
-        pytest.skip("TEMPORARY: polars-l2 evaluate has no --plot option yet")
     data = tmp_path / "predictions.parquet"
     rng = np.random.default_rng(5)
     pl.DataFrame(
