@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from polars_l2 import namespace as _namespace  # noqa: F401  (registers `l2`)
 from polars_l2._typing import IntoExpr, NanPolicy
+from polars_l2._vector import MultiOutput
 from polars_l2.accessor import l2
 from polars_l2.exceptions import L2InputError
 from polars_l2.functions import loss, mse, rmse, sse
@@ -30,6 +31,7 @@ __all__ = [
     "STATE_VERSION",
     "IntoExpr",
     "L2InputError",
+    "MultiOutput",
     "NanPolicy",
     "__version__",
     "finalize",
