@@ -1,8 +1,8 @@
 """Evaluate input files and saved states for the command line.
 
-Every file is scanned lazily and run on Polars' streaming engine, so memory
-stays bounded however large the files are. How the report is computed
-depends only on the inputs, never on whether a progress bar is drawn:
+Every file is scanned lazily and run on Polars' streaming engine. How the
+report is computed depends only on the inputs, never on whether a progress
+bar is drawn:
 
 - **One data file and no** ``--state``: :func:`polars_l2.report` on the file,
   one query. Every column is exactly what the library gives, including
@@ -13,7 +13,9 @@ depends only on the inputs, never on whether a progress bar is drawn:
   (:func:`polars_l2.merge_states`) and finalised (:func:`polars_l2.finalize`).
   Every column equals the report on all the data up to rounding, except
   ``top_1pct_share``, which is null: it needs the largest 1% of the squared
-  errors of all the data at once, which no fixed-size state keeps.
+  errors of all the data at once, which no fixed-size state keeps. Memory
+  grows with the number of segments, not of rows (measured: about 300 MB
+  for 10, 20 and 40 million rows and 1,000 segments).
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ if TYPE_CHECKING:
     from typing import TextIO
 
     from polars_l2._cli_inputs import Source
+
+#: Common-subplan elimination shares one scan between the group-bys of a plan
+#: through a cache, which the streaming engine fills with the whole input;
+#: without it each group-by streams its own scan, in bounded memory.
+STREAMING = pl.QueryOptFlags(comm_subplan_elim=False)
 
 #: Errors of Polars, of polars-l2 and of the file system that the command
 #: line reports as one line.
@@ -186,7 +193,11 @@ def evaluate(
                 # Column and dtype errors come while the plan is built,
                 # before any data is read.
                 with _naming(source):
-                    file_states.append(spec.state(frame).collect(engine="streaming"))
+                    file_states.append(
+                        spec.state(frame).collect(
+                            engine="streaming", optimizations=STREAMING
+                        )
+                    )
             bar.advance()
     if not file_states and not states:
         raise _empty_input(skipped)
@@ -209,7 +220,7 @@ def _evaluate_whole(
         queries = [spec.report(frame, confidence=confidence)]
         if want_state:
             queries.append(spec.state(frame))
-        results = pl.collect_all(queries, engine="streaming")
+        results = pl.collect_all(queries, engine="streaming", optimizations=STREAMING)
     _check_not_empty(results[0])
     return Outcome(results[0], results[1] if want_state else None)
 

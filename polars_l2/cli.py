@@ -70,15 +70,15 @@ inputs:
   {supported_extensions()}.
   A directory means every supported file below it, at any depth, in sorted
   order, skipping names that start with '.' or '_'. A file named twice is read
-  once. Files are scanned lazily on Polars' streaming engine, so memory stays
-  bounded however large they are.
+  once. Files are scanned lazily and run on Polars' streaming engine.
 
 one file or several:
   One data file (and no --state) is evaluated in one query: every column is
   exactly polars_l2.report's. Several files, or --state, are reduced one file
-  at a time to mergeable states, which are merged: every column is the same
-  up to rounding, except top_1pct_share, which is then null (it needs the
-  largest 1% of all the squared errors at once, which no state keeps).
+  at a time to mergeable states, in memory that grows with the number of
+  segments, not rows, and merged: every column is the same up to rounding,
+  except top_1pct_share, which is then null (it needs the largest 1% of all
+  the squared errors at once, which no state keeps).
   A file with no data rows is skipped; it is an error if nothing is left.
   The segment keys of a merged report are strings.
 
