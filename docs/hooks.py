@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 
-_ROLE = re.compile(r":(func|meth|class|mod|attr|data|obj|math):<code>(.*?)</code>")
+_ROLE = re.compile(
+    r":(func|meth|class|mod|attr|data|obj|math):<code>(.*?)</code>", re.DOTALL
+)
 
 
 def _link(kind: str, target: str) -> str:
