@@ -87,6 +87,8 @@ states:
   the schema of polars_l2.state_schema). --state FILE (repeatable) merges a
   saved state in, so new files are added without reading the old ones again.
   --save-state may name one of the --state files: it is replaced atomically.
+  Keep states and reports out of data directories, or start their names with
+  '_' so that a directory input skips them.
 
 output:
   table (default) aligned, floats to 6 significant digits
