@@ -49,7 +49,7 @@ def test_weight_cannot_be_passed_positionally(name: str) -> None:
 def test_namespace_matches_function(name: str) -> None:
     func: Callable[..., pl.Expr] = getattr(polars_l2, name)
     via_function = DF.select(func("y", "p", weight="w"), func("y", "p").alias("u"))
-    method = getattr(pl.col("y").l2, name)
+    method = getattr(pl.col("y").l2, name)  # type: ignore[attr-defined]
     via_namespace = DF.select(method("p", weight="w"), method("p").alias("u"))
     assert_frame_equal(via_function, via_namespace)
     assert via_function.null_count().sum_horizontal().item() == 0
@@ -57,7 +57,8 @@ def test_namespace_matches_function(name: str) -> None:
 
 def test_loss_namespace_matches_function() -> None:
     assert_frame_equal(
-        DF.select(polars_l2.loss("y", "p")), DF.select(pl.col("y").l2.loss("p"))
+        DF.select(polars_l2.loss("y", "p")),
+        DF.select(pl.col("y").l2.loss("p")),  # type: ignore[attr-defined]
     )
 
 

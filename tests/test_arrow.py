@@ -58,7 +58,7 @@ def _check(result: pl.DataFrame, table: pa.Table) -> None:
 
 
 def _query(lf: pl.LazyFrame) -> pl.LazyFrame:
-    return lf.group_by("region").agg(pl.col("y").l2.rmse("p", weight="w"))
+    return lf.group_by("region").agg(pl.col("y").l2.rmse("p", weight="w"))  # type: ignore[attr-defined]
 
 
 def test_from_arrow(table: pa.Table) -> None:

@@ -264,7 +264,7 @@ def test_error_names_an_expression() -> None:
 def test_error_is_raised_inside_group_by() -> None:
     lf = pl.LazyFrame(schema={"g": pl.Int64, "y": pl.Date, "p": pl.Float64})
     with pytest.raises(polars_l2.L2InputError, match="column 'y' has dtype Date"):
-        lf.group_by("g").agg(pl.col("y").l2.rmse("p")).collect_schema()
+        lf.group_by("g").agg(pl.col("y").l2.rmse("p")).collect_schema()  # type: ignore[attr-defined]
 
 
 def test_uint_subtraction_does_not_wrap_in_mse(run: Runner) -> None:

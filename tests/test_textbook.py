@@ -20,7 +20,7 @@ SMALL = pl.DataFrame({"y": [10, 11, 12, 13], "yhat": [10, 12, 14, 11]})
 
 
 def test_house_prices_per_row_loss(run: Runner) -> None:
-    out = run(HOUSES, lambda f: f.select(pl.col("price").l2.loss("pred")))
+    out = run(HOUSES, lambda f: f.select(pl.col("price").l2.loss("pred")))  # type: ignore[attr-defined]
     expected = pl.Series("price", [400_000_000.0, 225_000_000.0, 25_000_000.0])
     assert_series_equal(out["price"], expected)
 
@@ -43,7 +43,7 @@ def test_small_example(run: Runner) -> None:
         SMALL,
         lambda f: f.select(
             loss=polars_l2.loss("y", "yhat").implode(),
-            mse=pl.col("y").l2.mse("yhat"),
+            mse=pl.col("y").l2.mse("yhat"),  # type: ignore[attr-defined]
         ),
     )
     assert out["loss"].to_list() == [[0.0, 1.0, 4.0, 4.0]]
