@@ -140,29 +140,46 @@ def aggregations(spec: Spec, model: str, prefix: str) -> list[pl.Expr]:
             "y_var": y.var(ddof=0),
         }
     else:
+        # The second moments leave out rows of zero weight: they add nothing
+        # to the sum, but a huge value there (a row "removed" by weight 0)
+        # would swamp the covariances the moments are computed from.
+        weighted = w != 0
+        wp, ep, xp, yp = (pl.when(weighted).then(v) for v in (w, e, x, y))
         names = {
             "n": e.count(),
+            "n_weighted": ep.count(),
             "neg": (w < 0).sum(),
             "w_sum": w.sum(),
             "w_sq_sum": w.pow(2).sum(),
             "we_sum": (w * e).sum(),
-            "cov_wee": pl.cov(w * e, e, ddof=0),
-            "cov_we": pl.cov(w, e, ddof=0),
-            "cov_wxx": pl.cov(w * x, x, ddof=0),
-            "cov_wx": pl.cov(w, x, ddof=0),
+            "cov_wee": pl.cov(wp * ep, ep, ddof=0),
+            "cov_we": pl.cov(wp, ep, ddof=0),
+            "cov_wxx": pl.cov(wp * xp, xp, ddof=0),
+            "cov_wx": pl.cov(wp, xp, ddof=0),
             "abs_sum": (w * e.abs()).sum(),
             "abs_max": e.abs().nan_max(),
             "wy_sum": (w * y).sum(),
-            "cov_wyy": pl.cov(w * y, y, ddof=0),
-            "cov_wy": pl.cov(w, y, ddof=0),
+            "cov_wyy": pl.cov(wp * yp, yp, ddof=0),
+            "cov_wy": pl.cov(wp, yp, ddof=0),
         }
     return [expr.alias(prefix + name) for name, expr in names.items()]
 
 
+#: Relative size, against the terms that cancel, below which a weighted
+#: second moment is rounding noise (about 45 units in the last place).
+_CANCELLED = 1e-14
+
+
 def _m2(n: pl.Expr, cov_w_vv: pl.Expr, mean: pl.Expr, cov_w_v: pl.Expr) -> pl.Expr:
-    # n * [cov(wv, v) - mean_w * cov(w, v)] = sum w (v - mean_w)^2; rounding
-    # can leave a tiny negative value where the true one is zero.
-    return (n * (cov_w_vv - mean * cov_w_v)).clip(lower_bound=0.0).fill_null(0.0)
+    # n * [cov(wv, v) - mean_w * cov(w, v)] = sum w (v - mean_w)^2. Where the
+    # two terms cancel to rounding noise the true value is zero (a constant
+    # column, or all weight on one value): say so exactly, or R² of a
+    # constant target would be -1e16 instead of its documented value.
+    first, second = cov_w_vv, mean * cov_w_v
+    difference = first - second
+    noise = _CANCELLED * (first.abs() + second.abs())
+    m2 = pl.when(difference.abs() <= noise).then(0.0).otherwise(n * difference)
+    return m2.clip(lower_bound=0.0).fill_null(0.0)
 
 
 def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
@@ -192,7 +209,8 @@ def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
         total = col("w_sum")
         some = total != 0
         e_mean = pl.when(some).then(col("we_sum") / total)
-        e_m2 = _m2(nf, col("cov_wee"), e_mean, col("cov_we"))
+        nw = col("n_weighted").cast(pl.Float64)
+        e_m2 = _m2(nw, col("cov_wee"), e_mean, col("cov_we"))
         x_mean = pl.when(some).then(e_mean.pow(2) + e_m2 / total)
         y_mean = pl.when(some).then(col("wy_sum") / total)
         columns = {
@@ -203,9 +221,9 @@ def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
             "error_mean": e_mean,
             "error_m2": e_m2,
             "sq_error_mean": x_mean,
-            "sq_error_m2": _m2(nf, col("cov_wxx"), x_mean, col("cov_wx")),
+            "sq_error_m2": _m2(nw, col("cov_wxx"), x_mean, col("cov_wx")),
             "actual_mean": y_mean,
-            "actual_m2": _m2(nf, col("cov_wyy"), y_mean, col("cov_wy")),
+            "actual_m2": _m2(nw, col("cov_wyy"), y_mean, col("cov_wy")),
             "abs_error_sum": col("abs_sum"),
             "abs_error_max": col("abs_max"),
         }

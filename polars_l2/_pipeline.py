@@ -63,15 +63,19 @@ def long_moments(
         variable_name=_ORDER,
         value_name="_l2_moments",
     )
-    order = {f"{_MODEL}{i}": i for i in range(len(prefixes))}
-    names = dict(enumerate(spec.predicted))
-    return (
-        long.with_columns(pl.col(_ORDER).replace_strict(order, return_dtype=pl.Int64))
-        .sort([_ORDER, *keys], nulls_last=True)
-        .select(
-            pl.col(_ORDER).replace_strict(names, return_dtype=pl.String).alias("model"),
-            *keys,
-            pl.col("_l2_moments"),
+    # when/then chains, not replace_strict, which the streaming engine runs
+    # in memory.
+    order: pl.Expr = pl.lit(None, pl.Int64)
+    model_name: pl.Expr = pl.lit(None, pl.String)
+    for i, name in reversed(list(enumerate(spec.predicted))):
+        is_model = pl.col(_ORDER) == f"{_MODEL}{i}"
+        order = pl.when(is_model).then(pl.lit(i, pl.Int64)).otherwise(order)
+        model_name = (
+            pl.when(pl.col(_ORDER) == i).then(pl.lit(name)).otherwise(model_name)
         )
+    return (
+        long.with_columns(order.alias(_ORDER))
+        .sort([_ORDER, *keys], nulls_last=True)
+        .select(model_name.alias("model"), *keys, pl.col("_l2_moments"))
         .unnest("_l2_moments")
     )

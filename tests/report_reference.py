@@ -36,12 +36,13 @@ def top_share(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     total = float(np.sum(ws * xs))
     top, above, boundary = 0.0, 0.0, xs[0]
     for value, weight in zip(xs, ws, strict=True):
-        take = min(weight, max(target - above, 0.0))
-        if take <= 0:
+        if above >= target:
             break
-        top += take * value
+        take = min(weight, target - above)
+        if take > 0:
+            top += take * value
+            boundary = value
         above += weight
-        boundary = value
     if total == 0:
         return TOP, 0.0
     width = 2.0 ** math.floor(math.log2(boundary)) if boundary > 0 else 0.0
@@ -94,10 +95,9 @@ def segment(
         z = NormalDist().inv_cdf(0.5 + confidence / 2)
         half = z * se / (2 * mse) if mse > 0 else 0.0
         row["rmse_low"] = math.sqrt(mse) * math.exp(-half)
-        row["rmse_high"] = math.sqrt(mse) * math.exp(half)
+        row["rmse_high"] = math.sqrt(mse) * math.exp(half) if half < 700 else math.inf
+    if n >= 2:
         row["r2"] = r2_score(y, p, sample_weight=sample_weight)
-    else:
-        row["rmse_low"] = row["rmse_high"] = row["r2"] = None
     row["mae"] = mean_absolute_error(y, p, sample_weight=sample_weight)
     row["bias"] = float(np.average(p - y, weights=weights))
     row["max_error"] = float(np.max(np.abs(e)))
