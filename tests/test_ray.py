@@ -83,9 +83,22 @@ def is_marked(table: pa.Table) -> bool:
 
 @pytest.mark.parametrize("combine", ["driver", "ray"])
 def test_report_equals_single_process(
-    dataset: Any, expected: pl.DataFrame, combine: str
+    monkeypatch: pytest.MonkeyPatch, dataset: Any, expected: pl.DataFrame, combine: str
 ) -> None:
-    got = polars_l2_ray.report(dataset, "y", MODELS, by=BY, weight="w", combine=combine)
+    # "auto" with a tiny threshold takes the cluster path, so both paths and
+    # the choice between them are checked.
+    if combine == "ray":
+        monkeypatch.setattr(polars_l2_ray, "DRIVER_COMBINE_MAX_ROWS", 10)
+    calls: list[int] = []
+    merge_on_cluster = polars_l2_ray._merge_on_cluster
+
+    def spy(*args: Any) -> Any:
+        calls.append(1)
+        return merge_on_cluster(*args)
+
+    monkeypatch.setattr(polars_l2_ray, "_merge_on_cluster", spy)
+    got = polars_l2_ray.report(dataset, "y", MODELS, by=BY, weight="w")
+    assert len(calls) == (combine == "ray")
     assert_reports_match(got, expected)
 
 
@@ -97,12 +110,14 @@ def test_unweighted_whole_data(dataset: Any, data: pl.DataFrame) -> None:
 @pytest.mark.usefixtures("cluster")
 def test_state_merges_with_a_local_state(data: pl.DataFrame) -> None:
     # A monitoring job merges today's state from the cluster with history.
-    half = data.height // 2
-    today = ray_data.from_arrow(split(data.slice(0, half), 8))
-    remote = polars_l2_ray.state(today, "y", MODELS, by=BY, weight="w")
-    local = polars_l2.state(data.slice(half), "y", MODELS, by=BY, weight="w")
-    got = polars_l2.finalize(polars_l2.merge_states([remote, local]))
-    assert_reports_match(got, polars_l2.report(data, "y", MODELS, by=BY, weight="w"))
+    history, today = data.slice(0, 150_000), data.slice(150_000, 50_000)
+    remote = polars_l2_ray.state(
+        ray_data.from_arrow(split(today, 8)), "y", MODELS, by=BY, weight="w"
+    )
+    saved = polars_l2.state(history, "y", MODELS, by=BY, weight="w")
+    got = polars_l2.finalize(polars_l2.merge_states([saved, remote]))
+    both = pl.concat([history, today])
+    assert_reports_match(got, polars_l2.report(both, "y", MODELS, by=BY, weight="w"))
 
 
 @pytest.mark.usefixtures("cluster")
@@ -178,24 +193,3 @@ def test_refuses_a_context_that_skips_failing_blocks(data: pl.DataFrame) -> None
     lenient.context.max_errored_blocks = 1
     with pytest.raises(ValueError, match="max_errored_blocks=1"):
         polars_l2_ray.report(lenient, "y", MODELS)
-
-
-@pytest.mark.usefixtures("cluster")
-def test_auto_merges_many_block_states_on_the_cluster(
-    monkeypatch: pytest.MonkeyPatch, data: pl.DataFrame
-) -> None:
-    # With a tiny threshold, "auto" takes the cluster path; same result.
-    monkeypatch.setattr(polars_l2_ray, "DRIVER_COMBINE_MAX_ROWS", 10)
-    calls: list[int] = []
-    merge_on_cluster = polars_l2_ray._merge_on_cluster
-
-    def spy(*args: Any) -> Any:
-        calls.append(1)
-        return merge_on_cluster(*args)
-
-    monkeypatch.setattr(polars_l2_ray, "_merge_on_cluster", spy)
-    sample = data.head(100_000)
-    ds = ray_data.from_arrow(split(sample, 8))
-    got = polars_l2_ray.report(ds, "y", MODELS, by=BY, weight="w")
-    assert calls == [1]
-    assert_reports_match(got, polars_l2.report(sample, "y", MODELS, by=BY, weight="w"))
