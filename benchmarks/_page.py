@@ -1,0 +1,205 @@
+"""The results page: targets first, then method, machine, and each case."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
+
+from _common import Config, number
+from _harness import Section, Table
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+PACKAGES = [
+    ("polars-l2", "polars-l2"),
+    ("polars", "polars"),
+    ("polars runtime", "polars-runtime-32"),
+    ("pyarrow", "pyarrow"),
+    ("numpy", "numpy"),
+    ("pandas", "pandas"),
+    ("scikit-learn", "scikit-learn"),
+    ("polars-ds", "polars_ds"),
+    ("threadpoolctl", "threadpoolctl"),
+]
+
+
+def _version(dist: str) -> str:
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _memory() -> str:
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    kib = int(line.split()[1])
+                    return f"{kib / 2**20:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _blas() -> str:
+    try:
+        from threadpoolctl import threadpool_info  # noqa: PLC0415
+    except ImportError:
+        return "threadpoolctl not installed"
+    pools = [
+        f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture', '?')} "
+        f"kernel, {p.get('num_threads')} threads)"
+        for p in threadpool_info()
+    ]
+    return "; ".join(pools) or "none loaded"
+
+
+def machine_table() -> Table:
+    """Return cores, memory, CPU, OS and library versions as a table."""
+    import polars as pl  # noqa: PLC0415
+
+    cores = os.cpu_count()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    rows = [
+        ["CPU", _cpu_model()],
+        [
+            "cores",
+            f"{cores} ({usable} usable; Polars thread pool {pl.thread_pool_size()})",
+        ],
+        ["memory", _memory()],
+        ["OS", platform.platform()],
+        ["python", sys.version.split()[0]],
+        *[[label, _version(dist)] for label, dist in PACKAGES],
+        ["BLAS (numpy)", _blas()],
+    ]
+    return Table(["", ""], rows)
+
+
+def targets_table(sections: list[Section]) -> Table:
+    """Return every target of the run with its figure and verdict."""
+    table = Table(["case", "target", "measured", "result"])
+    for s in sections:
+        for t in s.targets:
+            measured = t.shown or t.skipped or "n/a"
+            result = {
+                "PASS": "PASS",
+                "MISS": "**MISS**",
+                "SKIP": "SKIP",
+                "INFO": "reported",
+            }[t.status]
+            table.rows.append([t.case, t.goal, measured, result])
+    return table
+
+
+def summary(sections: list[Section]) -> str:
+    """Return the targets as plain text, for the end of the console output."""
+    lines = ["targets:"]
+    lines += [
+        f"  {t.status:4}  {t.case}: {t.goal}: {t.shown or t.skipped}"
+        for s in sections
+        for t in s.targets
+    ]
+    return "\n".join(lines)
+
+
+def render(
+    sections: list[Section],
+    *,
+    cfg: Config,
+    argv: list[str],
+    started: datetime,
+    seconds: float,
+    load: tuple[tuple[float, float, float], tuple[float, float, float]],
+    notes: list[str],
+    openblas_unset: str,
+) -> str:
+    """Return the whole markdown page."""
+    command = " ".join(["python benchmarks/run.py", *argv])
+    cores = os.cpu_count() or 1
+    before, after = load
+    parts = [
+        "# Performance",
+        f"_Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC in "
+        f"{seconds / 60:,.1f} minutes. Do not edit by hand: re-run the script "
+        "(see `benchmarks/README.md`)._",
+    ]
+    if cfg.quick:
+        parts.append(
+            "**Quick mode:** tiny sizes and 2 repeats, to prove the script runs. "
+            "These figures mean nothing; run without `--quick` for real ones."
+        )
+    context = [f"- {n}" for n in notes]
+    context.append(
+        f"- Load average (1 min) was {before[0]:.2f} before and {after[0]:.2f} after "
+        f"the run on {cores} cores; above about 0.5 means other work shared the "
+        "machine and the absolute times are inflated. Ratios come from the same "
+        "interleaved rounds, so they suffer less."
+    )
+    if openblas_unset:
+        context.append(
+            f"- The environment set `{openblas_unset}`; the script re-ran itself "
+            "without it so numpy and scikit-learn use OpenBLAS's own choice of kernel."
+        )
+    parts.append("\n".join(context))
+
+    parts += [
+        "## Targets",
+        "From issue 5. PASS or MISS compares the measured median ratio with the "
+        "target; a MISS says what would close the gap below its case. SKIP means "
+        "the feature or peer was not available in this run.",
+        targets_table(sections).markdown(),
+    ]
+    gaps = [
+        f"- **{t.case}: {t.goal}** — {t.gap}"
+        for s in sections
+        for t in s.targets
+        if t.status == "MISS" and t.gap
+    ]
+    if gaps:
+        parts += ["### Misses: what would close the gap", "\n".join(gaps)]
+
+    parts += [
+        "## How the figures are made",
+        "\n".join(
+            [
+                f"- Generated data (fixed numpy seed): {number(cfg.rows)} rows of a "
+                "Float64 target around 100 and predictions with Gaussian errors "
+                "(a second model has heavy-tailed errors); no nulls, so every "
+                "hand-written form below gives the right answer on Float64 data.",
+                f"- Each variant runs once to warm up, then {cfg.repeats} times "
+                f"({cfg.grouped_repeats} in case 2, {cfg.slow_repeats} in case 3), "
+                "in interleaved rounds with a rotating order; the tables give the "
+                "median and the fastest–slowest range.",
+                "- `result` compares each variant's answer with the case's "
+                "reference (relative tolerance 1e-9): a variant that `differs` "
+                "is not eligible as a baseline.",
+                "- *Best hand-written* is the fastest correct form a Polars expert "
+                "might write, among `((y - p) ** 2).mean()`, "
+                "`((y - p) * (y - p)).mean()` and `((y - p) * (y - p)).sum() / "
+                "pl.len()`, on either engine. The package is compared on the same "
+                "engine as that baseline.",
+                "- Engines: Polars' `streaming` and `in-memory` engines "
+                "(`LazyFrame.collect(engine=...)`) on a frame already in memory.",
+            ]
+        ),
+        "## Machine and versions",
+        machine_table().markdown(),
+    ]
+    parts += [s.markdown() for s in sections]
+    return "\n\n".join(parts) + "\n"
