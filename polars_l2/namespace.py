@@ -217,6 +217,7 @@ class L2DataFrameNamespace:
         weight: str | None = None,
         confidence: float = 0.95,
         nan_policy: NanPolicy = "propagate",
+        top_share: bool = True,
     ) -> pl.DataFrame:
         """Evaluate models per segment; see :func:`polars_l2.report`.
 
@@ -246,6 +247,7 @@ class L2DataFrameNamespace:
             weight=weight,
             confidence=confidence,
             nan_policy=nan_policy,
+            top_share=top_share,
         )
 
     def state(
@@ -311,6 +313,7 @@ class L2LazyFrameNamespace:
         weight: str | None = None,
         confidence: float = 0.95,
         nan_policy: NanPolicy = "propagate",
+        top_share: bool = True,
     ) -> pl.LazyFrame:
         """Evaluate models per segment, lazily; see :func:`polars_l2.report`.
 
@@ -338,6 +341,7 @@ class L2LazyFrameNamespace:
             weight=weight,
             confidence=confidence,
             nan_policy=nan_policy,
+            top_share=top_share,
         )
 
     def state(

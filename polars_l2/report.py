@@ -27,6 +27,7 @@ def report(
     weight: str | None = ...,
     confidence: float = ...,
     nan_policy: NanPolicy = ...,
+    top_share: bool = ...,
 ) -> pl.DataFrame: ...
 
 
@@ -40,6 +41,7 @@ def report(
     weight: str | None = ...,
     confidence: float = ...,
     nan_policy: NanPolicy = ...,
+    top_share: bool = ...,
 ) -> pl.LazyFrame: ...
 
 
@@ -52,6 +54,7 @@ def report(
     weight: str | None = None,
     confidence: float = 0.95,
     nan_policy: NanPolicy = "propagate",
+    top_share: bool = True,
 ) -> pl.DataFrame | pl.LazyFrame:
     r"""Evaluate one or more models per segment: one row per model and segment.
 
@@ -82,6 +85,11 @@ def report(
     nan_policy
         ``"propagate"`` (default) or ``"omit"`` NaN, as in
         :func:`polars_l2.mse`.
+    top_share
+        Compute ``top_1pct_share`` (default). It needs a histogram of each
+        model's squared errors per segment, and those group-bys cost more
+        than all the other columns together (see Notes); False leaves the
+        column null and skips them.
 
     Returns
     -------
@@ -187,10 +195,16 @@ def report(
     the midpoint of what its weight, sum, minimum and maximum allow. The
     result is exact when that bin's values are equal and, unweighted, for
     every segment of at most 100 rows; otherwise its error is at most half
-    that bin's range of possible sums. In simulations with normal, Student-t,
-    log-normal and contaminated errors and 150 to 10,000 rows per segment,
-    the absolute error was below 0.005 at 1,000 rows or more and at most
-    0.03 (typically 0.003) at 150.
+    that range, itself at most the boundary bin's share of 1% of the rows
+    times the bin's width. In simulations (normal, Student-t with 3 degrees
+    of freedom, log-normal, contaminated-normal and uniform errors; 150,
+    1,000 and 10,000 rows; 200 samples each) the absolute error was 0.0017
+    on average and at most 0.009, against shares from 0.01 to 0.9. The
+    histograms are one more group-by per model over the segments and bins,
+    and they cost more than every other column together: on 10 million rows
+    in 1,000 segments, a two-model report took about 3.5 times a grouped MSE
+    with ``top_share=False`` and 11 times with it (data in memory; 2 and 6
+    times reading parquet).
 
     **Accuracy.** Centred second moments come from Polars' stable ``var``
     and ``cov``, not from raw sums of squares, so R² stays accurate for a
@@ -246,8 +260,10 @@ def report(
         reserved=RESERVED,
     )
     columns = _moments.report_columns(
-        weighted=spec.weighted, confidence=confidence, top_share=pl.col("_l2_top")
+        weighted=spec.weighted,
+        confidence=confidence,
+        top_share=pl.col("_l2_top") if top_share else None,
     )
-    long = _pipeline.long_moments(source, spec, with_top_share=True)
+    long = _pipeline.long_moments(source, spec, with_top_share=top_share)
     result = long.select("model", *spec.by, *columns)
     return result.collect() if isinstance(frame, pl.DataFrame) else result

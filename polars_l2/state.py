@@ -39,6 +39,14 @@ of the same columns has the same schema: the report :func:`finalize` gives
 has string keys, sorted as they came, where :func:`polars_l2.report` keeps
 the keys' dtypes.
 
+The moments come from Polars' stable ``var`` and ``cov`` (weighted:
+:math:`\sum w (v - \bar v_w)^2 = n[\mathrm{cov}(wv, v) - \bar v_w
+\mathrm{cov}(w, v)]` over the rows of non-zero weight), never from raw sums
+of squares, with one exception that no metric uses: a weighted state's
+``error_m2`` is :math:`W(\overline{e^2} - \bar e^2)`, which loses digits
+where the bias dwarfs the spread of the errors. ``sq_error_mean`` is the MSE
+itself, computed directly.
+
 Combining states by hand (in Spark, SQL...) is allowed: sum the counts,
 weight sums and ``abs_error_sum``, take the maximum of ``abs_error_max``,
 and merge each (mean, second moment) pair with the weight ``weight_sum``:

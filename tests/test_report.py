@@ -417,3 +417,17 @@ def test_bad_arguments(kwargs: dict[str, object], error: type, match: str) -> No
     arguments: dict[str, object] = {"actual": "y", "predicted": "p", **kwargs}
     with pytest.raises(error, match=match):
         polars_l2.report(df, **arguments)  # type: ignore[call-overload]
+
+
+def test_top_share_false_skips_the_histograms_and_changes_nothing_else() -> None:
+    df = random_data(9, n=500)
+    full = polars_l2.report(df.lazy(), "y", ["good", "bad"], by="region", weight="w")
+    lean = polars_l2.report(
+        df.lazy(), "y", ["good", "bad"], by="region", weight="w", top_share=False
+    )
+    graph = lean.show_graph(engine="streaming", plan_stage="physical", raw_output=True)
+    assert graph is not None
+    assert graph.count("group-by") == 1  # the moments only, no histogram
+    got, want = lean.collect(), full.collect()
+    assert got["top_1pct_share"].null_count() == got.height
+    assert_frame_equal(got.drop("top_1pct_share"), want.drop("top_1pct_share"))
