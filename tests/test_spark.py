@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -150,3 +151,34 @@ def test_failing_task_raises_not_a_partial_report(frame: Any) -> None:
     )
     with pytest.raises(Exception, match="upstream failure in one partition"):
         polars_l2_spark.report(spoiled, "y", MODELS, by=BY)
+
+
+#: Stands in for a DataFrame whose session's workers run another interpreter.
+FRAME = SimpleNamespace(
+    sparkSession=SimpleNamespace(
+        sparkContext=SimpleNamespace(pythonExec="/usr/bin/python3")
+    )
+)
+
+
+def test_workers_that_cannot_import_polars_l2_get_a_clear_error() -> None:
+    relayed = Exception(
+        "PythonException: ModuleNotFoundError: No module named 'polars_l2'"
+    )
+    with (
+        pytest.raises(RuntimeError, match=r"'/usr/bin/python3'.*PYSPARK_PYTHON"),
+        polars_l2_spark._worker_errors(FRAME),
+    ):
+        raise relayed
+
+
+def test_a_worker_input_error_is_raised_as_one() -> None:
+    relayed = Exception(
+        "PythonException: Traceback ...\npolars_l2.exceptions.L2InputError: "
+        "polars_l2.state: weight column 'w' has dtype String\n  at org.apache..."
+    )
+    with (
+        pytest.raises(polars_l2.L2InputError, match=r"'w' has dtype String \(raised"),
+        polars_l2_spark._worker_errors(FRAME),
+    ):
+        raise relayed
