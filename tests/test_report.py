@@ -356,8 +356,8 @@ def test_parquet_files_on_the_streaming_engine_have_no_in_memory_fallback(
         assert graph is not None
         assert 'fillcolor="0.0 0.3 1.0"' not in graph
         assert "in-memory-map" not in graph
-        # One scan of the files, shared by the report's group-bys.
-        assert graph.count("multi-scan[parquet]") == 1
+        # One scan for every model's moments; one per model for the top share.
+        assert graph.count("multi-scan[parquet]") == 3
         got = query.collect(engine="streaming")
         want = polars_l2.report(df, "y", ["good", "bad"], by="region", weight=weight)
         assert_frame_equal(got, want, rel_tol=1e-12)
@@ -428,6 +428,7 @@ def test_top_share_false_skips_the_histograms_and_changes_nothing_else() -> None
     graph = lean.show_graph(engine="streaming", plan_stage="physical", raw_output=True)
     assert graph is not None
     assert graph.count("group-by") == 1  # the moments only, no histogram
+    assert graph.count("source") == 1  # and a single scan
     got, want = lean.collect(), full.collect()
     assert got["top_1pct_share"].null_count() == got.height
     assert_frame_equal(got.drop("top_1pct_share"), want.drop("top_1pct_share"))
