@@ -9,7 +9,8 @@ One source of truth for :func:`polars_l2.report`, :func:`polars_l2.state`,
   natively and fast. No aggregation nests another (``y - y.mean()`` inside
   ``agg`` is an order of magnitude slower and falls back to the in-memory
   engine); centred second moments come from Polars' own stable ``var`` and
-  ``cov``, never from raw sums of squares.
+  ``cov``, never from raw sums of squares (the one exception, a weighted
+  state's ``error_m2``, feeds no metric; see :mod:`polars_l2.state`).
 - :func:`merge_aggregations` combines states with Chan et al.'s pairwise
   formula, generalised to any number of parts.
 - :func:`report_columns` turns (merged) moments into the report's metrics.
