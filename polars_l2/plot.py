@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, overload
 
 import polars as pl
 
-from polars_l2 import _inputs, functions
+from polars_l2 import _inputs, _moments, functions
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -38,22 +38,7 @@ _INSTALL_HINT = (
     "install the plot extra: pip install 'polars-l2[plot]'"
 )
 _SEGMENT_SEPARATOR = " / "
-_REPORT_METRIC_COLUMNS = frozenset(
-    {
-        "n",
-        "weight_sum",
-        "sse",
-        "mse",
-        "rmse",
-        "rmse_low",
-        "rmse_high",
-        "mae",
-        "bias",
-        "r2",
-        "max_error",
-        "top_1pct_share",
-    }
-)
+_REPORT_METRIC_COLUMNS = frozenset({"n", "weight_sum", *_moments.METRICS})
 
 
 def _import(module: str) -> ModuleType:
