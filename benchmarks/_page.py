@@ -62,11 +62,15 @@ def _blas() -> str:
         from threadpoolctl import threadpool_info  # noqa: PLC0415
     except ImportError:
         return "threadpoolctl not installed"
-    pools = [
-        f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture', '?')} "
-        f"kernel, {p.get('num_threads')} threads)"
-        for p in threadpool_info()
-    ]
+    pools = []
+    for pool in threadpool_info():
+        kernel = pool.get("architecture")
+        pools.append(
+            f"{pool.get('internal_api')} {pool.get('version') or ''} "
+            f"({pool.get('prefix')}; "
+            + (f"{kernel} kernel, " if kernel else "")
+            + f"{pool.get('num_threads')} threads)"
+        )
     return "; ".join(pools) or "none loaded"
 
 
@@ -125,14 +129,23 @@ def render(
     argv: list[str],
     started: datetime,
     seconds: float,
-    load: tuple[tuple[float, float, float], tuple[float, float, float]],
+    load: tuple[float, float],
     notes: list[str],
     openblas_unset: str,
 ) -> str:
     """Return the whole markdown page."""
-    command = " ".join(["python benchmarks/run.py", *argv])
+    shown = []
+    skip = False
+    for arg in argv:  # the notes are printed below, not in the command
+        if skip:
+            skip = False
+        elif arg == "--note":
+            skip = True
+        elif not arg.startswith("--note="):
+            shown.append(arg)
+    command = " ".join(["python benchmarks/run.py", *shown])
     cores = os.cpu_count() or 1
-    before, after = load
+    before, highest = load
     parts = [
         "# Performance",
         f"_Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC in "
@@ -146,10 +159,12 @@ def render(
         )
     context = [f"- {n}" for n in notes]
     context.append(
-        f"- Load average (1 min) was {before[0]:.2f} before and {after[0]:.2f} after "
-        f"the run on {cores} cores; above about 0.5 means other work shared the "
-        "machine and the absolute times are inflated. Ratios come from the same "
-        "interleaved rounds, so they suffer less."
+        f"- Load average (1 min) was {before:.2f} before the run and at most "
+        f"{highest:.2f} at the end of a case, on {cores} cores. This run keeps "
+        "about one to two cores busy itself, so a figure well above "
+        f"{cores} means other work shared the machine and the absolute times are "
+        "inflated. Ratios come from the same interleaved rounds, so they suffer "
+        "less."
     )
     if openblas_unset:
         context.append(

@@ -374,7 +374,13 @@ def big(cfg: Config) -> Section:
         "--format",
         "csv",
     ]
-    baseline_rss, _, _, _ = _peak([sys.executable, "-c", "import polars_l2"])
+    baseline_rss = _peak([sys.executable, "-c", "import polars_l2"])[0]
+    # The same file through plain Polars and through polars_l2.state, each in
+    # its own process: separates Polars' streaming working set from the CLI's.
+    references = {
+        name: _peak([sys.executable, "-c", code, str(cfg.big_path)])
+        for name, code in _REFERENCES.items()
+    }
     runs = [_peak([*command, *args]) for _ in range(1 if cfg.quick else 3)]
     failed = next((r for r in runs if r[2] != 0), None)
     shown_cmd = "polars-l2 " + " ".join(args)
@@ -383,7 +389,10 @@ def big(cfg: Config) -> Section:
         f"Float64 and g Int32; {file_size / 2**20:,.0f} MiB on disk, "
         f"{in_memory / 2**20:,.0f} MiB in memory as a Polars frame). Peak resident "
         "memory is the child's `ru_maxrss`, measured from a fresh parent process; "
-        f"{len(runs)} run(s), the highest peak counts."
+        f"{len(runs)} run(s) of the command, the highest peak counts. For "
+        "reference, the same file read by a plain streaming query and by "
+        "`polars_l2.state` (what the command computes per file), each in a "
+        "fresh process."
     )
     if failed is not None:
         last = failed[3].splitlines()[-1] if failed[3] else "(no message)"
@@ -397,34 +406,90 @@ def big(cfg: Config) -> Section:
         f"{target.measured:.1%} ({peak / 2**20:,.0f} MiB peak of "
         f"{in_memory / 2**20:,.0f} MiB)"
     )
+    rows_table = [
+        ["rows", number(rows)],
+        ["data in memory", f"{in_memory / 2**20:,.0f} MiB"],
+        ["file on disk", f"{file_size / 2**20:,.0f} MiB"],
+        ["peak RSS, `polars-l2 evaluate`", _share(peak, in_memory)],
+        ["peak RSS, `python -c 'import polars_l2'`", _share(baseline_rss, in_memory)],
+    ]
+    for name, (ref_peak, _, status, err) in references.items():
+        shown = _share(ref_peak, in_memory) if status == 0 else f"failed: {err[-200:]}"
+        rows_table.append([f"peak RSS, {name}", shown])
+    rows_table += [
+        ["wall time of the command (median)", f"{wall:,.1f} s"],
+        ["rows per second", f"{rows / wall / 1e6:.3g} million"],
+    ]
+    section.tables.append(Table(["measure", "value"], rows_table))
     if target.status == "MISS":
-        target.gap = (
-            f"Python with polars_l2 imported alone peaks at "
-            f"{baseline_rss / 2**20:,.0f} MiB; the rest is the streaming "
-            "working set. Per-segment state that grows with the rows (such as "
-            "an exact quantile for top_1pct_share) or reading a whole file into "
-            "memory would explain it; a fixed-size sketch and smaller row "
-            "groups would close the gap."
-        )
-    section.tables.append(
-        Table(
-            ["measure", "value"],
-            [
-                ["rows", number(rows)],
-                ["data in memory", f"{in_memory / 2**20:,.0f} MiB"],
-                ["file on disk", f"{file_size / 2**20:,.0f} MiB"],
-                ["peak RSS, `polars-l2 evaluate`", f"{peak / 2**20:,.0f} MiB"],
-                [
-                    "peak RSS, `python -c 'import polars_l2'`",
-                    f"{baseline_rss / 2**20:,.0f} MiB",
-                ],
-                ["peak ÷ data in memory", f"{peak / in_memory:.1%}"],
-                ["wall time (median)", f"{wall:,.1f} s"],
-                ["rows per second", f"{rows / wall / 1e6:.3g} million"],
-            ],
-        )
-    )
+        target.gap = _big_gap(peak, baseline_rss, references, in_memory)
+        section.notes.append("**Where the memory goes.** " + target.gap)
     return section
+
+
+_REFERENCES = {
+    "plain Polars: `scan_parquet(...).group_by('g').agg(mse of p, mse of p2)`": """
+import sys, polars as pl, polars_l2
+lf = pl.scan_parquet(sys.argv[1])
+lf.group_by("g").agg(
+    polars_l2.mse("y", "p").alias("p"), polars_l2.mse("y", "p2").alias("p2")
+).collect(engine="streaming")
+""",
+    "`polars_l2.state(scan_parquet(...), 'y', ['p', 'p2'], by='g')`": """
+import sys, polars as pl, polars_l2
+lf = pl.scan_parquet(sys.argv[1])
+polars_l2.state(lf, "y", ["p", "p2"], by="g").collect(engine="streaming")
+""",
+}
+
+
+def _share(size: float, whole: float) -> str:
+    return f"{size / 2**20:,.0f} MiB ({size / whole:.1%})"
+
+
+def _big_gap(
+    peak: int,
+    baseline: int,
+    references: dict[str, tuple[int, float, int, str]],
+    in_memory: float,
+) -> str:
+    plain, state = (r[0] if r[2] == 0 else None for r in references.values())
+    text = f"Python with polars_l2 imported peaks at {baseline / 2**20:,.0f} MiB. "
+    if plain is not None:
+        text += (
+            f"A plain streaming grouped MSE of both models over the same file "
+            f"peaks at {plain / 2**20:,.0f} MiB ({plain / in_memory:.0%}): that is "
+            "Polars' own working set for this scan (decoded row groups in flight, "
+            "per-thread partial aggregates). "
+        )
+    if state is not None:
+        text += (
+            f"`polars_l2.state` on its own peaks at {state / 2**20:,.0f} MiB "
+            f"({state / in_memory:.0%}); the command at {peak / 2**20:,.0f} MiB. "
+        )
+    if plain is not None and state is not None:
+        if state > 1.5 * plain:
+            text += (
+                "The excess is in the state query's formulation (its plan holds "
+                "more than the plain aggregation: check `explain(engine="
+                '"streaming")` for a node that materialises the input, such as a '
+                "sort, join or cache before the aggregation); "
+                "an aggregation that streams like the plain one would close most "
+                "of the gap."
+            )
+        elif plain > 0.25 * in_memory:
+            text += (
+                "Even the plain query exceeds the target, so the gap is in Polars' "
+                "streaming parquet reader on this file and machine; fewer rows "
+                "per row group or a smaller streaming chunk size "
+                "(`pl.Config.set_streaming_chunk_size`) are the levers to try."
+            )
+        else:
+            text += (
+                "The state query streams like the plain one; the rest is the "
+                "command's own handling (reading, merging, formatting)."
+            )
+    return text
 
 
 CASES = {"report": report, "big": big}

@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     clock = time.perf_counter()
     sections: list[Section] = []
+    loads: list[float] = []  # 1-minute load average at the end of each case
     failed = False
     for name in names:
         print(f"\n== case {ORDER.index(name) + 1}: {name}", flush=True)
@@ -170,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             section.targets.append(
                 Target(name, "the case runs", None, skipped="failed")
             )
+        loads.append(os.getloadavg()[0])
         elapsed = time.perf_counter() - case_clock
         section.notes.append(f"_Case time: {elapsed:,.0f} s._")
         print(section.markdown(), flush=True)
@@ -180,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         argv=sys.argv[1:] if argv is None else argv,
         started=started,
         seconds=time.perf_counter() - clock,
-        load=(load_before, os.getloadavg()),
+        load=(load_before[0], max(loads, default=load_before[0])),
         notes=args.note,
         openblas_unset=os.environ.get(_UNSET_MARK, ""),
     )
