@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 Status = Literal["PASS", "MISS", "SKIP", "INFO"]
+MARGINAL = 0.03
 
 
 @dataclass
@@ -126,15 +127,15 @@ def ms(seconds: float) -> str:
     return f"{value:.2f}"
 
 
-def ratio(value: float) -> str:
-    """Format a ratio (NaN as n/a)."""
+def ratio(value: float, *, digits: int = 2) -> str:
+    """Format a ratio (NaN as n/a); `digits` decimals below 10."""
     if math.isnan(value) or math.isinf(value):
         return "n/a"
     if value >= 100:
         return f"{value:,.0f}×"
     if value >= 10:
         return f"{value:.1f}×"
-    return f"{value:.2f}×"
+    return f"{value:.{digits}f}×"
 
 
 @dataclass
@@ -149,6 +150,16 @@ class Target:
     shown: str = ""
     gap: str = ""
     skipped: str = ""
+
+    @property
+    def marginal(self) -> bool:
+        """A miss within 3% of the limit: inside a shared machine's noise."""
+        return (
+            self.status == "MISS"
+            and self.measured is not None
+            and self.limit is not None
+            and abs(self.measured / self.limit - 1) < MARGINAL
+        )
 
     @property
     def status(self) -> Status:

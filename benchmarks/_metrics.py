@@ -88,7 +88,8 @@ def package_target(
         return target
     target.measured = pkg.median / best.median
     target.shown = (
-        f"{ratio(target.measured)} ({ms(pkg.median)} vs {ms(best.median)} ms, "
+        f"{ratio(target.measured, digits=3)} "
+        f"({ms(pkg.median)} vs {ms(best.median)} ms, "
         f"{best.engine}; baseline {best.name.removeprefix('hand-written ')})"
     )
     if target.status == "MISS":
@@ -530,7 +531,8 @@ def _peer_targets(
             value = other.median / pkg.median if invert else pkg.median / other.median
             target.measured = value
             target.shown = (
-                f"{ratio(value)} (package {ms(pkg.median)} ms on {pkg.engine}, "
+                f"{ratio(value, digits=3)} "
+                f"(package {ms(pkg.median)} ms on {pkg.engine}, "
                 f"{prefix} {ms(other.median)} ms on {other.engine})"
             )
             if target.status == "MISS":
@@ -658,7 +660,7 @@ def integers(cfg: Config) -> Section:
         if pkg.times and correct_v.times:
             target.measured = pkg.median / correct_v.median
             target.shown = (
-                f"{ratio(target.measured)} "
+                f"{ratio(target.measured, digits=3)} "
                 f"({ms(pkg.median)} vs {ms(correct_v.median)} ms)"
             )
             if target.status == "MISS":
@@ -770,7 +772,8 @@ def vectors(cfg: Config) -> Section:
     if vec is not None and sc is not None:
         target.measured = vec.median / sc.median
         target.shown = (
-            f"{ratio(target.measured)} (Array {ms(vec.median)} ms on {vec.engine}, "
+            f"{ratio(target.measured)} "
+            f"(Array {ms(vec.median)} ms on {vec.engine}, "
             f"scalar {ms(sc.median)} ms on {sc.engine})"
         )
     section.targets.append(target)
