@@ -8,19 +8,18 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from polars_l2 import namespace as _namespace  # noqa: F401  (registers `l2`)
-from polars_l2._typing import IntoExpr, NanPolicy
-from polars_l2._vector import MultiOutput
-from polars_l2.accessor import l2
-from polars_l2.exceptions import L2InputError
-from polars_l2.functions import loss, mse, rmse, sse
-from polars_l2.report import report
-from polars_l2.state import (
+from polars_l2._report import report
+from polars_l2._state import (
     STATE_VERSION,
     finalize,
     merge_states,
     state,
     state_schema,
 )
+from polars_l2.accessor import l2
+from polars_l2.exceptions import L2InputError
+from polars_l2.functions import loss, mse, rmse, sse
+from polars_l2.typing import IntoExpr, MultiOutput, NanPolicy
 
 try:
     __version__ = version("polars-l2")

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 import polars_l2
-from polars_l2 import _frames, _inputs
+from polars_l2._core import dtypes
+from polars_l2._core.columns import names as column_names
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
 
-    from polars_l2._typing import NanPolicy
+    from polars_l2.typing import NanPolicy
 
 #: How a worker's input error appears in the traceback text an engine relays.
 _WORKER_INPUT_ERROR = re.compile(r"L2InputError: (?P<message>[^\n]+)")
@@ -59,20 +60,20 @@ def parse_columns(
     function: str,
 ) -> Columns:
     """Check the column arguments of an adapter and return them as names."""
-    actual_names = _frames.names(actual, role="actual", function=function)
-    predicted_names = _frames.names(predicted, role="predicted", function=function)
-    weight_names = _frames.names(weight, role="weight", function=function)
+    actual_names = column_names(actual, role="actual", function=function)
+    predicted_names = column_names(predicted, role="predicted", function=function)
+    weight_names = column_names(weight, role="weight", function=function)
     if len(actual_names) != 1 or len(weight_names) > 1:
         msg = f"{function}: actual and weight must each be one column name"
         raise TypeError(msg)
     if not predicted_names:
         msg = f"{function}: predicted must name at least one column"
         raise ValueError(msg)
-    _inputs.check_nan_policy(nan_policy)
+    dtypes.check_nan_policy(nan_policy)
     return Columns(
         actual_names[0],
         predicted_names,
-        _frames.names(by, role="by", function=function),
+        column_names(by, role="by", function=function),
         weight_names[0] if weight_names else None,
         nan_policy,
     )

@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2 import _inputs, _vector
+from polars_l2._core import dtypes, vectors
 
 if TYPE_CHECKING:
-    from polars_l2._typing import IntoExpr, NanPolicy
-    from polars_l2._vector import MultiOutput
+    from polars_l2.typing import IntoExpr, MultiOutput, NanPolicy
 
 __all__ = ["loss", "mse", "rmse", "sse"]
 
@@ -108,7 +107,7 @@ def loss(
     │ [1.0, 2.0]    ┆ [1.0, 1.0]    ┆ 1.0  │
     └───────────────┴───────────────┴──────┘
     """
-    return _vector.squared_distance(
+    return vectors.squared_distance(
         actual, predicted, width=width, nan_policy=nan_policy, metric="loss"
     )
 
@@ -198,7 +197,7 @@ def sse(
     │ [9.0, 17.0]   ┆ 26.0  │
     └───────────────┴───────┘
     """
-    return _vector.aggregate(
+    return vectors.aggregate(
         actual,
         predicted,
         per_output=partial(
@@ -332,7 +331,7 @@ def mse(
     │ [1.666667, 164.0] ┆ 82.833333 │
     └───────────────────┴───────────┘
     """
-    return _vector.aggregate(
+    return vectors.aggregate(
         actual,
         predicted,
         per_output=partial(
@@ -443,7 +442,7 @@ def rmse(
     │ [2.12132, 2.915476] ┆ 2.518398 ┆ 3.605551 │
     └─────────────────────┴──────────┴──────────┘
     """
-    return _vector.aggregate(
+    return vectors.aggregate(
         actual,
         predicted,
         per_output=partial(
@@ -467,7 +466,7 @@ def _counted_weight(
     weighted mean meaningless (it can go negative), so any counted negative
     weight gives null rather than a wrong number.
     """
-    w = _inputs.weight(weight, nan_policy=nan_policy, metric=metric)
+    w = dtypes.weight(weight, nan_policy=nan_policy, metric=metric)
     counted = pl.when(e.is_not_null()).then(w)
     # `!= 0` rather than `> 0`: a NaN weight sum must propagate, not hide.
     valid = (counted < 0).any().not_() & (counted.sum() != 0)
@@ -497,4 +496,4 @@ def _mse_of(
 
 def _weight_expr(weight: IntoExpr | None) -> pl.Expr | None:
     """Parse the weight now, so a bad argument fails where it is passed."""
-    return None if weight is None else _inputs.parse_into_expr(weight, role="weight")
+    return None if weight is None else dtypes.parse_into_expr(weight, role="weight")

@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from polars_l2 import functions
-from polars_l2.report import report as frame_report
-from polars_l2.state import state as frame_state
+from polars_l2._report import report as frame_report
+from polars_l2._state import state as frame_state
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from polars_l2._typing import IntoExpr, NanPolicy
-    from polars_l2._vector import MultiOutput
+    from polars_l2.typing import IntoExpr, MultiOutput, NanPolicy
 
 
 @pl.api.register_expr_namespace("l2")

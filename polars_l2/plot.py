@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, overload
 
 import polars as pl
 
-from polars_l2 import _inputs, _moments, functions
+from polars_l2 import functions
+from polars_l2._core import dtypes, metrics
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from polars_l2._typing import IntoExpr, NanPolicy
+    from polars_l2.typing import IntoExpr, NanPolicy
 
 __all__ = [
     "concentration_curve",
@@ -38,7 +39,7 @@ _INSTALL_HINT = (
     "install the plot extra: pip install 'polars-l2[plot]'"
 )
 _SEGMENT_SEPARATOR = " / "
-_REPORT_METRIC_COLUMNS = frozenset({"n", "weight_sum", *_moments.METRICS})
+_REPORT_METRIC_COLUMNS = frozenset({"n", "weight_sum", *metrics.METRICS})
 
 
 def _import(module: str) -> ModuleType:
@@ -192,7 +193,7 @@ def _one_curve(
     if weight is None:
         w = pl.lit(1.0, dtype=pl.Float64).alias("w")
     else:
-        w = _inputs.weight(weight, nan_policy=nan_policy, metric="plot").alias("w")
+        w = dtypes.weight(weight, nan_policy=nan_policy, metric="plot").alias("w")
     rows = (
         lazy.select(e2, w)
         .drop_nulls()

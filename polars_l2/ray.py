@@ -43,7 +43,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import pyarrow as pa
 
 import polars_l2
-from polars_l2 import _distributed, _moments
+from polars_l2 import _distributed
+from polars_l2._core import metrics
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     import polars as pl
     import ray.data
 
-    from polars_l2._typing import NanPolicy
+    from polars_l2.typing import NanPolicy
 
 __all__ = ["DRIVER_COMBINE_MAX_ROWS", "Combine", "report", "state"]
 
@@ -300,7 +301,7 @@ def report(
     >>> ds = ray.data.read_parquet("predictions/")  # doctest: +SKIP
     >>> polars_l2.ray.report(ds, "y", ["model_a", "model_b"])  # doctest: +SKIP
     """
-    _moments.z_score(confidence)  # a bad level fails before any work
+    metrics.z_score(confidence)  # a bad level fails before any work
     merged = state(
         dataset,
         actual,

@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 import polars_l2
-from polars_l2 import _distributed, _moments
+from polars_l2 import _distributed
+from polars_l2._core import metrics, moments
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     import polars as pl
     import pyspark.sql
 
-    from polars_l2._typing import NanPolicy
+    from polars_l2.typing import NanPolicy
 
 __all__ = ["report", "state"]
 
@@ -131,7 +132,7 @@ def _combine(
     segment = Window.partitionBy(*keys)
     weight = F.col("weight_sum")
     staged = partitions
-    for mean_name, _ in _moments.CENTRED:
+    for mean_name, _ in moments.CENTRED:
         mean = F.col(mean_name)
         counted = F.when(mean.isNotNull(), weight)
         raw = F.try_divide(
@@ -148,9 +149,9 @@ def _combine(
     aggregations = [
         F.max("state_version").alias("state_version"),
         F.first("weighted").alias("weighted"),
-        *(F.sum(name).alias(name) for name in _moments.SUMMED),
+        *(F.sum(name).alias(name) for name in moments.SUMMED),
     ]
-    for mean_name, m2_name in _moments.CENTRED:
+    for mean_name, m2_name in moments.CENTRED:
         mean, merged = F.col(mean_name), F.col(_TMP + mean_name)
         spread = F.when(mean.isNotNull(), weight * (mean - merged) * (mean - merged))
         aggregations += [
@@ -324,6 +325,6 @@ def report(
     >>> df = spark.read.parquet("predictions/")  # doctest: +SKIP
     >>> polars_l2.spark.report(df, "y", ["model_a", "model_b"])  # doctest: +SKIP
     """
-    _moments.z_score(confidence)  # a bad level fails before any work
+    metrics.z_score(confidence)  # a bad level fails before any work
     merged = state(df, actual, predicted, by=by, weight=weight, nan_policy=nan_policy)
     return polars_l2.finalize(merged, confidence=confidence)

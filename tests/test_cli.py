@@ -31,7 +31,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import polars_l2
-from polars_l2 import _cli_progress, cli, plot
+from polars_l2 import cli, plot
+from polars_l2.cli import _progress as _cli_progress
 from polars_l2.data import make_houses
 
 if TYPE_CHECKING:

@@ -14,7 +14,6 @@ import argparse
 import math
 import os
 import sys
-import textwrap
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -22,23 +21,19 @@ from typing import TYPE_CHECKING, NoReturn
 import polars as pl
 
 import polars_l2
-from polars_l2._cli_evaluate import (
-    EXPECTED_ERRORS,
-    Spec,
-    all_rows,
-    evaluate,
-    first_line,
-)
-from polars_l2._cli_inputs import CliError, discover, same_file, supported_extensions
-from polars_l2._cli_output import (
+from polars_l2.cli._demo import DEMO, demo_report, demo_story
+from polars_l2.cli._errors import EXPECTED_ERRORS, CliError, first_line
+from polars_l2.cli._evaluate import Spec, all_rows, evaluate
+from polars_l2.cli._inputs import discover, same_file, supported_extensions
+from polars_l2.cli._output import (
     FORMATS,
     check_writable,
     render,
     write_atomic,
+    write_plot,
     write_state_atomic,
 )
-from polars_l2._cli_plot import write_plot
-from polars_l2._cli_progress import wanted as _progress_wanted
+from polars_l2.cli._progress import wanted as _progress_wanted
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -46,13 +41,6 @@ if TYPE_CHECKING:
 PROG = "polars-l2"
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
-_STORY_WIDTH = 88
-
-_DEMO_COMMAND = (
-    "polars-l2 evaluate {path} --actual price --predicted linear "
-    "--predicted boosted --by region"
-)
-
 _TOP_EPILOG = """\
 examples:
   polars-l2 demo
@@ -337,55 +325,6 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-#: The demo's columns: price against two models' predictions, by region.
-DEMO = Spec("price", ("linear", "boosted"), ("region",))
-
-
-def demo_report(houses: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Evaluate the shipped sample: the report by region, and overall.
-
-    Parameters
-    ----------
-    houses
-        A scan of the sample.
-
-    Returns
-    -------
-    tuple of DataFrame
-        The report by region, and the report over all houses.
-    """
-    overall = Spec(DEMO.actual, DEMO.predicted)
-    by_region_df, overall_df = pl.collect_all(
-        [
-            DEMO.report(houses, confidence=0.95),
-            overall.report(houses, confidence=0.95),
-        ],
-        engine="streaming",
-    )
-    return by_region_df, overall_df
-
-
-def _demo_story(overall: pl.DataFrame, path: str) -> str:
-    rows = {row["model"]: row for row in overall.iter_rows(named=True)}
-    hurt = max(rows, key=lambda m: rows[m]["top_1pct_share"])
-    other = next(m for m in rows if m != hurt)
-    h, o = rows[hurt], rows[other]
-    paragraphs = [
-        f"{h['n']:,} synthetic house sales. '{hurt}' has the lower MAE "
-        f"({h['mae']:,.0f} against {o['mae']:,.0f}) but the higher RMSE "
-        f"({h['rmse']:,.0f} against {o['rmse']:,.0f}). L2 squares errors: the 1% "
-        f"of houses with its largest errors make {h['top_1pct_share']:.0%} of its "
-        f"squared error ('{other}': {o['top_1pct_share']:.0%}), and its RMSE/MAE "
-        f"ratio is {h['rmse'] / h['mae']:.2f} ('{other}': "
-        f"{o['rmse'] / o['mae']:.2f}; about 1.25 for normal errors). A dozen "
-        f"coastal luxury houses, priced above anything '{hurt}' predicts, decide "
-        "its RMSE: see the Coast rows.",
-    ]
-    text = "\n\n".join(textwrap.fill(p, width=_STORY_WIDTH) for p in paragraphs)
-    command = _DEMO_COMMAND.format(path=path)
-    return f"\n{text}\n\nThe same report from the command line:\n  {command}\n"
-
-
 def _run_demo(args: argparse.Namespace) -> int:
     _check_outputs(args, [])
     resource = resources.files("polars_l2") / "data" / "houses.parquet"
@@ -396,7 +335,7 @@ def _run_demo(args: argparse.Namespace) -> int:
             write_plot(args.plot, by_region, houses, DEMO)
     text = render(by_region, args.format)
     if args.format == "table" and args.output is None:
-        text += _demo_story(overall, str(path))
+        text += demo_story(overall, str(path))
     _emit(text, args.output)
     return 0
 

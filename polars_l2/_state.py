@@ -62,13 +62,13 @@ from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar, overload
 import polars as pl
 import pyarrow as pa
 
-from polars_l2 import _frames, _moments, _pipeline
+from polars_l2._core import columns, metrics, moments
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from polars_l2._typing import NanPolicy
+    from polars_l2.typing import NanPolicy
 
 __all__ = ["STATE_VERSION", "finalize", "merge_states", "state", "state_schema"]
 
@@ -80,23 +80,23 @@ STATE_VERSION: Final = 1
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 _LEADING = ("state_version", "model")
-_TRAILING = ("weighted", *_moments.MOMENTS)
+_TRAILING = ("weighted", *moments.MOMENTS)
 _FIXED = frozenset(_LEADING + _TRAILING)
 _METADATA_KEY = b"polars_l2.state_version"
 
 #: Report columns a `by` column may not take.
-RESERVED = ("model", "n", "weight_sum", *_moments.METRICS, *_FIXED)
+RESERVED = ("model", "n", "weight_sum", *metrics.METRICS, *_FIXED)
 
 
 def _polars_schema(keys: Sequence[str]) -> pl.Schema:
-    columns: dict[str, pl.DataType] = {
+    fields: dict[str, pl.DataType] = {
         "state_version": pl.Int64(),
         "model": pl.String(),
     }
-    columns.update({key: pl.String() for key in keys})
-    columns["weighted"] = pl.Boolean()
-    columns.update(_moments.MOMENTS)
-    return pl.Schema(columns)
+    fields.update({key: pl.String() for key in keys})
+    fields["weighted"] = pl.Boolean()
+    fields.update(moments.MOMENTS)
+    return pl.Schema(fields)
 
 
 def state_schema(by: str | Sequence[str] | None = None) -> pa.Schema:
@@ -129,7 +129,7 @@ def state_schema(by: str | Sequence[str] | None = None) -> pa.Schema:
     >>> str(schema.field("region").type), str(schema.field("n").type)
     ('string', 'int64')
     """
-    keys = _frames.names(by, role="by", function="polars_l2.state_schema")
+    keys = columns.names(by, role="by", function="polars_l2.state_schema")
     fields = []
     for name, dtype in _polars_schema(keys).items():
         arrow_type: pa.DataType
@@ -236,7 +236,7 @@ def state(
     │ yhat  ┆ 3   ┆ 0.166667   ┆ 1.166667 │
     └───────┴─────┴────────────┴──────────┘
     """
-    spec = _frames.spec(
+    spec = columns.spec(
         frame,
         actual,
         predicted,
@@ -246,13 +246,13 @@ def state(
         function="polars_l2.state",
         reserved=RESERVED,
     )
-    long = _pipeline.long_moments(frame, spec, with_top_share=False)
+    long = moments.long_moments(frame, spec, with_top_share=False)
     result = long.select(
         pl.lit(STATE_VERSION, pl.Int64).alias("state_version"),
         "model",
         *(pl.col(key).cast(pl.String) for key in spec.by),
         pl.lit(spec.weighted).alias("weighted"),
-        *_moments.MOMENTS,
+        *moments.MOMENTS,
     )
     return result.collect() if isinstance(frame, pl.DataFrame) else result
 
@@ -278,17 +278,17 @@ def _read(source: StateSource) -> pl.DataFrame:
     raise TypeError(msg)
 
 
-def _keys(columns: Sequence[str], *, function: str) -> list[str]:
+def _keys(names: Sequence[str], *, function: str) -> list[str]:
     """Return the key columns of a state, or raise naming what is missing."""
-    missing = [name for name in (*_LEADING, *_TRAILING) if name not in columns]
+    missing = [name for name in (*_LEADING, *_TRAILING) if name not in names]
     if missing:
         msg = (
             f"{function}: not a polars-l2 state: column(s) "
             f"{', '.join(map(repr, missing))} missing; it has "
-            f"{', '.join(map(repr, columns)) or 'no columns'}"
+            f"{', '.join(map(repr, names)) or 'no columns'}"
         )
         raise L2InputError(msg)
-    return [name for name in columns if name not in _FIXED]
+    return [name for name in names if name not in _FIXED]
 
 
 def _check_versions(frame: pl.DataFrame, *, function: str) -> None:
@@ -395,7 +395,7 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
         .agg(
             pl.col(order).min(),
             pl.col("weighted").first(),
-            *_moments.merge_aggregations(),
+            *moments.merge_aggregations(),
         )
         .with_columns(pl.col(order).min().over("model"))
         .sort([order, *keys], nulls_last=True)
@@ -477,7 +477,7 @@ def finalize(
         )
         raise TypeError(msg)
     keys = _keys(state.collect_schema().names(), function=function)
-    _moments.z_score(confidence)
+    metrics.z_score(confidence)
     if weighted is None or isinstance(state, pl.DataFrame):
         checked = (
             state
@@ -488,7 +488,7 @@ def finalize(
         found = _check_weighted(checked, function=function)
         if weighted is None:
             weighted = bool(found)
-    columns = _moments.report_columns(
+    metric_columns = metrics.report_columns(
         weighted=weighted, confidence=confidence, top_share=None
     )
-    return state.select("model", *keys, *columns)
+    return state.select("model", *keys, *metric_columns)

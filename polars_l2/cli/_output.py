@@ -21,11 +21,14 @@ import polars as pl
 import pyarrow.parquet as pq
 
 import polars_l2
-from polars_l2._cli_inputs import CliError
+from polars_l2 import plot
+from polars_l2.cli._errors import CliError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
+
+    from polars_l2.cli._evaluate import Spec
 
 Format: TypeAlias = Literal["table", "csv", "json", "markdown"]
 FORMATS: tuple[Format, ...] = ("table", "csv", "json", "markdown")
@@ -175,3 +178,24 @@ def write_state_atomic(path: Path, state: pl.DataFrame) -> None:
     keys = [name for name in state.columns if name not in fixed]
     table = state.to_arrow().cast(polars_l2.state_schema(keys))
     replace_atomically(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def write_plot(
+    path: Path, report: pl.DataFrame, rows: pl.LazyFrame, spec: Spec
+) -> None:
+    """Draw the report and the concentration curve of `rows` to a PNG, atomically.
+
+    Raises
+    ------
+    CliError
+        If matplotlib is not installed (the message says what to install).
+    """
+    curve = plot.concentration_curve(
+        rows, spec.actual, list(spec.predicted), weight=spec.weight
+    ).collect(engine="streaming")
+    try:
+        replace_atomically(
+            path, lambda tmp: plot.plot_evaluation(report, curve, path=tmp)
+        )
+    except ImportError as error:
+        raise CliError(str(error)) from error

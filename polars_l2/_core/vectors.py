@@ -20,29 +20,19 @@ an expression that fails the query with a message naming the widths met.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from numbers import Real
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2 import _frames, _inputs
+from polars_l2._core import dtypes
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from polars_l2._typing import IntoExpr, NanPolicy
-
-#: How the aggregates of several outputs are combined: ``"uniform_average"``
-#: (the mean over outputs), ``"raw_values"`` (one value per output, as an
-#: Array), ``"sum"`` (the sum over outputs of the squared quantity), or a
-#: sequence (a list, tuple or numpy array) of non-negative output weights
-#: (their weighted average).
-MultiOutput: TypeAlias = (
-    Literal["uniform_average", "raw_values", "sum"] | Iterable[float]
-)
+    from polars_l2.typing import IntoExpr, MultiOutput, NanPolicy
 
 _MODES = ("uniform_average", "raw_values", "sum")
 _WIDE_INTEGERS = frozenset({pl.Int64, pl.UInt64})
@@ -102,7 +92,7 @@ def is_vector(dtype: pl.DataType) -> bool:
 
 
 @dataclass(frozen=True)
-class _Side:
+class Side:
     """One input (actual or predicted) with its resolved dtype."""
 
     expr: pl.Expr
@@ -110,7 +100,8 @@ class _Side:
     role: str
 
     def describe(self) -> str:
-        return f"{self.role} {_inputs.describe(self.expr)}"
+        """Name the side for an error message: its role and column."""
+        return f"{self.role} {dtypes.describe(self.expr)}"
 
     @property
     def inner(self) -> pl.DataType:
@@ -122,6 +113,7 @@ class _Side:
 
     @property
     def is_list(self) -> bool:
+        """Whether the side is a List (its width is only known from the data)."""
         return isinstance(self.dtype, pl.List)
 
 
@@ -134,8 +126,8 @@ class _Pair:
     expression that is null on every row or fails the query.
     """
 
-    a: _Side
-    p: _Side
+    a: Side
+    p: Side
     vector: bool
     width: int | None = None
     check: pl.Expr | None = None
@@ -152,7 +144,7 @@ class _Pair:
         """
         if not self.vector:
             return [
-                _inputs.difference(
+                dtypes.difference(
                     self.a.expr,
                     self.a.dtype,
                     self.p.expr,
@@ -191,7 +183,7 @@ class _Pair:
         # A sum of squares is NaN only where an element is NaN.
         return sq.fill_nan(None) if nan_policy == "omit" else sq
 
-    def _checked(self, side: _Side) -> pl.Expr:
+    def _checked(self, side: Side) -> pl.Expr:
         """Return a side as an Array of the known width (or a List), checked."""
         if not side.is_list:
             return side.expr
@@ -301,15 +293,15 @@ def _resolve(
     finish: Callable[[_Pair], pl.Expr],
 ) -> pl.Expr:
     """Dispatch on the input dtypes at plan time and build the metric."""
-    _inputs.check_nan_policy(nan_policy)
+    dtypes.check_nan_policy(nan_policy)
     check_width(width)
-    a = _inputs.parse_into_expr(actual, role="actual")
-    p = _inputs.parse_into_expr(predicted, role="predicted")
+    a = dtypes.parse_into_expr(actual, role="actual")
+    p = dtypes.parse_into_expr(predicted, role="predicted")
 
     def build(inputs: list[tuple[pl.Expr, pl.DataType]]) -> pl.Expr:
         (a_expr, a_dtype), (p_expr, p_dtype) = inputs
-        a_side = _Side(a_expr, a_dtype, "actual")
-        p_side = _Side(p_expr, p_dtype, "predicted")
+        a_side = Side(a_expr, a_dtype, "actual")
+        p_side = Side(p_expr, p_dtype, "predicted")
         if not (is_vector(a_dtype) or is_vector(p_dtype)):
             _check_scalar_width(a_side, p_side, width, n_weights, metric)
             return finish(_Pair(a_side, p_side, vector=False))
@@ -328,7 +320,7 @@ def _resolve(
 
 
 def _check_scalar_width(
-    a: _Side, p: _Side, width: int | None, n_weights: int | None, metric: str
+    a: Side, p: Side, width: int | None, n_weights: int | None, metric: str
 ) -> None:
     """Refuse a width or output weights for scalars, which are one output."""
     if width not in (None, 1):
@@ -347,7 +339,7 @@ def _check_scalar_width(
         raise L2InputError(msg)
 
 
-def _check_inner(side: _Side, metric: str) -> None:
+def check_inner(side: Side, metric: str) -> None:
     """Raise unless a side is a vector of numbers or Booleans (or all null)."""
     if side.dtype == pl.Null:
         return
@@ -367,8 +359,8 @@ def _check_inner(side: _Side, metric: str) -> None:
 
 
 def _vector_pair(
-    a: _Side,
-    p: _Side,
+    a: Side,
+    p: Side,
     *,
     width: int | None,
     n_weights: int | None,
@@ -376,8 +368,8 @@ def _vector_pair(
     metric: str,
 ) -> _Pair:
     """Check two inputs, one at least a vector, at plan time."""
-    _check_inner(a, metric)
-    _check_inner(p, metric)
+    check_inner(a, metric)
+    check_inner(p, metric)
     for side, other in ((a, p), (p, a)):
         if not is_vector(side.dtype) and side.dtype != pl.Null:
             msg = (
@@ -403,7 +395,7 @@ def _vector_pair(
 
 
 def _known_width(
-    a: _Side, p: _Side, width: int | None, n_weights: int | None, metric: str
+    a: Side, p: Side, width: int | None, n_weights: int | None, metric: str
 ) -> tuple[int | None, str]:
     """Return the number of outputs fixed at plan time, and what fixes it."""
     claims = [
@@ -428,16 +420,16 @@ def _known_width(
     return k, source
 
 
-def _null_as_vector(side: _Side, k: int | None) -> _Side:
+def _null_as_vector(side: Side, k: int | None) -> Side:
     """Turn an all-null (Null dtype) input facing a vector into null vectors."""
     if side.dtype != pl.Null:
         return side
     target = pl.Array(pl.Float64, k) if k is not None else pl.List(pl.Float64)
-    return _Side(side.expr.cast(target), target, side.role)
+    return Side(side.expr.cast(target), target, side.role)
 
 
 def _width_check(
-    a: _Side, p: _Side, k: int | None, source: str, metric: str
+    a: Side, p: Side, k: int | None, source: str, metric: str
 ) -> pl.Expr | None:
     """Return an expression that fails the query where List rows' widths are wrong.
 
@@ -483,7 +475,7 @@ def _difference(
 ) -> pl.Expr:
     """Float64 vector ``a - p``, exact before one rounding where the scalar core is.
 
-    The same rules as :func:`polars_l2._inputs.exact_difference`, element by
+    The same rules as :func:`polars_l2.dtypes.exact_difference`, element by
     element: 64-bit integers are subtracted in Int128, Decimals in Decimal.
     `a` and `p` are Arrays of width `k`, or Lists when `k` is None.
     """
@@ -503,7 +495,7 @@ def _difference(
     ):
         # Polars has no Decimal vector arithmetic: subtract output by output.
         parts = [
-            _inputs.exact_difference(a.arr.get(j), a_inner, p.arr.get(j), p_inner)
+            dtypes.exact_difference(a.arr.get(j), a_inner, p.arr.get(j), p_inner)
             for j in range(k)
         ]
         exact = [e for e in parts if e is not None]
@@ -513,126 +505,3 @@ def _difference(
     a64 = a if a_inner == pl.Float64 else a.cast(f64)
     p64 = p if p_inner == pl.Float64 else p.cast(f64)
     return a64 - p64
-
-
-#: The key column that numbers the outputs when a frame-level function
-#: (:func:`polars_l2.report`) is given vector columns.
-OUTPUT_KEY = "output"
-
-
-def rows_per_output(
-    frame: pl.DataFrame | pl.LazyFrame,
-    actual: str,
-    predicted: str | Sequence[str],
-    *,
-    by: str | Sequence[str] | None,
-    weight: str | None,
-    function: str,
-) -> tuple[pl.LazyFrame, tuple[str, ...]] | None:
-    """Turn vector columns into one row per output, numbered in ``output``.
-
-    For a frame-level function given vector (Array or List) `actual` and
-    `predicted` columns: returns the frame with one row per input row and
-    output, the vectors replaced by their elements and an ``output`` column
-    (Int64, from 0), and the segment keys with ``output`` appended, so each
-    output is evaluated as a segment of its own. Returns None when the
-    columns are scalars (nothing to do), and leaves bad arguments, a missing
-    column or an unusable scalar dtype to the caller's own checks.
-
-    A null vector becomes a null in every output of its row (the row is
-    missing), a null element a null in that output only. Array widths that
-    disagree raise :class:`L2InputError` here; List rows whose widths
-    disagree fail the query with a message naming the widths.
-    """
-    if not isinstance(frame, pl.DataFrame | pl.LazyFrame) or not isinstance(
-        actual, str
-    ):
-        return None
-    if weight is not None and not isinstance(weight, str):
-        return None
-    predicted = _frames.names(predicted, role="predicted", function=function)
-    by = _frames.names(by, role="by", function=function)
-    schema = frame.collect_schema()
-    roles = [("actual", actual), *(("predicted", name) for name in predicted)]
-    if not any(name in schema and is_vector(schema[name]) for _, name in roles):
-        return None
-    if OUTPUT_KEY in {*by, *(name for _, name in roles), weight}:
-        msg = (
-            f"{function}: vector columns are evaluated per output in a column "
-            f"named {OUTPUT_KEY!r}, which is already one of the arguments; "
-            "rename that column first"
-        )
-        raise ValueError(msg)
-    sides = []
-    for role, name in roles:
-        if name not in schema:
-            return None  # the caller reports the missing column
-        side = _Side(pl.col(name), schema[name], role)
-        _check_inner(side, function.removeprefix("polars_l2."))
-        if not is_vector(side.dtype) and side.dtype != pl.Null:
-            msg = (
-                f"{function}: {side.describe()} has dtype {side.dtype}, but "
-                "other columns are vectors; actual and every predicted column "
-                "must all be vectors (Array or List) of the same width, or all "
-                "scalar columns"
-            )
-            raise L2InputError(msg)
-        sides.append(side)
-    widths = [(s.dtype.size, s) for s in sides if isinstance(s.dtype, pl.Array)]
-    if len({k for k, _ in widths}) > 1:
-        detail = " but ".join(
-            f"{s.describe()} has dtype {s.dtype} (width {k})" for k, s in widths
-        )
-        msg = f"{function}: vector widths differ: {detail}"
-        raise L2InputError(msg)
-    k = widths[0][0] if widths else None
-    if k == 0:
-        msg = f"{function}: {widths[0][1].describe()} has width 0"
-        raise L2InputError(msg)
-    lengths = [
-        s.expr.list.len() if isinstance(s.dtype, pl.List) else s.expr.arr.len()
-        for s in sides
-    ]
-    # A row's width: that of any vector present (they must agree), else the
-    # Array width; a row of null Lists only has no outputs and counts nowhere.
-    width = pl.coalesce(*lengths, *([pl.lit(k, pl.UInt32)] if k is not None else []))
-    check = _rows_width_check(sides, lengths, width, function)
-    vectors = []
-    for side in sides:
-        inner = side.inner if side.dtype != pl.Null else pl.Float64()
-        as_list = side.expr.cast(pl.List(inner))
-        missing = pl.lit(None, inner).repeat_by(width)
-        filled = pl.when(side.expr.is_null()).then(missing).otherwise(as_list)
-        vectors.append(
-            pl.when(check.is_null()).then(filled).alias(side.expr.meta.output_name())
-        )
-    keys = (*by, OUTPUT_KEY)
-    columns = [name for _, name in roles]
-    long = (
-        frame.lazy()
-        .filter(width.is_not_null())
-        .select(
-            *dict.fromkeys([*by, *([weight] if weight is not None else [])]),
-            *vectors,
-            pl.int_ranges(0, width, dtype=pl.Int64).alias(OUTPUT_KEY),
-        )
-        .explode([*dict.fromkeys(columns), OUTPUT_KEY])
-    )
-    return long, keys
-
-
-def _rows_width_check(
-    sides: list[_Side], lengths: list[pl.Expr], width: pl.Expr, function: str
-) -> pl.Expr:
-    """Return an expression that fails the query where a row's widths differ."""
-    bad = pl.any_horizontal([n != width for n in lengths])
-    parts: list[pl.Expr] = [
-        pl.lit(f"{function}: vectors of different widths in one row: ")
-    ]
-    for i, (side, n) in enumerate(zip(sides, lengths, strict=True)):
-        sep = "" if i == 0 else ", "
-        parts += [
-            pl.lit(f"{sep}{side.describe()} has width "),
-            pl.when(bad).then(n.cast(pl.String).fill_null("null (missing)")),
-        ]
-    return pl.concat_str(parts).cast(pl.UInt8, strict=True)

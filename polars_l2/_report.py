@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, overload
 
 import polars as pl
 
-from polars_l2 import _frames, _moments, _pipeline, _vector
-from polars_l2.state import RESERVED
+from polars_l2._core import columns, metrics, moments, per_output
+from polars_l2._state import RESERVED
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from polars_l2._typing import NanPolicy
+    from polars_l2.typing import NanPolicy
 
 __all__ = ["report"]
 
@@ -251,12 +251,12 @@ def report(
     """
     source: pl.DataFrame | pl.LazyFrame = frame
     # Vector columns: one row per output, with the output number as a key.
-    per_output = _vector.rows_per_output(
+    exploded = per_output.rows_per_output(
         frame, actual, predicted, by=by, weight=weight, function="polars_l2.report"
     )
-    if per_output is not None:
-        source, by = per_output
-    spec = _frames.spec(
+    if exploded is not None:
+        source, by = exploded
+    spec = columns.spec(
         source,
         actual,
         predicted,
@@ -266,11 +266,11 @@ def report(
         function="polars_l2.report",
         reserved=RESERVED,
     )
-    columns = _moments.report_columns(
+    metric_columns = metrics.report_columns(
         weighted=spec.weighted,
         confidence=confidence,
         top_share=pl.col("_l2_top") if top_share else None,
     )
-    long = _pipeline.long_moments(source, spec, with_top_share=top_share)
-    result = long.select("model", *spec.by, *columns)
+    long = moments.long_moments(source, spec, with_top_share=top_share)
+    result = long.select("model", *spec.by, *metric_columns)
     return result.collect() if isinstance(frame, pl.DataFrame) else result

@@ -20,7 +20,6 @@ bar is drawn:
 
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -28,41 +27,20 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 import polars_l2
-from polars_l2._cli_inputs import CliError
-from polars_l2._cli_progress import Progress
+from polars_l2.cli._errors import EXPECTED_ERRORS, CliError, first_line
+from polars_l2.cli._progress import Progress
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
     from typing import TextIO
 
-    from polars_l2._cli_inputs import Source
+    from polars_l2.cli._inputs import Source
 
 #: Common-subplan elimination shares one scan between the group-bys of a plan
 #: through a cache, which the streaming engine fills with the whole input;
 #: without it each group-by streams its own scan, in bounded memory.
 STREAMING = pl.QueryOptFlags(comm_subplan_elim=False)
-
-#: Errors of Polars, of polars-l2 and of the file system that the command
-#: line reports as one line.
-EXPECTED_ERRORS: tuple[type[Exception], ...] = (
-    pl.exceptions.PolarsError,
-    polars_l2.L2InputError,
-    ValueError,
-    OSError,
-)
-
-# "polars_l2.report: " names a Python function; on the command line the file
-# name is the useful context.
-_FUNCTION_PREFIX = re.compile(r"^polars_l2\.\w+: ")
-
-
-def first_line(error: BaseException) -> str:
-    """Return the first non-empty line of an error's message (Polars adds hints)."""
-    for line in str(error).splitlines():
-        if line.strip():
-            return _FUNCTION_PREFIX.sub("", line.strip())
-    return type(error).__name__
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import polars as pl
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
-    from polars_l2._typing import IntoExpr, NanPolicy
+    from polars_l2.typing import IntoExpr, NanPolicy
 
 _NAN_POLICIES = ("propagate", "omit")
 _WIDE_INTEGERS = frozenset({pl.Int64, pl.UInt64})

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2 import _inputs
+from polars_l2._core import dtypes
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from polars_l2._typing import NanPolicy
+    from polars_l2.typing import NanPolicy
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def spec(
             f"got {type(frame).__name__}"
         )
         raise TypeError(msg)
-    _inputs.check_nan_policy(nan_policy)
+    dtypes.check_nan_policy(nan_policy)
     if not isinstance(actual, str):
         msg = f"{function}: actual must be one column name (str), got {actual!r}"
         raise TypeError(msg)
@@ -149,3 +149,36 @@ def _check_key_dtype(
             f"Decimal or temporal) column; the frame has {_columns_listing(schema)}"
         )
         raise L2InputError(msg)
+
+
+def _f64(name: str, dtype: pl.DataType, spec: Spec) -> pl.Expr:
+    expr = dtypes.to_float64(pl.col(name), dtype)
+    return expr.fill_nan(None) if spec.nan_policy == "omit" else expr
+
+
+def counted(spec: Spec, model: str) -> tuple[pl.Expr, pl.Expr | None, pl.Expr]:
+    """Return the error, weight and actual of one model's counted rows.
+
+    A row counts only where the actual, the model's prediction and the
+    weight are all present; elsewhere all three are null, so every
+    aggregation sees the same rows.
+    """
+    schema = spec.schema
+    error = dtypes.difference(
+        pl.col(spec.actual),
+        schema[spec.actual],
+        pl.col(model),
+        schema[model],
+        nan_policy=spec.nan_policy,
+        metric="report",
+    )
+    actual = _f64(spec.actual, schema[spec.actual], spec)
+    if spec.weight is None:
+        return error, None, pl.when(error.is_not_null()).then(actual)
+    weight = _f64(spec.weight, schema[spec.weight], spec)
+    valid = error.is_not_null() & weight.is_not_null()
+    return (
+        pl.when(valid).then(error),
+        pl.when(valid).then(weight),
+        pl.when(valid).then(actual),
+    )

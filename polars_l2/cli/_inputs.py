@@ -29,15 +29,13 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from polars_l2.cli._errors import CliError
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
 #: How many rows of a CSV or NDJSON file Polars reads to infer the dtypes.
 INFER_SCHEMA_LENGTH = 10_000
-
-
-class CliError(Exception):
-    """A problem with the command line's inputs or options, shown as one line."""
 
 
 def _scan_parquet(path: Path) -> pl.LazyFrame:
