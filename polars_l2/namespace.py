@@ -8,7 +8,7 @@ and :func:`polars_l2.state`, with the frame they are called on as `frame`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import polars as pl
 
@@ -184,28 +184,18 @@ class L2ExprNamespace:
         )
 
 
-@pl.api.register_dataframe_namespace("l2")
-class L2DataFrameNamespace:
-    """The evaluation report and metric state of this DataFrame.
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
-    Examples
-    --------
-    >>> import polars as pl
-    >>> import polars_l2
-    >>> df = pl.DataFrame({"y": [10, 11, 12, 13], "yhat": [10, 12, 14, 11]})
-    >>> df.l2.report("y", "yhat").select("model", "n", "mse", "rmse")
-    shape: (1, 4)
-    ┌───────┬─────┬──────┬──────┐
-    │ model ┆ n   ┆ mse  ┆ rmse │
-    │ ---   ┆ --- ┆ ---  ┆ ---  │
-    │ str   ┆ i64 ┆ f64  ┆ f64  │
-    ╞═══════╪═════╪══════╪══════╡
-    │ yhat  ┆ 4   ┆ 2.25 ┆ 1.5  │
-    └───────┴─────┴──────┴──────┘
+
+class L2FrameNamespace(Generic[FrameT]):
+    """The evaluation report and metric state of a frame, as the same kind of frame.
+
+    The methods of ``df.l2`` and ``lf.l2``: a DataFrame gives DataFrames, a
+    LazyFrame gives LazyFrames (nothing is read until they are collected).
     """
 
-    def __init__(self, df: pl.DataFrame) -> None:
-        self._df = df
+    def __init__(self, frame: FrameT) -> None:
+        self._frame: FrameT = frame
 
     def report(
         self,
@@ -217,7 +207,7 @@ class L2DataFrameNamespace:
         confidence: float = 0.95,
         nan_policy: NanPolicy = "propagate",
         top_share: bool = True,
-    ) -> pl.DataFrame:
+    ) -> FrameT:
         """Evaluate models per segment; see :func:`polars_l2.report`.
 
         Examples
@@ -237,9 +227,23 @@ class L2DataFrameNamespace:
         │ yhat  ┆ a   ┆ 2   ┆ 2.0 │
         │ yhat  ┆ b   ┆ 1   ┆ 1.0 │
         └───────┴─────┴─────┴─────┘
+
+        On a LazyFrame, lazily:
+
+        >>> lf = pl.LazyFrame({"y": [1.0, 2.0, 3.0], "a": [1.0, 4.0, 2.0], "b": 2.0})
+        >>> lf.l2.report("y", ["a", "b"]).select("model", "mse", "bias").collect()
+        shape: (2, 3)
+        ┌───────┬──────────┬──────────┐
+        │ model ┆ mse      ┆ bias     │
+        │ ---   ┆ ---      ┆ ---      │
+        │ str   ┆ f64      ┆ f64      │
+        ╞═══════╪══════════╪══════════╡
+        │ a     ┆ 1.666667 ┆ 0.333333 │
+        │ b     ┆ 0.666667 ┆ 0.0      │
+        └───────┴──────────┴──────────┘
         """
         return frame_report(
-            self._df,
+            self._frame,
             actual,
             predicted,
             by=by,
@@ -257,7 +261,7 @@ class L2DataFrameNamespace:
         by: str | Sequence[str] | None = None,
         weight: str | None = None,
         nan_policy: NanPolicy = "propagate",
-    ) -> pl.DataFrame:
+    ) -> FrameT:
         """Reduce to a mergeable metric state; see :func:`polars_l2.state`.
 
         Examples
@@ -276,12 +280,33 @@ class L2DataFrameNamespace:
         └───────┴─────┴───────────────┘
         """
         return frame_state(
-            self._df, actual, predicted, by=by, weight=weight, nan_policy=nan_policy
+            self._frame, actual, predicted, by=by, weight=weight, nan_policy=nan_policy
         )
 
 
+@pl.api.register_dataframe_namespace("l2")
+class L2DataFrameNamespace(L2FrameNamespace[pl.DataFrame]):
+    """The evaluation report and metric state of this DataFrame.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_l2
+    >>> df = pl.DataFrame({"y": [10, 11, 12, 13], "yhat": [10, 12, 14, 11]})
+    >>> df.l2.report("y", "yhat").select("model", "n", "mse", "rmse")
+    shape: (1, 4)
+    ┌───────┬─────┬──────┬──────┐
+    │ model ┆ n   ┆ mse  ┆ rmse │
+    │ ---   ┆ --- ┆ ---  ┆ ---  │
+    │ str   ┆ i64 ┆ f64  ┆ f64  │
+    ╞═══════╪═════╪══════╪══════╡
+    │ yhat  ┆ 4   ┆ 2.25 ┆ 1.5  │
+    └───────┴─────┴──────┴──────┘
+    """
+
+
 @pl.api.register_lazyframe_namespace("l2")
-class L2LazyFrameNamespace:
+class L2LazyFrameNamespace(L2FrameNamespace[pl.LazyFrame]):
     """The evaluation report and metric state of this LazyFrame, lazily.
 
     Examples
@@ -299,76 +324,3 @@ class L2LazyFrameNamespace:
     │ yhat  ┆ 4   ┆ 2.25 │
     └───────┴─────┴──────┘
     """
-
-    def __init__(self, lf: pl.LazyFrame) -> None:
-        self._lf = lf
-
-    def report(
-        self,
-        actual: str,
-        predicted: str | Sequence[str],
-        *,
-        by: str | Sequence[str] | None = None,
-        weight: str | None = None,
-        confidence: float = 0.95,
-        nan_policy: NanPolicy = "propagate",
-        top_share: bool = True,
-    ) -> pl.LazyFrame:
-        """Evaluate models per segment, lazily; see :func:`polars_l2.report`.
-
-        Examples
-        --------
-        >>> import polars as pl
-        >>> import polars_l2
-        >>> lf = pl.LazyFrame({"y": [1.0, 2.0, 3.0], "a": [1.0, 4.0, 2.0], "b": 2.0})
-        >>> lf.l2.report("y", ["a", "b"]).select("model", "mse", "bias").collect()
-        shape: (2, 3)
-        ┌───────┬──────────┬──────────┐
-        │ model ┆ mse      ┆ bias     │
-        │ ---   ┆ ---      ┆ ---      │
-        │ str   ┆ f64      ┆ f64      │
-        ╞═══════╪══════════╪══════════╡
-        │ a     ┆ 1.666667 ┆ 0.333333 │
-        │ b     ┆ 0.666667 ┆ 0.0      │
-        └───────┴──────────┴──────────┘
-        """
-        return frame_report(
-            self._lf,
-            actual,
-            predicted,
-            by=by,
-            weight=weight,
-            confidence=confidence,
-            nan_policy=nan_policy,
-            top_share=top_share,
-        )
-
-    def state(
-        self,
-        actual: str,
-        predicted: str | Sequence[str],
-        *,
-        by: str | Sequence[str] | None = None,
-        weight: str | None = None,
-        nan_policy: NanPolicy = "propagate",
-    ) -> pl.LazyFrame:
-        """Reduce to a mergeable metric state, lazily; see :func:`polars_l2.state`.
-
-        Examples
-        --------
-        >>> import polars as pl
-        >>> import polars_l2
-        >>> lf = pl.LazyFrame({"y": [1.0, 2.0, 3.0], "yhat": [1.0, 4.0, 2.0]})
-        >>> lf.l2.state("y", "yhat").select("model", "n", "error_mean").collect()
-        shape: (1, 3)
-        ┌───────┬─────┬────────────┐
-        │ model ┆ n   ┆ error_mean │
-        │ ---   ┆ --- ┆ ---        │
-        │ str   ┆ i64 ┆ f64        │
-        ╞═══════╪═════╪════════════╡
-        │ yhat  ┆ 3   ┆ -0.333333  │
-        └───────┴─────┴────────────┘
-        """
-        return frame_state(
-            self._lf, actual, predicted, by=by, weight=weight, nan_policy=nan_policy
-        )
