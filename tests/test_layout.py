@@ -1,0 +1,121 @@
+"""The package's layout: public faces on top of one core, nothing hidden.
+
+These guard the structure the README's layout table describes: the core
+(``polars_l2._core``) never reaches up into a public face, no public module
+is hidden behind a function of the same name, the command line is a package,
+and no function grows past the size a reader can hold at once.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+from pathlib import Path
+
+import pytest
+
+import polars_l2
+
+PACKAGE = Path(polars_l2.__file__).parent
+
+#: The modules a reader of the core may assume it does not depend on.
+PUBLIC_FACES = (
+    "polars_l2.functions",
+    "polars_l2.namespace",
+    "polars_l2.accessor",
+    "polars_l2._report",
+    "polars_l2._state",
+    "polars_l2.plot",
+    "polars_l2.ray",
+    "polars_l2.spark",
+    "polars_l2.cli",
+    "polars_l2._distributed",
+)
+
+#: Longest function body, in lines, docstring excluded.
+MAX_BODY_LINES = 100
+
+
+def all_modules() -> list[str]:
+    return [
+        info.name
+        for info in pkgutil.walk_packages([str(PACKAGE)], prefix="polars_l2.")
+        if not info.name.startswith(("polars_l2.ray", "polars_l2.spark"))
+    ]
+
+
+def source_files() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def core_files() -> list[Path]:
+    return sorted((PACKAGE / "_core").rglob("*.py"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at any depth (TYPE_CHECKING blocks too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module is not None:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_the_public_type_aliases_have_a_public_module() -> None:
+    typing = importlib.import_module("polars_l2.typing")
+    assert {"IntoExpr", "NanPolicy", "MultiOutput"} <= set(vars(typing))
+    assert polars_l2.MultiOutput is typing.MultiOutput
+
+
+def test_the_command_line_is_a_package() -> None:
+    cli = importlib.import_module("polars_l2.cli")
+    assert cli.__file__ is not None
+    assert Path(cli.__file__).name == "__init__.py"
+    assert callable(cli.main)
+
+
+@pytest.mark.parametrize("name", all_modules())
+def test_no_module_is_hidden_behind_a_function(name: str) -> None:
+    module = importlib.import_module(name)
+    parent, _, leaf = name.rpartition(".")
+    # After importing the submodule, the parent's attribute of that name must
+    # still be the module: a function or class of the same name would hide it.
+    assert getattr(importlib.import_module(parent), leaf) is module
+
+
+@pytest.mark.parametrize(
+    "path", source_files(), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_the_core_never_imports_a_public_face(path: Path) -> None:
+    if path.relative_to(PACKAGE).parts[0] != "_core":
+        pytest.skip("not a core module")
+    upward = {
+        name
+        for name in imported_modules(path)
+        if name == "polars_l2" or name.startswith(PUBLIC_FACES)
+    }
+    assert not upward, f"{path.name} imports {sorted(upward)}"
+
+
+@pytest.mark.parametrize(
+    "path", source_files(), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_no_function_body_is_too_long(path: Path) -> None:
+    long = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        body = node.body
+        if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]  # the docstring
+        if body:
+            end = body[-1].end_lineno
+            assert end is not None
+            lines = end - body[0].lineno + 1
+            if lines > MAX_BODY_LINES:
+                long.append(f"{node.name} ({lines} lines)")
+    assert not long, f"{path.name}: {long}"
