@@ -157,8 +157,10 @@ def _r2(m: Moments) -> pl.Expr:
     sse, sst = _sse(m), m["actual_m2"]
     # Constancy is decided exactly, from the extremes (a variance of
     # [0.1] * 7 is 1.9e-34, not 0): SST is then 0, and R² is 1.0 for a
-    # perfect fit and 0.0 otherwise (scikit-learn's force_finite).
-    constant = m["actual_min"] == m["actual_max"]
+    # perfect fit and 0.0 otherwise (scikit-learn's force_finite). A spread
+    # whose square underflows to 0 (below about 1e-162) is taken as
+    # constant too, as scikit-learn does.
+    constant = (m["actual_min"] == m["actual_max"]) | (sst == 0)
     enough = m["n"] >= 2 if m.valid is None else m.valid & (m["n"] >= 2)
     return (
         pl.when(enough.not_())
