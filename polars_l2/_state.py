@@ -235,6 +235,16 @@ def state(
     merge_states : Combine states.
     finalize : Turn a state into the report.
 
+    References
+    ----------
+    .. [1] T. F. Chan, G. H. Golub and R. J. LeVeque, "Updating formulae and
+           a pairwise algorithm for computing sample variances", Stanford
+           technical report STAN-CS-79-773, 1979 (the centred moments
+           kept in the state).
+    .. [2] T. F. Chan, G. H. Golub and R. J. LeVeque, "Algorithms for
+           computing the sample variance: analysis and recommendations",
+           *The American Statistician* 37(3), 242-247, 1983.
+
     Examples
     --------
     >>> import polars as pl
@@ -360,6 +370,15 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
     ValueError
         If `states` is empty.
 
+    References
+    ----------
+    .. [1] T. F. Chan, G. H. Golub and R. J. LeVeque, "Updating formulae and
+           a pairwise algorithm for computing sample variances", Stanford
+           technical report STAN-CS-79-773, 1979.
+    .. [2] T. F. Chan, G. H. Golub and R. J. LeVeque, "Algorithms for
+           computing the sample variance: analysis and recommendations",
+           *The American Statistician* 37(3), 242-247, 1983.
+
     Examples
     --------
     Two days of predictions, reduced separately and merged:
@@ -436,11 +455,13 @@ def finalize(
     with two differences. The keys are strings (see :mod:`polars_l2.state`).
     ``top_1pct_share`` is null: it needs the largest 1% of the squared
     errors of all the data, which no fixed-size state keeps. Every other
-    column is computed from the merged moments exactly as the report
-    computes it from the whole data, equal up to rounding; that includes
-    ``rmse_low`` and ``rmse_high``, whose interval uses only the count, the
-    weight sums and the mean and centred second moment of the squared
-    errors, all of which merge exactly.
+    column is computed from the merged moments by the same formula as the
+    report computes it from the whole data (one registry,
+    ``polars_l2._core.metrics.REGISTRY``), equal up to rounding: R² of a
+    constant target, an infinite error and a zero weight give the same
+    values here. That includes ``rmse_low`` and ``rmse_high``, whose
+    interval uses only the count, the weight sums and the mean and centred
+    second moment of the squared errors, all of which merge exactly.
 
     Parameters
     ----------
@@ -466,6 +487,13 @@ def finalize(
         written by a newer polars-l2.
     ValueError
         If `confidence` is not strictly between 0 and 1.
+
+    References
+    ----------
+    .. [1] L. Kish, *Survey Sampling*, Wiley, 1965 (the effective sample
+           size of the RMSE interval).
+    .. [2] G. W. Oehlert, "A note on the delta method", *The American
+           Statistician* 46(1), 27-29, 1992 (the interval on the log scale).
 
     Examples
     --------
