@@ -150,9 +150,10 @@ def sse(
     -------
     Expr
         Float64 aggregate, named after `actual`. Rows count only where
-        `actual`, `predicted` and `weight` are all present. Null when no row
-        counts, when the counted weights sum to zero, or when any counted
-        weight is negative.
+        `actual`, `predicted` and `weight` are all present and the weight is
+        not zero (a row of weight zero counts for nothing, whatever its
+        error). Null when no row counts, when the counted weights sum to
+        zero, or when any counted weight is negative.
         For vector inputs, each output is aggregated over the rows where its
         elements (and the weight) are present, and the per-output values are
         combined as `multioutput` says; ``"raw_values"`` gives an
@@ -255,8 +256,10 @@ def mse(
     -------
     Expr
         Float64 aggregate, named after `actual`. Rows count only where
-        `actual`, `predicted` and `weight` are all present, in both the
-        numerator and the denominator. Null when no row counts, when the
+        `actual`, `predicted` and `weight` are all present and the weight is
+        not zero, in both the numerator and the denominator: a row of weight
+        zero counts for nothing, whatever its error. An infinite weight
+        gives NaN, as in ``numpy.average``. Null when no row counts, when the
         counted weights sum to zero, or when any counted weight is negative.
         For vector inputs, each output is aggregated over the rows where its
         elements (and the weight) are present, and the per-output values are
