@@ -178,7 +178,7 @@ def test_null_rows_are_dropped_pairwise(weighted: bool, data: st.DataObject) -> 
     extra = data.draw(st.lists(nulls, min_size=1, max_size=3))
     rows = []
     for missing in extra:
-        values = {"y": 1.5, "p": -2.0, "w": 2.0}
+        values: dict[str, float | None] = {"y": 1.5, "p": -2.0, "w": 2.0}
         values.update(dict.fromkeys(missing))
         rows.append(values)
     with_nulls = pl.concat([frame, pl.DataFrame(rows, schema=SCHEMA)])

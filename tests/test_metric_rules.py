@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -36,7 +37,9 @@ def _frame(
     return pl.DataFrame(data, schema=dict.fromkeys(data, pl.Float64))
 
 
-def paths(frame: pl.DataFrame, *, weight: str | None = None) -> dict[str, dict]:
+def paths(
+    frame: pl.DataFrame, *, weight: str | None = None
+) -> dict[str, dict[str, Any]]:
     """One report row per path, by path name."""
     rows = {
         "report": polars_l2.report(frame, "y", "p", weight=weight),
