@@ -286,8 +286,3 @@ def report_columns(
         columns.append(pl.col("weight_sum"))
     columns += [metric.expr(moments) for metric in registry.values()]
     return columns
-
-
-def registry(confidence: float = 0.95) -> dict[str, Metric]:
-    """Return the registry of metrics, the interval at level `confidence`."""
-    return _registry(z_score(confidence))
