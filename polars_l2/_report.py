@@ -110,7 +110,10 @@ def report(
             all null Lists has no width and counts nowhere.
         ``n`` (Int64)
             Rows counted: a row counts for a model only where the actual,
-            that model's prediction and the weight are all present.
+            that model's prediction and the weight are all present and the
+            weight is not zero. A row of weight zero counts for nothing,
+            whatever its error (infinite or NaN included), here and in every
+            metric.
         ``weight_sum`` (Float64, only when weighted)
             Sum of the counted rows' weights.
         ``sse``, ``mse``, ``rmse``
@@ -122,19 +125,24 @@ def report(
         ``mae``
             (Weighted) mean absolute error.
         ``bias``
-            (Weighted) mean of predicted minus actual: positive when the model
-            over-predicts.
+            (Weighted) mean of the error :math:`e = \hat y - y`, predicted
+            minus actual: positive when the model over-predicts. The state's
+            ``error_mean`` has the same sign (see :mod:`polars_l2.state`).
         ``r2``
             Coefficient of determination, :math:`1 - SSE/SST` with
             :math:`SST = \sum_i w_i (y_i - \bar y_w)^2` over the counted
             rows. At most 1; 0 for predicting the mean; negative when worse
-            than that. A constant target (SST = 0) gives 1.0 if the
-            predictions are perfect and 0.0 otherwise (scikit-learn's
-            ``force_finite`` convention), never minus infinity. Null where fewer than
-            two rows count.
+            than that. A constant target gives 1.0 if the predictions are
+            perfect and 0.0 otherwise (scikit-learn's ``force_finite``
+            convention), never minus infinity. Constancy is decided exactly,
+            from the smallest and largest counted actual (the computed
+            variance of ``[0.1] * 7`` is 1.9e-34, not 0), so it holds for
+            weighted data and merged states alike; a spread whose square
+            underflows to 0 counts as constant, as in scikit-learn. Null
+            where fewer than two rows count.
         ``max_error``
             The largest absolute error of the counted rows, whatever their
-            weight.
+            (non-zero) weight.
         ``top_1pct_share``
             The share of SSE that comes from the 1% of rows with the largest
             squared errors: 0.01 means no concentration, 1.0 that the errors
@@ -143,8 +151,17 @@ def report(
         Every Float64 metric is null where no row counts, where the counted
         weights sum to zero, or where a counted weight is negative (as in
         :func:`polars_l2.mse`; ``n``, ``weight_sum`` and ``max_error`` are
-        still given). Rows come in the order of `predicted`, then sorted by
-        the keys, nulls last.
+        still given). The MSE is the (weighted) mean of the squared errors,
+        on every path, so an infinite error gives an infinite ``sse``,
+        ``mse`` and ``rmse``, as :func:`polars_l2.mse` does. An infinite
+        weight gives NaN (the weighted mean is undefined, as in
+        ``numpy.average``); a NaN weight gives NaN with
+        ``nan_policy="propagate"`` and leaves its row out with ``"omit"``.
+        Squares overflow to inf beyond about 1e154 and underflow to 0 below
+        about 1e-162, as in numpy and scikit-learn. Each metric, with its
+        null rule and direction, is defined once, in the registry
+        ``polars_l2._core.metrics.REGISTRY``. Rows come in the order of
+        `predicted`, then sorted by the keys, nulls last.
 
     Raises
     ------
@@ -219,6 +236,18 @@ def report(
     epsilon times mean/standard deviation of the target (about 1e-10 for a
     target of 1e9 that varies by 1e3), where raw sums of squares square that
     factor.
+
+    References
+    ----------
+    .. [1] L. Kish, *Survey Sampling*, Wiley, 1965 (the effective sample
+           size :math:`W^2/\sum_i w_i^2`).
+    .. [2] G. W. Oehlert, "A note on the delta method", *The American
+           Statistician* 46(1), 27-29, 1992 (the interval of RMSE on the log
+           scale).
+    .. [3] T. F. Chan, G. H. Golub and R. J. LeVeque, "Updating formulae and
+           a pairwise algorithm for computing sample variances", Stanford
+           technical report STAN-CS-79-773, 1979 (the centred moments, and
+           their merge in :func:`polars_l2.merge_states`).
 
     Examples
     --------

@@ -18,26 +18,37 @@ column                    Arrow type  meaning (over the counted rows)
 ``model``                 string      name of the predicted column
 *by columns*              string      the segment's keys, as strings (null stays null)
 ``weighted``              bool        whether the state was built with weights
-``n``                     int64       rows counted (actual, prediction, weight present)
+``n``                     int64       rows counted (actual, prediction, weight present,
+                                      weight not zero)
 ``negative_weight_count`` int64       counted rows with a negative weight
 ``weight_sum``            double      :math:`W = \sum w` (``n`` unweighted)
 ``weight_sq_sum``         double      :math:`\sum w^2` (``n`` unweighted)
-``error_mean``            double      weighted mean of :math:`e = y - \hat y`
+``error_mean``            double      weighted mean of :math:`e = \hat y - y` (the bias)
 ``error_m2``              double      :math:`\sum w (e - \bar e)^2`
 ``sq_error_mean``         double      weighted mean of :math:`e^2` (the MSE)
 ``sq_error_m2``           double      :math:`\sum w (e^2 - \overline{e^2})^2`
 ``actual_mean``           double      weighted mean of :math:`y`
 ``actual_m2``             double      :math:`\sum w (y - \bar y)^2`
+``actual_min``            double      :math:`\min y` (null without rows)
+``actual_max``            double      :math:`\max y` (null without rows)
 ``abs_error_sum``         double      :math:`\sum w |e|`
 ``abs_error_max``         double      :math:`\max |e|` (null without rows)
 ========================  ==========  =============================================
 
-Means are null where the weight sum is zero (no rows); merging such a part
-changes nothing. The keys are stored as strings, whatever their dtype (an
-integer key 7 becomes ``"7"``, a date ``"2024-05-01"``), so that every state
-of the same columns has the same schema: the report :func:`finalize` gives
-has string keys, sorted as they came, where :func:`polars_l2.report` keeps
-the keys' dtypes.
+The error is predicted minus actual, :math:`e = \hat y - y`, as in the
+report's ``bias``: a positive ``error_mean`` means the model over-predicts.
+A row of weight zero is not counted at all (not in ``n``, nor in
+``abs_error_max``), whatever its error. Means are null where the weight sum
+is zero (no rows); merging such a part changes nothing. ``actual_min`` and
+``actual_max`` decide exactly whether the target is constant (then R² is
+1.0 for a perfect fit and 0.0 otherwise), which its computed variance cannot
+(the variance of ``[0.1] * 7`` is 1.9e-34).
+
+The keys are stored as strings, whatever their dtype (an integer key 7
+becomes ``"7"``, a date ``"2024-05-01"``), so that every state of the same
+columns has the same schema: the report :func:`finalize` gives has string
+keys, sorted as they came, where :func:`polars_l2.report` keeps the keys'
+dtypes.
 
 The moments come from Polars' stable ``var`` and ``cov`` (weighted:
 :math:`\sum w (v - \bar v_w)^2 = n[\mathrm{cov}(wv, v) - \bar v_w
@@ -45,11 +56,14 @@ The moments come from Polars' stable ``var`` and ``cov`` (weighted:
 of squares, with one exception that no metric uses: a weighted state's
 ``error_m2`` is :math:`W(\overline{e^2} - \bar e^2)`, which loses digits
 where the bias dwarfs the spread of the errors. ``sq_error_mean`` is the MSE
-itself, computed directly.
+itself, the (weighted) mean of :math:`e^2`, never :math:`\bar e^2` plus a
+variance: an infinite error gives an infinite MSE, as in
+:func:`polars_l2.mse`, not NaN.
 
-Combining states by hand (in Spark, SQL...) is allowed: sum the counts,
-weight sums and ``abs_error_sum``, take the maximum of ``abs_error_max``,
-and merge each (mean, second moment) pair with the weight ``weight_sum``:
+Combining states by hand (in SQL...) is allowed: sum the counts,
+weight sums and ``abs_error_sum``, take the minimum of ``actual_min`` and the
+maximum of ``actual_max`` and ``abs_error_max``, and merge each (mean,
+second moment) pair with the weight ``weight_sum``:
 :math:`\bar m = \sum_i W_i m_i / W` and
 :math:`M_2 = \sum_i M_{2,i} + \sum_i W_i (m_i - \bar m)^2`.
 """
@@ -221,6 +235,16 @@ def state(
     merge_states : Combine states.
     finalize : Turn a state into the report.
 
+    References
+    ----------
+    .. [1] T. F. Chan, G. H. Golub and R. J. LeVeque, "Updating formulae and
+           a pairwise algorithm for computing sample variances", Stanford
+           technical report STAN-CS-79-773, 1979 (the centred moments
+           kept in the state).
+    .. [2] T. F. Chan, G. H. Golub and R. J. LeVeque, "Algorithms for
+           computing the sample variance: analysis and recommendations",
+           *The American Statistician* 37(3), 242-247, 1983.
+
     Examples
     --------
     >>> import polars as pl
@@ -233,7 +257,7 @@ def state(
     │ ---   ┆ --- ┆ ---        ┆ ---      │
     │ str   ┆ i64 ┆ f64        ┆ f64      │
     ╞═══════╪═════╪════════════╪══════════╡
-    │ yhat  ┆ 3   ┆ 0.166667   ┆ 1.166667 │
+    │ yhat  ┆ 3   ┆ -0.166667  ┆ 1.166667 │
     └───────┴─────┴────────────┴──────────┘
     """
     spec = columns.spec(
@@ -346,6 +370,15 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
     ValueError
         If `states` is empty.
 
+    References
+    ----------
+    .. [1] T. F. Chan, G. H. Golub and R. J. LeVeque, "Updating formulae and
+           a pairwise algorithm for computing sample variances", Stanford
+           technical report STAN-CS-79-773, 1979.
+    .. [2] T. F. Chan, G. H. Golub and R. J. LeVeque, "Algorithms for
+           computing the sample variance: analysis and recommendations",
+           *The American Statistician* 37(3), 242-247, 1983.
+
     Examples
     --------
     Two days of predictions, reduced separately and merged:
@@ -363,7 +396,7 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
     │ ---   ┆ --- ┆ ---        ┆ ---      │
     │ str   ┆ i64 ┆ f64        ┆ f64      │
     ╞═══════╪═════╪════════════╪══════════╡
-    │ yhat  ┆ 3   ┆ 0.166667   ┆ 1.166667 │
+    │ yhat  ┆ 3   ┆ -0.166667  ┆ 1.166667 │
     └───────┴─────┴────────────┴──────────┘
     """
     function = "polars_l2.merge_states"
@@ -422,11 +455,13 @@ def finalize(
     with two differences. The keys are strings (see :mod:`polars_l2.state`).
     ``top_1pct_share`` is null: it needs the largest 1% of the squared
     errors of all the data, which no fixed-size state keeps. Every other
-    column is computed from the merged moments exactly as the report
-    computes it from the whole data, equal up to rounding; that includes
-    ``rmse_low`` and ``rmse_high``, whose interval uses only the count, the
-    weight sums and the mean and centred second moment of the squared
-    errors, all of which merge exactly.
+    column is computed from the merged moments by the same formula as the
+    report computes it from the whole data (one registry,
+    ``polars_l2._core.metrics.REGISTRY``), equal up to rounding: R² of a
+    constant target, an infinite error and a zero weight give the same
+    values here. That includes ``rmse_low`` and ``rmse_high``, whose
+    interval uses only the count, the weight sums and the mean and centred
+    second moment of the squared errors, all of which merge exactly.
 
     Parameters
     ----------
@@ -452,6 +487,13 @@ def finalize(
         written by a newer polars-l2.
     ValueError
         If `confidence` is not strictly between 0 and 1.
+
+    References
+    ----------
+    .. [1] L. Kish, *Survey Sampling*, Wiley, 1965 (the effective sample
+           size of the RMSE interval).
+    .. [2] G. W. Oehlert, "A note on the delta method", *The American
+           Statistician* 46(1), 27-29, 1992 (the interval on the log scale).
 
     Examples
     --------

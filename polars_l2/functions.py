@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2._core import dtypes, vectors
+from polars_l2._core import dtypes, metrics, vectors
 
 if TYPE_CHECKING:
     from polars_l2.typing import IntoExpr, MultiOutput, NanPolicy
@@ -150,9 +150,10 @@ def sse(
     -------
     Expr
         Float64 aggregate, named after `actual`. Rows count only where
-        `actual`, `predicted` and `weight` are all present. Null when no row
-        counts, when the counted weights sum to zero, or when any counted
-        weight is negative.
+        `actual`, `predicted` and `weight` are all present and the weight is
+        not zero (a row of weight zero counts for nothing, whatever its
+        error). Null when no row counts, when the counted weights sum to
+        zero, or when any counted weight is negative.
         For vector inputs, each output is aggregated over the rows where its
         elements (and the weight) are present, and the per-output values are
         combined as `multioutput` says; ``"raw_values"`` gives an
@@ -255,8 +256,10 @@ def mse(
     -------
     Expr
         Float64 aggregate, named after `actual`. Rows count only where
-        `actual`, `predicted` and `weight` are all present, in both the
-        numerator and the denominator. Null when no row counts, when the
+        `actual`, `predicted` and `weight` are all present and the weight is
+        not zero, in both the numerator and the denominator: a row of weight
+        zero counts for nothing, whatever its error. An infinite weight
+        gives NaN, as in ``numpy.average``. Null when no row counts, when the
         counted weights sum to zero, or when any counted weight is negative.
         For vector inputs, each output is aggregated over the rows where its
         elements (and the weight) are present, and the per-output values are
@@ -456,42 +459,38 @@ def rmse(
     )
 
 
-def _counted_weight(
-    e: pl.Expr, weight: IntoExpr, *, nan_policy: NanPolicy, metric: str
-) -> tuple[pl.Expr, pl.Expr]:
-    """Return the weights of the counted rows and the condition for a result.
+def _moments(
+    e: pl.Expr, weight: IntoExpr | None, *, nan_policy: NanPolicy, metric: str
+) -> metrics.Moments:
+    """Return the moments of one output's Float64 error `e`, for the registry.
 
-    A weight counts only where the error is present too, so the numerator and
-    the denominator sum over the same rows. A negative weight makes the
-    weighted mean meaningless (it can go negative), so any counted negative
-    weight gives null rather than a wrong number.
+    A weight counts only where the error is present and it is not zero, so
+    the numerator and the denominator sum over the same rows and a row of
+    weight zero is removed whatever its error (``0 * inf`` would be NaN).
     """
+    if weight is None:
+        return metrics.row_moments(e, None)
     w = dtypes.weight(weight, nan_policy=nan_policy, metric=metric)
-    counted = pl.when(e.is_not_null()).then(w)
-    # `!= 0` rather than `> 0`: a NaN weight sum must propagate, not hide.
-    valid = (counted < 0).any().not_() & (counted.sum() != 0)
-    return counted, valid
+    return metrics.row_moments(e, pl.when(e.is_not_null() & (w != 0)).then(w))
 
 
 def _sse_of(
     e: pl.Expr, *, weight: pl.Expr | None, nan_policy: NanPolicy, metric: str
 ) -> pl.Expr:
     """Sum of (weighted) squares of one output's Float64 error `e`."""
-    if weight is None:
-        return pl.when(e.count() > 0).then(e.pow(2).sum())
-    w, valid = _counted_weight(e, weight, nan_policy=nan_policy, metric=metric)
-    return pl.when(valid).then((e.pow(2) * w).sum())
+    moments = _moments(e, weight, nan_policy=nan_policy, metric=metric)
+    return metrics.REGISTRY["sse"].formula(moments)
 
 
 def _mse_of(
     e: pl.Expr, *, weight: pl.Expr | None, nan_policy: NanPolicy, metric: str
 ) -> pl.Expr:
-    """(Weighted) mean of the squares of one output's Float64 error `e`."""
-    if weight is None:
-        return e.pow(2).mean()
-    w, valid = _counted_weight(e, weight, nan_policy=nan_policy, metric=metric)
-    # `e` first: the result takes the name of `actual`.
-    return pl.when(valid).then((e.pow(2) * w).sum() / w.sum())
+    """(Weighted) mean of the squares of one output's Float64 error `e`.
+
+    Unweighted, the plan is exactly ``(e ** 2).mean()``.
+    """
+    moments = _moments(e, weight, nan_policy=nan_policy, metric=metric)
+    return metrics.REGISTRY["mse"].formula(moments)
 
 
 def _weight_expr(weight: IntoExpr | None) -> pl.Expr | None:

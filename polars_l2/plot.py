@@ -194,9 +194,12 @@ def _one_curve(
         w = pl.lit(1.0, dtype=pl.Float64).alias("w")
     else:
         w = dtypes.weight(weight, nan_policy=nan_policy, metric="plot").alias("w")
+    # The counted rows, as in the metrics: a row of weight zero counts for
+    # nothing, whatever its error.
     rows = (
         lazy.select(e2, w)
         .drop_nulls()
+        .filter(pl.col("w") != 0)
         .sort("e2", descending=True, nulls_last=True, maintain_order=True)
     )
     rank = pl.int_range(pl.len(), dtype=pl.Int64)
@@ -226,11 +229,11 @@ def _one_curve(
 def _share(values: pl.Expr) -> pl.Expr:
     """Return the running share of the total, null where no share exists.
 
-    As in the metrics: a zero total or any negative weight gives null, not a
-    number that looks like a share.
+    The metrics' null rule: a zero total or any negative weight gives null,
+    not a number that looks like a share.
     """
     total = values.sum()
-    valid = (total != 0) & (pl.col("w") >= 0).all()
+    valid = metrics.weights_valid(total, (pl.col("w") < 0).sum())
     return pl.when(valid).then(values.cum_sum() / total)
 
 

@@ -5,15 +5,10 @@ newer for Spark itself).
 
 Each partition is reduced to a small metric state (:func:`polars_l2.state`)
 by ``mapInArrow``, declared with the state's fixed Arrow schema
-(:func:`polars_l2.state_schema`). Spark then merges the partition states of
-each model and segment with its own ``groupBy().agg``, in two stages that
-keep the centred moments stable, as :func:`polars_l2.merge_states` does:
-
-1. a window over each model and segment gives the combined weight
-   :math:`W = \sum_i W_i` and mean :math:`\bar m = \sum_i W_i m_i / W`;
-2. one aggregation sums the counts and sums, takes the maximum error, and
-   gives :math:`M_2 = \sum_i M_{2,i} + \sum_i W_i (m_i - \bar m)^2`, a sum of
-   non-negative terms where raw sums of squares would cancel.
+(:func:`polars_l2.state_schema`). Spark then shuffles the partition states by
+model and segment, and each worker merges the states it receives with
+:func:`polars_l2.merge_states` itself (Chan et al.'s pairwise formulas), so
+the merge is the package's one merge, not a copy in Spark SQL.
 
 Only the merged state, one row per model and segment, comes back to the
 driver, which finalises it (:func:`polars_l2.finalize`): the columns of
@@ -37,7 +32,7 @@ import pyarrow as pa
 
 import polars_l2
 from polars_l2 import _distributed
-from polars_l2._core import metrics, moments
+from polars_l2._core import metrics
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -56,9 +51,6 @@ _FUNCTION = "polars_l2.spark.state"
 #: state: enough that Polars, not Python, does the work; few enough to bound
 #: the worker's memory whatever the size of the partition.
 _CHUNK_ROWS = 1_000_000
-
-#: Prefix of the combination's temporary columns.
-_TMP = "__polars_l2_"
 
 
 def _partition_state(
@@ -116,55 +108,40 @@ def _arrow_schema(df: pyspark.sql.DataFrame) -> pa.Schema:
     return pa.schema(fields)
 
 
+def _merge_partition(
+    batches: Iterator[pa.RecordBatch], columns: _distributed.Columns
+) -> Iterator[pa.RecordBatch]:
+    """Merge the states a shuffle brought together (runs on a worker).
+
+    :func:`polars_l2.merge_states` itself: the merge exists once.
+    """
+    tables = [pa.Table.from_batches([batch]) for batch in batches if batch.num_rows]
+    if tables:
+        yield from _distributed.merge_tables(tables, columns).to_batches()
+
+
 def _combine(
     partitions: pyspark.sql.DataFrame, columns: _distributed.Columns
 ) -> pyspark.sql.DataFrame:
-    """Merge partition states per model and segment with Spark's own group-by.
+    """Merge partition states per model and segment, on Spark's workers.
 
-    The same formulas as :func:`polars_l2.merge_states` (Chan et al. for any
-    number of parts), including holding a merged mean within the parts'
-    means so that a constant column keeps a spread of exactly zero.
+    A shuffle by model and keys brings every state row of a segment to one
+    partition, where :func:`polars_l2.merge_states` merges them (Chan et
+    al.'s pairwise formulas); the result has one row per model and segment.
     """
-    from pyspark.sql import Window  # noqa: PLC0415 - the extra, on use
-    from pyspark.sql import functions as F  # noqa: N812, PLC0415
+    from pyspark.sql import functions as F  # noqa: N812, PLC0415 - the extra, on use
+    from pyspark.sql.pandas.types import from_arrow_schema  # noqa: PLC0415
 
     keys = [F.col(_quote(name)) for name in ["model", *columns.by]]
-    segment = Window.partitionBy(*keys)
-    weight = F.col("weight_sum")
-    staged = partitions
-    for mean_name, _ in moments.CENTRED:
-        mean = F.col(mean_name)
-        counted = F.when(mean.isNotNull(), weight)
-        raw = F.try_divide(
-            F.sum(counted * mean).over(segment), F.sum(counted).over(segment)
+    with warnings.catch_warnings():
+        # PySpark checks the pandas version for mapInArrow, which uses none.
+        warnings.filterwarnings(
+            "ignore", message="PySpark does not yet fully support pandas"
         )
-        lowest, highest = F.min(mean).over(segment), F.max(mean).over(segment)
-        merged = (
-            F.when(lowest.isNull(), F.lit(None).cast("double"))
-            .when(F.isnan(raw), raw)
-            .when(lowest == highest, lowest)
-            .otherwise(F.least(F.greatest(raw, lowest), highest))
+        return partitions.repartition(*keys).mapInArrow(
+            functools.partial(_merge_partition, columns=columns),
+            from_arrow_schema(_distributed.state_schema(columns)),
         )
-        staged = staged.withColumn(_TMP + mean_name, merged)
-    aggregations = [
-        F.max("state_version").alias("state_version"),
-        F.first("weighted").alias("weighted"),
-        *(F.sum(name).alias(name) for name in moments.SUMMED),
-    ]
-    for mean_name, m2_name in moments.CENTRED:
-        mean, merged = F.col(mean_name), F.col(_TMP + mean_name)
-        spread = F.when(mean.isNotNull(), weight * (mean - merged) * (mean - merged))
-        aggregations += [
-            F.first(merged).alias(mean_name),
-            (F.sum(m2_name) + F.coalesce(F.sum(spread), F.lit(0.0))).alias(m2_name),
-        ]
-    aggregations.append(F.max("abs_error_max").alias("abs_error_max"))
-    schema = _distributed.state_schema(columns)
-    return (
-        staged.groupBy(*keys)
-        .agg(*aggregations)
-        .select(*[F.col(_quote(name)) for name in schema.names])
-    )
 
 
 @contextmanager

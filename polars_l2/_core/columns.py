@@ -160,8 +160,11 @@ def counted(spec: Spec, model: str) -> tuple[pl.Expr, pl.Expr | None, pl.Expr]:
     """Return the error, weight and actual of one model's counted rows.
 
     A row counts only where the actual, the model's prediction and the
-    weight are all present; elsewhere all three are null, so every
-    aggregation sees the same rows.
+    weight are all present and the weight is not zero; elsewhere all three
+    are null, so every aggregation sees the same rows. A row of weight zero
+    counts for nothing whatever its error (``0 * inf`` would be NaN), so it
+    is not in ``n`` either. The error is ``actual - predicted``; the state
+    and the report give its mean with the other sign.
     """
     schema = spec.schema
     error = dtypes.difference(
@@ -176,7 +179,7 @@ def counted(spec: Spec, model: str) -> tuple[pl.Expr, pl.Expr | None, pl.Expr]:
     if spec.weight is None:
         return error, None, pl.when(error.is_not_null()).then(actual)
     weight = _f64(spec.weight, schema[spec.weight], spec)
-    valid = error.is_not_null() & weight.is_not_null()
+    valid = error.is_not_null() & weight.is_not_null() & (weight != 0)
     return (
         pl.when(valid).then(error),
         pl.when(valid).then(weight),

@@ -1,25 +1,242 @@
-"""The report's metrics, computed from the per-segment moments."""
+r"""The registry of metrics: each report metric defined once, over the moments.
+
+Every metric of :func:`polars_l2.report` is one :class:`Metric` in
+:data:`REGISTRY`: a formula over a segment's mergeable moments (the columns
+of a state, see :mod:`polars_l2._state`), its null rule, its direction, whether
+it merges exactly, which properties it has, and the line that documents it.
+:func:`report_columns` builds the report's and :func:`polars_l2.finalize`'s
+columns from it; :func:`polars_l2.sse`, :func:`polars_l2.mse` and
+:func:`polars_l2.rmse` apply the same formulas and null rule to moments
+computed from the rows (:func:`row_moments`); the plots take the null rule
+(:func:`weights_valid`). Nothing else computes a metric.
+
+The error is :math:`e = \hat y - y` (predicted minus actual), in the state
+(``error_mean``) and the report (``bias``) alike.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from statistics import NormalDist
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
-#: The report's metric columns after ``model``, the keys, ``n`` and ``weight_sum``.
-METRICS = (
-    "sse",
-    "mse",
-    "rmse",
-    "rmse_low",
-    "rmse_high",
-    "mae",
-    "bias",
-    "r2",
-    "max_error",
-    "top_1pct_share",
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+#: Properties a metric can claim; tests/test_common.py checks each claim.
+#: ``row_order``: invariant to the order of the rows. ``weight_repeats``: an
+#: integer weight k equals repeating the row k times. ``weight_scale``:
+#: multiplying every weight by a positive constant changes nothing.
+#: ``zero_weight``: a row of weight zero equals no row. ``pairwise_nulls``: a
+#: row with a null actual or prediction equals no row. ``symmetric``:
+#: swapping actual and predicted changes nothing.
+Property = Literal[
+    "row_order",
+    "weight_repeats",
+    "weight_scale",
+    "zero_weight",
+    "pairwise_nulls",
+    "symmetric",
+]
+
+_ALL: frozenset[Property] = frozenset(
+    {
+        "row_order",
+        "weight_repeats",
+        "weight_scale",
+        "zero_weight",
+        "pairwise_nulls",
+        "symmetric",
+    }
 )
+
+
+@dataclass(frozen=True)
+class Moments:
+    """A segment's mergeable moments, as expressions, by state column name.
+
+    `moment` maps a name of :data:`polars_l2._core.moments.MOMENTS` to an
+    expression. `valid` is the null rule's condition (:func:`weights_valid`);
+    None when the moments are themselves null wherever the rule would give
+    null (unweighted means of the rows: no rows, no mean), so a formula needs
+    no guard and keeps the plain plan ``((y - p) ** 2).mean()``.
+    `top_share` is the top-1% share, or None where it cannot be known.
+    """
+
+    moment: Callable[[str], pl.Expr]
+    valid: pl.Expr | None
+    top_share: pl.Expr | None = None
+
+    def __getitem__(self, name: str) -> pl.Expr:
+        """Return the expression of moment `name`."""
+        return self.moment(name)
+
+    def guard(self, value: pl.Expr) -> pl.Expr:
+        """Return `value`, null where the null rule says so."""
+        return value if self.valid is None else pl.when(self.valid).then(value)
+
+
+def weights_valid(weight_sum: pl.Expr, negative_weight_count: pl.Expr) -> pl.Expr:
+    """Return the null rule's condition: some weight counted, and none negative.
+
+    A metric is null where no row counts (``weight_sum`` 0), where the
+    counted weights sum to zero, or where a counted weight is negative (a
+    weighted mean is then meaningless: it can go negative). ``!= 0``, not
+    ``> 0``: a NaN weight sum propagates as NaN rather than hide as null.
+    """
+    return (negative_weight_count == 0) & (weight_sum != 0)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One report metric: its formula over the moments and what it claims."""
+
+    name: str
+    doc: str
+    #: ``"lower"`` or ``"higher"`` is better, or ``"zero"`` (closest to zero).
+    direction: Literal["lower", "higher", "zero"]
+    #: Whether :func:`polars_l2.finalize` of merged states gives it (up to
+    #: rounding) as :func:`polars_l2.report` of all the data does.
+    exact_merge: bool
+    #: The properties it has (see :data:`Property`).
+    properties: frozenset[Property]
+    #: One line saying where it is null.
+    null_rule: str
+    #: The value, null rule applied, from a segment's moments.
+    formula: Callable[[Moments], pl.Expr]
+
+    def expr(self, moments: Moments) -> pl.Expr:
+        """Return the metric as a Float64 expression named after it."""
+        return self.formula(moments).cast(pl.Float64).alias(self.name)
+
+
+_WEIGHTS = "null where no row counts, the weights sum to 0 or one is negative"
+
+
+def _mse(m: Moments) -> pl.Expr:
+    return m.guard(m["sq_error_mean"])
+
+
+def _sse(m: Moments) -> pl.Expr:
+    # The mean times the weight: one formula for every path.
+    return _mse(m) * m["weight_sum"]
+
+
+def _rmse(m: Moments) -> pl.Expr:
+    return _mse(m).sqrt()
+
+
+def _se(m: Moments) -> pl.Expr:
+    """Return the standard error of the MSE, with Kish's effective sample size.
+
+    Null where fewer than two rows count or the effective size is at most 1.
+    """
+    total = m["weight_sum"]
+    effective_n = total.pow(2) / m["weight_sq_sum"]
+    return pl.when((m["n"] >= 2) & (effective_n > 1)).then(
+        (m["sq_error_m2"] / total / (effective_n - 1)).sqrt()
+    )
+
+
+def _rmse_bound(z: float, sign: float) -> Callable[[Moments], pl.Expr]:
+    """One end of RMSE's interval: the delta method on log MSE, then the root."""
+
+    def bound(m: Moments) -> pl.Expr:
+        se, mse = _se(m), _mse(m)
+        spread = (sign * z * se / (2 * mse)).exp()
+        value = pl.when(mse == 0).then(0.0).otherwise(_rmse(m) * spread)
+        return pl.when(se.is_not_null()).then(value)
+
+    return bound
+
+
+def _r2(m: Moments) -> pl.Expr:
+    sse, sst = _sse(m), m["actual_m2"]
+    # Constancy is decided exactly, from the extremes (a variance of
+    # [0.1] * 7 is 1.9e-34, not 0): SST is then 0, and R² is 1.0 for a
+    # perfect fit and 0.0 otherwise (scikit-learn's force_finite). A spread
+    # whose square underflows to 0 (below about 1e-162) is taken as
+    # constant too, as scikit-learn does.
+    constant = (m["actual_min"] == m["actual_max"]) | (sst == 0)
+    enough = m["n"] >= 2 if m.valid is None else m.valid & (m["n"] >= 2)
+    return (
+        pl.when(enough.not_())
+        .then(None)
+        .when(sst.is_nan() | sse.is_nan())
+        .then(math.nan)
+        .when(constant)
+        .then(pl.when(sse == 0).then(1.0).otherwise(0.0))
+        .otherwise(1 - sse / sst)
+    )
+
+
+def _mae(m: Moments) -> pl.Expr:
+    return m.guard(m["abs_error_sum"] / m["weight_sum"])
+
+
+def _bias(m: Moments) -> pl.Expr:
+    return m.guard(m["error_mean"])
+
+
+def _max_error(m: Moments) -> pl.Expr:
+    return m["abs_error_max"]
+
+
+def _top_share(m: Moments) -> pl.Expr:
+    return pl.lit(None, pl.Float64) if m.top_share is None else m.guard(m.top_share)
+
+
+def _metric(
+    name: str,
+    doc: str,
+    direction: Literal["lower", "higher", "zero"],
+    formula: Callable[[Moments], pl.Expr],
+    *,
+    lacks: frozenset[Property] = frozenset(),
+    exact_merge: bool = True,
+    null_rule: str = _WEIGHTS,
+) -> Metric:
+    return Metric(name, doc, direction, exact_merge, _ALL - lacks, null_rule, formula)
+
+
+def _registry(z: float) -> dict[str, Metric]:
+    """Return every metric, in the report's column order; `z` sets the interval."""
+    two_rows = _WEIGHTS + ", or fewer than two rows count"
+    # Kish's effective size is not the row count, so an integer weight is
+    # not a repeated row for the interval.
+    interval = frozenset[Property]({"weight_repeats"})
+    metrics = [
+        _metric("sse", "Sum of (weighted) squared errors.", "lower", _sse,
+                lacks=frozenset({"weight_scale"})),
+        _metric("mse", "(Weighted) mean squared error.", "lower", _mse),
+        _metric("rmse", "Square root of the MSE.", "lower", _rmse),
+        _metric("rmse_low", "Lower end of the RMSE's confidence interval.",
+                "lower", _rmse_bound(z, -1.0), lacks=interval, null_rule=two_rows),
+        _metric("rmse_high", "Upper end of the RMSE's confidence interval.",
+                "lower", _rmse_bound(z, 1.0), lacks=interval, null_rule=two_rows),
+        _metric("mae", "(Weighted) mean absolute error.", "lower", _mae),
+        _metric("bias", "(Weighted) mean of predicted minus actual.", "zero", _bias,
+                lacks=frozenset({"symmetric"})),
+        _metric("r2", "Coefficient of determination, 1 - SSE/SST.", "higher", _r2,
+                lacks=frozenset({"symmetric"}), null_rule=two_rows),
+        _metric("max_error", "Largest absolute error of the counted rows.", "lower",
+                _max_error, null_rule="null where no row counts"),
+        _metric("top_1pct_share", "Share of SSE in the largest 1% of squared errors.",
+                "lower", _top_share, exact_merge=False,
+                null_rule=_WEIGHTS + "; null after a merge (no state keeps it)"),
+    ]  # fmt: skip
+    return {metric.name: metric for metric in metrics}
+
+
+#: The registry at the default confidence level (the interval's level is the
+#: only parameter a formula takes).
+REGISTRY: dict[str, Metric] = _registry(NormalDist().inv_cdf(0.975))
+
+#: The report's metric columns after ``model``, the keys, ``n`` and ``weight_sum``.
+METRICS = tuple(REGISTRY)
 
 
 def z_score(confidence: float) -> float:
@@ -30,6 +247,30 @@ def z_score(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
+def state_moments(top_share: pl.Expr | None = None) -> Moments:
+    """Return the moments of a state (or of the report's query), by column."""
+    valid = weights_valid(pl.col("weight_sum"), pl.col("negative_weight_count"))
+    return Moments(pl.col, valid, top_share)
+
+
+def row_moments(e: pl.Expr, w: pl.Expr | None) -> Moments:
+    """Return the moments :func:`polars_l2.mse` and friends need, from rows.
+
+    `e` is the Float64 error, null where a row does not count; `w` the
+    weight of the counted rows (null elsewhere, and where it is zero), or
+    None unweighted.
+    """
+    x = e.pow(2)
+    if w is None:
+        # Unweighted, the weight sum is the count and the mean is null
+        # without rows: no guard, so the plan stays ``(e ** 2).mean()``.
+        unweighted = {"sq_error_mean": x.mean(), "weight_sum": e.count()}
+        return Moments(unweighted.__getitem__, None)
+    total = w.sum()
+    weighted = {"sq_error_mean": (x * w).sum() / total, "weight_sum": total}
+    return Moments(weighted.__getitem__, weights_valid(total, (w < 0).sum()))
+
+
 def report_columns(
     *, weighted: bool, confidence: float, top_share: pl.Expr | None
 ) -> list[pl.Expr]:
@@ -38,54 +279,10 @@ def report_columns(
     `top_share` gives ``top_1pct_share``; None gives null (a merged state
     cannot give it).
     """
-    z = z_score(confidence)
-    n = pl.col("n")
-    total = pl.col("weight_sum")
-    # No counted row, counted weights summing to zero, or a negative weight:
-    # every weighted metric is null, as in the core functions.
-    ok = (pl.col("negative_weight_count") == 0) & (total > 0)
-    mse = pl.when(ok).then(pl.col("sq_error_mean"))
-    sse = mse * total
-    rmse = mse.sqrt()
-    effective_n = total.pow(2) / pl.col("weight_sq_sum")
-    se = pl.when((n >= 2) & (effective_n > 1)).then(
-        (pl.col("sq_error_m2") / total / (effective_n - 1)).sqrt()
-    )
-    half_width = z * se / (2 * mse)
-    low = pl.when(mse == 0).then(0.0).otherwise(rmse * (-half_width).exp())
-    high = pl.when(mse == 0).then(0.0).otherwise(rmse * half_width.exp())
-    # Negating a zero mean would print as -0.0.
-    error_mean = pl.col("error_mean")
-    bias = pl.when(error_mean == 0).then(0.0).otherwise(-error_mean)
-    sst = pl.col("actual_m2")
-    r2 = (
-        pl.when(ok.not_() | (n < 2))
-        .then(None)
-        .when(sst.is_nan() | sse.is_nan())
-        .then(math.nan)
-        .when(sst > 0)
-        .then(1 - sse / sst)
-        .when(sse == 0)
-        .then(1.0)
-        .otherwise(0.0)
-    )
-    share = (
-        pl.lit(None, pl.Float64) if top_share is None else pl.when(ok).then(top_share)
-    )
-    columns = [n]
+    registry = _registry(z_score(confidence))
+    moments = state_moments(top_share)
+    columns = [pl.col("n")]
     if weighted:
-        columns.append(total)
-    metrics = {
-        "sse": sse,
-        "mse": mse,
-        "rmse": rmse,
-        "rmse_low": pl.when(se.is_not_null()).then(low),
-        "rmse_high": pl.when(se.is_not_null()).then(high),
-        "mae": pl.when(ok).then(pl.col("abs_error_sum") / total),
-        "bias": pl.when(ok).then(bias),
-        "r2": r2,
-        "max_error": pl.col("abs_error_max"),
-        "top_1pct_share": share,
-    }
-    columns += [expr.cast(pl.Float64).alias(name) for name, expr in metrics.items()]
+        columns.append(pl.col("weight_sum"))
+    columns += [metric.expr(moments) for metric in registry.values()]
     return columns

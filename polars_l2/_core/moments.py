@@ -55,6 +55,8 @@ MOMENTS: dict[str, pl.DataType] = {
     "sq_error_m2": pl.Float64(),
     "actual_mean": pl.Float64(),
     "actual_m2": pl.Float64(),
+    "actual_min": pl.Float64(),
+    "actual_max": pl.Float64(),
     "abs_error_sum": pl.Float64(),
     "abs_error_max": pl.Float64(),
 }
@@ -68,6 +70,10 @@ CENTRED = (
 
 #: Moments that merge by summing.
 SUMMED = ("n", "negative_weight_count", "weight_sum", "weight_sq_sum", "abs_error_sum")
+
+#: Moments that merge by their minimum, and by their maximum.
+LOWEST = ("actual_min",)
+HIGHEST = ("actual_max",)
 
 
 def aggregations(spec: Spec, model: str, prefix: str) -> list[pl.Expr]:
@@ -83,52 +89,48 @@ def aggregations(spec: Spec, model: str, prefix: str) -> list[pl.Expr]:
             "n": e.count(),
             "e_mean": e.mean(),
             "e_var": e.var(ddof=0),
+            # The MSE is the mean of the squares, never mean² + variance: an
+            # infinite error gives inf, as in polars_l2.mse, not NaN.
+            "x_mean": x.mean(),
             "x_var": x.var(ddof=0),
             "abs_sum": e.abs().sum(),
             "abs_max": e.abs().nan_max(),
             "y_mean": y.mean(),
             "y_var": y.var(ddof=0),
+            "y_min": y.min(),
+            "y_max": y.max(),
         }
     else:
-        # The second moments leave out rows of zero weight: they add nothing
-        # to the sum, but a huge value there (a row "removed" by weight 0)
-        # would swamp the covariances the moments are computed from.
-        weighted = w != 0
-        wp, ep, xp, yp = (pl.when(weighted).then(v) for v in (w, e, x, y))
+        # counted() has left out the rows of zero weight: 0 * inf would be NaN.
         names = {
             "n": e.count(),
-            "n_weighted": ep.count(),
             "neg": (w < 0).sum(),
             "w_sum": w.sum(),
             "w_sq_sum": w.pow(2).sum(),
             "we_sum": (w * e).sum(),
             "wx_sum": (w * x).sum(),
-            "cov_wxx": pl.cov(wp * xp, xp, ddof=0),
-            "cov_wx": pl.cov(wp, xp, ddof=0),
+            "cov_wxx": pl.cov(w * x, x, ddof=0),
+            "cov_wx": pl.cov(w, x, ddof=0),
             "abs_sum": (w * e.abs()).sum(),
             "abs_max": e.abs().nan_max(),
             "wy_sum": (w * y).sum(),
-            "cov_wyy": pl.cov(wp * yp, yp, ddof=0),
-            "cov_wy": pl.cov(wp, yp, ddof=0),
+            "cov_wyy": pl.cov(w * y, y, ddof=0),
+            "cov_wy": pl.cov(w, y, ddof=0),
+            "y_min": y.min(),
+            "y_max": y.max(),
         }
     return [expr.alias(prefix + name) for name, expr in names.items()]
 
 
-#: Relative size, against the terms that cancel, below which a weighted
-#: second moment is rounding noise (about 45 units in the last place).
-_CANCELLED = 1e-14
-
-
 def _m2(n: pl.Expr, cov_w_vv: pl.Expr, mean: pl.Expr, cov_w_v: pl.Expr) -> pl.Expr:
-    # n * [cov(wv, v) - mean_w * cov(w, v)] = sum w (v - mean_w)^2. Where the
-    # two terms cancel to rounding noise the true value is zero (a constant
-    # column, or all weight on one value): say so exactly, or R² of a
-    # constant target would be -1e16 instead of its documented value.
-    first, second = cov_w_vv, mean * cov_w_v
-    difference = first - second
-    noise = _CANCELLED * (first.abs() + second.abs())
-    m2 = pl.when(difference.abs() <= noise).then(0.0).otherwise(n * difference)
-    return m2.clip(lower_bound=0.0).fill_null(0.0)
+    # n * [cov(wv, v) - mean_w * cov(w, v)] = sum w (v - mean_w)^2; rounding
+    # can take it below zero, never the true value.
+    return (n * (cov_w_vv - mean * cov_w_v)).clip(lower_bound=0.0).fill_null(0.0)
+
+
+def _negated(value: pl.Expr) -> pl.Expr:
+    """Return -value, with 0.0 for zero (negating it would print -0.0)."""
+    return pl.when(value == 0).then(0.0).otherwise(-value)
 
 
 def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
@@ -145,12 +147,14 @@ def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
             "negative_weight_count": pl.lit(0, pl.Int64),
             "weight_sum": nf,
             "weight_sq_sum": nf,
-            "error_mean": col("e_mean"),
+            "error_mean": _negated(col("e_mean")),
             "error_m2": (col("e_var") * nf).fill_null(0.0),
-            "sq_error_mean": col("e_mean").pow(2) + col("e_var"),
+            "sq_error_mean": col("x_mean"),
             "sq_error_m2": (col("x_var") * nf).fill_null(0.0),
             "actual_mean": col("y_mean"),
             "actual_m2": (col("y_var") * nf).fill_null(0.0),
+            "actual_min": col("y_min"),
+            "actual_max": col("y_max"),
             "abs_error_sum": col("abs_sum"),
             "abs_error_max": col("abs_max"),
         }
@@ -158,7 +162,6 @@ def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
         total = col("w_sum")
         some = total != 0
         e_mean = pl.when(some).then(col("we_sum") / total)
-        nw = col("n_weighted").cast(pl.Float64)
         x_mean = pl.when(some).then(col("wx_sum") / total)
         # Not needed by any metric, so not worth two more covariances: the
         # spread of the errors from their mean and mean square. It loses
@@ -170,12 +173,14 @@ def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
             "negative_weight_count": col("neg").cast(pl.Int64),
             "weight_sum": total,
             "weight_sq_sum": col("w_sq_sum"),
-            "error_mean": e_mean,
+            "error_mean": _negated(e_mean),
             "error_m2": e_m2,
             "sq_error_mean": x_mean,
-            "sq_error_m2": _m2(nw, col("cov_wxx"), x_mean, col("cov_wx")),
+            "sq_error_m2": _m2(nf, col("cov_wxx"), x_mean, col("cov_wx")),
             "actual_mean": y_mean,
-            "actual_m2": _m2(nw, col("cov_wyy"), y_mean, col("cov_wy")),
+            "actual_m2": _m2(nf, col("cov_wyy"), y_mean, col("cov_wy")),
+            "actual_min": col("y_min"),
+            "actual_max": col("y_max"),
             "abs_error_sum": col("abs_sum"),
             "abs_error_max": col("abs_max"),
         }
@@ -214,6 +219,9 @@ def merge_aggregations() -> list[pl.Expr]:
         spread = (weight * (mean - merged).pow(2)).sum()
         exprs.append(merged.alias(mean_name))
         exprs.append((pl.col(m2_name).sum() + spread).alias(m2_name))
+    exprs += [pl.col(name).min().alias(name) for name in LOWEST]
+    exprs += [pl.col(name).max().alias(name) for name in HIGHEST]
+    # NaN errors propagate into the maximum, as they do in the state.
     exprs.append(pl.col("abs_error_max").nan_max().alias("abs_error_max"))
     return exprs
 
