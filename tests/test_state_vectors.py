@@ -90,7 +90,8 @@ def test_a_lazy_vector_state_stays_lazy() -> None:
     df = vectors(20, 1)
     lazy = polars_l2.state(df.lazy(), "y", "a", by="g")
     assert isinstance(lazy, pl.LazyFrame)
-    assert lazy.collect().equals(polars_l2.state(df, "y", "a", by="g"))
+    # Up to rounding: Polars' parallel sums may add in another order.
+    assert_close(lazy.collect(), polars_l2.state(df, "y", "a", by="g"), rel=1e-12)
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> str:
