@@ -109,31 +109,49 @@ def to_frame(table: pa.Table) -> pl.DataFrame:
     return frame
 
 
-def state_schema(columns: Columns) -> pa.Schema:
-    """Return the fixed Arrow schema of a state of these columns."""
-    return polars_l2.state_schema(list(columns.by))
+def state_schema(state: pl.DataFrame) -> pa.Schema:
+    """Return the fixed Arrow schema of `state`, its keys in their own types."""
+    fixed = set(polars_l2.state_schema().names)
+    keys = {name: dtype for name, dtype in state.schema.items() if name not in fixed}
+    return polars_l2.state_schema(keys)
 
 
-def to_state_table(state: pl.DataFrame, schema: pa.Schema) -> pa.Table:
-    """Return a state as an Arrow table with exactly the fixed `schema`."""
+def to_state_table(state: pl.DataFrame, schema: pa.Schema | None = None) -> pa.Table:
+    """Return a state as an Arrow table with exactly the fixed `schema`.
+
+    Without `schema`, the state's own (:func:`state_schema`): its keys keep
+    the types they have in this chunk of data.
+    """
+    if schema is None:
+        schema = state_schema(state)
     return state.to_arrow().select(schema.names).cast(schema)
 
 
-def table_state(table: pa.Table, columns: Columns, *, function: str) -> pa.Table:
+def table_state(
+    table: pa.Table,
+    columns: Columns,
+    *,
+    function: str,
+    schema: pa.Schema | None = None,
+) -> pa.Table:
     """Return the state of one block of data, with the fixed Arrow schema.
 
     Runs on the workers. A missing column, or one of a dtype the metrics
-    cannot use, raises :class:`L2InputError` naming it.
+    cannot use, raises :class:`L2InputError` naming it. `schema` is the
+    state schema every block must give (where the engine needs one), else
+    the block's own.
     """
     check_present(table.column_names, columns, function=function)
     state = frame_state(to_frame(table.select(columns.needed)), columns)
-    return to_state_table(state, state_schema(columns))
+    return to_state_table(state, schema)
 
 
-def merge_tables(tables: Iterable[pa.Table], columns: Columns) -> pa.Table:
-    """Merge state tables into one, with the fixed schema."""
+def merge_tables(
+    tables: Iterable[pa.Table], schema: pa.Schema | None = None
+) -> pa.Table:
+    """Merge state tables into one, with the fixed schema (see :func:`table_state`)."""
     merged = polars_l2.merge_states(list(tables))
-    return to_state_table(merged, state_schema(columns))
+    return to_state_table(merged, schema)
 
 
 def merge_in_order(
@@ -142,8 +160,10 @@ def merge_in_order(
     """Merge the driver's empty state with the workers' states.
 
     Rows come in the order :func:`polars_l2.state` gives on one machine:
-    models in the order of `predicted`, then segments sorted by key (as
-    strings, nulls last), whatever order the engine returned them in.
+    models in the order of `predicted`, then segments sorted by key (by
+    value, in the key's dtype, nulls last), whatever order the engine
+    returned them in. Keys whose dtypes differ between the parts merge in
+    their common dtype, as in :func:`polars_l2.merge_states`.
     """
     # An engine may hand back an empty block without columns; no rows, no state.
     merged = polars_l2.merge_states([base, *(part for part in parts if part.num_rows)])

@@ -16,7 +16,7 @@ column                    Arrow type  meaning (over the counted rows)
 ========================  ==========  =============================================
 ``state_version``         int64       :data:`STATE_VERSION` of the writer
 ``model``                 string      name of the predicted column
-*by columns*              string      the segment's keys, as strings (null stays null)
+*by columns*              own type    the segment's keys, in their own dtypes
 ``weighted``              bool        whether the state was built with weights
 ``n``                     int64       rows counted (actual, prediction, weight present,
                                       weight not zero)
@@ -44,11 +44,27 @@ is zero (no rows); merging such a part changes nothing. ``actual_min`` and
 1.0 for a perfect fit and 0.0 otherwise), which its computed variance cannot
 (the variance of ``[0.1] * 7`` is 1.9e-34).
 
-The keys are stored as strings, whatever their dtype (an integer key 7
-becomes ``"7"``, a date ``"2024-05-01"``), so that every state of the same
-columns has the same schema: the report :func:`finalize` gives has string
-keys, sorted as they came, where :func:`polars_l2.report` keeps the keys'
-dtypes.
+**Keys** keep their dtype, so :func:`finalize` gives keys in the dtype
+:func:`polars_l2.report` gives, which join back to the data: integers,
+floats, Decimal, Boolean, String, Date, Time, Datetime and Duration keys are
+stored as they are (``Datetime`` with its unit and time zone). Two
+exceptions: Categorical and Enum keys are stored as String (their categories
+are no part of a fixed schema, and states built from different category
+sets must merge), and a float ``-0.0`` is stored as ``0.0``. Equal keys are
+one segment (``-0.0`` and ``0.0``; every NaN is one key, sorted after the
+numbers and before null), distinct keys never are. :func:`merge_states`
+merges states whose key dtypes differ in a common dtype: numbers in Polars'
+supertype (Int32 and Int64 in Int64, Int64 and Float64 in Float64),
+Datetime and Duration in the finest unit that holds every value (else the
+coarsest), Null with anything; it refuses, naming the key, keys of different
+kinds (String and Int64, Date and Datetime, Datetime in two time zones) and
+any cast that would change a key (an integer beyond 2**53 as a Float64, a
+nanosecond Datetime as microseconds).
+
+States of version 1 stored every key as a string. They are still read, with
+their String keys: they merge with states whose keys are String, and are
+refused, with a message saying so, against typed keys. Rebuild them (or cast
+their key columns) to merge them with new states.
 
 The moments come from Polars' stable ``var`` and ``cov`` (weighted:
 :math:`\sum w (v - \bar v_w)^2 = n[\mathrm{cov}(wv, v) - \bar v_w
@@ -76,11 +92,12 @@ from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar, overload
 import polars as pl
 import pyarrow as pa
 
-from polars_l2._core import columns, metrics, moments
+from polars_l2._core import columns, metrics, moments, per_output
+from polars_l2._core import keys as keys_
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from polars_l2.typing import NanPolicy
 
@@ -89,7 +106,7 @@ __all__ = ["STATE_VERSION", "finalize", "merge_states", "state", "state_schema"]
 #: Version of the state's schema and meaning. A state records the version
 #: that wrote it; :func:`merge_states` and :func:`finalize` read states of
 #: this version and older ones, and refuse newer ones.
-STATE_VERSION: Final = 1
+STATE_VERSION: Final = 2
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
@@ -102,60 +119,85 @@ _METADATA_KEY = b"polars_l2.state_version"
 RESERVED = ("model", "n", "weight_sum", *metrics.METRICS, *_FIXED)
 
 
-def _polars_schema(keys: Sequence[str]) -> pl.Schema:
+def _fixed_schema(keys: Mapping[str, pl.DataType]) -> pl.Schema:
+    """Return the state's Polars schema, with `keys` in their stored dtypes."""
     fields: dict[str, pl.DataType] = {
         "state_version": pl.Int64(),
         "model": pl.String(),
     }
-    fields.update({key: pl.String() for key in keys})
+    fields.update(keys)
     fields["weighted"] = pl.Boolean()
     fields.update(moments.MOMENTS)
     return pl.Schema(fields)
 
 
-def state_schema(by: str | Sequence[str] | None = None) -> pa.Schema:
-    """Return the fixed Arrow schema of a state with the given `by` columns.
+def state_schema(by: Mapping[str, keys_.KeyDtype] | None = None) -> pa.Schema:
+    """Return the fixed Arrow schema of a state with the given key columns.
 
-    Every state of the same `by` columns has this schema, in this column
-    order: signed 64-bit counts, 64-bit floats, ``string`` (not
-    ``large_string``) model names and keys, and the version in the schema's
+    Every state of the same key columns and dtypes has this schema, in this
+    column order: signed 64-bit counts, 64-bit floats, ``string`` (not
+    ``large_string``) model names, each key in its own type (``string`` for
+    String, Categorical and Enum keys), and the version in the schema's
     metadata (``polars_l2.state_version``) as well as in a column. It is the
     schema to declare where an engine needs one up front (Spark's
     ``mapInArrow``), and to cast a state's Arrow table to:
-    ``state.to_arrow().cast(state_schema(by))``.
+    ``state.to_arrow().cast(state_schema(state.select(by).schema))``.
 
     Parameters
     ----------
     by
-        The name of the segment column, or their names, or None.
+        Each key column's name and dtype, in order: a mapping (a dict, or a
+        ``pl.Schema``) of names to Polars dtypes (``pl.Date``,
+        ``pl.Datetime("us")``...) or Arrow types (``pa.date32()``...); None
+        for no keys.
 
     Returns
     -------
     pyarrow.Schema
         The state's columns; see :mod:`polars_l2.state` for their meaning.
 
+    Raises
+    ------
+    L2InputError
+        If `by` is not a mapping (a name or a list of names says nothing of
+        the keys' dtypes), a dtype is not a fully specified dtype or has no
+        Arrow type (Int128, Object), or a key has the name of a state or
+        report column.
+
     Examples
     --------
+    >>> import polars as pl
     >>> import polars_l2
-    >>> schema = polars_l2.state_schema(by="region")
+    >>> schema = polars_l2.state_schema(by={"region": pl.String, "day": pl.Date})
     >>> schema.names[:5]
-    ['state_version', 'model', 'region', 'weighted', 'n']
-    >>> str(schema.field("region").type), str(schema.field("n").type)
-    ('string', 'int64')
+    ['state_version', 'model', 'region', 'day', 'weighted']
+    >>> [str(schema.field(name).type) for name in ("region", "day", "n")]
+    ['string', 'date32[day]', 'int64']
     """
-    keys = columns.names(by, role="by", function="polars_l2.state_schema")
-    fields = []
-    for name, dtype in _polars_schema(keys).items():
-        arrow_type: pa.DataType
-        if dtype == pl.String:
-            arrow_type = pa.string()
-        elif dtype == pl.Int64:
-            arrow_type = pa.int64()
-        elif dtype == pl.Boolean:
-            arrow_type = pa.bool_()
-        else:
-            arrow_type = pa.float64()
-        fields.append(pa.field(name, arrow_type))
+    function = "polars_l2.state_schema"
+    keys = keys_.key_schema(by, function=function)
+    clash = [key for key in keys if key in RESERVED]
+    if clash:
+        msg = (
+            f"{function}: by column {clash[0]!r} has the name of an output "
+            f"column; rename it first (output columns: {', '.join(RESERVED)})"
+        )
+        raise L2InputError(msg)
+    fixed = {
+        pl.String: pa.string(),
+        pl.Int64: pa.int64(),
+        pl.Boolean: pa.bool_(),
+        pl.Float64: pa.float64(),
+    }
+    fields = [
+        pa.field(
+            name,
+            keys_.arrow_type(name, dtype, function=function)
+            if name in keys
+            else fixed[dtype.base_type()],
+        )
+        for name, dtype in _fixed_schema(keys).items()
+    ]
     return pa.schema(fields, metadata={_METADATA_KEY: str(STATE_VERSION).encode()})
 
 
@@ -204,12 +246,15 @@ def state(
     frame
         The data: a DataFrame or a LazyFrame.
     actual
-        Name of the column of observed values (numeric or Boolean).
+        Name of the column of observed values (numeric or Boolean), or a
+        vector (Array or List) column, as in :func:`polars_l2.report`: each
+        output is then a segment of its own, numbered in an ``output`` key.
     predicted
         Name of the column of predictions, or a list of names, one per model.
     by
         Name(s) of the column(s) that define the segments, or None for one
-        state row per model.
+        state row per model. The state keeps their dtypes (see
+        :mod:`polars_l2.state`).
     weight
         Name of a column of non-negative sample weights, or None.
     nan_policy
@@ -260,8 +305,16 @@ def state(
     │ yhat  ┆ 3   ┆ -0.166667  ┆ 1.166667 │
     └───────┴─────┴────────────┴──────────┘
     """
+    source: pl.DataFrame | pl.LazyFrame = frame
+    # Vector columns: one row per output, with the output number as a key,
+    # exactly as in the report.
+    exploded = per_output.rows_per_output(
+        frame, actual, predicted, by=by, weight=weight, function="polars_l2.state"
+    )
+    if exploded is not None:
+        source, by = exploded
     spec = columns.spec(
-        frame,
+        source,
         actual,
         predicted,
         by=by,
@@ -270,11 +323,11 @@ def state(
         function="polars_l2.state",
         reserved=RESERVED,
     )
-    long = moments.long_moments(frame, spec, with_top_share=False)
+    long = moments.long_moments(source, spec, with_top_share=False)
     result = long.select(
         pl.lit(STATE_VERSION, pl.Int64).alias("state_version"),
         "model",
-        *(pl.col(key).cast(pl.String) for key in spec.by),
+        *(keys_.canonical(key, spec.schema[key]) for key in spec.by),
         pl.lit(spec.weighted).alias("weighted"),
         *moments.MOMENTS,
     )
@@ -352,21 +405,24 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
     states
         States from :func:`state`: DataFrames, LazyFrames, Arrow tables, or
         paths of parquet files written from them. They must have the same
-        ``by`` columns, and all be weighted or all unweighted.
+        ``by`` columns, and all be weighted or all unweighted. Key dtypes
+        that differ merge in a common dtype (see :mod:`polars_l2.state`).
 
     Returns
     -------
     DataFrame
         The merged state, one row per model and segment, with the schema of
         :func:`state_schema`. Models come in the order they first appear,
-        then segments sorted by key (nulls last).
+        then segments sorted by key, by value in the key's dtype (nulls
+        last).
 
     Raises
     ------
     L2InputError
         If an input is not a state, the inputs have different ``by``
-        columns, some are weighted and some not, or one was written by a
-        newer polars-l2.
+        columns, a key has dtypes with no common dtype that keeps every key,
+        some are weighted and some not, or one was written by a newer
+        polars-l2.
     ValueError
         If `states` is empty.
 
@@ -405,7 +461,6 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
         msg = f"{function}: no states to merge"
         raise ValueError(msg)
     keys = _keys(frames[0].columns, function=function)
-    schema = _polars_schema(keys)
     parts = []
     for frame in frames:
         other = _keys(frame.columns, function=function)
@@ -415,11 +470,15 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
                 f"{other}; merge states of the same segments"
             )
             raise L2InputError(msg)
+        _check_versions(frame, function=function)
+        stored = {key: keys_.stored_dtype(frame.schema[key]) for key in keys}
         parts.append(
-            frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
+            frame.select(
+                pl.col(name).cast(dtype)
+                for name, dtype in _fixed_schema(stored).items()
+            )
         )
-    stacked = pl.concat(parts, how="vertical")
-    _check_versions(stacked, function=function)
+    stacked = pl.concat(keys_.unify(parts, keys, function=function), how="vertical")
     _check_weighted(stacked, function=function)
     order = "_l2_order"
     merged = (
@@ -433,10 +492,11 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
         .with_columns(pl.col(order).min().over("model"))
         .sort([order, *keys], nulls_last=True)
     )
+    schema = _fixed_schema({key: stacked.schema[key] for key in keys})
     return merged.select(
         pl.lit(STATE_VERSION, pl.Int64).alias("state_version"),
         *(
-            pl.col(name).cast(dtype)
+            keys_.canonical(name, dtype) if name in keys else pl.col(name).cast(dtype)
             for name, dtype in schema.items()
             if name != "state_version"
         ),
@@ -452,7 +512,8 @@ def finalize(
     """Turn a (merged) state into the evaluation report.
 
     Gives the columns of :func:`polars_l2.report`, in the state's row order,
-    with two differences. The keys are strings (see :mod:`polars_l2.state`).
+    with the keys in the report's dtypes (Categorical and Enum keys as
+    String; see :mod:`polars_l2.state`), and one difference:
     ``top_1pct_share`` is null: it needs the largest 1% of the squared
     errors of all the data, which no fixed-size state keeps. Every other
     column is computed from the merged moments by the same formula as the

@@ -7,7 +7,7 @@ Each block of the dataset is reduced to a small metric state
 as Arrow tables. The states are combined, exactly and in any order, by
 :func:`polars_l2.merge_states`, and finalised into the report
 (:func:`polars_l2.finalize`): the columns of :func:`polars_l2.report` on one
-machine, equal up to rounding, with string keys and a null
+machine, equal up to rounding, with the keys in their dtypes and a null
 ``top_1pct_share``, as for any merged state.
 
 Where the block states are combined:
@@ -69,12 +69,14 @@ _ROWS_PER_MERGE_TASK = 100_000
 _FUNCTION = "polars_l2.ray.state"
 
 
-def _block_state(table: pa.Table, columns: _distributed.Columns) -> pa.Table:
-    return _distributed.table_state(table, columns, function=_FUNCTION)
+def _block_state(
+    table: pa.Table, columns: _distributed.Columns, schema: pa.Schema | None
+) -> pa.Table:
+    return _distributed.table_state(table, columns, function=_FUNCTION, schema=schema)
 
 
-def _merge_block(table: pa.Table, columns: _distributed.Columns) -> pa.Table:
-    return _distributed.merge_tables([table], columns)
+def _merge_block(table: pa.Table, schema: pa.Schema | None) -> pa.Table:
+    return _distributed.merge_tables([table], schema)
 
 
 def _task_options() -> dict[str, Any]:
@@ -129,6 +131,7 @@ def _merge_on_cluster(
     blocks: ray.data.Dataset,
     rows: int,
     columns: _distributed.Columns,
+    schema: pa.Schema | None,
     options: dict[str, Any],
 ) -> ray.data.Dataset:
     """Merge block states with Ray: hash-partition by segment, merge each part.
@@ -140,7 +143,7 @@ def _merge_on_cluster(
     keys = ["model", *columns.by]
     parts = max(1, math.ceil(rows / _ROWS_PER_MERGE_TASK))
     return blocks.repartition(parts, keys=keys).map_batches(
-        functools.partial(_merge_block, columns=columns),
+        functools.partial(_merge_block, schema=schema),
         batch_format="pyarrow",
         batch_size=None,
         **options,
@@ -188,7 +191,8 @@ def state(
     DataFrame
         One row per model and segment, with the schema of
         :func:`polars_l2.state_schema`: models in the order of `predicted`,
-        then segments sorted by key.
+        then segments sorted by key (by value, nulls last). The keys keep
+        their dtypes.
 
     Raises
     ------
@@ -226,18 +230,22 @@ def state(
     # The state of no rows checks the columns before any data is read when
     # Ray knows the schema (else each block is checked by its task), and is
     # the result for a dataset without rows.
-    base = _distributed.empty_state(_known_schema(dataset), columns, function=_FUNCTION)
+    known = _known_schema(dataset)
+    base = _distributed.empty_state(known, columns, function=_FUNCTION)
+    # Keys keep their dtypes: with a known schema every block state has the
+    # same one; else each block's own, merged in their common dtype.
+    schema = None if known is None else _distributed.state_schema(base)
     options = _task_options()
     with _worker_errors():
         blocks = dataset.map_batches(
-            functools.partial(_block_state, columns=columns),
+            functools.partial(_block_state, columns=columns, schema=schema),
             batch_format="pyarrow",
             batch_size=None,
             **options,
         ).materialize()
         rows = blocks.count()
         if combine == "ray" or (combine == "auto" and rows > DRIVER_COMBINE_MAX_ROWS):
-            blocks = _merge_on_cluster(blocks, rows, columns, options)
+            blocks = _merge_on_cluster(blocks, rows, columns, schema, options)
         tables = ray.get(blocks.to_arrow_refs())
     return _distributed.merge_in_order(base, tables, columns)
 
@@ -257,8 +265,8 @@ def report(
 
     :func:`polars_l2.finalize` of :func:`polars_l2.ray.state`: the columns of
     :func:`polars_l2.report` for the same data on one machine, equal up to
-    rounding, with the keys as strings and ``top_1pct_share`` null (no
-    mergeable state can give it).
+    rounding, with the keys in their dtypes, sorted by value, and
+    ``top_1pct_share`` null (no mergeable state can give it).
 
     Parameters
     ----------

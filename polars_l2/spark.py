@@ -12,8 +12,9 @@ the merge is the package's one merge, not a copy in Spark SQL.
 
 Only the merged state, one row per model and segment, comes back to the
 driver, which finalises it (:func:`polars_l2.finalize`): the columns of
-:func:`polars_l2.report` on one machine, equal up to rounding, with string
-keys and a null ``top_1pct_share``, as for any merged state.
+:func:`polars_l2.report` on one machine, equal up to rounding, with the keys
+in the dtypes Spark's schema gives them (sorted by value) and a null
+``top_1pct_share``, as for any merged state.
 
 Spark's Python workers must run an interpreter with polars-l2 installed; in
 local mode, the driver's: set ``PYSPARK_PYTHON`` to ``sys.executable`` before
@@ -54,7 +55,9 @@ _CHUNK_ROWS = 1_000_000
 
 
 def _partition_state(
-    batches: Iterator[pa.RecordBatch], columns: _distributed.Columns
+    batches: Iterator[pa.RecordBatch],
+    columns: _distributed.Columns,
+    schema: pa.Schema,
 ) -> Iterator[pa.RecordBatch]:
     """Reduce one partition's Arrow batches to its state (runs on a worker)."""
     states: list[pa.Table] = []
@@ -64,24 +67,22 @@ def _partition_state(
         chunk.append(batch)
         rows += batch.num_rows
         if rows >= _CHUNK_ROWS:
-            states.append(_chunk_state(chunk, columns))
+            states.append(_chunk_state(chunk, columns, schema))
             chunk, rows = [], 0
     if chunk:
-        states.append(_chunk_state(chunk, columns))
+        states.append(_chunk_state(chunk, columns, schema))
     if states:
         merged = (
-            states[0]
-            if len(states) == 1
-            else _distributed.merge_tables(states, columns)
+            states[0] if len(states) == 1 else _distributed.merge_tables(states, schema)
         )
         yield from merged.to_batches()
 
 
 def _chunk_state(
-    chunk: list[pa.RecordBatch], columns: _distributed.Columns
+    chunk: list[pa.RecordBatch], columns: _distributed.Columns, schema: pa.Schema
 ) -> pa.Table:
     table = pa.Table.from_batches(chunk)
-    return _distributed.table_state(table, columns, function=_FUNCTION)
+    return _distributed.table_state(table, columns, function=_FUNCTION, schema=schema)
 
 
 def _quote(name: str) -> str:
@@ -109,7 +110,7 @@ def _arrow_schema(df: pyspark.sql.DataFrame) -> pa.Schema:
 
 
 def _merge_partition(
-    batches: Iterator[pa.RecordBatch], columns: _distributed.Columns
+    batches: Iterator[pa.RecordBatch], schema: pa.Schema
 ) -> Iterator[pa.RecordBatch]:
     """Merge the states a shuffle brought together (runs on a worker).
 
@@ -117,11 +118,13 @@ def _merge_partition(
     """
     tables = [pa.Table.from_batches([batch]) for batch in batches if batch.num_rows]
     if tables:
-        yield from _distributed.merge_tables(tables, columns).to_batches()
+        yield from _distributed.merge_tables(tables, schema).to_batches()
 
 
 def _combine(
-    partitions: pyspark.sql.DataFrame, columns: _distributed.Columns
+    partitions: pyspark.sql.DataFrame,
+    columns: _distributed.Columns,
+    schema: pa.Schema,
 ) -> pyspark.sql.DataFrame:
     """Merge partition states per model and segment, on Spark's workers.
 
@@ -139,8 +142,8 @@ def _combine(
             "ignore", message="PySpark does not yet fully support pandas"
         )
         return partitions.repartition(*keys).mapInArrow(
-            functools.partial(_merge_partition, columns=columns),
-            from_arrow_schema(_distributed.state_schema(columns)),
+            functools.partial(_merge_partition, schema=schema),
+            from_arrow_schema(schema),
         )
 
 
@@ -202,7 +205,8 @@ def state(
     DataFrame
         One row per model and segment, with the schema of
         :func:`polars_l2.state_schema`: models in the order of `predicted`,
-        then segments sorted by key.
+        then segments sorted by key (by value, nulls last). The keys keep
+        the dtypes of Spark's schema (through Arrow).
 
     Raises
     ------
@@ -235,18 +239,23 @@ def state(
     base = _distributed.empty_state(
         _arrow_schema(selected), columns, function=_FUNCTION
     )
+    # mapInArrow needs the output schema up front: the keys' types are those
+    # of the state of no rows, which come from the DataFrame's schema.
+    schema = _distributed.state_schema(base)
     with warnings.catch_warnings():
         # PySpark checks the pandas version for mapInArrow, which uses none.
         warnings.filterwarnings(
             "ignore", message="PySpark does not yet fully support pandas"
         )
         partitions = selected.mapInArrow(
-            functools.partial(_partition_state, columns=columns),
-            from_arrow_schema(_distributed.state_schema(columns)),
+            functools.partial(_partition_state, columns=columns, schema=schema),
+            from_arrow_schema(schema),
         )
     with _worker_errors(df):
-        merged: Any = _combine(partitions, columns).toArrow()
-    return _distributed.merge_in_order(base, [merged], columns)
+        merged: Any = _combine(partitions, columns, schema).toArrow()
+    # Spark hands timestamps back in its session's time zone: the declared
+    # schema's types again, so that the keys merge with the driver's state.
+    return _distributed.merge_in_order(base, [merged.cast(schema)], columns)
 
 
 def report(
@@ -263,8 +272,8 @@ def report(
 
     :func:`polars_l2.finalize` of :func:`polars_l2.spark.state`: the columns of
     :func:`polars_l2.report` for the same data on one machine, equal up to
-    rounding, with the keys as strings and ``top_1pct_share`` null (no
-    mergeable state can give it).
+    rounding, with the keys in their dtypes, sorted by value, and
+    ``top_1pct_share`` null (no mergeable state can give it).
 
     Parameters
     ----------

@@ -7,6 +7,7 @@ predictions, and targets around 1e9 so that R² needs centred sums.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from typing import TYPE_CHECKING
 
@@ -62,13 +63,14 @@ def split(frame: pl.DataFrame, parts: int = PARTS, *, seed: int = 7) -> list[pa.
 def assert_reports_match(got: pl.DataFrame, expected: pl.DataFrame) -> None:
     """Check a distributed report against the single-process one.
 
-    What :func:`polars_l2.finalize` documents for a merged state: keys as
-    strings, the same counts, every other metric equal to a relative 1e-9
-    (the RMSE interval included), and ``top_1pct_share`` null.
+    What :func:`polars_l2.finalize` documents for a merged state: the keys
+    in their dtypes and order (sorted by value, not as text), the same
+    counts, every other metric equal to a relative 1e-9 (the RMSE interval
+    included), and ``top_1pct_share`` null.
     """
     keys = [name for name in ("model", *BY) if name in expected.columns]
-    expected = expected.with_columns(pl.col(keys).cast(pl.String))
     assert got.columns == expected.columns
+    assert got.select(keys).schema == expected.select(keys).schema
     assert_frame_equal(got.select(*keys, "n"), expected.select(*keys, "n"))
     assert got["top_1pct_share"].is_null().all()
     metrics = [
@@ -79,4 +81,50 @@ def assert_reports_match(got: pl.DataFrame, expected: pl.DataFrame) -> None:
     assert len(metrics) >= 9
     assert_frame_equal(
         got.select(metrics), expected.select(metrics), rel_tol=REL_TOL, abs_tol=0.0
+    )
+
+
+#: Keys of many dtypes, whose order as text differs from their order by value.
+TYPED_BY = ["k", "day", "at", "f", "amount"]
+
+
+def make_typed_keys(rows: int = 4_000, *, seed: int = 11) -> pl.DataFrame:
+    """Predictions by integer, date, datetime, float and decimal keys."""
+    rng = np.random.default_rng(seed)
+    start = dt.datetime(2024, 5, 1, 12, 0, 0)
+    y = rng.normal(0.0, 10.0, rows)
+    return pl.DataFrame(
+        {
+            "k": rng.integers(0, 12, rows),
+            "day": [
+                dt.date(2024, 5, 1) + dt.timedelta(days=int(d))
+                for d in rng.integers(0, 3, rows)
+            ],
+            "at": [
+                start + dt.timedelta(microseconds=int(us))
+                for us in rng.integers(0, 2, rows) * 250_000
+            ],
+            "f": rng.choice([-0.0, 0.0, 2.5, 10.0], rows),
+            "amount": pl.Series(rng.choice(["1.25", "10.50"], rows)).cast(
+                pl.Decimal(10, 2)
+            ),
+            "y": y,
+            "linear": y + rng.normal(0.5, 2.0, rows),
+            "boosted": y + rng.standard_t(3.0, rows),
+        },
+        schema_overrides={"at": pl.Datetime("us")},
+    )
+
+
+def assert_typed_keys_match(got: pl.DataFrame, expected: pl.DataFrame) -> None:
+    """Keys in the report's dtypes and order (by value), counts and metrics."""
+    keys = ["model", *TYPED_BY]
+    assert got.select(keys).schema == expected.select(keys).schema
+    # -0.0 == 0.0: one key, whichever sign the report's group-by kept.
+    assert got.select(*keys, "n").rows() == expected.select(*keys, "n").rows()
+    assert_frame_equal(
+        got.select("mse", "rmse", "mae", "bias", "r2"),
+        expected.select("mse", "rmse", "mae", "bias", "r2"),
+        rel_tol=REL_TOL,
+        abs_tol=1e-12,
     )

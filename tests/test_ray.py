@@ -14,7 +14,15 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import polars_l2
-from tests.distributed_data import BY, assert_reports_match, make_data, split
+from tests.distributed_data import (
+    BY,
+    TYPED_BY,
+    assert_reports_match,
+    assert_typed_keys_match,
+    make_data,
+    make_typed_keys,
+    split,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -193,3 +201,17 @@ def test_refuses_a_context_that_skips_failing_blocks(data: pl.DataFrame) -> None
     lenient.context.max_errored_blocks = 1
     with pytest.raises(ValueError, match="max_errored_blocks=1"):
         polars_l2_ray.report(lenient, "y", MODELS)
+
+
+@pytest.mark.usefixtures("cluster")
+@pytest.mark.parametrize("combine", ["driver", "ray"])
+def test_keys_keep_their_dtypes_and_sort_by_value(combine: str) -> None:
+    data = make_typed_keys()
+    got = polars_l2_ray.report(
+        ray_data.from_arrow(split(data, 6)),
+        "y",
+        MODELS,
+        by=TYPED_BY,
+        combine=combine,
+    )
+    assert_typed_keys_match(got, polars_l2.report(data, "y", MODELS, by=TYPED_BY))

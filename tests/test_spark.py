@@ -19,8 +19,11 @@ import polars_l2
 from tests.distributed_data import (
     BY,
     REL_TOL,
+    TYPED_BY,
     assert_reports_match,
+    assert_typed_keys_match,
     make_data,
+    make_typed_keys,
     split,
 )
 
@@ -182,3 +185,12 @@ def test_a_worker_input_error_is_raised_as_one() -> None:
         polars_l2_spark._worker_errors(FRAME),
     ):
         raise relayed
+
+
+def test_keys_keep_their_dtypes_and_sort_by_value(spark: Any, tmp_path: Path) -> None:
+    data = make_typed_keys()
+    for i, part in enumerate(split(data, 6)):
+        pl.from_arrow(part).write_parquet(tmp_path / f"part-{i}.parquet")  # type: ignore[union-attr]
+    df = spark.read.parquet(str(tmp_path))
+    got = polars_l2_spark.report(df, "y", MODELS, by=TYPED_BY)
+    assert_typed_keys_match(got, polars_l2.report(data, "y", MODELS, by=TYPED_BY))

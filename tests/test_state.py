@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+import math
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -143,7 +146,7 @@ def test_merging_an_empty_state_changes_nothing(
     assert_close(polars_l2.merge_states([none, ungrouped, none]), ungrouped, rel=1e-15)
 
 
-def test_a_single_state_finalises_to_the_report_with_string_keys() -> None:
+def test_a_single_state_finalises_to_the_report_with_its_key_dtypes() -> None:
     df = pl.DataFrame(
         {
             "g": [1, 1, 2, 2, 2],
@@ -155,12 +158,8 @@ def test_a_single_state_finalises_to_the_report_with_string_keys() -> None:
     state = polars_l2.state(df, "y", MODELS, by="g")
     report = polars_l2.report(df, "y", MODELS, by="g")
     got = polars_l2.finalize(state)
-    assert got["g"].dtype == pl.String
-    assert_close(
-        comparable(got),
-        comparable(report.with_columns(pl.col("g").cast(pl.String))),
-        rel=1e-15,
-    )
+    assert got["g"].dtype == report["g"].dtype == pl.Int64
+    assert_close(comparable(got), comparable(report), rel=1e-15)
     assert (
         polars_l2.finalize(state, confidence=0.5)["rmse_high"].to_list()
         < got["rmse_high"].to_list()
@@ -177,19 +176,22 @@ def test_the_schema_is_fixed_arrow_friendly_and_versioned() -> None:
         }
     )
     state = polars_l2.state(df, "y", "a", by=["day", "shop"])
-    schema = polars_l2.state_schema(["day", "shop"])
+    schema = polars_l2.state_schema({"day": pl.UInt32, "shop": pl.Categorical})
     table = state.to_arrow().cast(schema)
     assert table.schema.equals(schema)
     assert schema.metadata == {
         b"polars_l2.state_version": str(polars_l2.STATE_VERSION).encode()
     }
     for field in schema:
-        assert not pa.types.is_unsigned_integer(field.type), field
+        if field.name != "day":  # the key keeps its own type
+            assert not pa.types.is_unsigned_integer(field.type), field
         assert not pa.types.is_large_string(field.type), field
     assert schema.field("n").type == pa.int64()
-    assert schema.field("day").type == pa.string()
+    # Keys keep their dtype; a Categorical key is stored as a string.
+    assert schema.field("day").type == pa.uint32()
+    assert schema.field("shop").type == pa.string()
     assert state["state_version"].to_list() == [polars_l2.STATE_VERSION] * 3
-    assert state.select("day", "shop").rows() == [("1", "x"), ("2", "y"), ("2", None)]
+    assert state.select("day", "shop").rows() == [(1, "x"), (2, "y"), (2, None)]
 
 
 def test_states_round_trip_through_parquet_and_arrow(tmp_path: Path) -> None:
@@ -205,7 +207,8 @@ def test_states_round_trip_through_parquet_and_arrow(tmp_path: Path) -> None:
     first, second = df.head(200), df.tail(300)
     state = polars_l2.state(first, "y", "a", by="g", weight="w")
     path = tmp_path / "state.parquet"
-    pq.write_table(state.to_arrow().cast(polars_l2.state_schema("g")), path)
+    schema = polars_l2.state_schema({"g": pl.String})
+    pq.write_table(state.to_arrow().cast(schema), path)
     assert pq.read_schema(path).field("g").type == pa.string()
     polars_path = tmp_path / "polars.parquet"
     state.write_parquet(polars_path)
@@ -272,3 +275,271 @@ def test_weighted_finalize_reports_the_weight_sum() -> None:
     assert got.columns[:3] == ["model", "n", "weight_sum"]
     assert got["weight_sum"].item() == 4.0
     assert got["mse"].item() == pytest.approx(0.25)
+
+
+# --- segment keys keep their dtype (issue 11, class 7) -------------------------
+
+
+def keyed(keys: pl.Series, y: list[float] | None = None) -> pl.DataFrame:
+    """One row per key, with a target and a prediction (error 1 on each row)."""
+    n = keys.len()
+    y = y if y is not None else [float(i) for i in range(n)]
+    return pl.DataFrame({"g": keys, "y": y, "a": [v + 1.0 for v in y]})
+
+
+def merged_report(*parts: pl.DataFrame) -> pl.DataFrame:
+    states = [polars_l2.state(part, "y", "a", by="g") for part in parts]
+    return polars_l2.finalize(polars_l2.merge_states(states))
+
+
+def test_an_integer_and_a_float_key_of_the_same_value_are_one_segment() -> None:
+    a = pl.DataFrame({"g": [1], "y": [1.0], "p": [0.0]})
+    b = pl.DataFrame({"g": [1.0], "y": [1.0], "p": [0.0]})
+    states = [
+        polars_l2.state(a, "y", "p", by="g"),
+        polars_l2.state(b, "y", "p", by="g"),
+    ]
+    got = polars_l2.finalize(polars_l2.merge_states(states))
+    assert got.select("g", "n").rows() == [(1.0, 2)]
+    assert got["g"].dtype == pl.Float64
+
+
+US, NS = pl.Datetime("us"), pl.Datetime("ns")
+NOON = dt.datetime(2024, 5, 1, 12, 0, 0, 250_000)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "dtype", "keys"),
+    [
+        # Equal keys written differently: one segment.
+        (pl.Series([-0.0]), pl.Series([0.0]), pl.Float64, [0.0]),
+        (pl.Series([0.0]), pl.Series([-0.0]), pl.Float64, [0.0]),
+        (pl.Series([7], dtype=pl.Int32), pl.Series([7], dtype=pl.Int64), pl.Int64, [7]),
+        (pl.Series([7], dtype=pl.Int32), pl.Series([7.0]), pl.Float64, [7.0]),
+        (
+            pl.Series([7], dtype=pl.UInt8),
+            pl.Series([7], dtype=pl.Int8),
+            pl.Int16,
+            [7],
+        ),
+        (pl.Series([NOON], dtype=US), pl.Series([NOON], dtype=NS), NS, [NOON]),
+        (
+            pl.Series([dt.timedelta(seconds=1)], dtype=pl.Duration("ms")),
+            pl.Series([dt.timedelta(seconds=1)], dtype=pl.Duration("us")),
+            pl.Duration("us"),
+            [dt.timedelta(seconds=1)],
+        ),
+        (
+            pl.Series([Decimal("1.50")], dtype=pl.Decimal(10, 2)),
+            pl.Series([Decimal("1.500")], dtype=pl.Decimal(12, 3)),
+            pl.Decimal(12, 3),
+            [Decimal("1.5")],
+        ),
+        (pl.Series([float("nan")]), pl.Series([float("nan")]), pl.Float64, [None]),
+        (pl.Series([None], dtype=pl.Int64), pl.Series([None]), pl.Int64, [None]),
+        (pl.Series(["x"], dtype=pl.Categorical), pl.Series(["x"]), pl.String, ["x"]),
+        (pl.Series([True]), pl.Series([True]), pl.Boolean, [True]),
+        (
+            pl.Series([dt.date(2024, 5, 1)]),
+            pl.Series([dt.date(2024, 5, 1)]),
+            pl.Date,
+            [dt.date(2024, 5, 1)],
+        ),
+        # Distinct keys: never one segment.
+        (
+            pl.Series([dt.time(12, 0, 0, 100_000)]),
+            pl.Series([dt.time(12, 0, 0, 200_000)]),
+            pl.Time,
+            [dt.time(12, 0, 0, 100_000), dt.time(12, 0, 0, 200_000)],
+        ),
+        (
+            pl.Series([NOON], dtype=US),
+            pl.Series([NOON + dt.timedelta(microseconds=1)], dtype=NS),
+            NS,
+            [NOON, NOON + dt.timedelta(microseconds=1)],
+        ),
+        (
+            pl.Series([2**53], dtype=pl.Int64),
+            pl.Series([2**53 + 1], dtype=pl.Int64),
+            pl.Int64,
+            [2**53, 2**53 + 1],
+        ),
+        (pl.Series([1]), pl.Series([None], dtype=pl.Int64), pl.Int64, [1, None]),
+        (pl.Series([True]), pl.Series([False]), pl.Boolean, [False, True]),
+    ],
+)
+def test_equal_keys_merge_and_distinct_keys_never_do(
+    first: pl.Series, second: pl.Series, dtype: pl.DataType, keys: list[object]
+) -> None:
+    got = merged_report(keyed(first), keyed(second))
+    assert got["g"].dtype == dtype
+    if keys == [None] and first.dtype == pl.Float64:  # NaN: one key
+        assert got["g"].is_nan().to_list() == [True]
+    else:
+        assert got["g"].to_list() == keys
+    # Every row counts once, in the segment of its key.
+    assert got["n"].sum() == 2
+    # The same rows in one frame: the report agrees where the dtypes do.
+    if first.dtype == second.dtype:
+        whole = polars_l2.report(keyed(pl.concat([first, second])), "y", "a", by="g")
+        assert got.select("g", "n").equals(whole.select("g", "n"))
+
+
+def test_minus_zero_is_stored_as_zero() -> None:
+    state = polars_l2.state(keyed(pl.Series([-0.0, -0.0])), "y", "a", by="g")
+    assert [math.copysign(1.0, key) for key in state["g"]] == [1.0]
+    merged = polars_l2.merge_states([state, state])
+    assert [math.copysign(1.0, key) for key in merged["g"]] == [1.0]
+
+
+def test_keys_sort_by_value_nan_after_numbers_nulls_last() -> None:
+    keys = pl.Series([10.0, None, float("nan"), 2.0, -1.0, 1.0])
+    got = merged_report(keyed(keys[:3]), keyed(keys[3:]))
+    assert got["g"].to_list()[:4] == [-1.0, 1.0, 2.0, 10.0]
+    assert math.isnan(got["g"][4])
+    assert got["g"][5] is None
+    integers = merged_report(keyed(pl.Series([10, 1])), keyed(pl.Series([0, 2])))
+    assert integers["g"].to_list() == [0, 1, 2, 10]  # not "0", "1", "10", "2"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "pattern"),
+    [
+        (pl.Series(["1"]), pl.Series([1]), r"'g' has dtypes String, Int64.*version 1"),
+        (pl.Series([True]), pl.Series([1]), "'g' has dtypes Boolean, Int64"),
+        (
+            pl.Series([dt.date(2024, 5, 1)]),
+            pl.Series([dt.datetime(2024, 5, 1)]),
+            "'g' has dtypes Date, Datetime",
+        ),
+        (
+            pl.Series([NOON], dtype=pl.Datetime("us", "UTC")),
+            pl.Series([NOON], dtype=pl.Datetime("us", "Europe/Paris")),
+            "no common dtype",
+        ),
+        # 2**53 + 1 is no Float64: as one it would merge with 2**53.
+        (pl.Series([2**53 + 1]), pl.Series([0.5]), "without changing one"),
+        # Nanoseconds beyond 2262 fit no ns Datetime, and the ns key none in us.
+        (
+            pl.Series([dt.datetime(3000, 1, 1)], dtype=US),
+            pl.Series([NOON + dt.timedelta(microseconds=1)], dtype=NS).dt.offset_by(
+                "1ns"
+            ),
+            "without changing one",
+        ),
+    ],
+)
+def test_keys_without_a_lossless_common_dtype_are_refused(
+    first: pl.Series, second: pl.Series, pattern: str
+) -> None:
+    with pytest.raises(polars_l2.L2InputError, match=pattern):
+        merged_report(keyed(first), keyed(second))
+
+
+KEY_SERIES = [
+    pl.Series([3, 1, 2, 1], dtype=pl.Int8),
+    pl.Series([3, 1, 2, 1], dtype=pl.UInt64),
+    pl.Series([0.5, -0.0, 0.0, None]),
+    pl.Series([0.5, 1.5, 0.5, 2.5], dtype=pl.Float32),
+    pl.Series([Decimal("1.10"), Decimal("2.25"), None, Decimal("1.10")]),
+    pl.Series([True, False, None, True]),
+    pl.Series(["b", "a", None, "b"]),
+    pl.Series(["b", "a", None, "b"], dtype=pl.Categorical),
+    pl.Series([dt.date(2024, 1, d) for d in (3, 1, 2, 1)]),
+    pl.Series([dt.time(0, 0, 0, us) for us in (3, 1, 2, 1)]),
+    pl.Series([NOON + dt.timedelta(microseconds=us) for us in (3, 1, 2, 1)], dtype=NS),
+    pl.Series([NOON, None, NOON, NOON], dtype=pl.Datetime("ms", "Asia/Kolkata")),
+    pl.Series([dt.timedelta(microseconds=us) for us in (3, 1, 2, 1)]),
+    pl.Series([None, None, None, None]),
+]
+
+
+@pytest.mark.parametrize("keys", KEY_SERIES, ids=lambda s: str(s.dtype))
+def test_finalize_gives_the_reports_keys_and_dtypes(keys: pl.Series) -> None:
+    df = keyed(keys, y=[1.0, 4.0, 2.0, 8.0])
+    report = polars_l2.report(df, "y", "a", by="g")
+    got = merged_report(df.head(1), df.slice(1, 2), df.tail(1))
+    if keys.dtype == pl.Categorical:  # documented: stored as String
+        report = report.with_columns(pl.col("g").cast(pl.String))
+    assert got["g"].dtype == report["g"].dtype
+    assert_close(comparable(got), comparable(report))
+    # The state's Arrow schema describes it, and a parquet round trip keeps it.
+    state = polars_l2.state(df, "y", "a", by="g")
+    schema = polars_l2.state_schema(state.select("g").schema)
+    table = state.to_arrow().cast(schema)
+    assert table.schema.equals(schema)
+    again = polars_l2.merge_states([table])
+    assert again.schema == state.schema
+    assert_frame_equal(again, state)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    data=st.data(),
+    keys=st.sampled_from(KEY_SERIES),
+    n=st.integers(1, 30),
+    cuts=st.lists(st.integers(0, 60), max_size=4),
+)
+def test_merging_chunks_in_any_order_equals_the_report(
+    data: st.DataObject, keys: pl.Series, n: int, cuts: list[int]
+) -> None:
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    picked = keys.gather(rng.integers(0, keys.len(), n).tolist())
+    df = keyed(picked, y=rng.normal(0, 10, n).tolist()).with_columns(
+        a=pl.col("y") + pl.Series(rng.normal(0, 1, n))
+    )
+    parts = chunks(df, cuts)
+    order = data.draw(st.permutations(range(len(parts))))
+    got = merged_report(*(parts[i] for i in order))
+    want = polars_l2.report(df, "y", "a", by="g")
+    if keys.dtype == pl.Categorical:
+        want = want.with_columns(pl.col("g").cast(pl.String))
+    assert_close(comparable(got), comparable(want))
+
+
+def test_state_schema_takes_polars_or_arrow_key_dtypes() -> None:
+    schema = polars_l2.state_schema(
+        {"day": pl.Date, "at": pa.timestamp("ns", tz="UTC"), "shop": pl.Categorical}
+    )
+    assert schema.names[2:5] == ["day", "at", "shop"]
+    assert schema.field("day").type == pa.date32()
+    assert schema.field("at").type == pa.timestamp("ns", tz="UTC")
+    assert schema.field("shop").type == pa.string()
+    assert polars_l2.state_schema().names == polars_l2.state_schema({}).names
+    assert schema.metadata == {b"polars_l2.state_version": b"2"}
+
+
+@pytest.mark.parametrize(
+    ("by", "pattern"),
+    [
+        ("region", "must map each key column's name to its dtype"),
+        (["region"], "must map each key column's name to its dtype"),
+        ({"model": pl.String}, "by column 'model' has the name of an output"),
+        ({"n": pl.Int64}, "by column 'n' has the name of an output"),
+        ({"g": "int"}, "by column 'g' has dtype 'int'"),
+        ({"g": pl.Int128}, "'g' has dtype Int128, which has no Arrow type"),
+    ],
+)
+def test_state_schema_refuses_what_cannot_describe_a_state(
+    by: object, pattern: str
+) -> None:
+    with pytest.raises(polars_l2.L2InputError, match=pattern):
+        polars_l2.state_schema(by)  # type: ignore[arg-type]
+
+
+def test_a_version_1_state_keeps_its_string_keys() -> None:
+    df = keyed(pl.Series(["x", "y"]))
+    old = polars_l2.state(df, "y", "a", by="g").with_columns(
+        state_version=pl.lit(1, pl.Int64)
+    )
+    new = polars_l2.state(df, "y", "a", by="g")
+    merged = polars_l2.merge_states([old, new])
+    assert merged["state_version"].to_list() == [polars_l2.STATE_VERSION] * 2
+    assert merged.select("g", "n").rows() == [("x", 2), ("y", 2)]
+    # Version 1 stored integer keys as strings: refused against typed keys.
+    typed = polars_l2.state(keyed(pl.Series([1, 2])), "y", "a", by="g")
+    stringified = typed.with_columns(
+        pl.col("g").cast(pl.String), state_version=pl.lit(1, pl.Int64)
+    )
+    with pytest.raises(polars_l2.L2InputError, match="version 1"):
+        polars_l2.merge_states([stringified, typed])

@@ -68,7 +68,8 @@ one file or several:
   except top_1pct_share, which is then null (it needs the largest 1% of all
   the squared errors at once, which no state keeps).
   A file with no data rows is skipped; it is an error if nothing is left.
-  The segment keys of a merged report are strings.
+  Segment keys keep their dtypes; files whose keys differ in dtype merge in
+  a common one (Int64 and Float64 in Float64), or are refused naming the key.
 
 states:
   --save-state FILE writes the merged state of everything evaluated (parquet,

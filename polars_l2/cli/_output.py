@@ -170,13 +170,13 @@ def write_atomic(path: Path, text: str) -> None:
 def write_state_atomic(path: Path, state: pl.DataFrame) -> None:
     """Write a state to parquet atomically, with the fixed state schema.
 
-    The file has :func:`polars_l2.state_schema`'s Arrow types (``string``
-    keys, ``int64`` counts) and version metadata, so other engines (Spark)
+    The file has :func:`polars_l2.state_schema`'s Arrow types (keys in
+    their own types, ``int64`` counts) and version metadata, so other engines (Spark)
     and later versions of polars-l2 read it as a state.
     """
     fixed = polars_l2.state_schema().names
     keys = [name for name in state.columns if name not in fixed]
-    table = state.to_arrow().cast(polars_l2.state_schema(keys))
+    table = state.to_arrow().cast(polars_l2.state_schema(state.select(keys).schema))
     replace_atomically(path, lambda tmp: pq.write_table(table, tmp))
 
 
