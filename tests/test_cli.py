@@ -1132,8 +1132,8 @@ def run_shell(command: str, *args: str | Path) -> subprocess.CompletedProcess[st
 def test_exit_codes_are_the_same_with_stdout_or_stderr_closed(
     bad_files: Path,
 ) -> None:
-    good = ["evaluate", bad_files / "good.parquet", "--actual", "y", "--predicted", "a"]
-    bad = ["evaluate", bad_files / "nope.parquet", "--actual", "y", "--predicted", "a"]
+    good = ev(str(bad_files / "good.parquet"))
+    bad = ev(str(bad_files / "nope.parquet"))
     closed_stdout = run_shell('exec "$@" >&-', *good)
     assert (closed_stdout.returncode, closed_stdout.stderr) == (0, "")
     closed_stdout_bad = run_shell('exec "$@" >&-', *bad)
