@@ -415,10 +415,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return _run(argv)
         except _signals.Stopped as stop:
+            received.ending = True
             return _signals.stopped(stop.signum)
         except KeyboardInterrupt:  # SIGINT, when main did not install the handler
+            received.ending = True
             return _signals.stopped(signal.SIGINT)
         except Exception as error:
+            received.ending = True
             if received.signum is not None:
                 # An error raised in place of the signal's exception (by a
                 # library that caught it) is still the signal's doing.

@@ -40,6 +40,9 @@ class Received:
     """The first signal received while the handlers were installed, if any."""
 
     signum: int | None = None
+    #: Set once the command is ending (saying why): a signal then is only
+    #: recorded, so that the one line being written is not cut by a second.
+    ending: bool = False
 
 
 def stopped(signum: int) -> int:
@@ -83,7 +86,8 @@ def handled() -> Iterator[Received]:
             # The user insists: stop now, without unwinding again.
             os._exit(128 + received.signum)
         received.signum = signum
-        raise Stopped(signum)
+        if not received.ending:
+            raise Stopped(signum)
 
     defaults = {
         signal.SIGINT: signal.default_int_handler,
