@@ -1,18 +1,31 @@
-"""The benchmark script runs and writes a well-formed page (no timing is checked)."""
+"""The benchmark script runs and writes a well-formed page (no timing is checked).
+
+Whether a target passes depends on the machine's speed and load, so no test
+looks at which verdict a target got: only that it got one of the page's
+verdicts, with a figure or a reason.
+"""
 
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "run.py"
 
-pytestmark = pytest.mark.slow
+#: Every verdict the targets table can show. "(within 3%)" marks a MISS inside
+#: a shared machine's noise; which verdict a run gets depends on the machine.
+VERDICT = re.compile(r"(PASS|\*\*MISS\*\*( \(within 3%\))?|SKIP|reported)")
 
 CASE_TITLES = [
     "## 1. Ungrouped MSE",
@@ -42,6 +55,36 @@ def target_rows(page: str) -> list[list[str]]:
 
 
 @pytest.fixture(scope="module")
+def page_code() -> Iterator[ModuleType]:
+    """Import the page module as run.py does (from its directory)."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        yield importlib.import_module("_page")
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+
+
+@pytest.mark.parametrize(
+    ("limit", "measured", "expected"),
+    [
+        (1.05, 1.0, "PASS"),
+        (1.05, 1.2, "**MISS**"),
+        (1.05, 1.06, "**MISS** (within 3%)"),  # 1.06 / 1.05 - 1 < 3%
+        (1.05, None, "SKIP"),
+        (None, 2.0, "reported"),
+    ],
+)
+def test_every_verdict_the_page_gives_is_accepted(
+    page_code: ModuleType, limit: float | None, measured: float | None, expected: str
+) -> None:
+    # Each of these verdicts can come out of a run on a busy machine: the page
+    # test must accept them all (a MISS within 3% once failed it).
+    target = page_code.Target("1 x", "≤ 1.05", limit, measured=measured, shown="1")
+    assert page_code.verdict(target) == expected
+    assert VERDICT.fullmatch(expected)
+
+
+@pytest.fixture(scope="module")
 def quick_page(tmp_path_factory: pytest.TempPathFactory) -> str:
     out = tmp_path_factory.mktemp("bench") / "performance.md"
     done = run("--quick", "--output", str(out))
@@ -50,6 +93,7 @@ def quick_page(tmp_path_factory: pytest.TempPathFactory) -> str:
     return out.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_page_has_every_default_case_in_order(quick_page: str) -> None:
     positions = [quick_page.find(title) for title in CASE_TITLES]
     assert all(p > 0 for p in positions), positions
@@ -58,6 +102,7 @@ def test_page_has_every_default_case_in_order(quick_page: str) -> None:
     assert "## 4. Larger than memory" not in quick_page
 
 
+@pytest.mark.slow
 def test_page_states_quick_mode_machine_and_versions(quick_page: str) -> None:
     assert quick_page.startswith("# Performance\n")
     assert "**Quick mode:**" in quick_page
@@ -68,16 +113,17 @@ def test_page_states_quick_mode_machine_and_versions(quick_page: str) -> None:
         assert f"| {label} |" in machine, label
 
 
+@pytest.mark.slow
 def test_every_target_has_a_verdict_and_a_figure_or_a_reason(quick_page: str) -> None:
     rows = target_rows(quick_page)
     cases = {row[0].split()[0] for row in rows}
     assert {"1", "2", "3", "5", "6"} <= cases
     for case, goal, measured, result in rows:
-        assert result in {"PASS", "**MISS**", "SKIP", "reported"}, (case, result)
+        assert VERDICT.fullmatch(result), (case, result)
         assert goal
         assert measured, (case, goal)
         assert measured != "n/a", (case, goal)
-        if result in {"PASS", "**MISS**"}:
+        if result.startswith(("PASS", "**MISS**")):
             # a ratio (1.02\u00d7) or a share (12.5%)
             assert re.match(r"[\d.,]+[\u00d7%]", measured), measured
     # the issue's targets are all stated
@@ -86,6 +132,7 @@ def test_every_target_has_a_verdict_and_a_figure_or_a_reason(quick_page: str) ->
         assert fragment in goals, fragment
 
 
+@pytest.mark.slow
 def test_timing_tables_have_medians_and_ratios(quick_page: str) -> None:
     case1 = quick_page.split("## 1. Ungrouped MSE", 1)[1].split("\n## ", 1)[0]
     header = next(line for line in case1.splitlines() if line.startswith("| variant"))
@@ -101,6 +148,7 @@ def test_timing_tables_have_medians_and_ratios(quick_page: str) -> None:
     assert all(r.rstrip(" |").endswith("agrees") for r in package)
 
 
+@pytest.mark.slow
 def test_selected_case_only_and_unknown_case(tmp_path: Path) -> None:
     out = tmp_path / "one.md"
     done = run("--quick", "--cases", "5", "--output", str(out))
@@ -119,6 +167,7 @@ def test_selected_case_only_and_unknown_case(tmp_path: Path) -> None:
     assert not (tmp_path / "x.md").exists()
 
 
+@pytest.mark.slow
 def test_big_case_runs_on_a_small_file_or_says_why_not(tmp_path: Path) -> None:
     out = tmp_path / "big.md"
     data = tmp_path / "big.parquet"

@@ -12,12 +12,14 @@ program calls.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
 import pty
 import re
 import select
+import signal
 import subprocess
 import sys
 from importlib import resources
@@ -26,17 +28,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from polars.testing import assert_frame_equal
 
 import polars_l2
 from polars_l2 import cli, plot
+from polars_l2.cli import _errors as _cli_errors
 from polars_l2.cli import _progress as _cli_progress
 from polars_l2.data import make_houses
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+    from typing import NoReturn
 
 MODELS = ["a", "b"]
 BY = ["region", "channel"]
@@ -554,6 +559,16 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory, data: pl.DataFrame) -> P
     (root / "empty_dir").mkdir()
     (root / "corrupt.parquet").write_text("not a parquet file")
     data.write_parquet(root / "good.parquet")
+    # Each of Polars' data errors, provoked by a file (see _errors.DATA_ERRORS).
+    (root / "ragged.csv").write_text("y,a\n1,2\n3,4,5\n")
+    # The dtype is inferred from the first 10,000 rows; row 10,001 breaks it.
+    (root / "late_text.csv").write_text("y,a\n" + "1,2\n" * 10_000 + "x,3\n")
+    (root / "bad.ndjson").write_text('{"y": 1, "a": 2}\n{not json\n')
+    (root / "corrupt.arrow").write_bytes(b"ARROW1\x00\x00garbage")
+    pq.write_table(
+        pa.table([pa.array([1.0]), pa.array([2.0]), pa.array([3.0])], ["y", "a", "a"]),
+        root / "duplicate.parquet",
+    )
     return root
 
 
@@ -683,6 +698,48 @@ BAD_INPUTS: dict[str, tuple[list[str], str]] = {
         ev("good.parquet", "--output", "s.parquet", "--save-state", "s.parquet"),
         r"--output and --save-state both name",
     ),
+    # Polars' errors on a bad file: each names the file.
+    "ragged csv (ComputeError)": (
+        ev("ragged.csv"),
+        r"^polars-l2: error: ragged\.csv: found more fields",
+    ),
+    "unparsable value after the inferred rows (ComputeError)": (
+        ev("late_text.csv"),
+        r"^polars-l2: error: late_text\.csv: could not parse `x`",
+    ),
+    "malformed ndjson (ComputeError)": (
+        ev("bad.ndjson"),
+        r"^polars-l2: error: bad\.ndjson: ",
+    ),
+    "corrupt arrow (ComputeError)": (
+        ev("corrupt.arrow"),
+        r"^polars-l2: error: corrupt\.arrow: ",
+    ),
+    "duplicated column (DuplicateError)": (
+        ev("duplicate.parquet"),
+        r"^polars-l2: error: duplicate\.parquet: .*'a'.*more than one",
+    ),
+    "several files, one corrupt": (
+        ev("good.parquet", "corrupt.parquet"),
+        r"^polars-l2: error: corrupt\.parquet: .*(parquet|Parquet)",
+    ),
+    "corrupt state": (
+        ["evaluate", "--state", "corrupt.parquet"],
+        r"^polars-l2: error: corrupt\.parquet: .*(parquet|Parquet)",
+    ),
+    # The file system's errors on the user's paths.
+    "input name too long (OSError)": (
+        ev("x" * 300 + ".csv"),
+        r"^polars-l2: error: x{300}\.csv: File name too long$",
+    ),
+    "output name too long (OSError)": (
+        ["demo", "--output", "x" * 300 + ".csv"],
+        r"^polars-l2: error: x{300}\.csv: File name too long$",
+    ),
+    "output below a file (OSError)": (
+        ["demo", "--output", "good.parquet/out.csv"],
+        r"^polars-l2: error: good\.parquet/out\.csv: ",
+    ),
 }
 
 
@@ -784,3 +841,403 @@ def test_shipped_sample_is_what_the_script_makes() -> None:
     sample = resources.files("polars_l2") / "data" / "houses.parquet"
     with resources.as_file(sample) as path:
         assert path.stat().st_size < 1_000_000
+
+
+# --- the error boundary: bad input is one line, a bug is a traceback ---------
+
+BUG_LINE = (
+    rf"^polars-l2: internal error, a bug in polars-l2 "
+    rf"{re.escape(polars_l2.__version__)} \(polars {re.escape(pl.__version__)}\): "
+    r"please report it with the traceback below$"
+)
+
+
+def assert_bug_report(result: subprocess.CompletedProcess[str], error: str) -> None:
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert re.match(BUG_LINE, lines[0]), lines[0]
+    assert lines[1] == "Traceback (most recent call last):"
+    assert lines[-1] == error
+    assert result.stdout == ""
+
+
+def raiser(error: BaseException) -> Callable[..., NoReturn]:
+    def raise_(*_args: object, **_kwargs: object) -> NoReturn:
+        raise error
+
+    return raise_
+
+
+@pytest.fixture(scope="module")
+def two_files(tmp_path_factory: pytest.TempPathFactory, data: pl.DataFrame) -> Path:
+    root = tmp_path_factory.mktemp("two")
+    data.head(1_500).write_parquet(root / "one.parquet")
+    data.tail(1_500).write_parquet(root / "two.parquet")
+    return root
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # Raised inside the library while a user's file is read: of a type
+        # the old boundary took for bad input (ValueError).
+        (polars_l2, "state", ValueError("boom"), "ValueError: boom"),
+        # A file-system or Polars data error away from the user's paths.
+        (polars_l2, "finalize", OSError("disk"), "OSError: disk"),
+        (
+            cli,
+            "render",
+            pl.exceptions.ComputeError("bad"),
+            "polars.exceptions.ComputeError: bad",
+        ),
+        (cli, "render", KeyError("k"), "KeyError: 'k'"),
+    ],
+)
+def test_a_bug_is_a_traceback_and_exit_1(
+    case: tuple[object, str, Exception, str],
+    two_files: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    module, name, error, shown = case
+    monkeypatch.setattr(module, name, raiser(error))
+    result = inline(capsys, *evaluate_args(two_files))
+    assert_bug_report(result, shown)
+
+
+def test_a_bug_in_the_report_of_one_file(
+    parquet: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(polars_l2, "report", raiser(ValueError("boom")))
+    assert_bug_report(inline(capsys, *evaluate_args(parquet)), "ValueError: boom")
+
+
+def test_a_bug_in_the_installed_program() -> None:
+    # The same boundary when the program runs on its own: status 1, the line
+    # asking for a report, then the traceback.
+    script = (
+        "import sys, polars_l2\n"
+        "from polars_l2 import cli\n"
+        "def bug(*args, **kwargs):\n"
+        "    raise ValueError('boom')\n"
+        "polars_l2.report = bug\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=program_env(),
+    )
+    assert_bug_report(result, "ValueError: boom")
+
+
+def program_env() -> dict[str, str]:
+    """Return the environment of a subprocess, with this tree first on the path."""
+    root = str(Path(__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root if not path else f"{root}:{path}"}
+
+
+def test_user_error_types_are_exactly_these() -> None:
+    # The classes treated as the user's: a change here must be deliberate.
+    assert set(_cli_errors.USER_ERRORS) == {
+        _cli_errors.CliError,
+        polars_l2.L2InputError,
+    }
+    assert set(_cli_errors.DATA_ERRORS) == {
+        pl.exceptions.ColumnNotFoundError,
+        pl.exceptions.ComputeError,
+        pl.exceptions.DuplicateError,
+        pl.exceptions.InvalidOperationError,
+        pl.exceptions.NoDataError,
+        pl.exceptions.SchemaError,
+        pl.exceptions.SchemaFieldNotFoundError,
+        pl.exceptions.ShapeError,
+    }
+
+
+# --- text that could break a table ------------------------------------------
+
+#: Keys that look like table structure, line breaks, escapes or terminal
+#: control sequences, or that CSV and JSON must quote.
+AWKWARD_KEYS = [
+    "a|b",
+    "|",
+    "x\ny",
+    "e\r\nf",
+    "cr\r",
+    "c\\|d",
+    "ends\\",
+    "\\n",
+    "tab\there",
+    "\x1b[31mred",
+    "u\u2028v",
+    "nel\x85",
+    '"quoted", and comma',
+    "plain",
+    "",
+]
+
+
+def split_markdown_row(line: str) -> list[str]:
+    r"""Split a GFM table row into cells as GitHub does (`\` escapes a character)."""
+    assert line.startswith("|")
+    assert line.endswith("|")
+    cells, cell, i = [], "", 1
+    while i < len(line):
+        char = line[i]
+        if char == "\\" and i + 1 < len(line):
+            cell += line[i : i + 2]
+            i += 2
+            continue
+        if char == "|":
+            cells.append(cell.strip())
+            cell = ""
+        else:
+            cell += char
+        i += 1
+    return cells
+
+
+def unescape(text: str) -> str:
+    r"""Undo the output's escapes: \\, \|, \n, \r, \t, \xNN, \uNNNN."""
+    named = {"\\": "\\", "|": "|", "n": "\n", "r": "\r", "t": "\t"}
+    out, i = [], 0
+    while i < len(text):
+        if text[i] != "\\":
+            out.append(text[i])
+            i += 1
+        elif text[i + 1] in named:
+            out.append(named[text[i + 1]])
+            i += 2
+        else:
+            width = {"x": 2, "u": 4}[text[i + 1]]
+            out.append(chr(int(text[i + 2 : i + 2 + width], 16)))
+            i += 2 + width
+    return "".join(out)
+
+
+@pytest.fixture(scope="module")
+def awkward(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pl.DataFrame]:
+    """Write a file whose segment keys, segment column and model are awkward."""
+    n = len(AWKWARD_KEYS)
+    frame = pl.DataFrame(
+        {
+            "seg|ment\n": AWKWARD_KEYS * 2,
+            "y": [float(i) for i in range(2 * n)],
+            "m|1\\": [float(i) + 0.5 * (i % 3) for i in range(2 * n)],
+        }
+    )
+    path = tmp_path_factory.mktemp("awkward") / "awkward.parquet"
+    frame.write_parquet(path)
+    expected = polars_l2.report(frame, "y", "m|1\\", by="seg|ment\n")
+    return path, expected
+
+
+def awkward_args(path: Path, fmt: str) -> list[str | Path]:
+    return [
+        "evaluate", path, "--actual", "y", "--predicted", "m|1\\",
+        "--by", "seg|ment\n", "--format", fmt,
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "table"])
+def test_awkward_keys_are_one_row_each_in_text_tables(
+    fmt: str,
+    awkward: tuple[Path, pl.DataFrame],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path, expected = awkward
+    result = inline(capsys, *awkward_args(path, fmt))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    if fmt == "markdown":
+        # A header, the delimiter row, and one row per report row.
+        assert len(lines) == 2 + expected.height
+        rows = [split_markdown_row(line) for line in lines]
+        assert all(len(row) == expected.width for row in rows), rows
+        assert set(rows[1]) <= {"-" * len(c) for c in rows[1]}
+        header, body = rows[0], rows[2:]
+    else:
+        # Borders above, below and under the header; one line per row.
+        assert len(lines) == 4 + expected.height
+        rows = [
+            [cell.strip() for cell in re.split("[│┆]", line)[1:-1]]
+            for line in lines
+            if line.startswith("│")
+        ]
+        assert all(len(row) == expected.width for row in rows), rows
+        header, body = rows[0], rows[1:]
+    # No raw control character reaches the terminal or the document.
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]", result.stdout)
+    assert [unescape(name) for name in header] == expected.columns
+    got = {(unescape(row[0]), unescape(row[1])) for row in body}
+    assert got == set(expected.select("model", "seg|ment\n").iter_rows())
+    assert len(got) == len(AWKWARD_KEYS)
+
+
+def test_awkward_keys_round_trip_in_csv_and_json(
+    awkward: tuple[Path, pl.DataFrame], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, expected = awkward
+    keys = set(expected.select("model", "seg|ment\n").iter_rows())
+    as_csv = inline(capsys, *awkward_args(path, "csv"))
+    assert as_csv.returncode == 0, as_csv.stderr
+    rows = list(csv.reader(io.StringIO(as_csv.stdout, newline="")))
+    assert rows[0] == expected.columns
+    assert {(row[0], row[1]) for row in rows[1:]} == keys
+    assert len(rows) == 1 + expected.height
+    as_json = inline(capsys, *awkward_args(path, "json"))
+    assert as_json.returncode == 0, as_json.stderr
+    records = json.loads(as_json.stdout)
+    assert {(r["model"], r["seg|ment\n"]) for r in records} == keys
+    assert all(list(r) == expected.columns for r in records)
+
+
+# --- --no-top-share ----------------------------------------------------------
+
+
+def test_no_top_share_skips_it_as_the_library_does(
+    parquet: Path, data: pl.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = inline(capsys, *evaluate_args(parquet), "--no-top-share", "-f", "csv")
+    assert result.returncode == 0, result.stderr
+    got = from_csv(result.stdout)
+    expected = polars_l2.report(data, "y", MODELS, by=BY, weight="w", top_share=False)
+    assert got.get_column("top_1pct_share").null_count() == got.height
+    assert_report_equal(got, expected)
+    # Without the switch the share is computed.
+    default = from_csv(ok(*evaluate_args(parquet), "-f", "csv"))
+    assert default.get_column("top_1pct_share").null_count() == 0
+
+
+# --- streams, signals and exit codes -----------------------------------------
+
+
+def run_shell(command: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run the program under `sh -c command` ("$@" is the program and `args`)."""
+    return subprocess.run(
+        ["sh", "-c", command, "sh", sys.executable, "-m", "polars_l2", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=program_env(),
+    )
+
+
+def test_exit_codes_are_the_same_with_stdout_or_stderr_closed(
+    bad_files: Path,
+) -> None:
+    good = ev(str(bad_files / "good.parquet"))
+    bad = ev(str(bad_files / "nope.parquet"))
+    closed_stdout = run_shell('exec "$@" >&-', *good)
+    assert (closed_stdout.returncode, closed_stdout.stderr) == (0, "")
+    closed_stdout_bad = run_shell('exec "$@" >&-', *bad)
+    assert closed_stdout_bad.returncode == 2
+    assert closed_stdout_bad.stderr.count("\n") == 1
+    assert "nope.parquet: no such file" in closed_stdout_bad.stderr
+    assert run_shell('exec "$@" 2>&-', *bad).returncode == 2
+    closed_stderr = run_shell('exec "$@" 2>&-', *good)
+    assert closed_stderr.returncode == 0
+    assert closed_stderr.stdout.startswith("┌")
+    assert run_shell('exec "$@" >&- 2>&-', *bad).returncode == 2
+
+
+@pytest.mark.parametrize("lines_read", [0, 1])
+def test_a_reader_that_stops_early_ends_it_quietly(
+    lines_read: int, tmp_path: Path
+) -> None:
+    # As `polars-l2 evaluate ... | head -1`, with far more output than a pipe
+    # holds. A reader that reads nothing closes the pipe before the program
+    # (which takes a second to import Polars) writes: the write must fail.
+    n = 30_000
+    pl.DataFrame(
+        {"g": [f"segment {i:06d}" for i in range(n)], "y": [1.0] * n, "p": [2.0] * n}
+    ).write_parquet(tmp_path / "many.parquet")
+    args = [tmp_path / "many.parquet", "--actual", "y", "--predicted", "p", "--by", "g"]
+    with subprocess.Popen(
+        [sys.executable, "-m", "polars_l2", "evaluate", *map(str, args), "-f", "csv"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=program_env(),
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        for _ in range(lines_read):
+            assert process.stdout.readline().startswith(b"model,g,n,")
+        process.stdout.close()
+        stderr = process.stderr.read()
+        assert process.wait(timeout=120) == 0
+    assert stderr == b""
+
+
+#: Runs main with one step replaced by a stand-in that says "ready" on stdout
+#: and then waits for a signal, so the signal arrives there, every time.
+SIGNAL_SCRIPT = """\
+import os, signal, sys, time
+import polars_l2.cli as cli
+from polars_l2.cli import _output
+
+# An interactive start: SIGINT raises KeyboardInterrupt (a test runner in the
+# background may have started this process with SIGINT ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
+def wait(*args, **kwargs):
+    os.write(1, b"ready\\n")
+    while True:
+        time.sleep(3600)
+
+if sys.argv[1] == "render":
+    cli.render = wait
+else:
+    os.fsync = wait  # in the atomic write of --output, before the rename
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("signum", "status", "line"),
+    [
+        (signal.SIGINT, 130, "polars-l2: interrupted\n"),
+        (signal.SIGTERM, 143, "polars-l2: terminated\n"),
+    ],
+)
+@pytest.mark.parametrize("step", ["render", "write"])
+def test_a_signal_is_one_line_and_its_exit_status(
+    signum: int, status: int, line: str, step: str, tmp_path: Path
+) -> None:
+    output = tmp_path / "report.csv"
+    output.write_text("the old report\n")
+    args = ["demo", "-f", "csv"]
+    if step == "write":
+        args += ["--output", str(output)]
+    with subprocess.Popen(
+        [sys.executable, "-c", SIGNAL_SCRIPT, step, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=program_env(),
+    ) as process:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "ready\n"
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=120)
+    assert (process.returncode, stderr, stdout) == (status, line, "")
+    # The output is the old one, and no temporary file is left behind.
+    assert output.read_text() == "the old report\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.csv"]
+
+
+def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    text = inline(capsys, "--help").stdout
+    codes = re.findall(r"^  (\d+) +(\S.*)$", text.split("exit status:", 1)[1], re.M)
+    assert [code for code, _ in codes] == ["0", "1", "2", "130", "143"]
+    meanings = dict(codes)
+    assert "bug" in meanings["1"]
+    assert "bad input" in meanings["2"]
+    assert "SIGINT" in meanings["130"]
+    assert "SIGTERM" in meanings["143"]

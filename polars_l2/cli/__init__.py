@@ -5,15 +5,20 @@ lazily, on Polars' streaming engine, and prints the model evaluation report
 (:func:`polars_l2.report`). ``polars-l2 demo`` prints the report of the sample
 shipped with the package. ``python -m polars_l2`` runs the same command.
 
-Every error is one line on stderr, and the exit status is 2.
+A bad input (a missing or unreadable file, a corrupt file, a missing or
+non-numeric column, a bad option) is one line on stderr and exit status 2.
+Anything else is a bug: a line asking for a report, the traceback, and exit
+status 1. SIGINT and SIGTERM print one line and exit with 130 and 143.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
-import os
+import signal
 import sys
+import traceback
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -21,17 +26,20 @@ from typing import TYPE_CHECKING, NoReturn
 import polars as pl
 
 import polars_l2
+from polars_l2.cli import _signals
 from polars_l2.cli._demo import DEMO, demo_report, demo_story
-from polars_l2.cli._errors import EXPECTED_ERRORS, CliError, first_line
+from polars_l2.cli._errors import USER_ERRORS, CliError, about, first_line
 from polars_l2.cli._evaluate import Spec, all_rows, evaluate
 from polars_l2.cli._inputs import discover, same_file, supported_extensions
 from polars_l2.cli._output import (
     FORMATS,
     check_writable,
     render,
+    reopen_closed_streams,
     write_atomic,
     write_plot,
     write_state_atomic,
+    write_stdout,
 )
 from polars_l2.cli._progress import wanted as _progress_wanted
 
@@ -39,8 +47,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 PROG = "polars-l2"
+EXIT_BUG = 1
 EXIT_ERROR = 2
-EXIT_INTERRUPTED = 130
 _TOP_EPILOG = """\
 examples:
   polars-l2 demo
@@ -48,7 +56,12 @@ examples:
       --predicted model_b --by region
   polars-l2 evaluate --help
 
-Errors are one line on stderr, with exit status 2.
+exit status:
+  0    success (also when the reader of the output stops early: | head)
+  1    a bug in polars-l2: a line asking for a report, then the traceback
+  2    bad input (files, columns, options): one line on stderr
+  130  interrupted (SIGINT, Ctrl-C): one line
+  143  terminated (SIGTERM): one line
 """
 
 _EVALUATE_EPILOG = f"""\
@@ -215,6 +228,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="X",
         help="level of the RMSE confidence interval (default: 0.95)",
     )
+    evaluate_parser.add_argument(
+        "--no-top-share",
+        dest="top_share",
+        action="store_false",
+        help="skip top_1pct_share (left null), which costs a pass over the "
+        "squared errors; as top_share=False in polars_l2.report",
+    )
     states = evaluate_parser.add_argument_group("state options")
     states.add_argument(
         "--state",
@@ -248,8 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        write_stdout(text)
     else:
         write_atomic(output, text)
 
@@ -301,9 +320,10 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     spec = _spec(args)
     sources = discover(args.paths)
     for state_path in args.state:
-        if not state_path.is_file():
-            msg = f"{state_path}: no such state file"
-            raise CliError(msg)
+        with about(state_path):
+            if not state_path.is_file():
+                msg = f"{state_path}: no such state file"
+                raise CliError(msg)
     if args.plot is not None and (args.state or not sources):
         msg = "--plot needs the data files and no --state (a state keeps no rows)"
         raise CliError(msg)
@@ -313,6 +333,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         list(args.state),
         spec,
         confidence=args.confidence,
+        top_share=args.top_share,
         want_state=args.save_state is not None,
         progress_stream=sys.stderr,
         progress=_progress_wanted(sys.stderr, len(sources)),
@@ -320,8 +341,10 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if args.save_state is not None and outcome.state is not None:
         write_state_atomic(args.save_state, outcome.state)
     if args.plot is not None and spec is not None:
-        rows = all_rows(sources, spec, skip=outcome.skipped)
-        write_plot(args.plot, outcome.report, rows, spec)
+        # The plot reads the data files again: their errors are the user's.
+        with about(None):
+            rows = all_rows(sources, spec, skip=outcome.skipped)
+            write_plot(args.plot, outcome.report, rows, spec)
     _emit(render(outcome.report, args.format), args.output)
     return 0
 
@@ -341,10 +364,28 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say(text: str) -> None:
+    """Write `text` to stderr, if there is one to write to."""
+    # With stderr closed (2>&-) or a broken pipe, the exit status is all the
+    # caller gets; failing to say why must not change it.
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+
 def _fail(message: str) -> int:
-    sys.stderr.write(f"{PROG}: error: {' '.join(message.split())}\n")
-    sys.stderr.flush()
+    _say(f"{PROG}: error: {' '.join(message.split())}\n")
     return EXIT_ERROR
+
+
+def _bug() -> int:
+    _say(
+        f"{PROG}: internal error, a bug in polars-l2 {polars_l2.__version__} "
+        f"(polars {pl.__version__}): please report it with the traceback below\n"
+    )
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        traceback.print_exc(file=sys.stderr)
+    return EXIT_BUG
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -358,8 +399,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status: 0 on success, 2 on any error (after printing one
-        line on stderr).
+        The exit status: 0 on success (also when the reader of standard
+        output stops early, as ``head`` does), 2 on bad input (after one line
+        on stderr), 1 on a bug in polars-l2 (after a line asking for a report
+        and the traceback), 130 when interrupted (SIGINT) and 143 when
+        terminated (SIGTERM), each after one line.
 
     Examples
     --------
@@ -367,23 +411,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     model,region,n,...
     0
     """
+    reopen_closed_streams()
+    with _signals.handled() as received:
+        try:
+            return _run(argv)
+        except _signals.Stopped as stop:
+            received.ending = True
+            return _signals.stopped(stop.signum)
+        except KeyboardInterrupt:  # SIGINT, when main did not install the handler
+            received.ending = True
+            return _signals.stopped(signal.SIGINT)
+        except Exception as error:
+            received.ending = True
+            if received.signum is not None:
+                # An error raised in place of the signal's exception (by a
+                # library that caught it) is still the signal's doing.
+                return _signals.stopped(received.signum)
+            if isinstance(error, USER_ERRORS):
+                return _fail(first_line(error))
+            return _bug()  # anything else is a bug in polars-l2
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         return _fail(f"choose a command: evaluate or demo (see {PROG} -h)")
-    try:
-        status: int = args.handler(args)
-    except BrokenPipeError:
-        # The reader went away (`polars-l2 demo | head`): stop quietly, and
-        # keep Python from complaining when it flushes stdout at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1
-    except CliError as error:
-        return _fail(str(error))
-    except EXPECTED_ERRORS as error:
-        return _fail(first_line(error))
-    except KeyboardInterrupt:
-        _fail("interrupted")
-        return EXIT_INTERRUPTED
+    status: int = args.handler(args)
     return status

@@ -1,35 +1,120 @@
-"""The command line's errors: which are the user's, and how they are shown."""
+"""The command line's errors: which are the user's, and how they are shown.
+
+An error is the user's (one line on stderr, exit status 2) only when it says
+something about what the user gave:
+
+- :class:`CliError`, raised by the command line itself;
+- :class:`polars_l2.L2InputError`, raised by the library on a bad column or
+  option;
+- Polars' errors about the data or schema of a file (:data:`DATA_ERRORS`)
+  and the file system's errors (any :class:`OSError`), but only where a
+  user's file is read or written: :func:`about` turns them into a
+  :class:`CliError` naming the path there.
+
+Anything else, including a Polars or file-system error raised elsewhere, is
+a bug in polars-l2: the command asks for a report, prints the traceback and
+exits with status 1.
+"""
 
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 import polars_l2
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 
 class CliError(Exception):
     """A problem with the command line's inputs or options, shown as one line."""
 
 
-#: Errors of Polars, of polars-l2 and of the file system that the command
-#: line reports as one line.
-EXPECTED_ERRORS: tuple[type[Exception], ...] = (
-    pl.exceptions.PolarsError,
+#: Polars' errors that a user's file can cause when it is read and evaluated:
+#: a corrupt or malformed file, a value that does not parse as the column's
+#: dtype (ComputeError), no data (NoDataError), a duplicated, missing or
+#: mistyped column (DuplicateError, ColumnNotFoundError, SchemaError,
+#: SchemaFieldNotFoundError, InvalidOperationError), files of different
+#: shapes (ShapeError). Found by provoking each (tests/test_cli.py).
+DATA_ERRORS: tuple[type[Exception], ...] = (
+    pl.exceptions.ColumnNotFoundError,
+    pl.exceptions.ComputeError,
+    pl.exceptions.DuplicateError,
+    pl.exceptions.InvalidOperationError,
+    pl.exceptions.NoDataError,
+    pl.exceptions.SchemaError,
+    pl.exceptions.SchemaFieldNotFoundError,
+    pl.exceptions.ShapeError,
+)
+
+#: The errors that are the user's wherever they are raised.
+USER_ERRORS: tuple[type[Exception], ...] = (CliError, polars_l2.L2InputError)
+
+#: The errors that are the user's where a user's path is read or written.
+_PATH_ERRORS: tuple[type[Exception], ...] = (
     polars_l2.L2InputError,
-    ValueError,
+    *DATA_ERRORS,
     OSError,
 )
 
 # "polars_l2.report: " names a Python function; on the command line the file
 # name is the useful context.
 _FUNCTION_PREFIX = re.compile(r"^polars_l2\.\w+: ")
+# Python's "[Errno 2] No such file or directory: 'x.csv'": the path is named
+# by the caller already.
+_ERRNO_PREFIX = re.compile(r"^\[Errno \d+\] ")
 
 
 def first_line(error: BaseException) -> str:
-    """Return the first non-empty line of an error's message (Polars adds hints)."""
+    r"""Return the first non-empty line of an error's message (Polars adds hints).
+
+    Examples
+    --------
+    >>> first_line(ValueError("polars_l2.report: column 'x' not found\n\nhint"))
+    "column 'x' not found"
+    >>> first_line(FileNotFoundError(2, "No such file or directory"))
+    'No such file or directory'
+    """
+    if isinstance(error, OSError) and error.strerror:
+        return str(error.strerror)
     for line in str(error).splitlines():
         if line.strip():
-            return _FUNCTION_PREFIX.sub("", line.strip())
+            return _ERRNO_PREFIX.sub("", _FUNCTION_PREFIX.sub("", line.strip()))
     return type(error).__name__
+
+
+@contextmanager
+def about(path: Path | str | None) -> Iterator[None]:
+    """Turn an error on the user's file `path` into a :class:`CliError`.
+
+    Use it only around code that reads or writes the user's own files: there,
+    a Polars data error, an :class:`OSError` or an
+    :class:`~polars_l2.L2InputError` is about that file, and the message
+    names it (or names nothing when `path` is None, for several files).
+
+    Raises
+    ------
+    CliError
+        With the first line of the original message, prefixed by `path`.
+
+    Examples
+    --------
+    >>> try:
+    ...     with about("day1.csv"):
+    ...         raise PermissionError(13, "Permission denied")
+    ... except CliError as error:
+    ...     print(error)
+    day1.csv: Permission denied
+    """
+    try:
+        yield
+    except CliError:
+        raise
+    except _PATH_ERRORS as error:
+        prefix = "" if path is None else f"{path}: "
+        raise CliError(f"{prefix}{first_line(error)}") from error

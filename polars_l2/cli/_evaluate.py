@@ -20,18 +20,16 @@ bar is drawn:
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 import polars_l2
-from polars_l2.cli._errors import EXPECTED_ERRORS, CliError, first_line
+from polars_l2.cli._errors import CliError, about
 from polars_l2.cli._progress import Progress
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
     from typing import TextIO
 
@@ -97,21 +95,9 @@ def _empty_input(paths: list[Path]) -> CliError:
     return CliError(f"empty input: no data rows in {shown}")
 
 
-@contextmanager
-def _naming(source: Source) -> Iterator[None]:
-    """Turn an error about one file into a one-line error naming the file."""
-    try:
-        yield
-    except CliError:
-        raise
-    except EXPECTED_ERRORS as error:
-        msg = f"{source.path}: {first_line(error)}"
-        raise CliError(msg) from error
-
-
 def _scan(source: Source) -> pl.LazyFrame | None:
     """Scan a file, or return None if it has no data rows."""
-    with _naming(source):
+    with about(source.path):
         return None if source.is_empty() else source.scan()
     raise AssertionError  # pragma: no cover - for type checkers
 
@@ -122,6 +108,7 @@ def evaluate(
     spec: Spec | None,
     *,
     confidence: float,
+    top_share: bool = True,
     want_state: bool,
     progress_stream: TextIO,
     progress: bool,
@@ -138,6 +125,10 @@ def evaluate(
         The columns to evaluate; needed when there are data files.
     confidence
         Level of the RMSE confidence interval.
+    top_share
+        Whether to compute ``top_1pct_share`` (one data file only; it is
+        null after a merge anyway). False skips its cost, as in
+        :func:`polars_l2.report`.
     want_state
         Whether the merged state is needed (for ``--save-state``).
     progress_stream
@@ -156,7 +147,11 @@ def evaluate(
         raise CliError(msg)
     if len(sources) == 1 and not states and spec is not None:
         return _evaluate_whole(
-            sources[0], spec, confidence=confidence, want_state=want_state
+            sources[0],
+            spec,
+            confidence=confidence,
+            top_share=top_share,
+            want_state=want_state,
         )
 
     file_states: list[pl.DataFrame] = []
@@ -170,7 +165,7 @@ def evaluate(
             else:
                 # Column and dtype errors come while the plan is built,
                 # before any data is read.
-                with _naming(source):
+                with about(source.path):
                     file_states.append(
                         spec.state(frame).collect(
                             engine="streaming", optimizations=STREAMING
@@ -179,23 +174,36 @@ def evaluate(
             bar.advance()
     if not file_states and not states:
         raise _empty_input(skipped)
-    try:
+    for path in states:
+        with about(path):  # a missing, unreadable or corrupt state file
+            pl.read_parquet_schema(path)
+    # What is wrong with the states together (different segments) is about
+    # no one file.
+    with about(None):
         merged = polars_l2.merge_states([*states, *file_states])
-        report = polars_l2.finalize(merged, confidence=confidence)
-    except EXPECTED_ERRORS as error:
-        raise CliError(first_line(error)) from error
+    report = polars_l2.finalize(merged, confidence=confidence)
     _check_not_empty(report)
     return Outcome(report, merged, skipped)
 
 
 def _evaluate_whole(
-    source: Source, spec: Spec, *, confidence: float, want_state: bool
+    source: Source, spec: Spec, *, confidence: float, top_share: bool, want_state: bool
 ) -> Outcome:
     frame = _scan(source)
     if frame is None:
         raise _empty_input([source.path])
-    with _naming(source):
-        queries = [spec.report(frame, confidence=confidence)]
+    with about(source.path):
+        queries = [
+            polars_l2.report(
+                frame,
+                spec.actual,
+                list(spec.predicted),
+                by=list(spec.by) or None,
+                weight=spec.weight,
+                confidence=confidence,
+                top_share=top_share,
+            )
+        ]
         if want_state:
             queries.append(spec.state(frame))
         results = pl.collect_all(queries, engine="streaming", optimizations=STREAMING)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2.cli._errors import CliError
+from polars_l2.cli._errors import CliError, about
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -145,6 +145,12 @@ def _expand_one(argument: str) -> list[Path]:
     raise CliError(msg)
 
 
+def _expand(argument: str) -> list[Path]:
+    with about(argument):  # a directory without permission, a symlink loop
+        return _expand_one(argument)
+    raise AssertionError  # pragma: no cover - for type checkers
+
+
 def _expand_one_match(path: Path) -> list[Path]:
     return list(_walk(path)) if path.is_dir() else [path]
 
@@ -180,7 +186,7 @@ def discover(arguments: Sequence[str]) -> list[Source]:
     """
     seen: set[str] = set()
     sources: list[Source] = []
-    for path in _flatten(_expand_one(a) for a in arguments):
+    for path in _flatten(_expand(a) for a in arguments):
         key = os.path.realpath(path)
         if key not in seen:
             seen.add(key)
