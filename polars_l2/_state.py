@@ -62,7 +62,7 @@ from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar, overload
 import polars as pl
 import pyarrow as pa
 
-from polars_l2._core import columns, metrics, moments
+from polars_l2._core import columns, metrics, moments, options
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -70,7 +70,13 @@ if TYPE_CHECKING:
 
     from polars_l2.typing import NanPolicy
 
-__all__ = ["STATE_VERSION", "finalize", "merge_states", "state", "state_schema"]
+__all__ = [
+    "STATE_VERSION",
+    "finalize",
+    "merge_states",
+    "state",
+    "state_schema",
+]
 
 #: Version of the state's schema and meaning. A state records the version
 #: that wrote it; :func:`merge_states` and :func:`finalize` read states of
@@ -129,7 +135,9 @@ def state_schema(by: str | Sequence[str] | None = None) -> pa.Schema:
     >>> str(schema.field("region").type), str(schema.field("n").type)
     ('string', 'int64')
     """
-    keys = columns.names(by, role="by", function="polars_l2.state_schema")
+    keys = columns.names(
+        by, role="by", function="polars_l2.state_schema", reserved=RESERVED
+    )
     fields = []
     for name, dtype in _polars_schema(keys).items():
         arrow_type: pa.DataType
@@ -236,25 +244,45 @@ def state(
     │ yhat  ┆ 3   ┆ 0.166667   ┆ 1.166667 │
     └───────┴─────┴────────────┴──────────┘
     """
-    spec = columns.spec(
-        frame,
+    function = "polars_l2.state"
+    spec = columns.parse(
         actual,
         predicted,
         by=by,
         weight=weight,
         nan_policy=nan_policy,
-        function="polars_l2.state",
+        function=function,
         reserved=RESERVED,
     )
-    long = moments.long_moments(frame, spec, with_top_share=False)
-    result = long.select(
+    result = evaluate(frame, spec, function=function)
+    return result.collect() if isinstance(frame, pl.DataFrame) else result
+
+
+def evaluate(
+    frame: pl.DataFrame | pl.LazyFrame,
+    spec: columns.Spec,
+    *,
+    function: str = "polars_l2.state",
+) -> pl.LazyFrame:
+    """Return the state of `frame` for a checked column spec, lazily.
+
+    The body of :func:`state` for callers that hold a
+    :class:`~polars_l2._core.columns.Spec` already (Ray, Spark, the command
+    line).
+    """
+    resolved = columns.resolve(frame, spec, function=function)
+    internal = resolved.spec
+    long = moments.long_moments(resolved.frame, internal, with_top_share=False)
+    return long.select(
         pl.lit(STATE_VERSION, pl.Int64).alias("state_version"),
-        "model",
-        *(pl.col(key).cast(pl.String) for key in spec.by),
-        pl.lit(spec.weighted).alias("weighted"),
+        resolved.model_column(),
+        *(
+            pl.col(key).cast(pl.String).alias(name)
+            for key, name in resolved.key_names()
+        ),
+        pl.lit(internal.weighted).alias("weighted"),
         *moments.MOMENTS,
     )
-    return result.collect() if isinstance(frame, pl.DataFrame) else result
 
 
 StateSource: TypeAlias = pl.DataFrame | pl.LazyFrame | pa.Table | str | os.PathLike[str]
@@ -383,27 +411,31 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
             )
             raise L2InputError(msg)
         parts.append(
-            frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
+            frame.select(
+                columns.column(name).cast(dtype) for name, dtype in schema.items()
+            )
         )
     stacked = pl.concat(parts, how="vertical")
     _check_versions(stacked, function=function)
     _check_weighted(stacked, function=function)
-    order = "_l2_order"
+    # Keys by exact name; the order column's name is free of every key.
+    order = "_l2_order" + "_" * max((len(key) for key in keys), default=0)
+    by = [columns.column(key) for key in keys]
     merged = (
         stacked.with_row_index(order)
-        .group_by(["model", *keys])
+        .group_by([pl.col("model"), *by])
         .agg(
             pl.col(order).min(),
             pl.col("weighted").first(),
             *moments.merge_aggregations(),
         )
         .with_columns(pl.col(order).min().over("model"))
-        .sort([order, *keys], nulls_last=True)
+        .sort([pl.col(order), *by], nulls_last=True)
     )
     return merged.select(
         pl.lit(STATE_VERSION, pl.Int64).alias("state_version"),
         *(
-            pl.col(name).cast(dtype)
+            columns.column(name).cast(dtype)
             for name, dtype in schema.items()
             if name != "state_version"
         ),
@@ -449,9 +481,8 @@ def finalize(
     ------
     L2InputError
         If `state` is not a state, mixes weighted and unweighted rows, or was
-        written by a newer polars-l2.
-    ValueError
-        If `confidence` is not strictly between 0 and 1.
+        written by a newer polars-l2; if `confidence` is not strictly between
+        0 and 1, or `weighted` is not True, False or None.
 
     Examples
     --------
@@ -476,8 +507,8 @@ def finalize(
             f"{function}: expected a DataFrame or LazyFrame, not {type(state).__name__}"
         )
         raise TypeError(msg)
+    options.check(function, confidence=confidence, weighted=weighted)
     keys = _keys(state.collect_schema().names(), function=function)
-    metrics.z_score(confidence)
     if weighted is None or isinstance(state, pl.DataFrame):
         checked = (
             state
@@ -491,4 +522,6 @@ def finalize(
     metric_columns = metrics.report_columns(
         weighted=weighted, confidence=confidence, top_share=None
     )
-    return state.select("model", *keys, *metric_columns)
+    return state.select(
+        pl.col("model"), *(columns.column(key) for key in keys), *metric_columns
+    )

@@ -44,7 +44,7 @@ import pyarrow as pa
 
 import polars_l2
 from polars_l2 import _distributed
-from polars_l2._core import metrics
+from polars_l2._core import options
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     import polars as pl
     import ray.data
 
+    from polars_l2._core.columns import Spec
     from polars_l2.typing import NanPolicy
 
 __all__ = ["DRIVER_COMBINE_MAX_ROWS", "Combine", "report", "state"]
@@ -67,14 +68,15 @@ Combine: TypeAlias = Literal["auto", "driver", "ray"]
 _ROWS_PER_MERGE_TASK = 100_000
 
 _FUNCTION = "polars_l2.ray.state"
+_REPORT = "polars_l2.ray.report"
 
 
-def _block_state(table: pa.Table, columns: _distributed.Columns) -> pa.Table:
-    return _distributed.table_state(table, columns, function=_FUNCTION)
+def _block_state(table: pa.Table, spec: Spec) -> pa.Table:
+    return _distributed.table_state(table, spec, function=_FUNCTION)
 
 
-def _merge_block(table: pa.Table, columns: _distributed.Columns) -> pa.Table:
-    return _distributed.merge_tables([table], columns)
+def _merge_block(table: pa.Table, spec: Spec) -> pa.Table:
+    return _distributed.merge_tables([table], spec)
 
 
 def _task_options() -> dict[str, Any]:
@@ -128,7 +130,7 @@ def _known_schema(dataset: ray.data.Dataset) -> pa.Schema | None:
 def _merge_on_cluster(
     blocks: ray.data.Dataset,
     rows: int,
-    columns: _distributed.Columns,
+    spec: Spec,
     options: dict[str, Any],
 ) -> ray.data.Dataset:
     """Merge block states with Ray: hash-partition by segment, merge each part.
@@ -137,10 +139,10 @@ def _merge_on_cluster(
     shuffle strategy without hashing leaves in several parts is still merged
     right, only later.
     """
-    keys = ["model", *columns.by]
+    keys = ["model", *spec.by]
     parts = max(1, math.ceil(rows / _ROWS_PER_MERGE_TASK))
     return blocks.repartition(parts, keys=keys).map_batches(
-        functools.partial(_merge_block, columns=columns),
+        functools.partial(_merge_block, spec=spec),
         batch_format="pyarrow",
         batch_size=None,
         **options,
@@ -211,7 +213,7 @@ def state(
     """
     import ray  # noqa: PLC0415 - the optional extra, imported on use
 
-    columns = _distributed.parse_columns(
+    spec = _distributed.parse(
         actual,
         predicted,
         by=by,
@@ -226,20 +228,20 @@ def state(
     # The state of no rows checks the columns before any data is read when
     # Ray knows the schema (else each block is checked by its task), and is
     # the result for a dataset without rows.
-    base = _distributed.empty_state(_known_schema(dataset), columns, function=_FUNCTION)
+    base = _distributed.empty_state(_known_schema(dataset), spec, function=_FUNCTION)
     options = _task_options()
     with _worker_errors():
         blocks = dataset.map_batches(
-            functools.partial(_block_state, columns=columns),
+            functools.partial(_block_state, spec=spec),
             batch_format="pyarrow",
             batch_size=None,
             **options,
         ).materialize()
         rows = blocks.count()
         if combine == "ray" or (combine == "auto" and rows > DRIVER_COMBINE_MAX_ROWS):
-            blocks = _merge_on_cluster(blocks, rows, columns, options)
+            blocks = _merge_on_cluster(blocks, rows, spec, options)
         tables = ray.get(blocks.to_arrow_refs())
-    return _distributed.merge_in_order(base, tables, columns)
+    return _distributed.merge_in_order(base, tables, spec)
 
 
 def report(
@@ -301,7 +303,7 @@ def report(
     >>> ds = ray.data.read_parquet("predictions/")  # doctest: +SKIP
     >>> polars_l2.ray.report(ds, "y", ["model_a", "model_b"])  # doctest: +SKIP
     """
-    metrics.z_score(confidence)  # a bad level fails before any work
+    options.check(_REPORT, confidence=confidence)  # fails before any work
     merged = state(
         dataset,
         actual,

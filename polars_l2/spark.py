@@ -37,7 +37,7 @@ import pyarrow as pa
 
 import polars_l2
 from polars_l2 import _distributed
-from polars_l2._core import metrics, moments
+from polars_l2._core import moments, options
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -46,23 +46,25 @@ if TYPE_CHECKING:
     import polars as pl
     import pyspark.sql
 
+    from polars_l2._core.columns import Spec
     from polars_l2.typing import NanPolicy
 
 __all__ = ["report", "state"]
 
 _FUNCTION = "polars_l2.spark.state"
+_REPORT = "polars_l2.spark.report"
 
 #: Rows a worker gathers from Spark's Arrow batches before reducing them to a
 #: state: enough that Polars, not Python, does the work; few enough to bound
 #: the worker's memory whatever the size of the partition.
 _CHUNK_ROWS = 1_000_000
 
-#: Prefix of the combination's temporary columns.
+#: Prefix of the combination's temporary spec.
 _TMP = "__polars_l2_"
 
 
 def _partition_state(
-    batches: Iterator[pa.RecordBatch], columns: _distributed.Columns
+    batches: Iterator[pa.RecordBatch], spec: Spec
 ) -> Iterator[pa.RecordBatch]:
     """Reduce one partition's Arrow batches to its state (runs on a worker)."""
     states: list[pa.Table] = []
@@ -72,24 +74,20 @@ def _partition_state(
         chunk.append(batch)
         rows += batch.num_rows
         if rows >= _CHUNK_ROWS:
-            states.append(_chunk_state(chunk, columns))
+            states.append(_chunk_state(chunk, spec))
             chunk, rows = [], 0
     if chunk:
-        states.append(_chunk_state(chunk, columns))
+        states.append(_chunk_state(chunk, spec))
     if states:
         merged = (
-            states[0]
-            if len(states) == 1
-            else _distributed.merge_tables(states, columns)
+            states[0] if len(states) == 1 else _distributed.merge_tables(states, spec)
         )
         yield from merged.to_batches()
 
 
-def _chunk_state(
-    chunk: list[pa.RecordBatch], columns: _distributed.Columns
-) -> pa.Table:
+def _chunk_state(chunk: list[pa.RecordBatch], spec: Spec) -> pa.Table:
     table = pa.Table.from_batches(chunk)
-    return _distributed.table_state(table, columns, function=_FUNCTION)
+    return _distributed.table_state(table, spec, function=_FUNCTION)
 
 
 def _quote(name: str) -> str:
@@ -116,9 +114,7 @@ def _arrow_schema(df: pyspark.sql.DataFrame) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _combine(
-    partitions: pyspark.sql.DataFrame, columns: _distributed.Columns
-) -> pyspark.sql.DataFrame:
+def _combine(partitions: pyspark.sql.DataFrame, spec: Spec) -> pyspark.sql.DataFrame:
     """Merge partition states per model and segment with Spark's own group-by.
 
     The same formulas as :func:`polars_l2.merge_states` (Chan et al. for any
@@ -128,7 +124,7 @@ def _combine(
     from pyspark.sql import Window  # noqa: PLC0415 - the extra, on use
     from pyspark.sql import functions as F  # noqa: N812, PLC0415
 
-    keys = [F.col(_quote(name)) for name in ["model", *columns.by]]
+    keys = [F.col(_quote(name)) for name in ["model", *spec.by]]
     segment = Window.partitionBy(*keys)
     weight = F.col("weight_sum")
     staged = partitions
@@ -159,7 +155,7 @@ def _combine(
             (F.sum(m2_name) + F.coalesce(F.sum(spread), F.lit(0.0))).alias(m2_name),
         ]
     aggregations.append(F.max("abs_error_max").alias("abs_error_max"))
-    schema = _distributed.state_schema(columns)
+    schema = _distributed.state_schema(spec)
     return (
         staged.groupBy(*keys)
         .agg(*aggregations)
@@ -243,7 +239,7 @@ def state(
     """
     from pyspark.sql.pandas.types import from_arrow_schema  # noqa: PLC0415
 
-    columns = _distributed.parse_columns(
+    spec = _distributed.parse(
         actual,
         predicted,
         by=by,
@@ -251,25 +247,23 @@ def state(
         nan_policy=nan_policy,
         function=_FUNCTION,
     )
-    _distributed.check_present(df.columns, columns, function=_FUNCTION)
-    selected = df.select(*[_quote(name) for name in columns.needed])
+    spec.check_present(df.columns, function=_FUNCTION)
+    selected = df.select(*[_quote(name) for name in spec.needed])
     # The state of no rows checks every column on the driver before Spark
     # reads any data, and is the result for a DataFrame without rows.
-    base = _distributed.empty_state(
-        _arrow_schema(selected), columns, function=_FUNCTION
-    )
+    base = _distributed.empty_state(_arrow_schema(selected), spec, function=_FUNCTION)
     with warnings.catch_warnings():
         # PySpark checks the pandas version for mapInArrow, which uses none.
         warnings.filterwarnings(
             "ignore", message="PySpark does not yet fully support pandas"
         )
         partitions = selected.mapInArrow(
-            functools.partial(_partition_state, columns=columns),
-            from_arrow_schema(_distributed.state_schema(columns)),
+            functools.partial(_partition_state, spec=spec),
+            from_arrow_schema(_distributed.state_schema(spec)),
         )
     with _worker_errors(df):
-        merged: Any = _combine(partitions, columns).toArrow()
-    return _distributed.merge_in_order(base, [merged], columns)
+        merged: Any = _combine(partitions, spec).toArrow()
+    return _distributed.merge_in_order(base, [merged], spec)
 
 
 def report(
@@ -325,6 +319,6 @@ def report(
     >>> df = spark.read.parquet("predictions/")  # doctest: +SKIP
     >>> polars_l2.spark.report(df, "y", ["model_a", "model_b"])  # doctest: +SKIP
     """
-    metrics.z_score(confidence)  # a bad level fails before any work
+    options.check(_REPORT, confidence=confidence)  # fails before any work
     merged = state(df, actual, predicted, by=by, weight=weight, nan_policy=nan_policy)
     return polars_l2.finalize(merged, confidence=confidence)

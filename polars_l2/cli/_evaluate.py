@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 import polars_l2
+from polars_l2 import _report, _state
+from polars_l2._core.columns import Spec, column
 from polars_l2.cli._errors import EXPECTED_ERRORS, CliError, first_line
 from polars_l2.cli._progress import Progress
 
@@ -37,48 +39,30 @@ if TYPE_CHECKING:
 
     from polars_l2.cli._inputs import Source
 
+__all__ = [
+    "STREAMING",
+    "Outcome",
+    "Spec",
+    "all_rows",
+    "evaluate",
+    "report",
+    "state",
+]
+
 #: Common-subplan elimination shares one scan between the group-bys of a plan
 #: through a cache, which the streaming engine fills with the whole input;
 #: without it each group-by streams its own scan, in bounded memory.
 STREAMING = pl.QueryOptFlags(comm_subplan_elim=False)
 
 
-@dataclass(frozen=True)
-class Spec:
-    """What to evaluate: the columns given on the command line."""
+def report(spec: Spec, frame: pl.LazyFrame, *, confidence: float) -> pl.LazyFrame:
+    """Return the report of `frame` for the columns of `spec` (lazy)."""
+    return _report.evaluate(frame, spec, confidence=confidence, top_share=True)
 
-    actual: str
-    predicted: tuple[str, ...]
-    by: tuple[str, ...] = ()
-    weight: str | None = None
 
-    def columns(self) -> list[str]:
-        """Return every column a data file must have, each once."""
-        named = [self.actual, *self.predicted, *self.by]
-        if self.weight is not None:
-            named.append(self.weight)
-        return list(dict.fromkeys(named))
-
-    def report(self, frame: pl.LazyFrame, *, confidence: float) -> pl.LazyFrame:
-        """Return the report of `frame` for these columns (lazy)."""
-        return polars_l2.report(
-            frame,
-            self.actual,
-            list(self.predicted),
-            by=list(self.by) or None,
-            weight=self.weight,
-            confidence=confidence,
-        )
-
-    def state(self, frame: pl.LazyFrame) -> pl.LazyFrame:
-        """Return the mergeable state of `frame` for these columns (lazy)."""
-        return polars_l2.state(
-            frame,
-            self.actual,
-            list(self.predicted),
-            by=list(self.by) or None,
-            weight=self.weight,
-        )
+def state(spec: Spec, frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Return the mergeable state of `frame` for the columns of `spec` (lazy)."""
+    return _state.evaluate(frame, spec)
 
 
 @dataclass
@@ -172,7 +156,7 @@ def evaluate(
                 # before any data is read.
                 with _naming(source):
                     file_states.append(
-                        spec.state(frame).collect(
+                        state(spec, frame).collect(
                             engine="streaming", optimizations=STREAMING
                         )
                     )
@@ -195,9 +179,9 @@ def _evaluate_whole(
     if frame is None:
         raise _empty_input([source.path])
     with _naming(source):
-        queries = [spec.report(frame, confidence=confidence)]
+        queries = [report(spec, frame, confidence=confidence)]
         if want_state:
-            queries.append(spec.state(frame))
+            queries.append(state(spec, frame))
         results = pl.collect_all(queries, engine="streaming", optimizations=STREAMING)
     _check_not_empty(results[0])
     return Outcome(results[0], results[1] if want_state else None)
@@ -220,6 +204,10 @@ def all_rows(sources: list[Source], spec: Spec, *, skip: list[Path]) -> pl.LazyF
     """
     skipped = set(skip)
     return pl.concat(
-        [s.scan().select(spec.columns()) for s in sources if s.path not in skipped],
+        [
+            s.scan().select(column(name) for name in spec.needed)
+            for s in sources
+            if s.path not in skipped
+        ],
         how="vertical_relaxed",
     )
