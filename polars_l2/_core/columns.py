@@ -10,11 +10,17 @@ Two kinds of functions take columns:
   Ray, Spark and the command line) take column names. :func:`parse` checks
   them once, where the user passes them, into one frozen :class:`Spec`, and
   :func:`resolve` checks that spec against the frame's schema
-  (``collect_schema()`` reads no data) and selects the columns, by exact
-  name, under internal names. Every query is built on those internal names
-  only, so a user's column named like a pattern (``^y$``, ``*``) is never
-  read as one, and no temporary column of a query can take the name of a
-  user's column; the keys get their names back in the result.
+  (``collect_schema()`` reads no data). Where a name could be misread, it
+  selects the columns, by exact name, under internal names, and the query is
+  built on those only: a user's column named like a pattern (``^y$``, ``*``)
+  is never read as one, and no temporary column of a query can take the
+  name of a user's column; the keys get their names back in the result.
+
+Every temporary column of a frame-level query (here, in
+:mod:`polars_l2._core.moments`, :mod:`polars_l2._core.top_share` and
+:mod:`polars_l2._core.per_output`) has a name that begins with ``_``; a
+user's name that begins with ``_`` is therefore always read under an
+internal name (:func:`resolve`).
 
 A column name is always literal: Polars reads ``pl.col("^y$")`` as a regular
 expression and ``pl.col("*")`` as every column, so such names are selected
@@ -268,6 +274,8 @@ class Resolved:
 
     def model_column(self) -> pl.Expr:
         """Return ``model`` with the user's names of the predicted columns."""
+        if self.spec.predicted == self.user.predicted:
+            return pl.col("model")
         # A when/then chain, not replace_strict, which the streaming engine
         # runs in memory.
         label: pl.Expr = pl.lit(None, pl.String)
@@ -338,6 +346,11 @@ def resolve(
                 f".cast(pl.Float64)); the frame has {_columns_listing(schema)}"
             )
             raise L2InputError(msg)
+    if not vector and not any(_needs_internal(name) for name in spec.needed):
+        # The plain names stay: a renaming node would be a subplan common
+        # to every group-by of the query, which Polars then caches, making
+        # the streaming engine buffer the data (see polars_l2.report).
+        return Resolved(frame.lazy(), replace(spec, resolved=schema), spec)
     internal = Spec(
         ACTUAL,
         tuple(f"{PREDICTED}{i}" for i in range(len(spec.predicted))),
@@ -353,6 +366,15 @@ def resolve(
     selected = frame.lazy().select(column(name).alias(alias) for alias, name in pairs)
     types = pl.Schema({alias: schema[name] for alias, name in pairs})
     return Resolved(selected, replace(internal, resolved=types), spec, vector)
+
+
+def _needs_internal(name: str) -> bool:
+    """Whether a query must read the column `name` under an internal name.
+
+    Polars would read the name as a pattern, or it could be the name of one
+    of the queries' own temporary columns, which all begin with ``_``.
+    """
+    return name.startswith("_") or pl.col(name).meta.has_multiple_outputs()
 
 
 def _check_key_dtype(

@@ -43,7 +43,7 @@ def rows_per_output(resolved: Resolved, *, function: str) -> Resolved:
     spec, user = resolved.spec, resolved.user
     if OUTPUT_KEY in user.by:
         msg = (
-            f"{function}: vector columns are evaluated per output in a key "
+            f"{function}: vector columns are evaluated per output in a column "
             f"named {OUTPUT_KEY!r}, which is already a by column; rename that "
             "column first"
         )

@@ -45,8 +45,8 @@ __all__ = [
     "Spec",
     "all_rows",
     "evaluate",
-    "report",
-    "state",
+    "report_query",
+    "state_query",
 ]
 
 #: Common-subplan elimination shares one scan between the group-bys of a plan
@@ -55,12 +55,12 @@ __all__ = [
 STREAMING = pl.QueryOptFlags(comm_subplan_elim=False)
 
 
-def report(spec: Spec, frame: pl.LazyFrame, *, confidence: float) -> pl.LazyFrame:
+def report_query(spec: Spec, frame: pl.LazyFrame, *, confidence: float) -> pl.LazyFrame:
     """Return the report of `frame` for the columns of `spec` (lazy)."""
     return _report.evaluate(frame, spec, confidence=confidence, top_share=True)
 
 
-def state(spec: Spec, frame: pl.LazyFrame) -> pl.LazyFrame:
+def state_query(spec: Spec, frame: pl.LazyFrame) -> pl.LazyFrame:
     """Return the mergeable state of `frame` for the columns of `spec` (lazy)."""
     return _state.evaluate(frame, spec)
 
@@ -156,7 +156,7 @@ def evaluate(
                 # before any data is read.
                 with _naming(source):
                     file_states.append(
-                        state(spec, frame).collect(
+                        state_query(spec, frame).collect(
                             engine="streaming", optimizations=STREAMING
                         )
                     )
@@ -179,9 +179,9 @@ def _evaluate_whole(
     if frame is None:
         raise _empty_input([source.path])
     with _naming(source):
-        queries = [report(spec, frame, confidence=confidence)]
+        queries = [report_query(spec, frame, confidence=confidence)]
         if want_state:
-            queries.append(state(spec, frame))
+            queries.append(state_query(spec, frame))
         results = pl.collect_all(queries, engine="streaming", optimizations=STREAMING)
     _check_not_empty(results[0])
     return Outcome(results[0], results[1] if want_state else None)
