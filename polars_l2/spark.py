@@ -59,7 +59,7 @@ _REPORT = "polars_l2.spark.report"
 #: the worker's memory whatever the size of the partition.
 _CHUNK_ROWS = 1_000_000
 
-#: Prefix of the combination's temporary spec.
+#: Prefix of the combination's temporary columns.
 _TMP = "__polars_l2_"
 
 
@@ -86,7 +86,8 @@ def _partition_state(
 
 
 def _chunk_state(chunk: list[pa.RecordBatch], spec: Spec) -> pa.Table:
-    table = pa.Table.from_batches(chunk)
+    # The columns come under positional names (see `state`); name them back.
+    table = pa.Table.from_batches(chunk).rename_columns(spec.needed)
     return _distributed.table_state(table, spec, function=_FUNCTION)
 
 
@@ -252,6 +253,9 @@ def state(
     # The state of no rows checks every column on the driver before Spark
     # reads any data, and is the result for a DataFrame without rows.
     base = _distributed.empty_state(_arrow_schema(selected), spec, function=_FUNCTION)
+    # mapInArrow resolves its input's column names unquoted, which fails on
+    # a name with a backtick: the workers get the columns by position.
+    selected = selected.toDF(*(f"{_TMP}{i}" for i in range(len(spec.needed))))
     with warnings.catch_warnings():
         # PySpark checks the pandas version for mapInArrow, which uses none.
         warnings.filterwarnings(

@@ -14,7 +14,15 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import polars_l2
-from tests.distributed_data import BY, assert_reports_match, make_data, split
+from tests.distributed_data import (
+    BY,
+    assert_odd_report_matches,
+    assert_reports_match,
+    make_data,
+    odd_arguments,
+    split,
+    with_odd_names,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -193,3 +201,14 @@ def test_refuses_a_context_that_skips_failing_blocks(data: pl.DataFrame) -> None
     lenient.context.max_errored_blocks = 1
     with pytest.raises(ValueError, match="max_errored_blocks=1"):
         polars_l2_ray.report(lenient, "y", MODELS)
+
+
+@pytest.mark.parametrize("combine", ["driver", "ray"])
+@pytest.mark.usefixtures("cluster")
+def test_column_names_are_literal(combine: str) -> None:
+    data = make_data(20_000)
+    odd = with_odd_names(data)
+    ds = ray_data.from_arrow(split(odd, 4))
+    got = polars_l2_ray.report(ds, **odd_arguments(), combine=combine)
+    plain = polars_l2.report(data, "y", MODELS, by=BY, weight="w")
+    assert_odd_report_matches(got, plain)

@@ -19,9 +19,12 @@ import polars_l2
 from tests.distributed_data import (
     BY,
     REL_TOL,
+    assert_odd_report_matches,
     assert_reports_match,
     make_data,
+    odd_arguments,
     split,
+    with_odd_names,
 )
 
 if TYPE_CHECKING:
@@ -182,3 +185,13 @@ def test_a_worker_input_error_is_raised_as_one() -> None:
         polars_l2_spark._worker_errors(FRAME),
     ):
         raise relayed
+
+
+def test_column_names_are_literal(spark: Any) -> None:
+    # Dots, a backtick, patterns and a space: Spark must quote them all.
+    data = make_data(20_000)
+    odd = with_odd_names(data)
+    df = spark.createDataFrame(odd.to_arrow()).repartition(4)
+    got = polars_l2_spark.report(df, **odd_arguments())
+    plain = polars_l2.report(data, "y", MODELS, by=BY, weight="w")
+    assert_odd_report_matches(got, plain)
