@@ -77,7 +77,9 @@ def report(
         segment numbered by an ``output`` column (see Returns).
     predicted
         Name of the column of predictions, or a list of names: one per model
-        compared. Each name becomes the ``model`` of its rows.
+        compared. Each name becomes the ``model`` of its rows. Every column
+        name is read literally: ``"^y$"`` or ``"*"`` is the column of that
+        name, never a pattern.
     by
         Name(s) of the column(s) that define the segments, or None for one
         row per model.
@@ -151,10 +153,11 @@ def report(
     L2InputError
         Before any data is read, if a column is missing or has a dtype the
         metrics cannot use (the message names the column, its dtype and the
-        columns that exist). It is a ``ValueError`` and a ``TypeError``.
-    ValueError
-        If `confidence` is not strictly between 0 and 1, or a column is
-        named twice.
+        columns that exist). Also for a bad argument: a column named twice
+        in one role, a `by` column with the name of an output column, `by`
+        not a name or a list of names, `confidence` not strictly between 0
+        and 1, `top_share` not a bool, an unknown `nan_policy`. It is a
+        ``ValueError`` and a ``TypeError``.
 
     See Also
     --------

@@ -126,6 +126,12 @@ def state_schema(by: str | Sequence[str] | None = None) -> pa.Schema:
     pyarrow.Schema
         The state's columns; see :mod:`polars_l2.state` for their meaning.
 
+    Raises
+    ------
+    L2InputError
+        If `by` is not a name or a list of names, names a column twice, or
+        names an output column, as :func:`state` refuses it.
+
     Examples
     --------
     >>> import polars_l2
@@ -222,7 +228,8 @@ def state(
     L2InputError
         Before any data is read, if a column is missing or has a dtype the
         metrics cannot use; the message names the column, its dtype and the
-        columns that exist.
+        columns that exist. Also for a bad argument, as
+        :func:`polars_l2.report`.
 
     See Also
     --------
