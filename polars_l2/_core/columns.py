@@ -186,12 +186,9 @@ def names(
         items = (value,)
     for item in items:
         if not isinstance(item, str):
-            hint = ""
-            if isinstance(item, pl.Expr) and item.meta.is_column():
-                hint = f" (the name {item.meta.output_name()!r}, not an expression)"
             msg = (
                 f"{function}: {role} must be a column name or a list of column "
-                f"names{hint}, got {type(item).__name__} {item!r}"
+                f"names{_hint(item)}, got {_shown(item)}"
             )
             raise L2InputError(msg)
     if len(set(items)) != len(items):
@@ -201,10 +198,24 @@ def names(
     if clash:
         msg = (
             f"{function}: {role} column {clash[0]!r} has the name of an output "
-            f"column; rename it first (output columns: {', '.join(reserved)})"
+            "column; rename it first (output columns: "
+            f"{', '.join(dict.fromkeys(reserved))})"
         )
         raise L2InputError(msg)
     return tuple(str(item) for item in items)
+
+
+def _shown(value: object) -> str:
+    """Show a wrong argument in a message: its type and value."""
+    shown = f"`{value}`" if isinstance(value, pl.Expr) else repr(value)
+    return f"{type(value).__name__} {shown}"
+
+
+def _hint(value: object) -> str:
+    """Suggest the name where an expression of one column was given."""
+    if isinstance(value, pl.Expr) and value.meta.is_column():
+        return f" (the name {value.meta.output_name()!r}, not an expression)"
+    return ""
 
 
 def parse(
@@ -241,14 +252,20 @@ def parse(
     """
     options.check(function, nan_policy=nan_policy)
     if not isinstance(actual, str):
-        msg = f"{function}: actual must be one column name (str), got {actual!r}"
+        msg = (
+            f"{function}: actual must be one column name (str){_hint(actual)}, "
+            f"got {_shown(actual)}"
+        )
         raise L2InputError(msg)
     models = names(predicted, role="predicted", function=function)
     if not models:
         msg = f"{function}: predicted must name at least one column"
         raise L2InputError(msg)
     if weight is not None and not isinstance(weight, str):
-        msg = f"{function}: weight must be a column name (str) or None, got {weight!r}"
+        msg = (
+            f"{function}: weight must be a column name (str) or None"
+            f"{_hint(weight)}, got {_shown(weight)}"
+        )
         raise L2InputError(msg)
     keys = names(by, role="by", function=function, reserved=reserved)
     policy: NanPolicy = "omit" if nan_policy == "omit" else "propagate"
