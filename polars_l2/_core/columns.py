@@ -30,7 +30,7 @@ with :func:`polars.selectors.by_name`, which matches names exactly.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -124,7 +124,7 @@ class Spec:
     weight: str | None = None
     nan_policy: NanPolicy = "propagate"
     #: The dtypes of the columns, once resolved against a frame.
-    resolved: pl.Schema | None = None
+    resolved: pl.Schema | None = field(default=None, compare=False, repr=False)
 
     @property
     def weighted(self) -> bool:
