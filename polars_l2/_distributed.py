@@ -1,4 +1,4 @@
-"""What the Ray and Spark adapters share: column arguments, chunk states, errors.
+"""What the Ray and Spark adapters share: column spec, chunk states, errors.
 
 Both adapters reduce each block or partition of the data to a metric state
 (:func:`polars_l2.state`) on the workers, as an Arrow table with the state's
@@ -10,14 +10,14 @@ Ray nor Spark.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 import polars_l2
-from polars_l2._core import dtypes
-from polars_l2._core.columns import names as column_names
+from polars_l2._core import columns
+from polars_l2._state import RESERVED
+from polars_l2._state import evaluate as evaluate_state
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -25,81 +25,36 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
 
-    from polars_l2.typing import NanPolicy
+    from polars_l2._core.columns import Spec
 
 #: How a worker's input error appears in the traceback text an engine relays.
 _WORKER_INPUT_ERROR = re.compile(r"L2InputError: (?P<message>[^\n]+)")
 
 
-@dataclass(frozen=True)
-class Columns:
-    """The columns a distributed evaluation reads, by name."""
-
-    actual: str
-    predicted: tuple[str, ...]
-    by: tuple[str, ...]
-    weight: str | None
-    nan_policy: NanPolicy
-
-    @property
-    def needed(self) -> list[str]:
-        """Every column read, each once, in a stable order."""
-        names = [self.actual, *self.predicted, *self.by]
-        if self.weight is not None:
-            names.append(self.weight)
-        return list(dict.fromkeys(names))
-
-
-def parse_columns(
-    actual: str,
-    predicted: str | Sequence[str],
+def parse(
+    actual: object,
+    predicted: object,
     *,
-    by: str | Sequence[str] | None,
-    weight: str | None,
-    nan_policy: NanPolicy,
+    by: object,
+    weight: object,
+    nan_policy: object,
     function: str,
-) -> Columns:
-    """Check the column arguments of an adapter and return them as names."""
-    actual_names = column_names(actual, role="actual", function=function)
-    predicted_names = column_names(predicted, role="predicted", function=function)
-    weight_names = column_names(weight, role="weight", function=function)
-    if len(actual_names) != 1 or len(weight_names) > 1:
-        msg = f"{function}: actual and weight must each be one column name"
-        raise TypeError(msg)
-    if not predicted_names:
-        msg = f"{function}: predicted must name at least one column"
-        raise ValueError(msg)
-    dtypes.check_nan_policy(nan_policy)
-    return Columns(
-        actual_names[0],
-        predicted_names,
-        column_names(by, role="by", function=function),
-        weight_names[0] if weight_names else None,
-        nan_policy,
+) -> Spec:
+    """Check the column arguments of an adapter, as :func:`polars_l2.state` does."""
+    return columns.parse(
+        actual,
+        predicted,
+        by=by,
+        weight=weight,
+        nan_policy=nan_policy,
+        function=function,
+        reserved=RESERVED,
     )
 
 
-def check_present(available: Sequence[str], columns: Columns, *, function: str) -> None:
-    """Raise :class:`L2InputError` naming any column that is not `available`."""
-    missing = [name for name in columns.needed if name not in available]
-    if missing:
-        msg = (
-            f"{function}: column(s) {', '.join(map(repr, missing))} not found; "
-            f"the data has {', '.join(map(repr, available)) or 'no columns'}"
-        )
-        raise L2InputError(msg)
-
-
-def frame_state(frame: pl.DataFrame, columns: Columns) -> pl.DataFrame:
+def frame_state(frame: pl.DataFrame, spec: Spec, *, function: str) -> pl.DataFrame:
     """Return the metric state of one chunk of data."""
-    return polars_l2.state(
-        frame,
-        columns.actual,
-        list(columns.predicted),
-        by=list(columns.by) or None,
-        weight=columns.weight,
-        nan_policy=columns.nan_policy,
-    )
+    return evaluate_state(frame, spec, function=function).collect()
 
 
 def to_frame(table: pa.Table) -> pl.DataFrame:
@@ -129,7 +84,7 @@ def to_state_table(state: pl.DataFrame, schema: pa.Schema | None = None) -> pa.T
 
 def table_state(
     table: pa.Table,
-    columns: Columns,
+    spec: Spec,
     *,
     function: str,
     schema: pa.Schema | None = None,
@@ -141,9 +96,9 @@ def table_state(
     state schema every block must give (where the engine needs one), else
     the block's own.
     """
-    check_present(table.column_names, columns, function=function)
-    state = frame_state(to_frame(table.select(columns.needed)), columns)
-    return to_state_table(state, schema)
+    spec.check_present(table.column_names, function=function)
+    frame = to_frame(table.select(spec.needed))
+    return to_state_table(frame_state(frame, spec, function=function), schema)
 
 
 def merge_tables(
@@ -155,7 +110,7 @@ def merge_tables(
 
 
 def merge_in_order(
-    base: pl.DataFrame, parts: Sequence[pa.Table], columns: Columns
+    base: pl.DataFrame, parts: Sequence[pa.Table], spec: Spec
 ) -> pl.DataFrame:
     """Merge the driver's empty state with the workers' states.
 
@@ -168,14 +123,13 @@ def merge_in_order(
     # An engine may hand back an empty block without columns; no rows, no state.
     merged = polars_l2.merge_states([base, *(part for part in parts if part.num_rows)])
     rank = pl.col("model").replace_strict(
-        list(columns.predicted), range(len(columns.predicted)), return_dtype=pl.Int64
+        list(spec.predicted), range(len(spec.predicted)), return_dtype=pl.Int64
     )
-    return merged.sort([rank, *columns.by], nulls_last=True, maintain_order=True)
+    keys = [columns.column(key) for key in spec.by]
+    return merged.sort([rank, *keys], nulls_last=True, maintain_order=True)
 
 
-def empty_state(
-    schema: pa.Schema | None, columns: Columns, *, function: str
-) -> pl.DataFrame:
+def empty_state(schema: pa.Schema | None, spec: Spec, *, function: str) -> pl.DataFrame:
     """Return the state of no rows of data with `schema`, checked on the driver.
 
     Checking the schema before any data is read catches a missing column or
@@ -184,11 +138,11 @@ def empty_state(
     rows. Without a schema, the columns are taken as of the Null dtype.
     """
     if schema is None:
-        frame = pl.DataFrame(schema=dict.fromkeys(columns.needed, pl.Null))
+        frame = pl.DataFrame(schema=dict.fromkeys(spec.needed, pl.Null))
     else:
-        check_present(schema.names, columns, function=function)
+        spec.check_present(schema.names, function=function)
         frame = to_frame(schema.empty_table())
-    return frame_state(frame, columns)
+    return frame_state(frame, spec, function=function)
 
 
 def input_error_from_worker(

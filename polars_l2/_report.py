@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, overload
 
 import polars as pl
 
-from polars_l2._core import columns, metrics, moments, per_output
+from polars_l2._core import columns, metrics, moments, options, per_output
 from polars_l2._state import RESERVED
 
 if TYPE_CHECKING:
@@ -77,7 +77,9 @@ def report(
         segment numbered by an ``output`` column (see Returns).
     predicted
         Name of the column of predictions, or a list of names: one per model
-        compared. Each name becomes the ``model`` of its rows.
+        compared. Each name becomes the ``model`` of its rows. Every column
+        name is read literally: ``"^y$"`` or ``"*"`` is the column of that
+        name, never a pattern.
     by
         Name(s) of the column(s) that define the segments, or None for one
         row per model.
@@ -168,10 +170,11 @@ def report(
     L2InputError
         Before any data is read, if a column is missing or has a dtype the
         metrics cannot use (the message names the column, its dtype and the
-        columns that exist). It is a ``ValueError`` and a ``TypeError``.
-    ValueError
-        If `confidence` is not strictly between 0 and 1, or a column is
-        named twice.
+        columns that exist). Also for a bad argument: a column named twice
+        in one role, a `by` column with the name of an output column, `by`
+        not a name or a list of names, `confidence` not strictly between 0
+        and 1, `top_share` not a bool, an unknown `nan_policy`. It is a
+        ``ValueError`` and a ``TypeError``.
 
     See Also
     --------
@@ -278,28 +281,47 @@ def report(
     │ boosted ┆ south  ┆ 3   ┆ 28.867513 ┆ 16.666667 ┆ -0.388889 ┆ 50.0      │
     └─────────┴────────┴─────┴───────────┴───────────┴───────────┴───────────┘
     """
-    source: pl.DataFrame | pl.LazyFrame = frame
-    # Vector columns: one row per output, with the output number as a key.
-    exploded = per_output.rows_per_output(
-        frame, actual, predicted, by=by, weight=weight, function="polars_l2.report"
-    )
-    if exploded is not None:
-        source, by = exploded
-    spec = columns.spec(
-        source,
+    function = "polars_l2.report"
+    spec = columns.parse(
         actual,
         predicted,
         by=by,
         weight=weight,
         nan_policy=nan_policy,
-        function="polars_l2.report",
+        function=function,
         reserved=RESERVED,
     )
+    options.check(function, confidence=confidence, top_share=top_share)
+    result = evaluate(frame, spec, confidence=confidence, top_share=top_share)
+    return result.collect() if isinstance(frame, pl.DataFrame) else result
+
+
+def evaluate(
+    frame: pl.DataFrame | pl.LazyFrame,
+    spec: columns.Spec,
+    *,
+    confidence: float,
+    top_share: bool,
+    function: str = "polars_l2.report",
+) -> pl.LazyFrame:
+    """Return the report of `frame` for a checked column spec, lazily.
+
+    The body of :func:`report` for callers that hold a
+    :class:`~polars_l2._core.columns.Spec` already (the command line).
+    """
+    resolved = columns.resolve(frame, spec, function=function, allow_vectors=True)
+    if resolved.vector:
+        # One row per output, with the output number as the last key.
+        resolved = per_output.rows_per_output(resolved, function=function)
+    internal = resolved.spec
     metric_columns = metrics.report_columns(
-        weighted=spec.weighted,
+        weighted=internal.weighted,
         confidence=confidence,
         top_share=pl.col("_l2_top") if top_share else None,
     )
-    long = moments.long_moments(source, spec, with_top_share=top_share)
-    result = long.select("model", *spec.by, *metric_columns)
-    return result.collect() if isinstance(frame, pl.DataFrame) else result
+    long = moments.long_moments(resolved.frame, internal, with_top_share=top_share)
+    return long.select(
+        resolved.model_column(),
+        *(pl.col(key).alias(name) for key, name in resolved.key_names()),
+        *metric_columns,
+    )

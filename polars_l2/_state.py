@@ -92,7 +92,7 @@ from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar, overload
 import polars as pl
 import pyarrow as pa
 
-from polars_l2._core import columns, metrics, moments, per_output
+from polars_l2._core import columns, metrics, moments, options, per_output
 from polars_l2._core import keys as keys_
 from polars_l2.exceptions import L2InputError
 
@@ -101,7 +101,13 @@ if TYPE_CHECKING:
 
     from polars_l2.typing import NanPolicy
 
-__all__ = ["STATE_VERSION", "finalize", "merge_states", "state", "state_schema"]
+__all__ = [
+    "STATE_VERSION",
+    "finalize",
+    "merge_states",
+    "state",
+    "state_schema",
+]
 
 #: Version of the state's schema and meaning. A state records the version
 #: that wrote it; :func:`merge_states` and :func:`finalize` read states of
@@ -162,7 +168,7 @@ def state_schema(by: Mapping[str, keys_.KeyDtype] | None = None) -> pa.Schema:
         If `by` is not a mapping (a name or a list of names says nothing of
         the keys' dtypes), a dtype is not a fully specified dtype or has no
         Arrow type (Int128, Object), or a key has the name of a state or
-        report column.
+        report column, as :func:`state` refuses it.
 
     Examples
     --------
@@ -273,7 +279,8 @@ def state(
     L2InputError
         Before any data is read, if a column is missing or has a dtype the
         metrics cannot use; the message names the column, its dtype and the
-        columns that exist.
+        columns that exist. Also for a bad argument, as
+        :func:`polars_l2.report`.
 
     See Also
     --------
@@ -305,33 +312,49 @@ def state(
     │ yhat  ┆ 3   ┆ -0.166667  ┆ 1.166667 │
     └───────┴─────┴────────────┴──────────┘
     """
-    source: pl.DataFrame | pl.LazyFrame = frame
-    # Vector columns: one row per output, with the output number as a key,
-    # exactly as in the report.
-    exploded = per_output.rows_per_output(
-        frame, actual, predicted, by=by, weight=weight, function="polars_l2.state"
-    )
-    if exploded is not None:
-        source, by = exploded
-    spec = columns.spec(
-        source,
+    function = "polars_l2.state"
+    spec = columns.parse(
         actual,
         predicted,
         by=by,
         weight=weight,
         nan_policy=nan_policy,
-        function="polars_l2.state",
+        function=function,
         reserved=RESERVED,
     )
-    long = moments.long_moments(source, spec, with_top_share=False)
-    result = long.select(
+    result = evaluate(frame, spec, function=function)
+    return result.collect() if isinstance(frame, pl.DataFrame) else result
+
+
+def evaluate(
+    frame: pl.DataFrame | pl.LazyFrame,
+    spec: columns.Spec,
+    *,
+    function: str = "polars_l2.state",
+) -> pl.LazyFrame:
+    """Return the state of `frame` for a checked column spec, lazily.
+
+    The body of :func:`state` for callers that hold a
+    :class:`~polars_l2._core.columns.Spec` already (Ray, Spark, the command
+    line).
+    """
+    resolved = columns.resolve(frame, spec, function=function, allow_vectors=True)
+    if resolved.vector:
+        # One row per output, with the output number as the last key, exactly
+        # as in the report.
+        resolved = per_output.rows_per_output(resolved, function=function)
+    internal = resolved.spec
+    long = moments.long_moments(resolved.frame, internal, with_top_share=False)
+    return long.select(
         pl.lit(STATE_VERSION, pl.Int64).alias("state_version"),
-        "model",
-        *(keys_.canonical(key, spec.schema[key]) for key in spec.by),
-        pl.lit(spec.weighted).alias("weighted"),
+        resolved.model_column(),
+        *(
+            keys_.canonical(key, internal.schema[key]).alias(name)
+            for key, name in resolved.key_names()
+        ),
+        pl.lit(internal.weighted).alias("weighted"),
         *moments.MOMENTS,
     )
-    return result.collect() if isinstance(frame, pl.DataFrame) else result
 
 
 StateSource: TypeAlias = pl.DataFrame | pl.LazyFrame | pa.Table | str | os.PathLike[str]
@@ -474,29 +497,33 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
         stored = {key: keys_.stored_dtype(frame.schema[key]) for key in keys}
         parts.append(
             frame.select(
-                pl.col(name).cast(dtype)
+                columns.column(name).cast(dtype)
                 for name, dtype in _fixed_schema(stored).items()
             )
         )
     stacked = pl.concat(keys_.unify(parts, keys, function=function), how="vertical")
     _check_weighted(stacked, function=function)
-    order = "_l2_order"
+    # Keys by exact name; the order column's name is free of every key.
+    order = "_l2_order" + "_" * max((len(key) for key in keys), default=0)
+    by = [columns.column(key) for key in keys]
     merged = (
         stacked.with_row_index(order)
-        .group_by(["model", *keys])
+        .group_by([pl.col("model"), *by])
         .agg(
             pl.col(order).min(),
             pl.col("weighted").first(),
             *moments.merge_aggregations(),
         )
         .with_columns(pl.col(order).min().over("model"))
-        .sort([order, *keys], nulls_last=True)
+        .sort([pl.col(order), *by], nulls_last=True)
     )
     schema = _fixed_schema({key: stacked.schema[key] for key in keys})
     return merged.select(
         pl.lit(STATE_VERSION, pl.Int64).alias("state_version"),
         *(
-            keys_.canonical(name, dtype) if name in keys else pl.col(name).cast(dtype)
+            keys_.canonical(name, dtype)
+            if name in keys
+            else columns.column(name).cast(dtype)
             for name, dtype in schema.items()
             if name != "state_version"
         ),
@@ -545,9 +572,8 @@ def finalize(
     ------
     L2InputError
         If `state` is not a state, mixes weighted and unweighted rows, or was
-        written by a newer polars-l2.
-    ValueError
-        If `confidence` is not strictly between 0 and 1.
+        written by a newer polars-l2; if `confidence` is not strictly between
+        0 and 1, or `weighted` is not True, False or None.
 
     References
     ----------
@@ -579,8 +605,8 @@ def finalize(
             f"{function}: expected a DataFrame or LazyFrame, not {type(state).__name__}"
         )
         raise TypeError(msg)
+    options.check(function, confidence=confidence, weighted=weighted)
     keys = _keys(state.collect_schema().names(), function=function)
-    metrics.z_score(confidence)
     if weighted is None or isinstance(state, pl.DataFrame):
         checked = (
             state
@@ -594,4 +620,6 @@ def finalize(
     metric_columns = metrics.report_columns(
         weighted=weighted, confidence=confidence, top_share=None
     )
-    return state.select("model", *keys, *metric_columns)
+    return state.select(
+        pl.col("model"), *(columns.column(key) for key in keys), *metric_columns
+    )

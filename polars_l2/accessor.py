@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, overload
 
 import polars as pl
 
-from polars_l2._core import dtypes
+from polars_l2._core import columns
 from polars_l2.namespace import (
     L2DataFrameNamespace,
     L2ExprNamespace,
@@ -88,4 +88,4 @@ def l2(
         return L2DataFrameNamespace(target)
     if isinstance(target, pl.LazyFrame):
         return L2LazyFrameNamespace(target)
-    return L2ExprNamespace(dtypes.parse_into_expr(target, role="actual"))
+    return L2ExprNamespace(columns.parse_into_expr(target, role="actual"))

@@ -44,7 +44,7 @@ import pyarrow as pa
 
 import polars_l2
 from polars_l2 import _distributed
-from polars_l2._core import metrics
+from polars_l2._core import options
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     import polars as pl
     import ray.data
 
+    from polars_l2._core.columns import Spec
     from polars_l2.typing import NanPolicy
 
 __all__ = ["DRIVER_COMBINE_MAX_ROWS", "Combine", "report", "state"]
@@ -67,12 +68,11 @@ Combine: TypeAlias = Literal["auto", "driver", "ray"]
 _ROWS_PER_MERGE_TASK = 100_000
 
 _FUNCTION = "polars_l2.ray.state"
+_REPORT = "polars_l2.ray.report"
 
 
-def _block_state(
-    table: pa.Table, columns: _distributed.Columns, schema: pa.Schema | None
-) -> pa.Table:
-    return _distributed.table_state(table, columns, function=_FUNCTION, schema=schema)
+def _block_state(table: pa.Table, spec: Spec, schema: pa.Schema | None) -> pa.Table:
+    return _distributed.table_state(table, spec, function=_FUNCTION, schema=schema)
 
 
 def _merge_block(table: pa.Table, schema: pa.Schema | None) -> pa.Table:
@@ -130,7 +130,7 @@ def _known_schema(dataset: ray.data.Dataset) -> pa.Schema | None:
 def _merge_on_cluster(
     blocks: ray.data.Dataset,
     rows: int,
-    columns: _distributed.Columns,
+    spec: Spec,
     schema: pa.Schema | None,
     options: dict[str, Any],
 ) -> ray.data.Dataset:
@@ -140,7 +140,7 @@ def _merge_on_cluster(
     shuffle strategy without hashing leaves in several parts is still merged
     right, only later.
     """
-    keys = ["model", *columns.by]
+    keys = ["model", *spec.by]
     parts = max(1, math.ceil(rows / _ROWS_PER_MERGE_TASK))
     return blocks.repartition(parts, keys=keys).map_batches(
         functools.partial(_merge_block, schema=schema),
@@ -215,7 +215,7 @@ def state(
     """
     import ray  # noqa: PLC0415 - the optional extra, imported on use
 
-    columns = _distributed.parse_columns(
+    spec = _distributed.parse(
         actual,
         predicted,
         by=by,
@@ -231,23 +231,23 @@ def state(
     # Ray knows the schema (else each block is checked by its task), and is
     # the result for a dataset without rows.
     known = _known_schema(dataset)
-    base = _distributed.empty_state(known, columns, function=_FUNCTION)
+    base = _distributed.empty_state(known, spec, function=_FUNCTION)
     # Keys keep their dtypes: with a known schema every block state has the
     # same one; else each block's own, merged in their common dtype.
     schema = None if known is None else _distributed.state_schema(base)
     options = _task_options()
     with _worker_errors():
         blocks = dataset.map_batches(
-            functools.partial(_block_state, columns=columns, schema=schema),
+            functools.partial(_block_state, spec=spec, schema=schema),
             batch_format="pyarrow",
             batch_size=None,
             **options,
         ).materialize()
         rows = blocks.count()
         if combine == "ray" or (combine == "auto" and rows > DRIVER_COMBINE_MAX_ROWS):
-            blocks = _merge_on_cluster(blocks, rows, columns, schema, options)
+            blocks = _merge_on_cluster(blocks, rows, spec, schema, options)
         tables = ray.get(blocks.to_arrow_refs())
-    return _distributed.merge_in_order(base, tables, columns)
+    return _distributed.merge_in_order(base, tables, spec)
 
 
 def report(
@@ -309,7 +309,7 @@ def report(
     >>> ds = ray.data.read_parquet("predictions/")  # doctest: +SKIP
     >>> polars_l2.ray.report(ds, "y", ["model_a", "model_b"])  # doctest: +SKIP
     """
-    metrics.z_score(confidence)  # a bad level fails before any work
+    options.check(_REPORT, confidence=confidence)  # fails before any work
     merged = state(
         dataset,
         actual,

@@ -33,7 +33,7 @@ import pyarrow as pa
 
 import polars_l2
 from polars_l2 import _distributed
-from polars_l2._core import metrics
+from polars_l2._core import options
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -42,11 +42,16 @@ if TYPE_CHECKING:
     import polars as pl
     import pyspark.sql
 
+    from polars_l2._core.columns import Spec
     from polars_l2.typing import NanPolicy
 
 __all__ = ["report", "state"]
 
 _FUNCTION = "polars_l2.spark.state"
+_REPORT = "polars_l2.spark.report"
+
+#: Prefix of the positional names under which columns reach mapInArrow.
+_TMP = "__polars_l2_"
 
 #: Rows a worker gathers from Spark's Arrow batches before reducing them to a
 #: state: enough that Polars, not Python, does the work; few enough to bound
@@ -56,7 +61,7 @@ _CHUNK_ROWS = 1_000_000
 
 def _partition_state(
     batches: Iterator[pa.RecordBatch],
-    columns: _distributed.Columns,
+    spec: Spec,
     schema: pa.Schema,
 ) -> Iterator[pa.RecordBatch]:
     """Reduce one partition's Arrow batches to its state (runs on a worker)."""
@@ -67,10 +72,10 @@ def _partition_state(
         chunk.append(batch)
         rows += batch.num_rows
         if rows >= _CHUNK_ROWS:
-            states.append(_chunk_state(chunk, columns, schema))
+            states.append(_chunk_state(chunk, spec, schema))
             chunk, rows = [], 0
     if chunk:
-        states.append(_chunk_state(chunk, columns, schema))
+        states.append(_chunk_state(chunk, spec, schema))
     if states:
         merged = (
             states[0] if len(states) == 1 else _distributed.merge_tables(states, schema)
@@ -79,10 +84,11 @@ def _partition_state(
 
 
 def _chunk_state(
-    chunk: list[pa.RecordBatch], columns: _distributed.Columns, schema: pa.Schema
+    chunk: list[pa.RecordBatch], spec: Spec, schema: pa.Schema
 ) -> pa.Table:
-    table = pa.Table.from_batches(chunk)
-    return _distributed.table_state(table, columns, function=_FUNCTION, schema=schema)
+    # The columns come under positional names (see `state`); name them back.
+    table = pa.Table.from_batches(chunk).rename_columns(spec.needed)
+    return _distributed.table_state(table, spec, function=_FUNCTION, schema=schema)
 
 
 def _quote(name: str) -> str:
@@ -116,14 +122,19 @@ def _merge_partition(
 
     :func:`polars_l2.merge_states` itself: the merge exists once.
     """
-    tables = [pa.Table.from_batches([batch]) for batch in batches if batch.num_rows]
+    # The states come under positional names (see `_combine`); name them back.
+    tables = [
+        pa.Table.from_batches([batch]).rename_columns(schema.names)
+        for batch in batches
+        if batch.num_rows
+    ]
     if tables:
         yield from _distributed.merge_tables(tables, schema).to_batches()
 
 
 def _combine(
     partitions: pyspark.sql.DataFrame,
-    columns: _distributed.Columns,
+    spec: Spec,
     schema: pa.Schema,
 ) -> pyspark.sql.DataFrame:
     """Merge partition states per model and segment, on Spark's workers.
@@ -135,15 +146,22 @@ def _combine(
     from pyspark.sql import functions as F  # noqa: N812, PLC0415 - the extra, on use
     from pyspark.sql.pandas.types import from_arrow_schema  # noqa: PLC0415
 
-    keys = [F.col(_quote(name)) for name in ["model", *columns.by]]
+    keys = [F.col(_quote(name)) for name in ["model", *spec.by]]
+    # mapInArrow resolves its input's column names unquoted, which fails on
+    # a name with a backtick: the workers get the columns by position.
+    positional = [f"{_TMP}{i}" for i in range(len(schema.names))]
     with warnings.catch_warnings():
         # PySpark checks the pandas version for mapInArrow, which uses none.
         warnings.filterwarnings(
             "ignore", message="PySpark does not yet fully support pandas"
         )
-        return partitions.repartition(*keys).mapInArrow(
-            functools.partial(_merge_partition, schema=schema),
-            from_arrow_schema(schema),
+        return (
+            partitions.repartition(*keys)
+            .toDF(*positional)
+            .mapInArrow(
+                functools.partial(_merge_partition, schema=schema),
+                from_arrow_schema(schema),
+            )
         )
 
 
@@ -224,7 +242,7 @@ def state(
     """
     from pyspark.sql.pandas.types import from_arrow_schema  # noqa: PLC0415
 
-    columns = _distributed.parse_columns(
+    spec = _distributed.parse(
         actual,
         predicted,
         by=by,
@@ -232,30 +250,31 @@ def state(
         nan_policy=nan_policy,
         function=_FUNCTION,
     )
-    _distributed.check_present(df.columns, columns, function=_FUNCTION)
-    selected = df.select(*[_quote(name) for name in columns.needed])
+    spec.check_present(df.columns, function=_FUNCTION)
+    selected = df.select(*[_quote(name) for name in spec.needed])
     # The state of no rows checks every column on the driver before Spark
     # reads any data, and is the result for a DataFrame without rows.
-    base = _distributed.empty_state(
-        _arrow_schema(selected), columns, function=_FUNCTION
-    )
+    base = _distributed.empty_state(_arrow_schema(selected), spec, function=_FUNCTION)
     # mapInArrow needs the output schema up front: the keys' types are those
     # of the state of no rows, which come from the DataFrame's schema.
     schema = _distributed.state_schema(base)
+    # mapInArrow resolves its input's column names unquoted, which fails on
+    # a name with a backtick: the workers get the columns by position.
+    selected = selected.toDF(*(f"{_TMP}{i}" for i in range(len(spec.needed))))
     with warnings.catch_warnings():
         # PySpark checks the pandas version for mapInArrow, which uses none.
         warnings.filterwarnings(
             "ignore", message="PySpark does not yet fully support pandas"
         )
         partitions = selected.mapInArrow(
-            functools.partial(_partition_state, columns=columns, schema=schema),
+            functools.partial(_partition_state, spec=spec, schema=schema),
             from_arrow_schema(schema),
         )
     with _worker_errors(df):
-        merged: Any = _combine(partitions, columns, schema).toArrow()
+        merged: Any = _combine(partitions, spec, schema).toArrow()
     # Spark hands timestamps back in its session's time zone: the declared
     # schema's types again, so that the keys merge with the driver's state.
-    return _distributed.merge_in_order(base, [merged.cast(schema)], columns)
+    return _distributed.merge_in_order(base, [merged.cast(schema)], spec)
 
 
 def report(
@@ -311,6 +330,6 @@ def report(
     >>> df = spark.read.parquet("predictions/")  # doctest: +SKIP
     >>> polars_l2.spark.report(df, "y", ["model_a", "model_b"])  # doctest: +SKIP
     """
-    metrics.z_score(confidence)  # a bad level fails before any work
+    options.check(_REPORT, confidence=confidence)  # fails before any work
     merged = state(df, actual, predicted, by=by, weight=weight, nan_policy=nan_policy)
     return polars_l2.finalize(merged, confidence=confidence)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+import polars.selectors as cs
 from polars.testing import assert_frame_equal
 
 if TYPE_CHECKING:
@@ -128,3 +129,51 @@ def assert_typed_keys_match(got: pl.DataFrame, expected: pl.DataFrame) -> None:
         rel_tol=REL_TOL,
         abs_tol=1e-12,
     )
+
+
+#: Column names an adapter must read literally: patterns, dots, a backtick,
+#: a space, and a name of the queries' own temporary columns.
+ODD = {
+    "y": "^y$",
+    "linear": "a.b",
+    "boosted": "*",
+    "region": "g`x.y",
+    "tier": "_bin",
+    "w": "w w",
+}
+
+
+def with_odd_names(frame: pl.DataFrame) -> pl.DataFrame:
+    """Return the data under :data:`ODD` names, with a decoy ``y``.
+
+    Read as a pattern, ``^y$`` would pick the decoy, which holds another
+    model's predictions.
+    """
+    odd = frame.rename(ODD)
+    return odd.with_columns(odd.get_column(ODD["boosted"]).alias("y"))
+
+
+def odd_arguments() -> dict[str, object]:
+    """Return the column arguments of a report of :func:`with_odd_names` data."""
+    return {
+        "actual": ODD["y"],
+        "predicted": [ODD["linear"], ODD["boosted"]],
+        "by": [ODD["region"], ODD["tier"]],
+        "weight": ODD["w"],
+    }
+
+
+def assert_odd_report_matches(got: pl.DataFrame, plain: pl.DataFrame) -> None:
+    """Check a report of odd-named data against the report of the plain data."""
+    models = {"linear": ODD["linear"], "boosted": ODD["boosted"]}
+    want = plain.with_columns(pl.col("model").replace(models)).rename(
+        {key: ODD[key] for key in BY}
+    )
+    keys = ["model", ODD["region"], ODD["tier"]]
+    want = want.with_columns(want.get_column(key).cast(pl.String) for key in keys)
+    assert got.columns == want.columns
+    # By exact name: pl.col("*") would be every column.
+    named = cs.by_name(*keys, "n")
+    assert_frame_equal(got.select(named), want.select(named))
+    floats = ["mse", "rmse", "mae", "bias", "r2", "weight_sum", "rmse_low"]
+    assert_frame_equal(got.select(floats), want.select(floats), rel_tol=REL_TOL)

@@ -17,11 +17,14 @@ import polars_l2
 from tests.distributed_data import (
     BY,
     TYPED_BY,
+    assert_odd_report_matches,
     assert_reports_match,
     assert_typed_keys_match,
     make_data,
     make_typed_keys,
+    odd_arguments,
     split,
+    with_odd_names,
 )
 
 if TYPE_CHECKING:
@@ -215,3 +218,14 @@ def test_keys_keep_their_dtypes_and_sort_by_value(combine: str) -> None:
         combine=combine,
     )
     assert_typed_keys_match(got, polars_l2.report(data, "y", MODELS, by=TYPED_BY))
+
+
+@pytest.mark.parametrize("combine", ["driver", "ray"])
+@pytest.mark.usefixtures("cluster")
+def test_column_names_are_literal(combine: str) -> None:
+    data = make_data(20_000)
+    odd = with_odd_names(data)
+    ds = ray_data.from_arrow(split(odd, 4))
+    got = polars_l2_ray.report(ds, **odd_arguments(), combine=combine)
+    plain = polars_l2.report(data, "y", MODELS, by=BY, weight="w")
+    assert_odd_report_matches(got, plain)

@@ -406,10 +406,10 @@ def test_a_nested_key_is_rejected() -> None:
         ({"predicted": []}, ValueError, "predicted must name at least one column"),
         ({"predicted": ["p", "p"]}, ValueError, "names a column more than once"),
         ({"by": "model"}, ValueError, "by column 'model' has the name of an output"),
-        ({"confidence": 1.0}, ValueError, "confidence must be strictly between"),
+        ({"confidence": 1.0}, ValueError, "confidence must be a number strictly betw"),
         ({"actual": pl.col("y")}, TypeError, "actual must be one column name"),
         ({"weight": 3}, TypeError, "weight must be a column name"),
-        ({"nan_policy": "drop"}, ValueError, "nan_policy must be one of"),
+        ({"nan_policy": "drop"}, ValueError, "nan_policy must be 'propagate' or 'o"),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, object], error: type, match: str) -> None:

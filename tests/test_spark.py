@@ -20,11 +20,14 @@ from tests.distributed_data import (
     BY,
     REL_TOL,
     TYPED_BY,
+    assert_odd_report_matches,
     assert_reports_match,
     assert_typed_keys_match,
     make_data,
     make_typed_keys,
+    odd_arguments,
     split,
+    with_odd_names,
 )
 
 if TYPE_CHECKING:
@@ -194,3 +197,13 @@ def test_keys_keep_their_dtypes_and_sort_by_value(spark: Any, tmp_path: Path) ->
     df = spark.read.parquet(str(tmp_path))
     got = polars_l2_spark.report(df, "y", MODELS, by=TYPED_BY)
     assert_typed_keys_match(got, polars_l2.report(data, "y", MODELS, by=TYPED_BY))
+
+
+def test_column_names_are_literal(spark: Any) -> None:
+    # Dots, a backtick, patterns and a space: Spark must quote them all.
+    data = make_data(20_000)
+    odd = with_odd_names(data)
+    df = spark.createDataFrame(odd.to_arrow()).repartition(4)
+    got = polars_l2_spark.report(df, **odd_arguments())
+    plain = polars_l2.report(data, "y", MODELS, by=BY, weight="w")
+    assert_odd_report_matches(got, plain)

@@ -1,64 +1,316 @@
-"""Check the column arguments of a frame-level function before any data is read.
+"""The column arguments of every function, checked once and read literally.
 
-:func:`polars_l2.report` and :func:`polars_l2.state` take column names, not
-expressions: each predicted column becomes a model's name, and the metrics of
-every model come from one query. This module resolves the frame's schema
-(``collect_schema()`` reads no data) and rejects a missing column, or one of a
-dtype the metrics cannot use, with a message that names the column, its dtype
-and the columns that exist.
+Two kinds of functions take columns:
+
+- The expression functions (:func:`polars_l2.mse` and the others) take a
+  column name or an expression for each input. :func:`parse_into_expr` turns
+  a name into an expression that reads that column literally, and checks at
+  plan time that an expression reads one column, not several.
+- The frame-level functions (:func:`polars_l2.report`, :func:`polars_l2.state`,
+  Ray, Spark and the command line) take column names. :func:`parse` checks
+  them once, where the user passes them, into one frozen :class:`Spec`, and
+  :func:`resolve` checks that spec against the frame's schema
+  (``collect_schema()`` reads no data). Where a name could be misread, it
+  selects the columns, by exact name, under internal names, and the query is
+  built on those only: a user's column named like a pattern (``^y$``, ``*``)
+  is never read as one, and no temporary column of a query can take the
+  name of a user's column; the keys get their names back in the result.
+
+Every temporary column of a frame-level query (here, in
+:mod:`polars_l2._core.moments`, :mod:`polars_l2._core.top_share` and
+:mod:`polars_l2._core.per_output`) has a name that begins with ``_``; a
+user's name that begins with ``_`` is therefore always read under an
+internal name (:func:`resolve`).
+
+A column name is always literal: Polars reads ``pl.col("^y$")`` as a regular
+expression and ``pl.col("*")`` as every column, so such names are selected
+with :func:`polars.selectors.by_name`, which matches names exactly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import polars as pl
+import polars.selectors as cs
 
-from polars_l2._core import dtypes
+from polars_l2._core import dtypes, options, vectors
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from polars_l2.typing import NanPolicy
+    from polars_l2.typing import IntoExpr, NanPolicy
+
+#: The internal names of the columns a frame-level query reads.
+ACTUAL = "_l2_actual"
+PREDICTED = "_l2_predicted_"
+BY = "_l2_by_"
+WEIGHT = "_l2_weight"
+
+
+def column(name: str) -> pl.Expr:
+    """Return an expression that reads the column named `name`, literally.
+
+    ``pl.col(name)`` where Polars reads `name` as a column name (the plan
+    stays the plain ``col(name)``); an exact-name selector where Polars would
+    read it as a pattern (``*``, ``^...$``).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from polars_l2._core.columns import column
+    >>> df = pl.DataFrame({"y": [1.0], "^y$": [2.0]})
+    >>> df.select(column("^y$")).columns
+    ['^y$']
+    """
+    expr = pl.col(name)
+    if expr.meta.has_multiple_outputs():
+        return cs.by_name(name, require_all=True).as_expr()
+    return expr
+
+
+def parse_into_expr(value: IntoExpr, *, role: str) -> pl.Expr:
+    """Return `value` as an expression of one column; a string is a column name.
+
+    A string names a column literally (see :func:`column`). An expression
+    that may expand to several columns (``pl.all()``, ``pl.col("^a.*$")``,
+    a selector) is checked when the plan is resolved: it must give exactly
+    one column, else :class:`L2InputError` names `role` and the columns.
+    """
+    if isinstance(value, str):
+        return column(value)
+    if isinstance(value, pl.Expr):
+        return value if not value.meta.has_multiple_outputs() else _single(value, role)
+    msg = (
+        f"{role} must be a column name or a Polars expression, "
+        f"got {type(value).__name__}"
+    )
+    raise L2InputError(msg)
+
+
+def _single(expr: pl.Expr, role: str) -> pl.Expr:
+    # A struct of the expression has one field per column it expands to, in
+    # one callback: the check sees them all. The plan keeps only the column.
+    def check(struct: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+        assert isinstance(dtype, pl.Struct)  # a struct of the expansion
+        if len(dtype.fields) != 1:
+            found = ", ".join(repr(field.name) for field in dtype.fields)
+            msg = (
+                f"{role} must be one column, but the expression `{expr}` "
+                f"gives {len(dtype.fields)}: {found}; pass one column name"
+            )
+            raise L2InputError(msg)
+        (inner,) = struct.meta.pop()
+        return inner
+
+    return pl.struct(expr).pipe_with_dtype(check)
 
 
 @dataclass(frozen=True)
 class Spec:
-    """The validated column arguments of one report or state query."""
+    """The column arguments of a frame-level function, checked.
+
+    Built by :func:`parse` from the user's arguments, then by
+    :func:`resolve` for one frame: that spec names the internal columns and
+    holds their schema.
+    """
 
     actual: str
     predicted: tuple[str, ...]
-    by: tuple[str, ...]
-    weight: str | None
-    schema: pl.Schema
-    nan_policy: NanPolicy
+    by: tuple[str, ...] = ()
+    weight: str | None = None
+    nan_policy: NanPolicy = "propagate"
+    #: The dtypes of the columns, once resolved against a frame.
+    resolved: pl.Schema | None = field(default=None, compare=False, repr=False)
 
     @property
     def weighted(self) -> bool:
         """Whether the metrics are weighted."""
         return self.weight is not None
 
+    @property
+    def schema(self) -> pl.Schema:
+        """The dtypes of the columns (only for a resolved spec)."""
+        if self.resolved is None:
+            msg = "the column spec has not been resolved against a frame"
+            raise RuntimeError(msg)
+        return self.resolved
+
+    @property
+    def needed(self) -> list[str]:
+        """Every column read, each once, in a stable order."""
+        named = [self.actual, *self.predicted, *self.by]
+        if self.weight is not None:
+            named.append(self.weight)
+        return list(dict.fromkeys(named))
+
+    def roles(self) -> list[tuple[str, str]]:
+        """Every column argument as (role, name), in the order given."""
+        pairs = [("actual", self.actual)]
+        pairs += [("predicted", name) for name in self.predicted]
+        pairs += [("by", name) for name in self.by]
+        if self.weight is not None:
+            pairs.append(("weight", self.weight))
+        return pairs
+
+    def check_present(self, available: Sequence[str], *, function: str) -> None:
+        """Raise :class:`L2InputError` naming any column not `available`."""
+        missing = [name for name in self.needed if name not in available]
+        if missing:
+            msg = (
+                f"{function}: column(s) {', '.join(map(repr, missing))} not "
+                f"found; the data has {', '.join(map(repr, available)) or 'no columns'}"
+            )
+            raise L2InputError(msg)
+
 
 def names(
-    value: str | Sequence[str] | None, *, role: str, function: str
+    value: object, *, role: str, function: str, reserved: Sequence[str] = ()
 ) -> tuple[str, ...]:
-    """Return a column argument as a tuple of names (None gives no names)."""
+    """Return a column argument as a tuple of names (None gives no names).
+
+    A string is one name; a list (any iterable) of strings several, each
+    once. Anything else, an expression included, raises
+    :class:`L2InputError` naming `role`, as does a name in `reserved`.
+    """
     if value is None:
         return ()
-    items = (value,) if isinstance(value, str) else tuple(value)
+    if isinstance(value, str):
+        items: tuple[object, ...] = (value,)
+    elif isinstance(value, Iterable) and not isinstance(value, bytes | pl.Expr):
+        items = tuple(value)
+    else:
+        items = (value,)
     for item in items:
         if not isinstance(item, str):
             msg = (
-                f"{function}: {role} must be a column name or a sequence of "
-                f"column names (str), got {item!r}"
+                f"{function}: {role} must be a column name or a list of column "
+                f"names{_hint(item)}, got {_shown(item)}"
             )
-            raise TypeError(msg)
+            raise L2InputError(msg)
     if len(set(items)) != len(items):
         msg = f"{function}: {role} names a column more than once: {list(items)}"
-        raise ValueError(msg)
-    return items
+        raise L2InputError(msg)
+    clash = [item for item in items if item in reserved]
+    if clash:
+        msg = (
+            f"{function}: {role} column {clash[0]!r} has the name of an output "
+            "column; rename it first (output columns: "
+            f"{', '.join(dict.fromkeys(reserved))})"
+        )
+        raise L2InputError(msg)
+    return tuple(str(item) for item in items)
+
+
+def _shown(value: object) -> str:
+    """Show a wrong argument in a message: its type and value."""
+    shown = f"`{value}`" if isinstance(value, pl.Expr) else repr(value)
+    return f"{type(value).__name__} {shown}"
+
+
+def _hint(value: object) -> str:
+    """Suggest the name where an expression of one column was given."""
+    if isinstance(value, pl.Expr) and value.meta.is_column():
+        return f" (the name {value.meta.output_name()!r}, not an expression)"
+    return ""
+
+
+def parse(
+    actual: object,
+    predicted: object,
+    *,
+    by: object = None,
+    weight: object = None,
+    nan_policy: object = "propagate",
+    function: str,
+    reserved: Sequence[str] = (),
+) -> Spec:
+    """Check the column arguments of a frame-level function, where given.
+
+    Parameters
+    ----------
+    actual, predicted, by, weight, nan_policy
+        The user's arguments: one name for `actual` and `weight` (or None),
+        a name or a list of names for `predicted` (at least one) and `by`.
+    function
+        The public function's name, for messages.
+    reserved
+        Output column names a `by` column may not take.
+
+    Returns
+    -------
+    Spec
+        The arguments as names, not yet resolved against a frame.
+
+    Raises
+    ------
+    L2InputError
+        Naming the argument and what is wrong with it.
+    """
+    options.check(function, nan_policy=nan_policy)
+    if not isinstance(actual, str):
+        msg = (
+            f"{function}: actual must be one column name (str){_hint(actual)}, "
+            f"got {_shown(actual)}"
+        )
+        raise L2InputError(msg)
+    models = names(predicted, role="predicted", function=function)
+    if not models:
+        msg = f"{function}: predicted must name at least one column"
+        raise L2InputError(msg)
+    if weight is not None and not isinstance(weight, str):
+        msg = (
+            f"{function}: weight must be a column name (str) or None"
+            f"{_hint(weight)}, got {_shown(weight)}"
+        )
+        raise L2InputError(msg)
+    keys = names(by, role="by", function=function, reserved=reserved)
+    policy: NanPolicy = "omit" if nan_policy == "omit" else "propagate"
+    return Spec(actual, models, keys, weight, policy)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A spec resolved against a frame: the query's input, in internal names."""
+
+    #: The user's columns under internal names, and nothing else.
+    frame: pl.LazyFrame
+    #: The spec of `frame`: internal names, with their dtypes.
+    spec: Spec
+    #: The user's spec; its keys name the result's keys.
+    user: Spec
+    #: Whether actual or a predicted column is a vector (Array or List).
+    vector: bool = False
+
+    def key_names(self) -> list[tuple[str, str]]:
+        """Return the keys as (internal name, user's name) pairs."""
+        return list(zip(self.spec.by, self.user.by, strict=True))
+
+    def model_column(self) -> pl.Expr:
+        """Return ``model`` with the user's names of the predicted columns."""
+        if self.spec.predicted == self.user.predicted:
+            return pl.col("model")
+        # A when/then chain, not replace_strict, which the streaming engine
+        # runs in memory.
+        label: pl.Expr = pl.lit(None, pl.String)
+        pairs = zip(self.spec.predicted, self.user.predicted, strict=True)
+        for internal, name in reversed(list(pairs)):
+            label = (
+                pl.when(pl.col("model") == internal).then(pl.lit(name)).otherwise(label)
+            )
+        return label.alias("model")
+
+    def with_key(self, frame: pl.LazyFrame, internal: str, name: str) -> Resolved:
+        """Return this with `frame` as input and one more key, last."""
+        spec = replace(
+            self.spec,
+            by=(*self.spec.by, internal),
+            resolved=frame.collect_schema(),
+        )
+        return Resolved(frame, spec, replace(self.user, by=(*self.user.by, name)))
 
 
 def _columns_listing(schema: pl.Schema) -> str:
@@ -70,72 +322,76 @@ def _is_metric_dtype(dtype: pl.DataType) -> bool:
     return dtype.is_numeric() or dtype in (pl.Boolean, pl.Null)
 
 
-def spec(
+def resolve(
     frame: pl.DataFrame | pl.LazyFrame,
-    actual: str,
-    predicted: str | Sequence[str],
+    spec: Spec,
     *,
-    by: str | Sequence[str] | None,
-    weight: str | None,
-    nan_policy: NanPolicy,
     function: str,
-    reserved: Sequence[str],
-) -> Spec:
-    """Resolve the schema of `frame` and check every column argument against it.
+    allow_vectors: bool = False,
+) -> Resolved:
+    """Check `spec` against the schema of `frame` and select its columns.
 
-    `reserved` are output column names a `by` column may not take.
+    A missing column, or one of a dtype the metrics cannot use, raises
+    :class:`L2InputError` naming it, its dtype and the columns that exist.
+    With `allow_vectors`, actual and predicted may be vectors (Array or List);
+    their dtypes are then left to :mod:`polars_l2._core.per_output`.
     """
     if not isinstance(frame, pl.DataFrame | pl.LazyFrame):
         msg = (
             f"{function}: expected a Polars DataFrame or LazyFrame, "
             f"got {type(frame).__name__}"
         )
-        raise TypeError(msg)
-    dtypes.check_nan_policy(nan_policy)
-    if not isinstance(actual, str):
-        msg = f"{function}: actual must be one column name (str), got {actual!r}"
-        raise TypeError(msg)
-    actual_name = actual
-    models = names(predicted, role="predicted", function=function)
-    if not models:
-        msg = f"{function}: predicted must name at least one column"
-        raise ValueError(msg)
-    keys = names(by, role="by", function=function)
-    if weight is not None and not isinstance(weight, str):
-        msg = f"{function}: weight must be a column name (str) or None, got {weight!r}"
-        raise TypeError(msg)
-    clash = [key for key in keys if key in reserved]
-    if clash:
-        msg = (
-            f"{function}: by column {clash[0]!r} has the name of an output "
-            f"column; rename it first (output columns: {', '.join(reserved)})"
-        )
-        raise ValueError(msg)
-
+        raise L2InputError(msg)
     schema = frame.collect_schema()
-    roles = [("actual", actual_name)]
-    roles += [("predicted", name) for name in models]
-    roles += [("by", name) for name in keys]
-    if weight is not None:
-        roles.append(("weight", weight))
-    for role, name in roles:
+    for role, name in spec.roles():
         if name not in schema:
             msg = (
                 f"{function}: {role} column {name!r} not found; the frame has "
                 f"{_columns_listing(schema)}"
             )
             raise L2InputError(msg)
+    targets = [spec.actual, *spec.predicted]
+    vector = allow_vectors and any(vectors.is_vector(schema[name]) for name in targets)
+    for role, name in spec.roles():
         dtype = schema[name]
         if role == "by":
             _check_key_dtype(name, dtype, schema, function=function)
-        elif not _is_metric_dtype(dtype):
+        elif not _is_metric_dtype(dtype) and not (vector and role != "weight"):
             msg = (
                 f"{function}: {role} column {name!r} has dtype {dtype}; expected "
                 "a numeric or Boolean column (cast it first, for example with "
                 f".cast(pl.Float64)); the frame has {_columns_listing(schema)}"
             )
             raise L2InputError(msg)
-    return Spec(actual_name, models, keys, weight, schema, nan_policy)
+    if not vector and not any(_needs_internal(name) for name in spec.needed):
+        # The plain names stay: a renaming node would be a subplan common
+        # to every group-by of the query, which Polars then caches, making
+        # the streaming engine buffer the data (see polars_l2.report).
+        return Resolved(frame.lazy(), replace(spec, resolved=schema), spec)
+    internal = Spec(
+        ACTUAL,
+        tuple(f"{PREDICTED}{i}" for i in range(len(spec.predicted))),
+        tuple(f"{BY}{i}" for i in range(len(spec.by))),
+        None if spec.weight is None else WEIGHT,
+        spec.nan_policy,
+    )
+    # By role, not by name: one column may serve in two roles.
+    pairs = [
+        (alias, name)
+        for (_, alias), (_, name) in zip(internal.roles(), spec.roles(), strict=True)
+    ]
+    selected = frame.lazy().select(column(name).alias(alias) for alias, name in pairs)
+    types = pl.Schema({alias: schema[name] for alias, name in pairs})
+    return Resolved(selected, replace(internal, resolved=types), spec, vector)
+
+
+def _needs_internal(name: str) -> bool:
+    """Whether a query must read the column `name` under an internal name.
+
+    Polars would read the name as a pattern, or it could be the name of one
+    of the queries' own temporary columns, which all begin with ``_``.
+    """
+    return name.startswith("_") or pl.col(name).meta.has_multiple_outputs()
 
 
 def _check_key_dtype(

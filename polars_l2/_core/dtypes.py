@@ -13,34 +13,14 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from polars_l2._core import columns, options
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
     from polars_l2.typing import IntoExpr, NanPolicy
 
-_NAN_POLICIES = ("propagate", "omit")
 _WIDE_INTEGERS = frozenset({pl.Int64, pl.UInt64})
 _MAX_DECIMAL_PRECISION = 38
-
-
-def parse_into_expr(value: IntoExpr, *, role: str) -> pl.Expr:
-    """Return `value` as an expression; a string is a column name."""
-    if isinstance(value, pl.Expr):
-        return value
-    if isinstance(value, str):
-        return pl.col(value)
-    msg = (
-        f"{role} must be a column name or a Polars expression, "
-        f"got {type(value).__name__}"
-    )
-    raise TypeError(msg)
-
-
-def check_nan_policy(nan_policy: str) -> None:
-    """Raise if `nan_policy` is not one of the accepted values."""
-    if nan_policy not in _NAN_POLICIES:
-        msg = f"nan_policy must be one of {_NAN_POLICIES}, got {nan_policy!r}"
-        raise ValueError(msg)
 
 
 def describe(expr: pl.Expr) -> str:
@@ -105,9 +85,9 @@ def error(
 
     The output takes the name of `actual`, as a Polars binary operation does.
     """
-    check_nan_policy(nan_policy)
-    a = parse_into_expr(actual, role="actual")
-    p = parse_into_expr(predicted, role="predicted")
+    options.check_nan_policy(nan_policy)
+    a = columns.parse_into_expr(actual, role="actual")
+    p = columns.parse_into_expr(predicted, role="predicted")
 
     def build(inputs: list[tuple[pl.Expr, pl.DataType]]) -> pl.Expr:
         (a_expr, a_dtype), (p_expr, p_dtype) = inputs
@@ -141,7 +121,7 @@ def difference(
 
 def weight(weight: IntoExpr, *, nan_policy: NanPolicy, metric: str) -> pl.Expr:
     """Float64 expression for a weight column, validated at plan time."""
-    w = parse_into_expr(weight, role="weight")
+    w = columns.parse_into_expr(weight, role="weight")
 
     def build(w_expr: pl.Expr, w_dtype: pl.DataType) -> pl.Expr:
         check_dtype(w_expr, w_dtype, role="weight", metric=metric)

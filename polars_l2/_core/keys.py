@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import polars as pl
 import pyarrow as pa
 
+from polars_l2._core.columns import column
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def stored_dtype(dtype: pl.DataType) -> pl.DataType:
 
 def canonical(name: str, dtype: pl.DataType) -> pl.Expr:
     """Return key `name` (of `dtype`) in its stored dtype and canonical form."""
-    key = pl.col(name).cast(stored_dtype(dtype))
+    key = column(name).cast(stored_dtype(dtype))
     if dtype.is_float():
         # -0.0 and 0.0 are one key (the group-by already says so); store 0.0.
         key = pl.when(key == 0).then(pl.lit(0.0, dtype)).otherwise(key)
@@ -157,7 +158,7 @@ def _cast_losslessly(
     if source == dtype:
         return frame
     try:
-        cast = frame.with_columns(pl.col(name).cast(dtype, strict=True))
+        cast = frame.with_columns(column(name).cast(dtype, strict=True))
     except pl.exceptions.PolarsError:
         return None
     back = cast.get_column(name).cast(source, strict=False)

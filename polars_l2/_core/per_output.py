@@ -10,78 +10,64 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2._core import columns
 from polars_l2._core.vectors import Side, check_inner, is_vector
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from polars_l2._core.columns import Resolved
 
 
 #: The key column that numbers the outputs when a frame-level function
 #: (:func:`polars_l2.report`) is given vector columns.
 OUTPUT_KEY = "output"
 
+#: The output key's internal name, while the query runs.
+_OUTPUT = "_l2_output"
 
-def rows_per_output(
-    frame: pl.DataFrame | pl.LazyFrame,
-    actual: str,
-    predicted: str | Sequence[str],
-    *,
-    by: str | Sequence[str] | None,
-    weight: str | None,
-    function: str,
-) -> tuple[pl.LazyFrame, tuple[str, ...]] | None:
+
+def rows_per_output(resolved: Resolved, *, function: str) -> Resolved:
     """Turn vector columns into one row per output, numbered in ``output``.
 
     For a frame-level function given vector (Array or List) `actual` and
-    `predicted` columns: returns the frame with one row per input row and
-    output, the vectors replaced by their elements and an ``output`` column
-    (Int64, from 0), and the segment keys with ``output`` appended, so each
-    output is evaluated as a segment of its own. Returns None when the
-    columns are scalars (nothing to do), and leaves bad arguments, a missing
-    column or an unusable scalar dtype to the caller's own checks.
+    `predicted` columns (``resolved.vector``): returns the query's input
+    with one row per input row and output, the vectors replaced by their
+    elements, and an ``output`` key (Int64, from 0) appended to the keys, so
+    each output is evaluated as a segment of its own.
 
     A null vector becomes a null in every output of its row (the row is
     missing), a null element a null in that output only. Array widths that
-    disagree raise :class:`L2InputError` here; List rows whose widths
-    disagree fail the query with a message naming the widths.
+    disagree, or a scalar among vectors, raise :class:`L2InputError` here;
+    List rows whose widths disagree fail the query with a message naming the
+    widths.
     """
-    if not isinstance(frame, pl.DataFrame | pl.LazyFrame) or not isinstance(
-        actual, str
-    ):
-        return None
-    if weight is not None and not isinstance(weight, str):
-        return None
-    models = columns.names(predicted, role="predicted", function=function)
-    keys_in = columns.names(by, role="by", function=function)
-    schema = frame.collect_schema()
-    roles = [("actual", actual), *(("predicted", name) for name in models)]
-    if not any(name in schema and is_vector(schema[name]) for _, name in roles):
-        return None
-    if OUTPUT_KEY in {*keys_in, *(name for _, name in roles), weight}:
+    spec, user = resolved.spec, resolved.user
+    if OUTPUT_KEY in user.by:
         msg = (
             f"{function}: vector columns are evaluated per output in a column "
-            f"named {OUTPUT_KEY!r}, which is already one of the arguments; "
-            "rename that column first"
+            f"named {OUTPUT_KEY!r}, which is already a by column; rename that "
+            "column first"
         )
-        raise ValueError(msg)
-    sides = []
-    for role, name in roles:
-        if name not in schema:
-            return None  # the caller reports the missing column
-        side = Side(pl.col(name), schema[name], role)
-        check_inner(side, function.removeprefix("polars_l2."))
-        if not is_vector(side.dtype) and side.dtype != pl.Null:
+        raise L2InputError(msg)
+    internal = [spec.actual, *spec.predicted]
+    named = [("actual", user.actual), *(("predicted", p) for p in user.predicted)]
+    sides, labels = [], []
+    for name, (role, label) in zip(internal, named, strict=True):
+        dtype = spec.schema[name]
+        # The label names the user's column in messages; the query reads
+        # the internal one.
+        labelled = Side(pl.col(label), dtype, role)
+        check_inner(labelled, function.removeprefix("polars_l2."))
+        if not is_vector(dtype) and dtype != pl.Null:
             msg = (
-                f"{function}: {side.describe()} has dtype {side.dtype}, but "
+                f"{function}: {labelled.describe()} has dtype {dtype}, but "
                 "other columns are vectors; actual and every predicted column "
                 "must all be vectors (Array or List) of the same width, or all "
                 "scalar columns"
             )
             raise L2InputError(msg)
-        sides.append(side)
-    widths = [(s.dtype.size, s) for s in sides if isinstance(s.dtype, pl.Array)]
+        sides.append(Side(pl.col(name), dtype, role))
+        labels.append(labelled)
+    widths = [(s.dtype.size, s) for s in labels if isinstance(s.dtype, pl.Array)]
     if len({k for k, _ in widths}) > 1:
         detail = " but ".join(
             f"{s.describe()} has dtype {s.dtype} (width {k})" for k, s in widths
@@ -99,29 +85,25 @@ def rows_per_output(
     # A row's width: that of any vector present (they must agree), else the
     # Array width; a row of null Lists only has no outputs and counts nowhere.
     width = pl.coalesce(*lengths, *([pl.lit(k, pl.UInt32)] if k is not None else []))
-    check = _rows_width_check(sides, lengths, width, function)
+    check = _rows_width_check(labels, lengths, width, function)
     vectors = []
-    for side in sides:
+    for name, side in zip(internal, sides, strict=True):
         inner = side.inner if side.dtype != pl.Null else pl.Float64()
         as_list = side.expr.cast(pl.List(inner))
         missing = pl.lit(None, inner).repeat_by(width)
         filled = pl.when(side.expr.is_null()).then(missing).otherwise(as_list)
-        vectors.append(
-            pl.when(check.is_null()).then(filled).alias(side.expr.meta.output_name())
-        )
-    keys = (*keys_in, OUTPUT_KEY)
-    read = [name for _, name in roles]
+        vectors.append(pl.when(check.is_null()).then(filled).alias(name))
+    others = [*spec.by, *([spec.weight] if spec.weight is not None else [])]
     long = (
-        frame.lazy()
-        .filter(width.is_not_null())
+        resolved.frame.filter(width.is_not_null())
         .select(
-            *dict.fromkeys([*keys_in, *([weight] if weight is not None else [])]),
+            *others,
             *vectors,
-            pl.int_ranges(0, width, dtype=pl.Int64).alias(OUTPUT_KEY),
+            pl.int_ranges(0, width, dtype=pl.Int64).alias(_OUTPUT),
         )
-        .explode([*dict.fromkeys(read), OUTPUT_KEY])
+        .explode([*internal, _OUTPUT])
     )
-    return long, keys
+    return resolved.with_key(long, _OUTPUT, OUTPUT_KEY)
 
 
 def _rows_width_check(

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2._core import dtypes
+from polars_l2._core import columns, dtypes, options
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -293,10 +293,10 @@ def _resolve(
     finish: Callable[[_Pair], pl.Expr],
 ) -> pl.Expr:
     """Dispatch on the input dtypes at plan time and build the metric."""
-    dtypes.check_nan_policy(nan_policy)
+    options.check_nan_policy(nan_policy)
     check_width(width)
-    a = dtypes.parse_into_expr(actual, role="actual")
-    p = dtypes.parse_into_expr(predicted, role="predicted")
+    a = columns.parse_into_expr(actual, role="actual")
+    p = columns.parse_into_expr(predicted, role="predicted")
 
     def build(inputs: list[tuple[pl.Expr, pl.DataType]]) -> pl.Expr:
         (a_expr, a_dtype), (p_expr, p_dtype) = inputs

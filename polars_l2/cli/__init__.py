@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, NoReturn
 import polars as pl
 
 import polars_l2
+from polars_l2._core import columns
+from polars_l2._state import RESERVED
 from polars_l2.cli import _signals
 from polars_l2.cli._demo import DEMO, demo_report, demo_story
 from polars_l2.cli._errors import USER_ERRORS, CliError, about, first_line
@@ -310,7 +312,14 @@ def _spec(args: argparse.Namespace) -> Spec | None:
     if not args.actual or not args.predicted:
         msg = "--actual and at least one --predicted are required with data files"
         raise CliError(msg)
-    return Spec(args.actual, tuple(args.predicted), tuple(args.by), args.weight)
+    return columns.parse(
+        args.actual,
+        args.predicted,
+        by=args.by,
+        weight=args.weight,
+        function="evaluate",
+        reserved=RESERVED,
+    )
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import textwrap
 
 import polars as pl
 
-from polars_l2.cli._evaluate import Spec
+from polars_l2.cli._evaluate import Spec, report_query
 
 _STORY_WIDTH = 88
 
@@ -36,8 +36,8 @@ def demo_report(houses: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     overall = Spec(DEMO.actual, DEMO.predicted)
     by_region_df, overall_df = pl.collect_all(
         [
-            DEMO.report(houses, confidence=0.95),
-            overall.report(houses, confidence=0.95),
+            report_query(DEMO, houses, confidence=0.95),
+            report_query(overall, houses, confidence=0.95),
         ],
         engine="streaming",
     )

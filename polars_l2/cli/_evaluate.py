@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 import polars_l2
+from polars_l2 import _report, _state
+from polars_l2._core.columns import Spec, column
 from polars_l2.cli._errors import CliError, about
 from polars_l2.cli._progress import Progress
 
@@ -35,48 +37,32 @@ if TYPE_CHECKING:
 
     from polars_l2.cli._inputs import Source
 
+__all__ = [
+    "STREAMING",
+    "Outcome",
+    "Spec",
+    "all_rows",
+    "evaluate",
+    "report_query",
+    "state_query",
+]
+
 #: Common-subplan elimination shares one scan between the group-bys of a plan
 #: through a cache, which the streaming engine fills with the whole input;
 #: without it each group-by streams its own scan, in bounded memory.
 STREAMING = pl.QueryOptFlags(comm_subplan_elim=False)
 
 
-@dataclass(frozen=True)
-class Spec:
-    """What to evaluate: the columns given on the command line."""
+def report_query(
+    spec: Spec, frame: pl.LazyFrame, *, confidence: float, top_share: bool = True
+) -> pl.LazyFrame:
+    """Return the report of `frame` for the columns of `spec` (lazy)."""
+    return _report.evaluate(frame, spec, confidence=confidence, top_share=top_share)
 
-    actual: str
-    predicted: tuple[str, ...]
-    by: tuple[str, ...] = ()
-    weight: str | None = None
 
-    def columns(self) -> list[str]:
-        """Return every column a data file must have, each once."""
-        named = [self.actual, *self.predicted, *self.by]
-        if self.weight is not None:
-            named.append(self.weight)
-        return list(dict.fromkeys(named))
-
-    def report(self, frame: pl.LazyFrame, *, confidence: float) -> pl.LazyFrame:
-        """Return the report of `frame` for these columns (lazy)."""
-        return polars_l2.report(
-            frame,
-            self.actual,
-            list(self.predicted),
-            by=list(self.by) or None,
-            weight=self.weight,
-            confidence=confidence,
-        )
-
-    def state(self, frame: pl.LazyFrame) -> pl.LazyFrame:
-        """Return the mergeable state of `frame` for these columns (lazy)."""
-        return polars_l2.state(
-            frame,
-            self.actual,
-            list(self.predicted),
-            by=list(self.by) or None,
-            weight=self.weight,
-        )
+def state_query(spec: Spec, frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Return the mergeable state of `frame` for the columns of `spec` (lazy)."""
+    return _state.evaluate(frame, spec)
 
 
 @dataclass
@@ -167,7 +153,7 @@ def evaluate(
                 # before any data is read.
                 with about(source.path):
                     file_states.append(
-                        spec.state(frame).collect(
+                        state_query(spec, frame).collect(
                             engine="streaming", optimizations=STREAMING
                         )
                     )
@@ -194,18 +180,10 @@ def _evaluate_whole(
         raise _empty_input([source.path])
     with about(source.path):
         queries = [
-            polars_l2.report(
-                frame,
-                spec.actual,
-                list(spec.predicted),
-                by=list(spec.by) or None,
-                weight=spec.weight,
-                confidence=confidence,
-                top_share=top_share,
-            )
+            report_query(spec, frame, confidence=confidence, top_share=top_share)
         ]
         if want_state:
-            queries.append(spec.state(frame))
+            queries.append(state_query(spec, frame))
         results = pl.collect_all(queries, engine="streaming", optimizations=STREAMING)
     _check_not_empty(results[0])
     return Outcome(results[0], results[1] if want_state else None)
@@ -228,6 +206,10 @@ def all_rows(sources: list[Source], spec: Spec, *, skip: list[Path]) -> pl.LazyF
     """
     skipped = set(skip)
     return pl.concat(
-        [s.scan().select(spec.columns()) for s in sources if s.path not in skipped],
+        [
+            s.scan().select(column(name) for name in spec.needed)
+            for s in sources
+            if s.path not in skipped
+        ],
         how="vertical_relaxed",
     )

@@ -1,0 +1,98 @@
+"""Check the options of the public functions, in one place, by one table.
+
+Every option a public function takes besides its columns (``nan_policy``,
+``confidence``, ``top_share``, ``weighted``) has one rule here: what it
+accepts, and how to say so. The public functions call :func:`check` on entry,
+before any data is read, as scikit-learn's ``validate_params`` does; a bad
+option raises :class:`polars_l2.L2InputError` naming the function, the
+option, the accepted values and the value given.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from polars_l2.exceptions import L2InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+#: The accepted values of ``nan_policy``.
+NAN_POLICIES = ("propagate", "omit")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one option accepts."""
+
+    #: Whether a value is accepted.
+    accepts: Callable[[object], bool]
+    #: The accepted values, as the error message says them.
+    accepted: str
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_level(value: object) -> bool:
+    # bool is an int, but True is no confidence level.
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 < value < 1
+    )
+
+
+#: The rule of every option, by name.
+RULES: dict[str, Rule] = {
+    "nan_policy": Rule(
+        lambda value: isinstance(value, str) and value in NAN_POLICIES,
+        " or ".join(map(repr, NAN_POLICIES)),
+    ),
+    "confidence": Rule(_is_level, "a number strictly between 0 and 1"),
+    "top_share": Rule(_is_bool, "True or False"),
+    "weighted": Rule(
+        lambda value: value is None or isinstance(value, bool), "True, False or None"
+    ),
+}
+
+
+def check(function: str | None = None, **options: object) -> None:
+    """Raise :class:`L2InputError` unless every option is accepted.
+
+    Parameters
+    ----------
+    function
+        The public function's name, for the message (None for none).
+    **options
+        The options, by name; each must have a rule in :data:`RULES`.
+
+    Raises
+    ------
+    L2InputError
+        Naming the option, the values it accepts and the value given.
+
+    Examples
+    --------
+    >>> from polars_l2._core import options
+    >>> options.check("polars_l2.report", nan_policy="omit", top_share=True)
+    >>> options.check("report", top_share="no")
+    Traceback (most recent call last):
+    ...
+    polars_l2.exceptions.L2InputError: report: top_share must be True or False, got 'no'
+    """
+    prefix = f"{function}: " if function else ""
+    for name, value in options.items():
+        rule = RULES[name]
+        if not rule.accepts(value):
+            msg = f"{prefix}{name} must be {rule.accepted}, got {value!r}"
+            raise L2InputError(msg)
+
+
+def check_nan_policy(nan_policy: str) -> None:
+    """Raise :class:`L2InputError` unless `nan_policy` is accepted."""
+    check(nan_policy=nan_policy)
