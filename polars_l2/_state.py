@@ -182,13 +182,8 @@ def state_schema(by: Mapping[str, keys_.KeyDtype] | None = None) -> pa.Schema:
     """
     function = "polars_l2.state_schema"
     keys = keys_.key_schema(by, function=function)
-    clash = [key for key in keys if key in RESERVED]
-    if clash:
-        msg = (
-            f"{function}: by column {clash[0]!r} has the name of an output "
-            f"column; rename it first (output columns: {', '.join(RESERVED)})"
-        )
-        raise L2InputError(msg)
+    # The names `state` refuses, with its message.
+    columns.names(list(keys), role="by", function=function, reserved=RESERVED)
     fixed = {
         pl.String: pa.string(),
         pl.Int64: pa.int64(),
