@@ -34,7 +34,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import polars_l2
-from polars_l2 import cli, plot
+from polars_l2 import _report, _state, cli, plot
 from polars_l2.cli import _errors as _cli_errors
 from polars_l2.cli import _progress as _cli_progress
 from polars_l2.data import make_houses
@@ -881,7 +881,7 @@ def two_files(tmp_path_factory: pytest.TempPathFactory, data: pl.DataFrame) -> P
     [
         # Raised inside the library while a user's file is read: of a type
         # the old boundary took for bad input (ValueError).
-        (polars_l2, "state", ValueError("boom"), "ValueError: boom"),
+        (_state, "evaluate", ValueError("boom"), "ValueError: boom"),
         # A file-system or Polars data error away from the user's paths.
         (polars_l2, "finalize", OSError("disk"), "OSError: disk"),
         (
@@ -908,7 +908,7 @@ def test_a_bug_is_a_traceback_and_exit_1(
 def test_a_bug_in_the_report_of_one_file(
     parquet: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(polars_l2, "report", raiser(ValueError("boom")))
+    monkeypatch.setattr(_report, "evaluate", raiser(ValueError("boom")))
     assert_bug_report(inline(capsys, *evaluate_args(parquet)), "ValueError: boom")
 
 
@@ -916,11 +916,11 @@ def test_a_bug_in_the_installed_program() -> None:
     # The same boundary when the program runs on its own: status 1, the line
     # asking for a report, then the traceback.
     script = (
-        "import sys, polars_l2\n"
-        "from polars_l2 import cli\n"
+        "import sys\n"
+        "from polars_l2 import _report, cli\n"
         "def bug(*args, **kwargs):\n"
         "    raise ValueError('boom')\n"
-        "polars_l2.report = bug\n"
+        "_report.evaluate = bug\n"
         "sys.exit(cli.main(sys.argv[1:]))\n"
     )
     result = subprocess.run(
