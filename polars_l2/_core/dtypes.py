@@ -10,6 +10,7 @@ returns.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -31,6 +32,10 @@ _HALF = 2**32
 #: Where the 128-bit rule's quotient q is below this, 4q + t is small enough to
 #: compute exactly; otherwise |4q + t| >= 2**61 and a sticky bit is sound.
 _SMALL_QUOTIENT = 2**60
+#: Decimal digits Polars holds (Decimal(38, s)).
+_DIGITS = 38
+#: Below this, a difference checked in Float64 is surely below 10**38.
+_NEAR = 5e37
 _INTEGER_BITS: dict[type[pl.DataType], int] = {
     pl.Int8: 8,
     pl.Int16: 16,
@@ -146,15 +151,20 @@ def exact_difference(
 def list_difference(
     actual: pl.Expr, a_inner: pl.DataType, predicted: pl.Expr, p_inner: pl.DataType
 ) -> pl.Expr | None:
-    """:func:`exact_difference` of two Lists of integers of at most 64 bits.
+    """:func:`exact_difference` of two Lists, element by element.
 
-    Each side is split in a :meth:`polars.Expr.list.eval` and the halves are
-    combined by List arithmetic, as :func:`exact_difference` combines them for
-    scalars. None for the pairs whose rule needs comparisons across the two
-    sides (128-bit integers, Decimals), which a List without a known width
-    cannot give: the caller then asks for the width.
+    For integers of at most 64 bits, and Decimals whose declared precisions
+    keep the difference below 38 digits: each side is transformed in a
+    :meth:`polars.Expr.list.eval`, as :func:`exact_difference` transforms a
+    scalar, and the sides are combined by List arithmetic. None for the pairs
+    whose rule needs comparisons across the two sides (128-bit integers,
+    Decimals near 38 digits), which Lists without a known width cannot give:
+    the caller then asks for the width.
     """
-    if _kind(a_inner, p_inner) != "integer":
+    kind = _kind(a_inner, p_inner)
+    if kind == "decimal":
+        return _decimal_list_difference(actual, a_inner, predicted, p_inner)
+    if kind != "integer":
         return None
     sides = (_Int.of(pl.element(), a_inner), _Int.of(pl.element(), p_inner))
     if not all(side.has_halves() for side in sides):
@@ -313,26 +323,74 @@ def _decimal_difference(
     """Float64 ``actual - predicted`` of Decimals, or of a Decimal and an integer.
 
     Both sides become integers at the larger scale ``S`` (a Decimal's
-    physical Int128, times ``10**k`` for a smaller scale), subtracted by
-    :func:`_integer_difference` and divided by ``10**S`` once: correctly
-    rounded when the difference is below 2**53 units and S <= 22, within one
-    unit in the last place otherwise. Where a rescaled side would not fit
-    Int128 (the other side is then far smaller: see
-    :func:`exact_difference`), each side is cast instead. Polars' own
-    Decimal subtraction raises where the result exceeds 38 digits; this
-    never does.
+    physical Int128, times ``10**k`` for a smaller scale): see
+    :func:`_scaled_difference`. Where a rescaled side would not fit Int128,
+    the other side is far smaller (see :func:`exact_difference`) and each
+    side is cast instead. Polars' own Decimal subtraction raises where a
+    rescaled side or the result exceeds 38 digits; this never does.
     """
     scale = max(_scale(a_dtype), _scale(p_dtype))
     a, a_fits = _at_scale(actual, a_dtype, scale)
     p, p_fits = _at_scale(predicted, p_dtype, scale)
-    exact = _integer_difference(a, p)
-    if scale:
-        exact = exact / float(10**scale)
+    exact = _scaled_difference(a, p, scale)
     fits = [f for f in (a_fits, p_fits) if f is not None]
     if not fits:
         return exact
     per_side = to_float64(actual, a_dtype) - to_float64(predicted, p_dtype)
     return pl.when(pl.all_horizontal(fits)).then(exact).otherwise(per_side)
+
+
+def _scaled_difference(a: _Int, p: _Int, scale: int) -> pl.Expr:
+    """Float64 of ``(a - p) * 10**-scale`` for integer sides at that scale.
+
+    Where the difference ``D`` is below 5e37 (checked in Float64, whose error
+    here is below 1e23), it is exact in Int128 and :func:`_units_to_float`
+    rounds it correctly. Beyond that, ``D`` is rounded once by
+    :func:`_integer_difference` and divided by ``10**S``: within 1.5 units in
+    the last place.
+    """
+    if scale == 0:
+        return _integer_difference(a, p)
+    wide_a, wide_p = a.expr.cast(_I128), p.expr.cast(_I128)
+    if a.bound + p.bound < 10**_DIGITS:
+        return _units_to_float(wide_a - wide_p, scale)
+    near = (wide_a.cast(_F64) - wide_p.cast(_F64)).abs() < _NEAR
+    exact = _units_to_float(pl.when(near).then(wide_a - wide_p), scale)
+    rounded = _integer_difference(a, p) / float(10**scale)
+    return pl.when(near).then(exact).otherwise(rounded)
+
+
+def _units_to_float(units: pl.Expr, scale: int) -> pl.Expr:
+    """Correctly rounded Float64 of ``units * 10**-scale``, |units| < 10**38.
+
+    The Int128 count is read as a Decimal(38, scale), whose Float64 cast
+    Polars rounds correctly (dividing in Float64 would round twice).
+    """
+    if scale == 0:
+        return units.cast(_F64)
+    one = pl.lit(Decimal(f"1E-{scale}"), pl.Decimal(_DIGITS, scale))
+    return (units.cast(pl.Decimal(_DIGITS, 0)) * one).cast(_F64)
+
+
+def _decimal_list_difference(
+    actual: pl.Expr, a_inner: pl.DataType, predicted: pl.Expr, p_inner: pl.DataType
+) -> pl.Expr | None:
+    """Return the List form of :func:`_decimal_difference`, where none is checked.
+
+    That is where the declared precisions guarantee that the rescaled sides
+    and their difference stay below 10**38: each side is rescaled in a
+    :meth:`polars.Expr.list.eval`, the Int128 Lists are subtracted, and the
+    difference is read as in :func:`_units_to_float`.
+    """
+    scale = max(_scale(a_inner), _scale(p_inner))
+    a, a_fits = _at_scale(pl.element(), a_inner, scale)
+    p, p_fits = _at_scale(pl.element(), p_inner, scale)
+    if a_fits is not None or p_fits is not None or a.bound + p.bound >= 10**_DIGITS:
+        return None
+    units = actual.list.eval(a.expr.cast(_I128)) - predicted.list.eval(
+        p.expr.cast(_I128)
+    )
+    return units.list.eval(_units_to_float(pl.element(), scale))
 
 
 def _scale(dtype: pl.DataType) -> int:
