@@ -131,13 +131,29 @@ def exact_difference(
 
     - two integers (8 to 128 bits, signed or unsigned, Boolean as 0/1): the
       correctly rounded Float64 of the exact difference;
-    - Decimals, or a Decimal and an integer: the exact difference at the
-      larger scale ``S`` (an integer ``D``), then ``float(D) / 10**S``, where
-      the rescaled sides fit in Int128; otherwise one side exceeds 1.7e38
-      units of ``10**-S`` while the other is below 1e38, so there is no
-      cancellation and each side is cast (relative error below 6e-16);
+    - Decimals, or a Decimal and an integer: the exact difference ``D`` in
+      units of ``10**-S`` (``S`` the larger scale), correctly rounded where
+      |D| < 5e37, within 1.5 units in the last place beyond. Where a side
+      rescaled to ``S`` exceeds Int128 (1.7e38 units), the other side is
+      below 1e38 units, so there is no cancellation: each side is cast
+      (relative error below 5 * 2**-53);
     - an integer or a Decimal facing a float: each side cast (the float is
-      already rounded to 53 bits), then subtracted.
+      already rounded to 53 bits), then subtracted;
+    - anything else (floats, Booleans, Null, integers of at most 32 bits):
+      each side cast, which is exact, then subtracted, which rounds once.
+
+    Polars wraps silently on Int64 and Int128 overflow and raises on Decimal
+    overflow; this rule does neither.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame(
+    ...     {"y": [2**127 - 1], "p": [-(2**127)]},
+    ...     schema={"y": pl.Int128, "p": pl.Int128},
+    ... )
+    >>> rule = exact_difference(pl.col("y"), pl.Int128(), pl.col("p"), pl.Int128())
+    >>> df.select(rule).item() == float(2**128 - 1)
+    True
     """
     kind = _kind(a_dtype, p_dtype)
     if kind == "integer":
