@@ -364,9 +364,9 @@ def _check_exact_without_width(a: Side, p: Side, k: int | None, metric: str) -> 
     time) but not on Lists of unknown width. Rounding each side first would
     be silently wrong, so ask for the width.
     """
-    if k is not None or dtypes.casts_are_exact(a.inner, p.inner):
+    if k is not None:
         return
-    if dtypes.list_difference(a.expr, a.inner, p.expr, p.inner) is not None:
+    if dtypes.vector_difference(a.expr, a.inner, p.expr, p.inner, k) is not None:
         return
     msg = (
         f"polars_l2.{metric}: {a.describe()} ({a.dtype}) and {p.describe()} "
@@ -495,24 +495,18 @@ def _difference(
 ) -> pl.Expr:
     """Float64 vector ``a - p`` by the scalar rule, element by element.
 
-    The rule is :func:`polars_l2._core.dtypes.exact_difference`. Where it
-    casts each side, whole vectors are cast; otherwise each of the `k`
-    outputs is subtracted by the scalar rule itself (Lists of unknown width
-    of 64-bit integers by its List form, :func:`dtypes.list_difference`).
-    `a` and `p` are Arrays of width `k`, or Lists when `k` is None.
+    The rule is :func:`polars_l2._core.dtypes.exact_difference`: whole vectors
+    where :func:`polars_l2._core.dtypes.vector_difference` can, otherwise each
+    of the `k` outputs by the scalar rule itself. `a` and `p` are Arrays of
+    width `k`, or Lists when `k` is None.
     """
-    if dtypes.casts_are_exact(a_inner, p_inner):
-        f64 = pl.Array(pl.Float64, k) if k is not None else pl.List(pl.Float64)
-        a64 = a if a_inner == pl.Float64 else a.cast(f64)
-        p64 = p if p_inner == pl.Float64 else p.cast(f64)
-        return a64 - p64
-    if k is not None:
-        return pl.concat_arr(
-            [
-                dtypes.exact_difference(a.arr.get(j), a_inner, p.arr.get(j), p_inner)
-                for j in range(k)
-            ]
-        )
-    lists = dtypes.list_difference(a, a_inner, p, p_inner)
-    assert lists is not None  # refused at plan time by _check_exact_without_width
-    return lists
+    whole = dtypes.vector_difference(a, a_inner, p, p_inner, k)
+    if whole is not None:
+        return whole
+    assert k is not None  # refused at plan time by _check_exact_without_width
+    return pl.concat_arr(
+        [
+            dtypes.exact_difference(a.arr.get(j), a_inner, p.arr.get(j), p_inner)
+            for j in range(k)
+        ]
+    )
