@@ -390,3 +390,66 @@ def test_one_dtype_rule_for_every_path(dtype: pl.DataType) -> None:
         outcome(lambda: vectors.select(polars_l2.mse("y", "p")).collect_schema())
         == accepted
     )
+
+
+@pytest.mark.parametrize(
+    "other", [pl.Int64(), pl.UInt64(), pl.Int128(), pl.UInt128(), pl.Decimal(38, 20)]
+)
+def test_boolean_counts_as_zero_and_one(other: pl.DataType) -> None:
+    values: list[int | Decimal | None] = [10**17 + 1, 1, 0, None]
+    if isinstance(other, pl.Decimal):
+        values = [Decimal("1.00000000000000000001"), Decimal(1), Decimal(0), None]
+    df = pl.DataFrame(
+        {"y": [True, True, False, True], "p": values},
+        schema={"y": pl.Boolean, "p": other},
+    )
+    want = [
+        None if v is None else float(Fraction(int(b)) - Fraction(v))
+        for b, v in zip([True, True, False, True], values, strict=True)
+    ]
+    assert _difference(df) == want
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-(2**127), 2**127 - 1),
+            st.integers(-(2**10), 2**10),
+            st.sampled_from(["a", "b"]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_int128_through_report_and_merged_states(
+    rows: list[tuple[int, int, str]],
+) -> None:
+    # Close 128-bit values: per-side rounding would lose every difference.
+    actual = [a for a, _, _ in rows]
+    predicted = [max(min(a + d, 2**127 - 1), -(2**127)) for a, d, _ in rows]
+    keys = [g for _, _, g in rows]
+    df = pl.DataFrame(
+        {"g": keys, "y": actual, "p": predicted},
+        schema={"g": pl.String, "y": pl.Int128, "p": pl.Int128},
+    )
+    want: dict[str, float] = {}
+    for key in set(keys):
+        errors = [
+            float(a - p)
+            for a, p, g in zip(actual, predicted, keys, strict=True)
+            if g == key
+        ]
+        want[key] = math.fsum(e * e for e in errors) / len(errors)
+    report = polars_l2.report(df, "y", "p", by="g")
+    got = dict(zip(report["g"].to_list(), report["mse"].to_list(), strict=True))
+    assert got == pytest.approx(want, rel=1e-12)
+    half = len(rows) // 2
+    merged = polars_l2.merge_states(
+        [
+            polars_l2.state(df[half:], "y", "p", by="g"),
+            polars_l2.state(df[:half], "y", "p", by="g"),
+        ]
+    )
+    final = polars_l2.finalize(merged)
+    got = dict(zip(final["g"].to_list(), final["mse"].to_list(), strict=True))
+    assert got == pytest.approx(want, rel=1e-12)
