@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, overload
 import polars as pl
 
 from polars_l2 import functions
-from polars_l2._core import dtypes, metrics
+from polars_l2._core import columns, dtypes, metrics
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -193,7 +193,11 @@ def _one_curve(
     if weight is None:
         w = pl.lit(1.0, dtype=pl.Float64).alias("w")
     else:
-        w = dtypes.weight(weight, nan_policy=nan_policy, metric="plot").alias("w")
+        w = dtypes.weight(
+            columns.parse_into_expr(weight, role="weight"),
+            nan_policy=nan_policy,
+            metric="plot",
+        ).alias("w")
     # The counted rows, as in the metrics: a row of weight zero counts for
     # nothing, whatever its error.
     rows = (

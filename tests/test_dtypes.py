@@ -41,14 +41,9 @@ def _limits(*, signed: bool, bits: int) -> tuple[int, int]:
     return 0, 2**bits - 1
 
 
-def _exact_mse(
-    actual: list[int], predicted: list[int], *, exact_difference: bool
-) -> float:
-    """MSE from exact integer differences (or rounded inputs), summed exactly."""
-    if exact_difference:
-        errors = [float(a - p) for a, p in zip(actual, predicted, strict=True)]
-    else:
-        errors = [float(a) - float(p) for a, p in zip(actual, predicted, strict=True)]
+def _exact_mse(actual: list[int], predicted: list[int]) -> float:
+    """MSE from exact integer differences, rounded once, summed exactly."""
+    errors = [float(a - p) for a, p in zip(actual, predicted, strict=True)]
     return math.fsum(e * e for e in errors) / len(errors)
 
 
@@ -78,16 +73,11 @@ def test_integers_near_their_limits(
     out = df.select(
         mse=polars_l2.mse("y", "p"), loss=polars_l2.loss("y", "p").implode()
     )
-    # 128-bit integers are rounded to Float64 before the subtraction; every
-    # narrower type is subtracted exactly.
-    exact = bits < 128
-    expected = _exact_mse(actual, predicted, exact_difference=exact)
+    # Every integer type, 128-bit included, is subtracted exactly.
+    expected = _exact_mse(actual, predicted)
     assert out.schema["mse"] == pl.Float64
     assert out["mse"].item() == pytest.approx(expected, rel=1e-12)
-    expected_loss = [
-        (float(a - p) if exact else float(a) - float(p)) ** 2
-        for a, p in zip(actual, predicted, strict=True)
-    ]
+    expected_loss = [float(a - p) ** 2 for a, p in zip(actual, predicted, strict=True)]
     assert out["loss"].item().to_list() == pytest.approx(expected_loss, rel=1e-12)
 
 
@@ -165,8 +155,8 @@ def test_mixed_decimal_and_float() -> None:
 
 
 def test_widest_decimals_do_not_overflow() -> None:
-    # Subtracting two Decimal(38, 0) values near the limit overflows Decimal;
-    # the package falls back to Float64 there instead of failing.
+    # Subtracting two Decimal(38, 0) values near the limit overflows Decimal
+    # (Polars raises); the package subtracts the 128-bit integers instead.
     big = 9 * 10**37
     df = pl.DataFrame(
         {"y": [Decimal(big)], "p": [Decimal(-big)]},

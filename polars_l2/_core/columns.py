@@ -319,7 +319,7 @@ def _columns_listing(schema: pl.Schema) -> str:
 
 
 def _is_metric_dtype(dtype: pl.DataType) -> bool:
-    return dtype.is_numeric() or dtype in (pl.Boolean, pl.Null)
+    return dtypes.is_metric_dtype(dtype)
 
 
 def resolve(

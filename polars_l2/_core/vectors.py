@@ -4,7 +4,7 @@ A row's L2 loss is then the squared Euclidean distance between the two
 vectors. The aggregates are computed for each output as for a scalar column
 and combined the way scikit-learn's ``multioutput`` option combines them.
 
-As in :mod:`polars_l2._inputs`, every decision that depends on a dtype (scalar
+As in :mod:`polars_l2._core.dtypes`, every decision that depends on a dtype (scalar
 or vector, the vector width, the casts) is taken in a
 :func:`polars.pipe_with_dtype` callback at plan time; the plan keeps only
 native expressions.
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
     from polars_l2.typing import IntoExpr, MultiOutput, NanPolicy
 
 _MODES = ("uniform_average", "raw_values", "sum")
-_WIDE_INTEGERS = frozenset({pl.Int64, pl.UInt64})
-_INT128 = frozenset({pl.Int128, pl.UInt128})
 
 
 def check_multioutput(multioutput: MultiOutput) -> str | tuple[float, ...]:
@@ -340,20 +338,41 @@ def _check_scalar_width(
 
 
 def check_inner(side: Side, metric: str) -> None:
-    """Raise unless a side is a vector of numbers or Booleans (or all null)."""
-    if side.dtype == pl.Null:
-        return
+    """Raise unless a side is a vector of numbers or Booleans (or all null).
+
+    The element dtype obeys :func:`polars_l2._core.dtypes.is_metric_dtype`,
+    the rule for scalar columns.
+    """
     if not is_vector(side.dtype):
-        if side.dtype.is_numeric() or side.dtype == pl.Boolean:
-            return  # a scalar facing a vector: reported by the caller
-    else:
-        inner = side.inner
-        if inner.is_numeric() or inner in (pl.Boolean, pl.Null):
-            return
+        if dtypes.is_metric_dtype(side.dtype):
+            return  # a scalar (or all null) facing a vector: reported by the caller
+    elif dtypes.is_metric_dtype(side.inner):
+        return
     msg = (
         f"polars_l2.{metric}: {side.describe()} has dtype {side.dtype}; expected "
         "a numeric or Boolean column, or a vector (a 1-dimensional Array, or a "
         "List) of numeric or Boolean values"
+    )
+    raise L2InputError(msg)
+
+
+def _check_exact_without_width(a: Side, p: Side, k: int | None, metric: str) -> None:
+    """Refuse Lists of unknown width whose exact difference needs the width.
+
+    The exact difference of 128-bit integers and Decimals compares the two
+    sides element by element, which Polars does on Arrays (one output at a
+    time) but not on Lists of unknown width. Rounding each side first would
+    be silently wrong, so ask for the width.
+    """
+    if k is not None:
+        return
+    if dtypes.vector_difference(a.expr, a.inner, p.expr, p.inner, k) is not None:
+        return
+    msg = (
+        f"polars_l2.{metric}: {a.describe()} ({a.dtype}) and {p.describe()} "
+        f"({p.dtype}) are exactly subtracted element by element, which needs "
+        "the number of outputs: pass width=<number of outputs>, or cast to "
+        "pl.Array(<inner>, <width>)"
     )
     raise L2InputError(msg)
 
@@ -389,6 +408,7 @@ def _vector_pair(
         )
         raise L2InputError(msg)
     a, p = _null_as_vector(a, k), _null_as_vector(p, k)
+    _check_exact_without_width(a, p, k, metric)
     return _Pair(
         a, p, vector=True, width=k, check=_width_check(a, p, k, source, metric)
     )
@@ -473,35 +493,20 @@ def _width_check(
 def _difference(
     a: pl.Expr, a_inner: pl.DataType, p: pl.Expr, p_inner: pl.DataType, k: int | None
 ) -> pl.Expr:
-    """Float64 vector ``a - p``, exact before one rounding where the scalar core is.
+    """Float64 vector ``a - p`` by the scalar rule, element by element.
 
-    The same rules as :func:`polars_l2.dtypes.exact_difference`, element by
-    element: 64-bit integers are subtracted in Int128, Decimals in Decimal.
-    `a` and `p` are Arrays of width `k`, or Lists when `k` is None.
+    The rule is :func:`polars_l2._core.dtypes.exact_difference`: whole vectors
+    where :func:`polars_l2._core.dtypes.vector_difference` can, otherwise each
+    of the `k` outputs by the scalar rule itself. `a` and `p` are Arrays of
+    width `k`, or Lists when `k` is None.
     """
-
-    def container(inner: pl.DataType) -> pl.DataType:
-        return pl.Array(inner, k) if k is not None else pl.List(inner)
-
-    if a_inner.is_integer() and p_inner.is_integer():
-        inners = {a_inner, p_inner}
-        if inners & _WIDE_INTEGERS and not inners & _INT128:
-            wide = container(pl.Int128())
-            return (a.cast(wide) - p.cast(wide)).cast(container(pl.Float64()))
-    if (
-        k is not None
-        and isinstance(a_inner, pl.Decimal)
-        and isinstance(p_inner, pl.Decimal)
-    ):
-        # Polars has no Decimal vector arithmetic: subtract output by output.
-        parts = [
+    whole = dtypes.vector_difference(a, a_inner, p, p_inner, k)
+    if whole is not None:
+        return whole
+    assert k is not None  # refused at plan time by _check_exact_without_width
+    return pl.concat_arr(
+        [
             dtypes.exact_difference(a.arr.get(j), a_inner, p.arr.get(j), p_inner)
             for j in range(k)
         ]
-        exact = [e for e in parts if e is not None]
-        if len(exact) == k:
-            return pl.concat_arr(exact)
-    f64 = container(pl.Float64())
-    a64 = a if a_inner == pl.Float64 else a.cast(f64)
-    p64 = p if p_inner == pl.Float64 else p.cast(f64)
-    return a64 - p64
+    )
