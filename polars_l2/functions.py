@@ -460,7 +460,7 @@ def rmse(
 
 
 def _moments(
-    e: pl.Expr, weight: IntoExpr | None, *, nan_policy: NanPolicy, metric: str
+    e: pl.Expr, weight: pl.Expr | None, *, nan_policy: NanPolicy, metric: str
 ) -> metrics.Moments:
     """Return the moments of one output's Float64 error `e`, for the registry.
 
