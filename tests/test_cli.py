@@ -492,7 +492,12 @@ def test_output_file_is_written_atomically(parquet: Path, tmp_path: Path) -> Non
     )
     assert to_file.returncode == 0, to_file.stderr
     assert to_file.stdout == to_file.stderr == ""
-    assert target.read_text() == to_stdout.stdout
+    # Two runs of a parallel query may differ in the last bit of a sum.
+    assert_frame_equal(
+        pl.read_json(io.StringIO(target.read_text())),
+        pl.read_json(io.StringIO(to_stdout.stdout)),
+        rel_tol=1e-12,
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]  # no temp file
     assert target.stat().st_mode & 0o777 == 0o666 & ~current_umask()
 
