@@ -330,8 +330,8 @@ def _spark(engine: str) -> Callable[[Query, Context], pl.DataFrame]:
 
         session = ctx.engines[engine]
         with _connect_mode(on=engine == "spark-connect"):
-            # Two partitions (local[2]), so the state of each is merged.
-            df = spark_frame(session, q.frame)
+            # Three partitions, so that states of parts are merged.
+            df = spark_frame(session, q.frame).repartition(3)
             return polars_l2.spark.report(
                 df, q.actual, q.predicted, confidence=q.confidence, **q.kwargs()
             )
