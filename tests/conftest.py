@@ -152,16 +152,29 @@ def _engine(request: pytest.FixtureRequest, name: str) -> Any:
     return request.getfixturevalue(name.replace("-", "_"))
 
 
-@pytest.fixture(
-    params=[
+def _params(*, functions: bool) -> list[Any]:
+    return [
         pytest.param(name, marks=DISTRIBUTED) if p.distributed else name
         for name, p in PATHS.items()
+        if functions or p.metrics is None
     ]
-)
-def path(request: pytest.FixtureRequest, tmp_path: FilePath) -> BoundPath:
-    """Give a way to get a report (tests/paths.py), ready to run in this test."""
+
+
+def _bound(request: pytest.FixtureRequest, tmp_path: FilePath) -> BoundPath:
     chosen = PATHS[request.param]
     engines = {}
     if chosen.distributed:
         engines[chosen.name] = _engine(request, chosen.name)
     return BoundPath(chosen, Context(tmp_path, engines))
+
+
+@pytest.fixture(params=_params(functions=False))
+def path(request: pytest.FixtureRequest, tmp_path: FilePath) -> BoundPath:
+    """Give a way to get a whole report (tests/paths.py), ready to run."""
+    return _bound(request, tmp_path)
+
+
+@pytest.fixture(params=_params(functions=True))
+def any_path(request: pytest.FixtureRequest, tmp_path: FilePath) -> BoundPath:
+    """Give a report path, or the expression functions (sse, mse and rmse)."""
+    return _bound(request, tmp_path)
