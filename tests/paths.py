@@ -6,6 +6,9 @@ A *path* takes a :class:`Query` (a DataFrame and the arguments of
 ==================  =====================================================
 path                how
 ==================  =====================================================
+``functions``       ``polars_l2.sse``, ``mse`` and ``rmse`` in a select or a
+                    group-by: only those three columns (the ``any_path``
+                    fixture; ``path`` gives the whole-report paths below)
 ``eager``           ``report`` on the DataFrame
 ``lazy``            ``report`` on a LazyFrame, collected in memory
 ``streaming``       ``report`` on a LazyFrame, collected on the streaming engine
@@ -20,7 +23,8 @@ path                how
 ==================  =====================================================
 
 Each path states its documented properties as attributes (:class:`Path`),
-and :func:`assert_same_report` reads them: that is the one place where the
+and :func:`as_path_gives` applies them to the right report before
+:func:`assert_same_report` compares: that is the one place where the
 differences between paths are written. The differences that a fix will
 remove are the module constants below; set one to False when the fix lands,
 and every test that relied on it starts checking the full result.
