@@ -319,10 +319,29 @@ def _cli(
 # --- distributed engines ----------------------------------------------------
 
 
+def as_arrow_types(frame: pl.DataFrame, *, signed_only: bool = False) -> pl.DataFrame:
+    """Return `frame` in the types an Arrow-based engine holds such columns in.
+
+    Arrow has no 128-bit integer (Polars exports one in a format pyarrow
+    cannot read), and Spark no unsigned integer: they arrive as the types a
+    user of the engine has for them, ``decimal(38, 0)`` and the next wider
+    signed type (``decimal(38, 0)`` for UInt64).
+    """
+    casts: dict[str, pl.DataType] = {}
+    for name, dtype in frame.schema.items():
+        if dtype in (pl.Int128, pl.UInt128) or (signed_only and dtype == pl.UInt64):
+            casts[name] = pl.Decimal(38, 0)
+        elif signed_only and dtype in (pl.UInt8, pl.UInt16):
+            casts[name] = pl.Int32()
+        elif signed_only and dtype == pl.UInt32:
+            casts[name] = pl.Int64()
+    return frame.cast(casts)  # type: ignore[arg-type]
+
+
 def arrow_chunks(frame: pl.DataFrame, parts: int, *, seed: int) -> list[Any]:
-    """Arrow tables of the shuffled chunks, the empty ones dropped (kept one)."""
+    """Return Arrow tables of the shuffled chunks, without empty ones (one kept)."""
     pieces = [p for p in chunks(frame, parts, seed=seed) if p.height] or [frame]
-    return [piece.to_arrow() for piece in pieces]
+    return [as_arrow_types(piece).to_arrow() for piece in pieces]
 
 
 def _ray(q: Query, ctx: Context) -> pl.DataFrame:
@@ -336,20 +355,13 @@ def _ray(q: Query, ctx: Context) -> pl.DataFrame:
 
 
 def spark_frame(session: Any, frame: pl.DataFrame) -> Any:
-    """Return the frame as a Spark DataFrame, with Spark's own types where it lacks one.
+    """Return the frame as a Spark DataFrame (see :func:`as_arrow_types`)."""
+    from pyspark.sql.pandas.types import from_arrow_schema  # noqa: PLC0415
 
-    Spark has no unsigned and no 128-bit integers: they arrive as the types a
-    Spark user has for them (the next wider signed type, ``decimal(38, 0)``).
-    """
-    casts: dict[str, pl.DataType] = {}
-    for name, dtype in frame.schema.items():
-        if dtype in (pl.UInt8, pl.UInt16):
-            casts[name] = pl.Int32()
-        elif dtype == pl.UInt32:
-            casts[name] = pl.Int64()
-        elif dtype in (pl.UInt64, pl.Int128, pl.UInt128):
-            casts[name] = pl.Decimal(38, 0)
-    return session.createDataFrame(frame.cast(casts).to_arrow())  # type: ignore[arg-type]
+    table = as_arrow_types(frame, signed_only=True).to_arrow()
+    # Spark Connect infers no schema from an empty table: give it.
+    schema = from_arrow_schema(table.schema) if table.num_rows == 0 else None
+    return session.createDataFrame(table, schema=schema)
 
 
 @contextlib.contextmanager
