@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import TypeAlias
+import socket
+import sys
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.paths import PATHS, BoundPath, Context
+
+if TYPE_CHECKING:
+    from pathlib import Path as FilePath
 
 settings.register_profile(
     "default",
@@ -58,3 +65,116 @@ RUNNERS: dict[str, Runner] = {
 def run(request: pytest.FixtureRequest) -> Runner:
     """Run a query eagerly, lazily in memory, or lazily on the streaming engine."""
     return RUNNERS[request.param]
+
+
+# --- the path fixture: every way to get a report (see tests/paths.py) -------
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[None]:
+    """Start a local Ray cluster (2 CPUs, no dashboard) for the whole session."""
+    ray = pytest.importorskip("ray")
+    ray_data = pytest.importorskip("ray.data")
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="warning",
+    )
+    context = ray_data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """Start a local Spark session (2 cores) for the whole test session."""
+    pyspark_sql = pytest.importorskip("pyspark.sql")
+    # The Python workers must run this interpreter, where polars-l2 is.
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    session = (
+        pyspark_sql.SparkSession.builder.master("local[2]")
+        .appName("polars-l2 tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.executorEnv.POLARS_MAX_THREADS", "1")
+        # One parquet file per partition (see Spark's file-split sizing).
+        .config("spark.sql.files.openCostInBytes", str(1 << 30))
+        # A Spark Connect server in the same JVM, for the spark-connect path.
+        .config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
+        .config("spark.connect.grpc.binding.port", str(_free_port()))
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_connect(spark: Any) -> Iterator[Any]:
+    """Connect a Spark Connect client to the local session's server."""
+    pytest.importorskip("grpc")
+    connect = pytest.importorskip("pyspark.sql.connect.session")
+    port = spark.conf.get("spark.connect.grpc.binding.port")
+    # Not SparkSession.builder.remote("local"), which refuses to start
+    # while a classic session runs in the process.
+    session = connect.SparkSession.builder.remote(f"sc://localhost:{port}").create()
+    yield session
+    session.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+#: The marks of a path through Ray or Spark.
+DISTRIBUTED = [
+    pytest.mark.distributed,
+    # Ray's DataContext warns about its own deprecated fields when created.
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context"),
+    # PySpark 4 warns that it does not fully support pandas 3 (it is not used).
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas"),
+]
+
+
+def _engine(request: pytest.FixtureRequest, name: str) -> Any:
+    """Start (once per session) the engine a distributed path runs on."""
+    if name == "ray":
+        request.getfixturevalue("cluster")
+        return pytest.importorskip("ray.data")
+    pytest.importorskip("polars_l2.spark")
+    return request.getfixturevalue(name.replace("-", "_"))
+
+
+def _params(*, functions: bool) -> list[Any]:
+    return [
+        pytest.param(name, marks=DISTRIBUTED) if p.distributed else name
+        for name, p in PATHS.items()
+        if functions or p.metrics is None
+    ]
+
+
+def _bound(request: pytest.FixtureRequest, tmp_path: FilePath) -> BoundPath:
+    chosen = PATHS[request.param]
+    engines = {}
+    if chosen.distributed:
+        engines[chosen.name] = _engine(request, chosen.name)
+    return BoundPath(chosen, Context(tmp_path, engines))
+
+
+@pytest.fixture(params=_params(functions=False))
+def path(request: pytest.FixtureRequest, tmp_path: FilePath) -> BoundPath:
+    """Give a way to get a whole report (tests/paths.py), ready to run."""
+    return _bound(request, tmp_path)
+
+
+@pytest.fixture(params=_params(functions=True))
+def any_path(request: pytest.FixtureRequest, tmp_path: FilePath) -> BoundPath:
+    """Give a report path, or the expression functions (sse, mse and rmse)."""
+    return _bound(request, tmp_path)

@@ -6,7 +6,7 @@ Needs the ``ray`` extra; skipped without it. CI installs it and runs these
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -27,9 +27,6 @@ from tests.distributed_data import (
     with_odd_names,
 )
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
 ray = pytest.importorskip("ray")
 ray_data = pytest.importorskip("ray.data")
 polars_l2_ray = pytest.importorskip("polars_l2.ray")
@@ -43,20 +40,7 @@ pytestmark = [
 MODELS = ["linear", "boosted"]
 
 
-@pytest.fixture(scope="session")
-def cluster() -> Iterator[None]:
-    """Start a local Ray cluster (2 CPUs, no dashboard) for the whole session."""
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level="warning",
-    )
-    context = ray_data.DataContext.get_current()
-    context.enable_progress_bars = False
-    context.print_on_execution_start = False
-    yield
-    ray.shutdown()
+# The `cluster` fixture (a local Ray cluster for the session) is in conftest.py.
 
 
 @pytest.fixture(scope="module")

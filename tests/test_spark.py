@@ -6,8 +6,6 @@ installs it and runs these (``pytest -m distributed``).
 
 from __future__ import annotations
 
-import os
-import sys
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +29,6 @@ from tests.distributed_data import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
 pyspark_sql = pytest.importorskip("pyspark.sql")
@@ -47,25 +44,7 @@ pytestmark = [
 MODELS = ["linear", "boosted"]
 
 
-@pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
-    """Start a local Spark session (2 cores) for the whole test session."""
-    # The Python workers must run this interpreter, where polars-l2 is.
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    session = (
-        pyspark_sql.SparkSession.builder.master("local[2]")
-        .appName("polars-l2 tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.executorEnv.POLARS_MAX_THREADS", "1")
-        # One parquet file per partition (see Spark's file-split sizing).
-        .config("spark.sql.files.openCostInBytes", str(1 << 30))
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+# The `spark` fixture (a local session for the whole run) is in conftest.py.
 
 
 @pytest.fixture(scope="module")
