@@ -67,7 +67,7 @@ ABS_TOL = 1e-12
 # Documented differences that a fix will remove (switch off when it lands).
 #: A state stores the segment keys as strings (issue 11 class 7: the keys
 #: work keeps their dtype through state, merge, finalize, Ray and Spark).
-STATE_KEYS_ARE_STRINGS = True
+STATE_KEYS_ARE_STRINGS = False
 
 # Documented differences that stay.
 #: No fixed-size state keeps the largest 1% of the squared errors: a report

@@ -569,7 +569,7 @@ _STATE = ("state", "chunks", "cli-files", *_DISTRIBUTED)
 #: The fixes that have landed: "1" to "10" for the classes of issue 11, or the
 #: tag of another entry below. Their entries are dropped, so a fix is marked
 #: as landed in this one line (with `paths.STATE_KEYS_ARE_STRINGS` for "7").
-FIXED: frozenset[str] = frozenset()
+FIXED: frozenset[str] = frozenset({"1", "2", "3", "4", "5", "6", "7", "8", "9"})
 
 Entries: TypeAlias = dict[tuple[str, str], dict[str, str]]
 
