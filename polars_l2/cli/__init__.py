@@ -327,7 +327,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         msg = "nothing to evaluate: give data files (PATH) or --state files"
         raise CliError(msg)
     spec = _spec(args)
-    sources = discover(args.paths)
+    sources = discover(args.paths, notice=lambda line: _say(f"{PROG}: {line}\n"))
     for state_path in args.state:
         with about(state_path):
             if not state_path.is_file():
@@ -336,7 +336,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if args.plot is not None and (args.state or not sources):
         msg = "--plot needs the data files and no --state (a state keeps no rows)"
         raise CliError(msg)
-    _check_outputs(args, [s.path for s in sources])
+    _check_outputs(args, [s.path for s in sources if isinstance(s.path, Path)])
     outcome = evaluate(
         sources,
         list(args.state),
