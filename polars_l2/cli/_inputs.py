@@ -26,11 +26,13 @@ other schemes of :data:`REMOTE`).
 - **Hive partitions.** A directory named ``key=value`` below the argument's
   root (the directory or prefix given, or a glob's fixed part) gives every
   file below it a column ``key`` holding ``value``, usable as ``--by``. The
-  dtype is Polars' Hive rule, decided over all the run's files: Int64 when
-  every value of the key reads as an integer, else Float64 when every value
-  reads as a number, else String; ``__HIVE_DEFAULT_PARTITION__`` is null and
+  dtype is the one Polars gives Hive keys, decided over all the run's files
+  (:func:`partition_values`): Int64 (Int128 beyond its range) when every
+  value of the key reads as an integer, else Float64 when every value reads
+  as a number, Boolean for true/false, Date or Datetime for dates, else
+  String; an empty value and ``__HIVE_DEFAULT_PARTITION__`` are null, and
   ``%XX`` escapes are decoded. A file that also holds a column of that name
-  is refused.
+  is refused (Polars would silently replace the file's values).
 - **A file reached twice is read once**: two spellings, a hard link, a
   symbolic link or an overlapping directory and glob name the same file
   (same device and inode) and it is read the first time only; a one-line
@@ -52,6 +54,7 @@ from __future__ import annotations
 
 import errno
 import glob
+import io
 import os
 import re
 import stat
@@ -136,14 +139,14 @@ class Partition:
     """A Hive partition of a file: the column ``name`` holding ``value``."""
 
     name: str
-    #: The value as written in the path (decoded), or None for a null key.
-    value: str | None
+    #: The value read from the path (decoded and typed), or None.
+    value: object
     #: Polars' dtype for the key, decided over every file of the run.
     dtype: pl.DataType = field(default_factory=pl.String)
 
     def expr(self) -> pl.Expr:
-        """Return the column's expression: the value cast to `dtype`."""
-        return pl.lit(self.value, pl.String).cast(self.dtype).alias(self.name)
+        """Return the column's expression: the value, of dtype `dtype`."""
+        return pl.lit(self.value, self.dtype).alias(self.name)
 
 
 @dataclass(frozen=True)
@@ -444,24 +447,31 @@ def _is_stream(location: Location) -> bool:
     return not stat.S_ISREG(info.st_mode) or info.st_size == 0
 
 
-def partition_dtype(values: Sequence[str | None]) -> pl.DataType:
-    """Return Polars' Hive dtype for a key's values (over all the files).
+def partition_values(values: Sequence[str | None]) -> pl.Series:
+    """Return a key's values typed as Polars types Hive keys (over all files).
+
+    Polars reads Hive keys as it reads a CSV column of the values, dates
+    included: the dtype is Int64 (Int128 beyond), Float64, Boolean, Date or
+    Datetime when every value reads as one, else String. An empty value is
+    null, as ``__HIVE_DEFAULT_PARTITION__`` is (checked against
+    ``pl.scan_parquet(..., hive_partitioning=True)`` in the tests).
 
     Examples
     --------
-    >>> partition_dtype(["1", "02", None]), partition_dtype(["1", "2.5"])
-    (Int64, Float64)
-    >>> partition_dtype(["1", "2024-01-01"])
+    >>> partition_values(["1", "02", None]).to_list()
+    [1, 2, None]
+    >>> partition_values(["1", "2.5"]).dtype, partition_values(["2024-01-01"]).dtype
+    (Float64, Date)
+    >>> partition_values(["1", "north"]).dtype
     String
     """
-    series = pl.Series(values, dtype=pl.String).drop_nulls()
-    for dtype in (pl.Int64(), pl.Float64()):
-        try:
-            series.cast(dtype, strict=True)
-        except pl.exceptions.InvalidOperationError:
-            continue
-        return dtype
-    return pl.String()
+    text = pl.DataFrame(
+        {"key": [v if v else None for v in values]}, schema={"key": pl.String}
+    ).write_csv()
+    typed = pl.read_csv(
+        io.StringIO(text), infer_schema_length=None, try_parse_dates=True
+    )
+    return typed.get_column("key")
 
 
 def discover(
@@ -521,17 +531,20 @@ def discover(
 
 def _typed(found: list[_Found]) -> list[Source]:
     """Build the sources, each key's dtype decided over every file."""
-    values: dict[str, list[str | None]] = {}
+    raw: dict[str, list[str | None]] = {}
     for f in found:
         for key, value in f.pairs:
-            values.setdefault(key, []).append(value)
-    dtypes = {key: partition_dtype(v) for key, v in values.items()}
+            raw.setdefault(key, []).append(value)
+    series = {key: partition_values(v) for key, v in raw.items()}
+    typed = {key: iter(s.to_list()) for key, s in series.items()}
     sources = []
     for f in found:
-        with about(f.location):
-            stream = _is_stream(f.location)
-        partitions = tuple(Partition(k, v, dtypes[k]) for k, v in f.pairs)
+        # Each key's values come back in the order they were gathered.
+        partitions = tuple(
+            Partition(key, next(typed[key]), series[key].dtype) for key, _ in f.pairs
+        )
         suffix = _suffix(f.location)
+        stream = _is_stream(f.location)
         sources.append(Source(f.location, FORMATS[suffix][0], partitions, stream))
     return sources
 
