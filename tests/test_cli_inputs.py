@@ -215,6 +215,21 @@ def test_an_empty_regular_file_is_still_skipped(tmp_path: Path) -> None:
     assert source.is_empty()
 
 
+@pytest.mark.skipif(not Path("/proc/meminfo").exists(), reason="needs /proc")
+def test_a_proc_file_is_read_not_taken_for_empty(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Its size reads 0; its lines ("MemTotal:  16384 kB") are one CSV column.
+    assert Path("/proc/meminfo").stat().st_size == 0
+    (tmp_path / "meminfo.csv").symlink_to("/proc/meminfo")
+    (source,) = _inputs.discover([str(tmp_path / "meminfo.csv")])
+    assert source.stream
+    assert not source.is_empty()
+    assert_one_line_error(
+        evaluate(capsys, tmp_path / "meminfo.csv"), r"meminfo\.csv: .*'y' not found"
+    )
+
+
 def test_a_stream_without_an_extension_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
