@@ -50,6 +50,13 @@ def rows_per_output(resolved: Resolved, *, function: str) -> Resolved:
         raise L2InputError(msg)
     internal = [spec.actual, *spec.predicted]
     named = [("actual", user.actual), *(("predicted", p) for p in user.predicted)]
+    # A scalar among vectors: the message names the vectors too, since the
+    # mistake may be theirs (a List column where a number was meant).
+    vector_columns = "; ".join(
+        f"{role} column {label!r} has dtype {spec.schema[name]}"
+        for name, (role, label) in zip(internal, named, strict=True)
+        if is_vector(spec.schema[name])
+    )
     sides, labels = [], []
     for name, (role, label) in zip(internal, named, strict=True):
         dtype = spec.schema[name]
@@ -60,7 +67,8 @@ def rows_per_output(resolved: Resolved, *, function: str) -> Resolved:
         if not is_vector(dtype) and dtype != pl.Null:
             msg = (
                 f"{function}: {labelled.describe()} has dtype {dtype}, but "
-                "other columns are vectors; actual and every predicted column "
+                f"other columns are vectors ({vector_columns}); actual and "
+                "every predicted column "
                 "must all be vectors (Array or List) of the same width, or all "
                 "scalar columns"
             )

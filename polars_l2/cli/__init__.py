@@ -72,8 +72,17 @@ inputs:
   leaves it alone; ** matches any depth). The format comes from the extension:
   {supported_extensions()}.
   A directory means every supported file below it, at any depth, in sorted
-  order, skipping names that start with '.' or '_'. A file named twice is read
-  once. Files are scanned lazily and run on Polars' streaming engine.
+  order, skipping names that start with '.' or '_'. Files are scanned lazily
+  and run on Polars' streaming engine.
+  Object storage: s3://, gs://, az:// and hf:// files, prefixes and globs,
+  read by Polars with the credentials and endpoint in the environment
+  (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...).
+  Hive directories (preds/region=north/part.parquet) give their keys as
+  columns, usable as --by; integers are Int64, numbers Float64, dates Date,
+  anything else String, as Polars types them.
+  A file reached twice (two spellings, a hard or symbolic link) is read once,
+  with a one-line notice. A FIFO or /proc file is read once into memory; one
+  without an extension (<(command)) is refused, as is a Delta Lake table.
 
 one file or several:
   One data file (and no --state) is evaluated in one query: every column is
@@ -327,7 +336,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         msg = "nothing to evaluate: give data files (PATH) or --state files"
         raise CliError(msg)
     spec = _spec(args)
-    sources = discover(args.paths)
+    sources = discover(args.paths, notice=lambda line: _say(f"{PROG}: {line}\n"))
     for state_path in args.state:
         with about(state_path):
             if not state_path.is_file():
@@ -336,7 +345,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if args.plot is not None and (args.state or not sources):
         msg = "--plot needs the data files and no --state (a state keeps no rows)"
         raise CliError(msg)
-    _check_outputs(args, [s.path for s in sources])
+    _check_outputs(args, [s.path for s in sources if isinstance(s.path, Path)])
     outcome = evaluate(
         sources,
         list(args.state),

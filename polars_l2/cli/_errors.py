@@ -70,6 +70,23 @@ _FUNCTION_PREFIX = re.compile(r"^polars_l2\.\w+: ")
 _ERRNO_PREFIX = re.compile(r"^\[Errno \d+\] ")
 
 
+# Polars' object-store errors carry the HTTP exchange; the S3-style XML body
+# says what went wrong in its <Code> and <Message>.
+_STORE_PREFIX = "object-store error: "
+_STORE_CODE = re.compile(r"<Code>([^<]+)</Code>")
+_STORE_MESSAGE = re.compile(r"<Message>([^<]+)</Message>")
+_STORE_DETAIL = re.compile(r"(: Error performing| \(path: ).*$")
+
+
+def _object_store_line(text: str) -> str:
+    """Say in one line what an object-store error says in an HTTP exchange."""
+    code, message = _STORE_CODE.search(text), _STORE_MESSAGE.search(text)
+    if code is not None and message is not None:
+        return f"{message.group(1).rstrip('.')} ({code.group(1)})"
+    line = text.removeprefix(_STORE_PREFIX).splitlines()[0]
+    return _STORE_DETAIL.sub("", line)
+
+
 def first_line(error: BaseException) -> str:
     r"""Return the first non-empty line of an error's message (Polars adds hints).
 
@@ -79,7 +96,13 @@ def first_line(error: BaseException) -> str:
     "column 'x' not found"
     >>> first_line(FileNotFoundError(2, "No such file or directory"))
     'No such file or directory'
+    >>> first_line(OSError("object-store error: Generic S3 error: ... 404: "
+    ...     "<Code>NoSuchBucket</Code><Message>No bucket.</Message>"))
+    'No bucket (NoSuchBucket)'
     """
+    text = str(error)
+    if text.startswith(_STORE_PREFIX):
+        return _object_store_line(text)
     if isinstance(error, OSError) and error.strerror:
         return str(error.strerror)
     for line in str(error).splitlines():

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import TextIO
 
-    from polars_l2.cli._inputs import Source
+    from polars_l2.cli._inputs import Location, Source
 
 __all__ = [
     "STREAMING",
@@ -73,10 +73,10 @@ class Outcome:
     #: The merged state, when it was asked for (or computed anyway).
     state: pl.DataFrame | None
     #: Files without data rows, which were skipped.
-    skipped: list[Path] = field(default_factory=list)
+    skipped: list[Location] = field(default_factory=list)
 
 
-def _empty_input(paths: list[Path]) -> CliError:
+def _empty_input(paths: list[Location]) -> CliError:
     shown = ", ".join(str(p) for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
     return CliError(f"empty input: no data rows in {shown}")
 
@@ -141,7 +141,7 @@ def evaluate(
         )
 
     file_states: list[pl.DataFrame] = []
-    skipped: list[Path] = []
+    skipped: list[Location] = []
     with Progress(len(sources), stream=progress_stream, enabled=progress) as bar:
         for source in sources:
             assert spec is not None  # checked above
@@ -198,7 +198,9 @@ def _check_not_empty(report: pl.DataFrame) -> None:
         raise CliError(msg)
 
 
-def all_rows(sources: list[Source], spec: Spec, *, skip: list[Path]) -> pl.LazyFrame:
+def all_rows(
+    sources: list[Source], spec: Spec, *, skip: list[Location]
+) -> pl.LazyFrame:
     """Return the rows of every file as one lazy frame (the columns of `spec`).
 
     Dtypes that differ between files (an integer column in one CSV, a float

@@ -11,51 +11,99 @@ extension                                     read with
 ``.ndjson``, ``.jsonl``                       ``pl.scan_ndjson``
 ============================================  ==============
 
-A path argument is a file, a directory or a glob pattern. A directory stands
-for every supported file below it, at any depth, in sorted order; files and
-directories whose names start with ``.`` or ``_`` (hidden files, Spark's
-``_SUCCESS``, temporary files) are skipped there, as are files with other
-extensions. A file named explicitly, or matched by a glob, must have a
-supported extension. A file reached twice is read once.
+A path argument is a file, a directory or a glob pattern, on the local disk
+or in object storage (``s3://``, ``gs://``, ``az://``, ``hf://`` and the
+other schemes of :data:`REMOTE`).
+
+- A directory (or an object-storage prefix) stands for every supported file
+  below it, at any depth, in sorted order; files and directories whose names
+  start with ``.`` or ``_`` (hidden files, Spark's ``_SUCCESS``, temporary
+  files) are skipped there, as are files with other extensions. A directory
+  holding a ``_delta_log`` (a Delta Lake table) is refused: its parquet files
+  include versions the table has removed.
+- A file named explicitly, or matched by a glob, must have a supported
+  extension.
+- **Hive partitions.** A directory named ``key=value`` below the argument's
+  root (the directory or prefix given, or a glob's fixed part) gives every
+  file below it a column ``key`` holding ``value``, usable as ``--by``. The
+  dtype is the one Polars gives Hive keys, decided over all the run's files
+  (:func:`partition_values`): Int64 (Int128 beyond its range) when every
+  value of the key reads as an integer, else Float64 when every value reads
+  as a number, Boolean for true/false, Date or Datetime for dates, else
+  String; an empty value and ``__HIVE_DEFAULT_PARTITION__`` are null, and
+  ``%XX`` escapes are decoded. A file that also holds a column of that name
+  is refused (Polars would silently replace the file's values).
+- **A file reached twice is read once**: two spellings, a hard link, a
+  symbolic link or an overlapping directory and glob name the same file
+  (same device and inode) and it is read the first time only; a one-line
+  notice names the repeats.
+- **Non-regular files** (a FIFO, ``/dev/fd/N`` from process substitution, a
+  ``/proc`` file whose size reads 0) are read once into memory and then
+  scanned by their extension; without an extension they are refused, since
+  nothing names their format.
+
+Object storage is listed and read by Polars itself, with the credentials and
+endpoint it takes from the environment (``AWS_ENDPOINT_URL``,
+``AWS_ACCESS_KEY_ID``, ``GOOGLE_APPLICATION_CREDENTIALS``,
+``AZURE_STORAGE_ACCOUNT_NAME``, ``HF_TOKEN``...): a prefix or glob is listed
+with Polars' own path expansion, so the files counted by the progress bar
+are the files Polars reads.
 """
 
 from __future__ import annotations
 
+import errno
 import glob
+import io
 import os
-from dataclasses import dataclass
+import re
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
+from urllib.parse import unquote
 
 import polars as pl
 
 from polars_l2.cli._errors import CliError, about
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
 #: How many rows of a CSV or NDJSON file Polars reads to infer the dtypes.
 INFER_SCHEMA_LENGTH = 10_000
 
+#: Where a file is: a local path, or an object-storage URI (a string).
+Location: TypeAlias = "Path | str"
 
-def _scan_parquet(path: Path) -> pl.LazyFrame:
-    return pl.scan_parquet(path, glob=False)
+#: What a scanner reads: a local path, a URI, or the bytes of a stream.
+_Target: TypeAlias = "Path | str | bytes"
+
+#: The URI schemes read from object storage (those Polars' readers take).
+REMOTE = re.compile(r"^(s3|s3a|gs|gcs|gcp|az|azure|abfs|abfss|adl|hf)://", re.I)
+
+#: The value Hive writers use for a null key.
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 
 
-def _scan_csv(path: Path) -> pl.LazyFrame:
-    return pl.scan_csv(path, glob=False, infer_schema_length=INFER_SCHEMA_LENGTH)
+def _scan_parquet(target: _Target) -> pl.LazyFrame:
+    return pl.scan_parquet(target, glob=False)
 
 
-def _scan_ipc(path: Path) -> pl.LazyFrame:
-    return pl.scan_ipc(path, glob=False)
+def _scan_csv(target: _Target) -> pl.LazyFrame:
+    return pl.scan_csv(target, glob=False, infer_schema_length=INFER_SCHEMA_LENGTH)
 
 
-def _scan_ndjson(path: Path) -> pl.LazyFrame:
-    return pl.scan_ndjson(path, infer_schema_length=INFER_SCHEMA_LENGTH)
+def _scan_ipc(target: _Target) -> pl.LazyFrame:
+    return pl.scan_ipc(target, glob=False)
+
+
+def _scan_ndjson(target: _Target) -> pl.LazyFrame:
+    return pl.scan_ndjson(target, infer_schema_length=INFER_SCHEMA_LENGTH)
 
 
 #: File extension -> (format name, scanner).
-FORMATS: dict[str, tuple[str, Callable[[Path], pl.LazyFrame]]] = {
+FORMATS: dict[str, tuple[str, Callable[[_Target], pl.LazyFrame]]] = {
     ".parquet": ("parquet", _scan_parquet),
     ".pq": ("parquet", _scan_parquet),
     ".csv": ("csv", _scan_csv),
@@ -69,20 +117,94 @@ FORMATS: dict[str, tuple[str, Callable[[Path], pl.LazyFrame]]] = {
 _GLOB_CHARACTERS = frozenset("*?[")
 
 
+def is_remote(location: Location) -> bool:
+    """Whether `location` is in object storage (``s3://...`` and the like).
+
+    Examples
+    --------
+    >>> is_remote("s3://bucket/preds/"), is_remote("preds/"), is_remote(Path("x"))
+    (True, False, False)
+    """
+    return isinstance(location, str) and REMOTE.match(location) is not None
+
+
+def _suffix(location: Location) -> str:
+    name = location.rsplit("/", 1)[-1] if isinstance(location, str) else location.name
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A Hive partition of a file: the column ``name`` holding ``value``."""
+
+    name: str
+    #: The value read from the path (decoded and typed), or None.
+    value: object
+    #: Polars' dtype for the key, decided over every file of the run.
+    dtype: pl.DataType = field(default_factory=pl.String)
+
+    def expr(self) -> pl.Expr:
+        """Return the column's expression: the value, of dtype `dtype`."""
+        return pl.lit(self.value, self.dtype).alias(self.name)
+
+
 @dataclass(frozen=True)
 class Source:
     """One input file and how to read it."""
 
-    path: Path
+    #: A local path, or an object-storage URI.
+    path: Location
     format: str
+    #: The Hive partitions of its path, in order from the root down.
+    partitions: tuple[Partition, ...] = ()
+    #: Whether it is read once into memory (not a regular file, or a size
+    #: of 0 that may not be its real size, as in /proc).
+    stream: bool = False
+    #: The bytes of a stream, once read (a FIFO can be read only once).
+    _bytes: list[bytes] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        """The path as the user wrote it, for messages."""
+        return str(self.path)
+
+    @property
+    def remote(self) -> bool:
+        """Whether the file is in object storage."""
+        return is_remote(self.path)
+
+    def _target(self) -> _Target:
+        if not self.stream:
+            return self.path
+        if not self._bytes:
+            with open(self.path, "rb") as stream:
+                self._bytes.append(stream.read())
+        return self._bytes[0]
 
     def scan(self) -> pl.LazyFrame:
-        """Return a lazy scan of the file; nothing is read yet."""
-        return FORMATS[self.path.suffix.lower()][1](self.path)
+        """Return a lazy scan of the file; nothing is read yet.
+
+        A stream is read into memory the first time. The Hive partitions
+        are added as columns after the file's own.
+        """
+        frame = FORMATS[_suffix(self.path)][1](self._target())
+        if not self.partitions:
+            return frame
+        names = frame.collect_schema().names()
+        for partition in self.partitions:
+            if partition.name in names:
+                msg = (
+                    f"{self.name}: column {partition.name!r} is in the file and "
+                    f"in its path ({partition.name}={partition.value}); rename "
+                    "the column or the directory"
+                )
+                raise CliError(msg)
+        return frame.with_columns(p.expr() for p in self.partitions)
 
     def is_empty(self) -> bool:
         """Whether the file holds no data rows (reads at most its first rows)."""
-        if self.path.stat().st_size == 0:
+        if self.stream and self._target() == b"":
             return True
         try:
             first_column = self.scan().collect_schema().names()[:1]
@@ -97,35 +219,133 @@ def supported_extensions() -> str:
     return ", ".join(FORMATS)
 
 
-def _source(path: Path) -> Source:
-    suffix = path.suffix.lower()
+@dataclass(frozen=True)
+class _Found:
+    """A file found for an argument, with its raw Hive pairs."""
+
+    location: Location
+    pairs: tuple[tuple[str, str | None], ...] = ()
+
+
+def _check_supported(location: Location) -> None:
+    suffix = _suffix(location)
+    if not suffix and not is_remote(location) and _is_stream(Path(location)):
+        msg = (
+            f"{location}: a stream (a FIFO or process substitution) without an "
+            "extension, so its format is unknown; write it to a file, or name "
+            f"the FIFO, with one of {supported_extensions()}"
+        )
+        raise CliError(msg)
     if suffix not in FORMATS:
         shown = f"extension {suffix!r}" if suffix else "no extension"
         msg = (
-            f"{path}: unsupported file type ({shown}); "
+            f"{location}: unsupported file type ({shown}); "
             f"supported: {supported_extensions()}"
         )
         raise CliError(msg)
-    return Source(path, FORMATS[suffix][0])
 
 
 def _is_skipped(name: str) -> bool:
     return name.startswith((".", "_"))
 
 
+def _hive_pairs(directories: Sequence[str]) -> tuple[tuple[str, str | None], ...]:
+    """Return the ``key=value`` directories among `directories`, decoded.
+
+    Examples
+    --------
+    >>> _hive_pairs(["2024", "region=north%20east", "day=__HIVE_DEFAULT_PARTITION__"])
+    (('region', 'north east'), ('day', None))
+    """
+    pairs = []
+    for directory in directories:
+        key, equals, value = directory.partition("=")
+        if equals and key:
+            decoded = unquote(value)
+            pairs.append((unquote(key), None if decoded == HIVE_NULL else decoded))
+    return tuple(pairs)
+
+
+def _found(location: Location, root: str) -> _Found:
+    """Return a file below `root`, with the Hive pairs of the directories between."""
+    if isinstance(location, Path):
+        # Path drops "./" and doubled slashes: compare parts, not text.
+        top = Path(root).parts if root else ()
+        parts = location.parts
+        below = parts[len(top) : -1] if parts[: len(top)] == top else ()
+    else:
+        text = location[len(root) :] if location.startswith(root) else ""
+        below = tuple(text.strip("/").split("/")[:-1])
+    return _Found(location, _hive_pairs(below))
+
+
+def _unreadable(error: OSError) -> CliError:
+    where = error.filename if error.filename is not None else "a directory"
+    return CliError(f"{where}: {(error.strerror or str(error)).lower()}")
+
+
+def _raise(error: OSError) -> None:
+    # os.walk passes the errors of listing a directory here; ignoring them
+    # would evaluate part of the data without a word.
+    raise _unreadable(error)
+
+
 def _walk(directory: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(directory, followlinks=True):
+    seen: set[tuple[int, int]] = set()
+    for root, dirs, files in os.walk(directory, followlinks=True, onerror=_raise):
+        here = os.stat(root)
+        if (here.st_dev, here.st_ino) in seen:
+            # A symbolic link back up the tree: its files are listed already.
+            dirs[:] = []
+            continue
+        seen.add((here.st_dev, here.st_ino))
+        if "_delta_log" in dirs:
+            raise _delta_table(root)
         # Sorting in place fixes the order os.walk descends in.
         dirs[:] = sorted(d for d in dirs if not _is_skipped(d))
         for name in sorted(files):
-            if not _is_skipped(name) and Path(name).suffix.lower() in FORMATS:
+            if not _is_skipped(name) and _suffix(Path(name)) in FORMATS:
                 yield Path(root, name)
 
 
-def _expand_one(argument: str) -> list[Path]:
+def _delta_table(root: str) -> CliError:
+    return CliError(
+        f"{root}: a Delta Lake table (it holds _delta_log); its parquet files "
+        "include versions the table has removed, so they are not read one by "
+        "one: read the table with polars.scan_delta and polars_l2.report"
+    )
+
+
+def _glob_root(argument: str) -> str:
+    """Return the directories of a glob pattern before its first wildcard."""
+    parts = argument.split("/")
+    fixed = []
+    for part in parts[:-1]:
+        if _GLOB_CHARACTERS & set(part):
+            break
+        fixed.append(part)
+    return "/".join(fixed) + "/" if fixed else ""
+
+
+def _symlink_problem(argument: str) -> str | None:
+    """Why a path that exists as a symbolic link cannot be followed."""
+    if not os.path.islink(argument):
+        return None
+    try:
+        os.stat(argument)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        if error.errno == errno.ENOENT:
+            return f"a broken symbolic link (to {os.readlink(argument)})"
+        raise
+    return None
+
+
+def _expand_local(argument: str) -> list[_Found]:
     path = Path(argument)
     if path.is_dir():
-        found = list(_walk(path))
+        found = [_found(p, argument) for p in _walk(path)]
         if not found:
             msg = (
                 f"{argument}: no supported files in this directory "
@@ -134,45 +354,150 @@ def _expand_one(argument: str) -> list[Path]:
             raise CliError(msg)
         return found
     if path.exists():
-        return [path]
+        return [_Found(path)]
+    problem = _symlink_problem(argument)
+    if problem is not None:
+        raise CliError(f"{argument}: {problem}")
     if _GLOB_CHARACTERS & set(argument):
         matches = sorted(glob.glob(argument, recursive=True))
         if not matches:
             msg = f"{argument}: no files match this pattern"
             raise CliError(msg)
-        return [p for m in matches for p in _expand_one_match(Path(m))]
+        root = _glob_root(argument)
+        return [_found(p, root) for m in matches for p in _expand_match(Path(m))]
     msg = f"{argument}: no such file or directory"
     raise CliError(msg)
 
 
-def _expand(argument: str) -> list[Path]:
-    with about(argument):  # a directory without permission, a symlink loop
-        return _expand_one(argument)
-    raise AssertionError  # pragma: no cover - for type checkers
-
-
-def _expand_one_match(path: Path) -> list[Path]:
+def _expand_match(path: Path) -> list[Path]:
     return list(_walk(path)) if path.is_dir() else [path]
 
 
-def discover(arguments: Sequence[str]) -> list[Source]:
+def _list_remote(pattern: str) -> list[str]:
+    """List the objects matching a glob `pattern`, as Polars' readers would."""
+    # Polars lists object storage with the same code, credentials and
+    # endpoint that its readers use; it has no public listing function yet,
+    # and tests/test_object_storage.py fails if this one goes away.
+    from polars.io._expand_paths import _expand_paths  # noqa: PLC0415
+
+    paths: list[str] = _expand_paths(pattern).collect().get_column("path").to_list()
+    return paths
+
+
+def _expand_remote(argument: str) -> list[_Found]:
+    if _GLOB_CHARACTERS & set(argument.split("://", 1)[1]):
+        matches = _list_remote(argument)
+        if not matches:
+            msg = f"{argument}: no objects match this pattern"
+            raise CliError(msg)
+        root = _glob_root(argument)
+        return [_found(m, root) for m in matches]
+    root = argument.rstrip("/") + "/"
+    below = [
+        m
+        for m in _list_remote(f"{root}**/*")
+        if not any(_is_skipped(part) for part in m[len(root) :].split("/"))
+    ]
+    if not below:
+        if argument.endswith("/"):
+            msg = f"{argument}: nothing under this prefix"
+            raise CliError(msg)
+        return [_Found(argument)]  # an object; reading it says if it is missing
+    if _list_remote(f"{root}_delta_log/*"):
+        raise _delta_table(argument)
+    found = [_found(m, root) for m in below if _suffix(m) in FORMATS]
+    if not found:
+        msg = (
+            f"{argument}: no supported files under this prefix "
+            f"(looked for {supported_extensions()})"
+        )
+        raise CliError(msg)
+    return found
+
+
+def _expand(argument: str) -> list[_Found]:
+    with about(argument):  # a directory without permission, a missing bucket
+        if is_remote(argument):
+            return _expand_remote(argument)
+        return _expand_local(argument)
+    raise AssertionError  # pragma: no cover - for type checkers
+
+
+def _identity(location: Location) -> tuple[object, ...]:
+    """Return what makes two locations one file: device and inode, locally."""
+    if isinstance(location, str):
+        return ("uri", location)
+    try:
+        info = os.stat(location)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise CliError(f"{location}: a symbolic link loop") from error
+        raise _unreadable(error) from error
+    return ("file", info.st_dev, info.st_ino)
+
+
+def _is_stream(location: Location) -> bool:
+    """Whether a file must be read as a stream: not regular, or of size 0."""
+    if is_remote(location):
+        return False
+    try:
+        info = os.stat(location)
+    except OSError:
+        return False  # reading it says what is wrong
+    return not stat.S_ISREG(info.st_mode) or info.st_size == 0
+
+
+def partition_values(values: Sequence[str | None]) -> pl.Series:
+    """Return a key's values typed as Polars types Hive keys (over all files).
+
+    Polars reads Hive keys as it reads a CSV column of the values, dates
+    included: the dtype is Int64 (Int128 beyond), Float64, Boolean, Date or
+    Datetime when every value reads as one, else String. An empty value is
+    null, as ``__HIVE_DEFAULT_PARTITION__`` is (checked against
+    ``pl.scan_parquet(..., hive_partitioning=True)`` in the tests).
+
+    Examples
+    --------
+    >>> partition_values(["1", "02", None]).to_list()
+    [1, 2, None]
+    >>> partition_values(["1", "2.5"]).dtype, partition_values(["2024-01-01"]).dtype
+    (Float64, Date)
+    >>> partition_values(["1", "north"]).dtype
+    String
+    """
+    text = pl.DataFrame(
+        {"key": [v if v else None for v in values]}, schema={"key": pl.String}
+    ).write_csv()
+    typed = pl.read_csv(
+        io.StringIO(text), infer_schema_length=None, try_parse_dates=True
+    )
+    return typed.get_column("key")
+
+
+def discover(
+    arguments: Sequence[str], *, notice: Callable[[str], None] | None = None
+) -> list[Source]:
     """Expand file, directory and glob arguments into the files to read.
 
     Parameters
     ----------
     arguments
-        Paths as given on the command line.
+        Paths as given on the command line (local or object storage).
+    notice
+        Called once, with one line, when a file is reached more than once
+        (it is read once).
 
     Returns
     -------
     list of Source
         In the order given (each directory and glob in sorted order), each
-        file once.
+        file once, with its Hive partitions typed over all the files.
 
     Raises
     ------
     CliError
-        If an argument matches nothing, or names a file of an unsupported type.
+        If an argument matches nothing, names a file of an unsupported type,
+        a symbolic link loop or a Delta Lake table, or cannot be listed.
 
     Examples
     --------
@@ -184,19 +509,44 @@ def discover(arguments: Sequence[str]) -> list[Source]:
     ...     [(s.path.name, s.format) for s in discover([tmp])]
     [('a.parquet', 'parquet'), ('b.csv', 'csv')]
     """
-    seen: set[str] = set()
-    sources: list[Source] = []
-    for path in _flatten(_expand(a) for a in arguments):
-        key = os.path.realpath(path)
-        if key not in seen:
-            seen.add(key)
-            sources.append(_source(path))
+    seen: dict[tuple[object, ...], Location] = {}
+    kept: list[_Found] = []
+    repeats: list[str] = []
+    for argument in arguments:
+        for found in _expand(argument):
+            _check_supported(found.location)
+            with about(found.location):
+                key = _identity(found.location)
+            if key in seen:
+                if str(seen[key]) != str(found.location):
+                    repeats.append(f"{found.location} (= {seen[key]})")
+                continue
+            seen[key] = found.location
+            kept.append(found)
+    if repeats and notice is not None:
+        shown = ", ".join(repeats[:3]) + (", ..." if len(repeats) > 3 else "")
+        notice(f"{len(repeats)} input(s) reached twice, read once: {shown}")
+    return _typed(kept)
+
+
+def _typed(found: list[_Found]) -> list[Source]:
+    """Build the sources, each key's dtype decided over every file."""
+    raw: dict[str, list[str | None]] = {}
+    for f in found:
+        for key, value in f.pairs:
+            raw.setdefault(key, []).append(value)
+    series = {key: partition_values(v) for key, v in raw.items()}
+    typed = {key: iter(s.to_list()) for key, s in series.items()}
+    sources = []
+    for f in found:
+        # Each key's values come back in the order they were gathered.
+        partitions = tuple(
+            Partition(key, next(typed[key]), series[key].dtype) for key, _ in f.pairs
+        )
+        suffix = _suffix(f.location)
+        stream = _is_stream(f.location)
+        sources.append(Source(f.location, FORMATS[suffix][0], partitions, stream))
     return sources
-
-
-def _flatten(lists: Iterable[list[Path]]) -> Iterator[Path]:
-    for paths in lists:
-        yield from paths
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:
