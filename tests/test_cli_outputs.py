@@ -167,6 +167,34 @@ def test_a_symlink_is_written_through_to_its_target(
     assert [p.name for p in here.iterdir()] == ["link.out"]
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_a_descriptor_link_is_written_to_the_descriptor(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As --output /dev/stdout, through a link made here: the descriptor's
+    # pipe or file receives the report; nothing is renamed over anything.
+    link = tmp_path / "out.csv"
+    link.symlink_to("/proc/self/fd/1")
+    args = [sys.executable, "-m", "polars_l2", *map(str, evaluate(data, "-f", "csv"))]
+    expected = csv_of(capsys, data)
+    piped = subprocess.run(
+        [*args, "-o", str(link)], capture_output=True, text=True, env=program_env()
+    )
+    assert (piped.returncode, piped.stderr, piped.stdout) == (0, "", expected)
+    captured = tmp_path / "captured.txt"
+    captured.write_text("old\n")
+    inode = captured.stat().st_ino
+    with open(captured, "a") as append:  # as `>> captured.txt`
+        status = subprocess.run(
+            [*args, "-o", str(link)], stdout=append, env=program_env(), check=False
+        ).returncode
+    assert status == 0
+    assert captured.stat().st_ino == inode
+    assert captured.read_text() == f"old\n{expected}"
+    assert link.is_symlink()
+    assert leftovers(tmp_path) == []
+
+
 def test_a_dangling_symlink_creates_its_target(
     data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

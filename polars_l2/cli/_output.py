@@ -16,6 +16,13 @@ breaks, tabs and other control characters are written as escapes (``\n``,
 the report is one row of the table, and a key's text is never taken for the
 table's structure (or for a terminal's control sequence). CSV and JSON quote
 and escape by their own rules: they read back to the same values.
+
+Every output file (``--output``, ``--save-state``, ``--plot``) is written by
+:func:`stage` and :meth:`Staged.commit`, under the rules of "writing files"
+below: atomically beside a regular file (or a symlink's target), in place
+into a device or FIFO, never over a data file or, for a state, over a file
+that is not a state. :func:`write_all` puts several outputs in place only
+once all are written.
 """
 
 from __future__ import annotations
@@ -408,6 +415,9 @@ def target(path: Path) -> Target:
         be examined (a symlink loop, no permission).
     """
     with about(path):
+        if _through_proc(path):
+            # /dev/stdout, /dev/fd/N: the descriptor's file is written as is.
+            return Target(path, path, stream=True, replaces=False)
         real = Path(os.path.realpath(path))
         try:
             mode: int | None = os.stat(real).st_mode
@@ -423,6 +433,29 @@ def target(path: Path) -> Target:
             raise CliError(msg)
     regular = mode is not None and stat.S_ISREG(mode)
     return Target(path, real, mode is not None and not regular, regular)
+
+
+#: The most symlinks followed, as the kernel's own limit (ELOOP after 40).
+_MAX_LINKS = 40
+
+
+def _through_proc(path: Path) -> bool:
+    """Whether `path` is, or leads through a symlink to, a file under ``/proc``.
+
+    ``/dev/stdout`` is a link to ``/proc/self/fd/1``, itself a link to
+    whatever the descriptor holds: a pipe (``pipe:[123]``, no path at all),
+    a terminal, or a file the shell opened (``> out.txt``, ``>> log``).
+    Such an output is written by opening it, as the shell would, never
+    replaced by a rename, which would bypass the descriptor.
+    """
+    current = Path(os.path.abspath(path))
+    for _ in range(_MAX_LINKS):
+        if os.path.realpath(current.parent).startswith("/proc/"):
+            return True
+        if not current.is_symlink():
+            return False
+        current = Path(os.path.abspath(current.parent / os.readlink(current)))
+    return False
 
 
 def check_writable(path: Path) -> None:
@@ -555,7 +588,9 @@ class Staged:
         where = self.target
         with about(where.given):
             if self._temporary is None:
-                with open(where.path, "wb") as stream:
+                # Appending: a descriptor's file (/dev/stdout under `>>`)
+                # keeps what it holds, as the shell's redirection says.
+                with open(where.path, "ab") as stream:
                     stream.write(self._data)
             else:
                 os.replace(self._temporary, where.path)
@@ -736,20 +771,3 @@ def evaluation_figure(
         )
     except ImportError as error:
         raise CliError(str(error)) from error
-
-
-def write_plot(
-    path: Path,
-    report: pl.DataFrame,
-    rows: pl.LazyFrame,
-    spec: Spec,
-    *,
-    confidence: float = 0.95,
-) -> None:
-    """Draw the report and the concentration curve of `rows` to `path`.
-
-    The format is the one `path`'s extension names (:func:`plot_format`).
-    """
-    fmt = plot_format(path)
-    figure = evaluation_figure(report, rows, spec, confidence=confidence)
-    write_all([(path, plot_writer(figure, fmt))])
