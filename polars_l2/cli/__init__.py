@@ -81,8 +81,8 @@ exit status:
 #: The report's columns that are not metrics; the metrics' lines come from
 #: the registry, so the glossary says what the code computes.
 _COLUMN_DOCS = {
-    "model": "The predicted column's name; then the --by keys, one column each.",
-    "n": "Rows counted: actual, prediction and weight present, weight not 0.",
+    "model": "Name of the predicted column; the --by keys follow.",
+    "n": "Rows counted: actual, prediction, weight present, weight != 0.",
     "weight_sum": "Sum of the counted rows' weights (only with --weight).",
 }
 

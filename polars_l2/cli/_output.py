@@ -35,6 +35,7 @@ import re
 import stat
 import sys
 import tempfile
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal, TypeAlias
@@ -290,8 +291,16 @@ def fit_table(report: pl.DataFrame, width: int) -> tuple[str, str | None]:
     ...     {"model": ["a"], "n": [3], "rmse": [1.0], "sse": [3.0], "bias": [0.5]}
     ... )
     >>> table, note = fit_table(report, 30)
+    >>> print(table, end="")
+    ┌───────┬───┬──────┐
+    │ model ┆ n ┆ rmse │
+    ╞═══════╪═══╪══════╡
+    │ a     ┆ 3 ┆ 1    │
+    └───────┴───┴──────┘
     >>> print(note)
-    (left out to fit the terminal: sse, bias; see them with --columns or --format csv)
+    (left out to fit the terminal: sse,
+    bias; see them with --columns or
+    --format csv)
     """
     text = render(report, "table")
     if _widest(text) <= width:
@@ -307,7 +316,7 @@ def fit_table(report: pl.DataFrame, width: int) -> tuple[str, str | None]:
         f"(left out to fit the terminal: {', '.join(left_out)}; "
         "see them with --columns or --format csv)"
     )
-    return text, note
+    return text, textwrap.fill(note, max(width, 40), break_on_hyphens=False)
 
 
 def write_stdout(text: str) -> None:
