@@ -10,6 +10,7 @@ so they are safe in scripts, servers and threads. The curve data itself,
 from __future__ import annotations
 
 import importlib
+import math
 from typing import TYPE_CHECKING, overload
 
 import polars as pl
@@ -18,12 +19,12 @@ from polars_l2 import functions
 from polars_l2._core import columns, dtypes, metrics
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from os import PathLike
     from types import ModuleType
 
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure, SubFigure
 
     from polars_l2.typing import IntoExpr, NanPolicy
 
@@ -32,6 +33,7 @@ __all__ = [
     "plot_concentration",
     "plot_evaluation",
     "plot_report",
+    "supported_formats",
 ]
 
 _INSTALL_HINT = (
@@ -40,6 +42,10 @@ _INSTALL_HINT = (
 )
 _SEGMENT_SEPARATOR = " / "
 _REPORT_METRIC_COLUMNS = frozenset({"n", "weight_sum", *metrics.METRICS})
+#: The curve's own columns; any other column of a curve is a segment key.
+_CURVE_COLUMNS = ("model", "share_of_rows", "share_of_sse")
+# Internal column names start with "_", so no user's column can clash.
+_E2, _W = "_l2_e2", "_l2_w"
 
 
 def _import(module: str) -> ModuleType:
@@ -63,8 +69,34 @@ def _new_figure(width: float, height: float) -> Figure:
 
 def _finish(figure: Figure, path: str | PathLike[str] | None) -> Figure:
     if path is not None:
-        figure.savefig(path, format="png")
+        # matplotlib writes the format the extension names (.png, .svg,
+        # .pdf, ...) and refuses one it does not know.
+        figure.savefig(path)
     return figure
+
+
+def supported_formats() -> tuple[str, ...]:
+    """Return the figure formats matplotlib writes, by file extension.
+
+    Returns
+    -------
+    tuple of str
+        Extensions without the dot (``"png"``, ``"svg"``, ``"pdf"``, ...),
+        sorted.
+
+    Raises
+    ------
+    ImportError
+        Without matplotlib; install ``polars-l2[plot]``.
+
+    Examples
+    --------
+    >>> from polars_l2.plot import supported_formats
+    >>> {"png", "svg", "pdf"} <= set(supported_formats())
+    True
+    """
+    backend_bases = _import("matplotlib.backend_bases")
+    return tuple(sorted(backend_bases.FigureCanvasBase.get_supported_filetypes()))
 
 
 @overload
@@ -76,6 +108,7 @@ def concentration_curve(
     weight: IntoExpr | None = ...,
     nan_policy: NanPolicy = ...,
     points: int = ...,
+    by: str | Sequence[str] | None = ...,
 ) -> pl.DataFrame: ...
 
 
@@ -88,6 +121,7 @@ def concentration_curve(
     weight: IntoExpr | None = ...,
     nan_policy: NanPolicy = ...,
     points: int = ...,
+    by: str | Sequence[str] | None = ...,
 ) -> pl.LazyFrame: ...
 
 
@@ -99,6 +133,7 @@ def concentration_curve(
     weight: IntoExpr | None = None,
     nan_policy: NanPolicy = "propagate",
     points: int = 200,
+    by: str | Sequence[str] | None = None,
 ) -> pl.DataFrame | pl.LazyFrame:
     """Share of the SSE against the share of rows, largest squared errors first.
 
@@ -124,15 +159,28 @@ def concentration_curve(
     points
         About this many points per model, evenly spaced in rank, plus the
         origin; the last row is always one. A plot needs no more, however
-        many rows there are.
+        many rows there are. With `by`, that many per model and segment.
+    by
+        A segment column name, or a list of them: one curve per model and
+        segment, each over the segment's own rows and SSE. Names are read
+        literally. A null key is a segment of its own.
 
     Returns
     -------
     DataFrame or LazyFrame
-        Columns ``model`` (String, the name of each prediction),
-        ``share_of_rows`` and ``share_of_sse`` (Float64, from 0 to 1), in the
-        type of `frame`. Rows count only where actual, prediction and weight
-        are all present.
+        Columns ``model`` (String, the name of each prediction), the `by`
+        columns (in their own dtypes; segments in sorted order, null last),
+        ``share_of_rows`` and ``share_of_sse`` (Float64, from 0 to 1), in
+        the type of `frame`. Rows count only where actual, prediction and
+        weight are all present.
+
+    Raises
+    ------
+    ValueError
+        If `points` is below 1 or `predicted` names no column.
+    polars_l2.L2InputError
+        If `by` is not a column name or a list of names, or takes the name
+        of an output column.
 
     Examples
     --------
@@ -157,6 +205,24 @@ def concentration_curve(
     └───────┴───────────────┴──────────────┘
 
     The 20% of rows with the largest error (one house) hold 96% of the SSE.
+    Per segment, each curve reaches 1 within its segment:
+
+    >>> df = df.with_columns(g=pl.Series(["a", "a", "b", "b", "b"]))
+    >>> concentration_curve(df, "y", "yhat", by="g")
+    shape: (7, 4)
+    ┌───────┬─────┬───────────────┬──────────────┐
+    │ model ┆ g   ┆ share_of_rows ┆ share_of_sse │
+    │ ---   ┆ --- ┆ ---           ┆ ---          │
+    │ str   ┆ str ┆ f64           ┆ f64          │
+    ╞═══════╪═════╪═══════════════╪══════════════╡
+    │ yhat  ┆ a   ┆ 0.0           ┆ 0.0          │
+    │ yhat  ┆ a   ┆ 0.5           ┆ 0.990099     │
+    │ yhat  ┆ a   ┆ 1.0           ┆ 1.0          │
+    │ yhat  ┆ b   ┆ 0.0           ┆ 0.0          │
+    │ yhat  ┆ b   ┆ 0.333333      ┆ 0.333333     │
+    │ yhat  ┆ b   ┆ 0.666667      ┆ 0.666667     │
+    │ yhat  ┆ b   ┆ 1.0           ┆ 1.0          │
+    └───────┴─────┴───────────────┴──────────────┘
     """
     if points < 1:
         msg = f"points must be at least 1, got {points}"
@@ -165,10 +231,19 @@ def concentration_curve(
     if not models:
         msg = "predicted must name at least one column"
         raise ValueError(msg)
+    keys = columns.names(
+        by, role="by", function="concentration_curve", reserved=_CURVE_COLUMNS
+    )
     lazy = frame.lazy()
     curves = [
         _one_curve(
-            lazy, actual, model, weight=weight, nan_policy=nan_policy, points=points
+            lazy,
+            actual,
+            model,
+            weight=weight,
+            nan_policy=nan_policy,
+            points=points,
+            by=keys,
         )
         for model in models
     ]
@@ -188,57 +263,84 @@ def _one_curve(
     weight: IntoExpr | None,
     nan_policy: NanPolicy,
     points: int,
+    by: tuple[str, ...],
 ) -> pl.LazyFrame:
-    e2 = functions.loss(actual, model, nan_policy=nan_policy).alias("e2")
+    e2 = functions.loss(actual, model, nan_policy=nan_policy).alias(_E2)
     if weight is None:
-        w = pl.lit(1.0, dtype=pl.Float64).alias("w")
+        w = pl.lit(1.0, dtype=pl.Float64).alias(_W)
     else:
         w = dtypes.weight(
             columns.parse_into_expr(weight, role="weight"),
             nan_policy=nan_policy,
             metric="plot",
-        ).alias("w")
+        ).alias(_W)
+    keys = [f"{columns.BY}{i}" for i in range(len(by))]
+
+    def within(expr: pl.Expr) -> pl.Expr:
+        # Each segment's curve over its own rows; one curve without keys.
+        return expr.over(keys) if keys else expr
+
     # The counted rows, as in the metrics: a row of weight zero counts for
-    # nothing, whatever its error.
+    # nothing, whatever its error. A null key is a segment, not a gap.
     rows = (
-        lazy.select(e2, w)
-        .drop_nulls()
-        .filter(pl.col("w") != 0)
-        .sort("e2", descending=True, nulls_last=True, maintain_order=True)
+        lazy.select(
+            *(
+                columns.column(name).alias(key)
+                for name, key in zip(by, keys, strict=True)
+            ),
+            e2,
+            w,
+        )
+        .drop_nulls([_E2, _W])
+        .filter(pl.col(_W) != 0)
+        .sort(
+            [*keys, _E2],
+            descending=[*(False for _ in keys), True],
+            nulls_last=True,
+            maintain_order=True,
+        )
     )
-    rank = pl.int_range(pl.len(), dtype=pl.Int64)
-    # Evenly spaced ranks: every `step`-th row, so at most `points` per model.
-    step = (pl.len() // points).clip(lower_bound=1)
-    wsse = pl.col("w") * pl.col("e2")
+    rank = within(pl.int_range(pl.len(), dtype=pl.Int64))
+    length = within(pl.len())
+    # Evenly spaced ranks: every `step`-th row, so at most `points` per curve.
+    step = (length // points).clip(lower_bound=1)
     curve = (
         rows.select(
-            share_of_rows=_share(pl.col("w")),
-            share_of_sse=_share(wsse),
-            keep=((rank + 1) % step == 0) | (rank == pl.len() - 1),
+            *keys,
+            share_of_rows=_share(pl.col(_W), within),
+            share_of_sse=_share(pl.col(_W) * pl.col(_E2), within),
+            keep=((rank + 1) % step == 0) | (rank == length - 1),
         )
         .filter(pl.col("keep"))
         .drop("keep")
     )
-    origin = pl.LazyFrame(
-        {"share_of_rows": [0.0], "share_of_sse": [0.0]},
-        schema={"share_of_rows": pl.Float64, "share_of_sse": pl.Float64},
-    )
-    return pl.concat([origin, curve]).select(
+    # Each curve starts at the origin: one per segment, or one in all.
+    zero = {name: pl.lit(0.0, pl.Float64) for name in _CURVE_COLUMNS[1:]}
+    if keys:
+        origin = rows.select(keys).unique(maintain_order=True).with_columns(**zero)
+    else:
+        origin = pl.LazyFrame().select(**zero)
+    # A stable sort keeps each segment's origin before its points.
+    both = pl.concat([origin, curve], how="vertical")
+    if keys:
+        both = both.sort(keys, nulls_last=True, maintain_order=True)
+    return both.select(
         pl.lit(_model_name(model), dtype=pl.String).alias("model"),
+        *(pl.col(key).alias(name) for name, key in zip(by, keys, strict=True)),
         "share_of_rows",
         "share_of_sse",
     )
 
 
-def _share(values: pl.Expr) -> pl.Expr:
+def _share(values: pl.Expr, within: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
     """Return the running share of the total, null where no share exists.
 
     The metrics' null rule: a zero total or any negative weight gives null,
     not a number that looks like a share.
     """
-    total = values.sum()
-    valid = metrics.weights_valid(total, (pl.col("w") < 0).sum())
-    return pl.when(valid).then(values.cum_sum() / total)
+    total = within(values.sum())
+    valid = metrics.weights_valid(total, within((pl.col(_W) < 0).sum()))
+    return pl.when(valid).then(within(values.cum_sum()) / total)
 
 
 def _segment_labels(report: pl.DataFrame) -> tuple[list[str], list[str]]:
@@ -261,7 +363,32 @@ def _segment_labels(report: pl.DataFrame) -> tuple[list[str], list[str]]:
     return by, labels.to_list()
 
 
-def _draw_rmse(ax: Axes, report: pl.DataFrame, *, max_segments: int) -> None:
+def interval_label(confidence: float) -> str:
+    """Return how the interval's level is shown: ``0.95`` as ``"95%"``.
+
+    Examples
+    --------
+    >>> interval_label(0.95), interval_label(0.975)
+    ('95%', '97.5%')
+    """
+    return f"{round(confidence * 100, 6):g}%"
+
+
+def _rmse_label(*, intervals: bool, confidence: float, weighted: bool) -> str:
+    kind = "weighted RMSE" if weighted else "RMSE (unweighted)"
+    if not intervals:
+        return kind
+    return f"{kind}; bars: {interval_label(confidence)} confidence interval"
+
+
+def _draw_rmse(
+    ax: Axes,
+    report: pl.DataFrame,
+    *,
+    max_segments: int,
+    confidence: float,
+    weighted: bool | None,
+) -> None:
     by, labels = _segment_labels(report)
     frame = report.with_columns(_segment=pl.Series(labels, dtype=pl.String))
     segments = list(dict.fromkeys(labels))
@@ -294,7 +421,14 @@ def _draw_rmse(ax: Axes, report: pl.DataFrame, *, max_segments: int) -> None:
     ax.set_xlim(left=0)
     # Thousands separators: RMSE is often in money or other large units.
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:,.6g}")
-    ax.set_xlabel("RMSE (bars: confidence interval)")
+    ax.set_xlabel(
+        _rmse_label(
+            intervals={"rmse_low", "rmse_high"} <= set(report.columns),
+            confidence=confidence,
+            # The report has weight_sum exactly when it was weighted.
+            weighted="weight_sum" in report.columns if weighted is None else weighted,
+        )
+    )
     ax.set_ylabel(_SEGMENT_SEPARATOR.join(by) if by else "")
     title = "RMSE per segment"
     if len(segments) > len(shown):
@@ -304,7 +438,9 @@ def _draw_rmse(ax: Axes, report: pl.DataFrame, *, max_segments: int) -> None:
     ax.legend(title="model")
 
 
-def _draw_concentration(ax: Axes, curve: pl.DataFrame) -> None:
+def _draw_concentration(
+    ax: Axes, curve: pl.DataFrame, *, title: str, legend: bool = True
+) -> None:
     for model in dict.fromkeys(curve["model"].to_list()):
         rows = curve.filter(pl.col("model") == model)
         ax.plot(
@@ -321,9 +457,53 @@ def _draw_concentration(ax: Axes, curve: pl.DataFrame) -> None:
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("share of rows, largest squared error first")
     ax.set_ylabel("share of SSE")
-    ax.set_title("Where the squared error comes from")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(title="model", loc="lower right")
+    if legend:
+        ax.legend(title="model", loc="lower right")
+
+
+def _curve_segments(curve: pl.DataFrame) -> tuple[list[str], list[str]]:
+    """Return a curve's key columns and one label per row (none when pooled)."""
+    keys = [name for name in curve.columns if name not in _CURVE_COLUMNS]
+    if not keys:
+        return keys, []
+    labels = curve.select(
+        pl.concat_str(
+            [pl.col(c).cast(pl.String).fill_null("null") for c in keys],
+            separator=_SEGMENT_SEPARATOR,
+        )
+    ).to_series()
+    return keys, labels.to_list()
+
+
+_CONCENTRATION_TITLE = "Where the squared error comes from"
+
+
+def _draw_curves(
+    target: Figure | SubFigure, curve: pl.DataFrame, max_segments: int
+) -> None:
+    """Draw the pooled curve on one axes, or each segment's on a grid of axes."""
+    keys, labels = _curve_segments(curve)
+    if not keys:
+        _draw_concentration(target.add_subplot(), curve, title=_CONCENTRATION_TITLE)
+        return
+    frame = curve.with_columns(_segment=pl.Series(labels, dtype=pl.String))
+    segments = list(dict.fromkeys(labels))
+    shown = segments[:max_segments]
+    columns_ = min(3, len(shown))
+    axes = target.subplots(
+        math.ceil(len(shown) / columns_), columns_, squeeze=False
+    ).ravel()
+    for i, (ax, segment) in enumerate(zip(axes, shown, strict=False)):
+        rows = frame.filter(pl.col("_segment") == segment).drop("_segment")
+        _draw_concentration(ax, rows, title=segment, legend=i == 0)
+    for ax in axes[len(shown) :]:
+        ax.set_visible(False)
+    title = f"{_CONCENTRATION_TITLE}, per {_SEGMENT_SEPARATOR.join(keys)}"
+    if len(segments) > len(shown):
+        title += f" (first {len(shown)} of {len(segments)})"
+    target.suptitle(title)
 
 
 def plot_report(
@@ -331,8 +511,13 @@ def plot_report(
     *,
     path: str | PathLike[str] | None = None,
     max_segments: int = 30,
+    confidence: float = 0.95,
+    weighted: bool | None = None,
 ) -> Figure:
     """Draw RMSE per segment and model, with its confidence interval.
+
+    The axis label says the interval's level and whether the RMSE is
+    weighted.
 
     Parameters
     ----------
@@ -341,10 +526,18 @@ def plot_report(
         columns, ``rmse`` and, for the error bars, ``rmse_low`` and
         ``rmse_high``. Columns the plot does not use are ignored.
     path
-        Where to write the figure as a PNG; ``None`` writes nothing.
+        Where to write the figure, in the format its extension names
+        (``.png``, ``.svg``, ``.pdf``, any of :func:`supported_formats`);
+        ``None`` writes nothing.
     max_segments
         Draw at most this many segments, in the report's row order; the title
         says when some were left out.
+    confidence
+        The level the report's interval was computed at (the `confidence`
+        given to :func:`polars_l2.report`), for the label.
+    weighted
+        Whether the report was weighted, for the label; ``None`` reads it
+        from the report (it has ``weight_sum`` exactly when weighted).
 
     Returns
     -------
@@ -356,7 +549,8 @@ def plot_report(
     ImportError
         Without matplotlib; install ``polars-l2[plot]``.
     ValueError
-        If `report` has no ``model`` or ``rmse`` column.
+        If `report` has no ``model`` or ``rmse`` column, or `path`'s
+        extension names no format matplotlib writes.
 
     Examples
     --------
@@ -374,23 +568,41 @@ def plot_report(
     >>> figure = plot_report(report)
     >>> [label.get_text() for label in figure.axes[0].get_yticklabels()]
     ['north', 'south']
+    >>> figure.axes[0].get_xlabel()
+    'RMSE (unweighted); bars: 95% confidence interval'
     """
     figure = _new_figure(7.0, 1.5 + 0.45 * min(report.height, max_segments))
-    _draw_rmse(figure.add_subplot(), report, max_segments=max_segments)
+    _draw_rmse(
+        figure.add_subplot(),
+        report,
+        max_segments=max_segments,
+        confidence=confidence,
+        weighted=weighted,
+    )
     return _finish(figure, path)
 
 
 def plot_concentration(
-    curve: pl.DataFrame, *, path: str | PathLike[str] | None = None
+    curve: pl.DataFrame,
+    *,
+    path: str | PathLike[str] | None = None,
+    max_segments: int = 12,
 ) -> Figure:
     """Draw the squared-error concentration curve of each model.
+
+    A curve computed with ``by`` (one per segment) is drawn as a grid of
+    panels, one per segment, each with every model's curve.
 
     Parameters
     ----------
     curve
-        The output of :func:`concentration_curve`.
+        The output of :func:`concentration_curve`, with or without ``by``.
     path
-        Where to write the figure as a PNG; ``None`` writes nothing.
+        Where to write the figure, in the format its extension names;
+        ``None`` writes nothing.
+    max_segments
+        Draw at most this many segments' panels; the title says when some
+        were left out.
 
     Returns
     -------
@@ -410,9 +622,15 @@ def plot_concentration(
     >>> figure = plot_concentration(concentration_curve(df, "y", "yhat"))
     >>> figure.axes[0].get_title()
     'Where the squared error comes from'
+    >>> df = df.with_columns(g=pl.Series(["a", "b"] * 5))
+    >>> figure = plot_concentration(concentration_curve(df, "y", "yhat", by="g"))
+    >>> [ax.get_title() for ax in figure.axes]
+    ['a', 'b']
     """
-    figure = _new_figure(6.0, 4.5)
-    _draw_concentration(figure.add_subplot(), curve)
+    panels = min(curve.select(_curve_segments(curve)[0]).n_unique(), max_segments)
+    rows = math.ceil(panels / 3) if panels > 1 else 1
+    figure = _new_figure(6.0 if panels <= 1 else 12.0, 4.5 * rows)
+    _draw_curves(figure, curve, max_segments)
     return _finish(figure, path)
 
 
@@ -422,10 +640,13 @@ def plot_evaluation(
     *,
     path: str | PathLike[str] | None = None,
     max_segments: int = 30,
+    confidence: float = 0.95,
+    weighted: bool | None = None,
 ) -> Figure:
     """Draw the RMSE per segment and the concentration curve side by side.
 
-    This is the figure ``polars-l2 evaluate --plot FILE.png`` writes.
+    This is the figure ``polars-l2 evaluate --plot FILE`` writes. A curve
+    computed with ``by`` is drawn as one panel per segment (at most 12).
 
     Parameters
     ----------
@@ -434,14 +655,19 @@ def plot_evaluation(
     curve
         The output of :func:`concentration_curve` on the same data.
     path
-        Where to write the figure as a PNG; ``None`` writes nothing.
+        Where to write the figure, in the format its extension names;
+        ``None`` writes nothing.
     max_segments
+        As for :func:`plot_report`.
+    confidence
+        As for :func:`plot_report`.
+    weighted
         As for :func:`plot_report`.
 
     Returns
     -------
     matplotlib.figure.Figure
-        The figure, with two axes.
+        The figure: the RMSE axes first, then the curves' axes.
 
     Raises
     ------
@@ -460,7 +686,13 @@ def plot_evaluation(
     """
     shown = min(report.height, max_segments)
     figure = _new_figure(12.0, max(4.5, 1.5 + 0.45 * shown))
-    rmse_ax, curve_ax = figure.subplots(1, 2)
-    _draw_rmse(rmse_ax, report, max_segments=max_segments)
-    _draw_concentration(curve_ax, curve)
+    left, right = figure.subfigures(1, 2, squeeze=False)[0]
+    _draw_rmse(
+        left.add_subplot(),
+        report,
+        max_segments=max_segments,
+        confidence=confidence,
+        weighted=weighted,
+    )
+    _draw_curves(right, curve, 12)
     return _finish(figure, path)

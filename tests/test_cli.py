@@ -392,7 +392,9 @@ def test_state_then_new_file_equals_all_files(
     files = [root / "2024" / "01" / "part.parquet", root / "2024" / "02" / "part.csv"]
     new = [root / "2024" / "part.arrow", root / "late.jsonl"]
     state = tmp_path / "state.parquet"
-    ok(*evaluate_args(*files), "--save-state", state)
+    saved = run(*evaluate_args(*files), "--save-state", state)
+    assert saved.returncode == 0, saved.stderr
+    assert saved.stderr.startswith(f"polars-l2: saved state {state}: ")
     assert (
         pq.read_schema(state).remove_metadata()
         == polars_l2.state_schema(dict.fromkeys(BY, pl.String)).remove_metadata()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import shutil
 import signal
 import sys
 import traceback
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, NoReturn
 import polars as pl
 
 import polars_l2
-from polars_l2._core import columns
+from polars_l2._core import columns, metrics
 from polars_l2._state import RESERVED
 from polars_l2.cli import _signals
 from polars_l2.cli._demo import DEMO, demo_report, demo_story
@@ -35,12 +36,23 @@ from polars_l2.cli._evaluate import Spec, all_rows, evaluate
 from polars_l2.cli._inputs import discover, same_file, supported_extensions
 from polars_l2.cli._output import (
     FORMATS,
+    VALUE_COLUMNS,
+    Writer,
+    check_not_data,
+    check_state_target,
     check_writable,
+    choose_columns,
+    evaluation_figure,
+    fit_table,
+    parse_columns,
+    plot_format,
+    plot_writer,
     render,
     reopen_closed_streams,
-    write_atomic,
-    write_plot,
-    write_state_atomic,
+    state_summary,
+    state_writer,
+    text_writer,
+    write_all,
     write_stdout,
 )
 from polars_l2.cli._progress import wanted as _progress_wanted
@@ -66,7 +78,42 @@ exit status:
   143  terminated (SIGTERM): one line
 """
 
+#: The report's columns that are not metrics; the metrics' lines come from
+#: the registry, so the glossary says what the code computes.
+_COLUMN_DOCS = {
+    "model": "Name of the predicted column; the --by keys follow.",
+    "n": "Rows counted: actual, prediction, weight present, weight != 0.",
+    "weight_sum": "Sum of the counted rows' weights (only with --weight).",
+}
+
+
+def report_glossary() -> str:
+    """Return the ``--help`` section that says what each report column means.
+
+    Examples
+    --------
+    >>> print(report_glossary().splitlines()[0])
+    report columns:
+    """
+    docs = {
+        **_COLUMN_DOCS,
+        **{name: metric.doc for name, metric in metrics.REGISTRY.items()},
+    }
+    width = max(map(len, docs)) + 2
+    lines = [f"  {name:<{width}}{doc}" for name, doc in docs.items()]
+    return "\n".join(
+        [
+            "report columns:",
+            *lines,
+            "  The interval's level is --confidence; floats in the table show 6",
+            "  significant digits, csv and json full precision.",
+        ]
+    )
+
+
 _EVALUATE_EPILOG = f"""\
+{report_glossary()}
+
 inputs:
   Each PATH is a file, a directory or a glob pattern (quote it so the shell
   leaves it alone; ** matches any depth). The format comes from the extension:
@@ -100,6 +147,8 @@ states:
   the schema of polars_l2.state_schema). --state FILE (repeatable) merges a
   saved state in, so new files are added without reading the old ones again.
   --save-state may name one of the --state files: it is replaced atomically.
+  It refuses to replace a file that is not a polars-l2 state, and says on
+  stderr, in one line, what it saved: the path, segments and rows.
   Keep states and reports out of data directories, or start their names with
   '_' so that a directory input skips them.
 
@@ -107,9 +156,23 @@ output:
   table (default) aligned, floats to 6 significant digits
   csv, json       full precision; json is a list of records (NaN becomes null)
   markdown        a Markdown table
-  --output FILE is written atomically and may not be one of the inputs.
-  --plot FILE.png also draws RMSE per segment with its interval and each
-  model's squared-error concentration curve (reads the data files once more).
+  --columns a,b,c shows only those report columns (model and keys always).
+  On a terminal too narrow for the table, it keeps model, keys, n, rmse,
+  rmse_low, rmse_high, mae and r2, and says which columns it left out; a
+  pipe or a file always gets every column.
+  --plot FILE also draws RMSE per segment with its interval and each
+  model's squared-error concentration curve (reads the data files once more),
+  in the format FILE's extension names: png, svg, pdf, jpg, ...
+  --plot-segments draws one concentration curve per segment (at most 12).
+
+writing files (--output, --save-state, --plot):
+  A file is written to a temporary file beside it ('.NAME.XXXXXXXX.tmp') and
+  renamed over it, so it is either the old file or the new one, also after
+  SIGINT or SIGTERM (the temporary file is removed). A symlink is followed:
+  its target is replaced, the link stays. A device or FIFO (/dev/stdout,
+  /dev/null) is written to, never replaced. An output may not be one of the
+  inputs, and --output and --plot refuse to replace a parquet or Arrow file.
+  All outputs are written when the evaluation is done, the state last.
   A progress bar (files done of total) is drawn on stderr when it is a
   terminal and there are several files; nothing else changes.
 
@@ -157,7 +220,9 @@ def _confidence(text: str) -> float:
     return value
 
 
-def _add_output_options(parser: argparse.ArgumentParser) -> None:
+def _add_output_options(
+    parser: argparse.ArgumentParser,
+) -> argparse._ArgumentGroup:
     group = parser.add_argument_group("output options")
     group.add_argument(
         "-f",
@@ -174,12 +239,21 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         help="write to FILE (atomically) instead of standard output",
     )
     group.add_argument(
+        "--columns",
+        metavar="A,B,...",
+        type=parse_columns,
+        help="show only these report columns, comma-separated (model and "
+        f"keys always shown): {', '.join(VALUE_COLUMNS)}",
+    )
+    group.add_argument(
         "--plot",
         metavar="FILE",
         type=Path,
         help="also draw RMSE per segment and the squared-error concentration "
-        "curve to FILE (PNG; needs polars-l2[plot])",
+        "curve to FILE, in the format its extension names (png, svg, pdf, ...; "
+        "needs polars-l2[plot])",
     )
+    return group
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -261,7 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="write the merged state of this evaluation to FILE (parquet)",
     )
-    _add_output_options(evaluate_parser)
+    _add_output_options(evaluate_parser).add_argument(
+        "--plot-segments",
+        action="store_true",
+        help="with --plot, one concentration curve per --by segment (at most 12)",
+    )
     evaluate_parser.set_defaults(handler=_run_evaluate)
 
     demo_parser = commands.add_parser(
@@ -277,15 +355,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _emit(text: str, output: Path | None) -> None:
+def _to_terminal(output: Path | None) -> bool:
+    if output is not None:
+        return False
+    try:
+        return sys.stdout is not None and sys.stdout.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+def _report_text(report: pl.DataFrame, args: argparse.Namespace) -> str:
+    """Render the report as asked: its columns, its format, the terminal's width."""
+    shown = choose_columns(report, args.columns)
+    if args.format == "table" and args.columns is None and _to_terminal(args.output):
+        # Only a terminal is narrowed; a pipe or a file gets every column.
+        width = shutil.get_terminal_size().columns
+        text, note = fit_table(shown, width)
+        return text if note is None else f"{text}{note}\n"
+    return render(shown, args.format)
+
+
+def _emit(text: str, output: Path | None, others: list[tuple[Path, Writer]]) -> None:
+    """Write the report and the other outputs, all once every one is ready."""
+    if output is not None:
+        others = [(output, text_writer(text)), *others]
+    # The outputs are put in place in order, the state (last) after the
+    # report: an interrupted run leaves the old state, and reruns in full.
+    write_all(others)
     if output is None:
         write_stdout(text)
-    else:
-        write_atomic(output, text)
 
 
 def _check_outputs(args: argparse.Namespace, data: list[Path]) -> None:
-    """Refuse, before reading anything, outputs that would clobber an input."""
+    """Refuse, before reading anything, outputs that would clobber a file."""
     states: list[Path] = getattr(args, "state", [])
     targets = [
         (flag, path)
@@ -307,6 +409,12 @@ def _check_outputs(args: argparse.Namespace, data: list[Path]) -> None:
             if same_file(target, other):
                 msg = f"{other_flag} and {flag} both name {target}"
                 raise CliError(msg)
+        if flag == "--save-state":
+            check_state_target(target)
+        else:
+            check_not_data(target, flag)
+        if flag == "--plot":
+            plot_format(target)
 
 
 def _spec(args: argparse.Namespace) -> Spec | None:
@@ -345,6 +453,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if args.plot is not None and (args.state or not sources):
         msg = "--plot needs the data files and no --state (a state keeps no rows)"
         raise CliError(msg)
+    if args.plot_segments and (args.plot is None or spec is None or not spec.by):
+        msg = "--plot-segments needs --plot and at least one --by column"
+        raise CliError(msg)
     _check_outputs(args, [s.path for s in sources if isinstance(s.path, Path)])
     outcome = evaluate(
         sources,
@@ -356,29 +467,41 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         progress_stream=sys.stderr,
         progress=_progress_wanted(sys.stderr, len(sources)),
     )
-    if args.save_state is not None and outcome.state is not None:
-        write_state_atomic(args.save_state, outcome.state)
+    text = _report_text(outcome.report, args)
+    others: list[tuple[Path, Writer]] = []
     if args.plot is not None and spec is not None:
         # The plot reads the data files again: their errors are the user's.
         with about(None):
-            rows = all_rows(sources, spec, skip=outcome.skipped)
-            write_plot(args.plot, outcome.report, rows, spec)
-    _emit(render(outcome.report, args.format), args.output)
+            figure = evaluation_figure(
+                outcome.report,
+                all_rows(sources, spec, skip=outcome.skipped),
+                spec,
+                confidence=args.confidence,
+                by_segment=args.plot_segments,
+            )
+        others.append((args.plot, plot_writer(figure, plot_format(args.plot))))
+    if args.save_state is not None and outcome.state is not None:
+        others.append((args.save_state, state_writer(outcome.state)))
+    _emit(text, args.output, others)
+    if args.save_state is not None and outcome.state is not None:
+        _say(f"{PROG}: {state_summary(args.save_state, outcome.state)}\n")
     return 0
 
 
 def _run_demo(args: argparse.Namespace) -> int:
     _check_outputs(args, [])
     resource = resources.files("polars_l2") / "data" / "houses.parquet"
+    others: list[tuple[Path, Writer]] = []
     with resources.as_file(resource) as path:
         houses = pl.scan_parquet(path)
         by_region, overall = demo_report(houses)
         if args.plot is not None:
-            write_plot(args.plot, by_region, houses, DEMO)
-    text = render(by_region, args.format)
+            figure = evaluation_figure(by_region, houses, DEMO, confidence=0.95)
+            others.append((args.plot, plot_writer(figure, plot_format(args.plot))))
+    text = _report_text(by_region, args)
     if args.format == "table" and args.output is None:
         text += demo_story(overall, str(path))
-    _emit(text, args.output)
+    _emit(text, args.output, others)
     return 0
 
 

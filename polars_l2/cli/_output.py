@@ -16,28 +16,46 @@ breaks, tabs and other control characters are written as escapes (``\n``,
 the report is one row of the table, and a key's text is never taken for the
 table's structure (or for a terminal's control sequence). CSV and JSON quote
 and escape by their own rules: they read back to the same values.
+
+Every output file (``--output``, ``--save-state``, ``--plot``) is written by
+:func:`stage` and :meth:`Staged.commit`, under the rules of "writing files"
+below: atomically beside a regular file (or a symlink's target), in place
+into a device or FIFO, never over a data file or, for a state, over a file
+that is not a state. :func:`write_all` puts several outputs in place only
+once all are written.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import io
 import os
 import re
+import stat
 import sys
 import tempfile
-from typing import TYPE_CHECKING, Literal, TypeAlias
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Literal, TypeAlias
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 import polars_l2
 from polars_l2 import plot
+from polars_l2._core import metrics
+from polars_l2._state import _METADATA_KEY as STATE_METADATA_KEY
 from polars_l2.cli._errors import CliError, about
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from pathlib import Path
-    from typing import TextIO
+    from collections.abc import Callable, Sequence
+    from types import TracebackType
+    from typing import Self, TextIO
+
+    from matplotlib.figure import Figure
 
     from polars_l2.cli._evaluate import Spec
 
@@ -180,50 +198,125 @@ def render(frame: pl.DataFrame, fmt: Format) -> str:
     raise CliError(msg)
 
 
-def check_writable(path: Path) -> None:
-    """Raise :class:`CliError` early if `path` cannot be written as a file."""
-    parent = path.parent
-    with about(path):
-        if not parent.is_dir():
-            msg = f"{path}: cannot write, directory {str(parent)!r} does not exist"
-            raise CliError(msg)
-        if path.is_dir():
-            msg = f"{path}: cannot write, it is a directory"
-            raise CliError(msg)
+# --- which columns to show ----------------------------------------------------
+
+#: The report's value columns --columns may name (model and the keys are
+#: always shown): the counts, then every metric of the registry.
+VALUE_COLUMNS: tuple[str, ...] = ("n", "weight_sum", *metrics.METRICS)
+
+#: What the table keeps on a terminal too narrow for every column, then, if
+#: that is still too wide, the least it shows.
+ESSENTIAL: tuple[tuple[str, ...], ...] = (
+    ("n", "rmse", "rmse_low", "rmse_high", "mae", "r2"),
+    ("n", "rmse"),
+)
 
 
-def _permissions() -> int:
-    # mkstemp creates files readable by the owner only; give the finished file
-    # the permissions an ordinary open() would (0o666 less the umask).
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+def parse_columns(text: str) -> tuple[str, ...]:
+    """Parse ``--columns a,b,c`` into names, each once, refusing unknown ones.
 
+    ``model`` and segment keys may be listed; they are shown anyway.
 
-def replace_atomically(path: Path, write: Callable[[str], object]) -> None:
-    """Call `write` on a temporary file beside `path`, then rename it to `path`.
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If a name is empty or names no report column.
 
-    The temporary file is in the same directory, so :func:`os.replace` is a
-    rename within one file system: readers see the old file or the new one,
-    never a partial file. On failure the temporary file is removed. Its name
-    starts with a dot, so a directory input never picks it up.
+    Examples
+    --------
+    >>> parse_columns("rmse, mae,rmse")
+    ('rmse', 'mae')
     """
-    check_writable(path)
-    with about(path):  # no permission, a read-only or full file system
-        fd, tmp = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    names = tuple(dict.fromkeys(part.strip() for part in text.split(",")))
+    unknown = [name for name in names if name not in (*VALUE_COLUMNS, "model")]
+    if "" in names or not names:
+        msg = f"expected column names separated by commas, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    if unknown:
+        msg = (
+            f"unknown report column {unknown[0]!r}; choose from "
+            f"{', '.join(VALUE_COLUMNS)} (model and the segment keys are "
+            "always shown)"
         )
-        os.close(fd)
-        try:
-            write(tmp)
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.chmod(tmp, _permissions())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        raise argparse.ArgumentTypeError(msg)
+    return tuple(name for name in names if name != "model")
+
+
+def split_columns(report: pl.DataFrame) -> tuple[list[str], list[str]]:
+    """Return the report's leading columns (model, keys) and its value columns.
+
+    The report puts ``model`` and the segment keys (and ``output``) before
+    ``n``; every column from ``n`` on is a value.
+    """
+    names = report.columns
+    start = names.index("n") if "n" in names else len(names)
+    return names[:start], names[start:]
+
+
+def choose_columns(report: pl.DataFrame, wanted: Sequence[str] | None) -> pl.DataFrame:
+    """Keep the model, the keys and the `wanted` value columns, in that order.
+
+    Raises
+    ------
+    CliError
+        If a wanted column is not in this report (``weight_sum`` without
+        weights), listing the ones that are.
+    """
+    if wanted is None:
+        return report
+    leading, values = split_columns(report)
+    missing = [name for name in wanted if name not in values]
+    if missing:
+        msg = (
+            f"--columns: this report has no column {missing[0]!r}; its columns "
+            f"are {', '.join(values)}"
+        )
+        raise CliError(msg)
+    return report.select(*leading, *wanted)
+
+
+def _widest(text: str) -> int:
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
+def fit_table(report: pl.DataFrame, width: int) -> tuple[str, str | None]:
+    """Render the table in `width` characters, leaving out columns if needed.
+
+    Returns the table and, when columns were left out, a line saying which
+    and how to see them. The model and the keys are always shown.
+
+    Examples
+    --------
+    >>> report = pl.DataFrame(
+    ...     {"model": ["a"], "n": [3], "rmse": [1.0], "sse": [3.0], "bias": [0.5]}
+    ... )
+    >>> table, note = fit_table(report, 30)
+    >>> print(table, end="")
+    ┌───────┬───┬──────┐
+    │ model ┆ n ┆ rmse │
+    ╞═══════╪═══╪══════╡
+    │ a     ┆ 3 ┆ 1    │
+    └───────┴───┴──────┘
+    >>> print(note)
+    (left out to fit the terminal: sse,
+    bias; see them with --columns or
+    --format csv)
+    """
+    text = render(report, "table")
+    if _widest(text) <= width:
+        return text, None
+    leading, values = split_columns(report)
+    for essential in ESSENTIAL:
+        kept = [name for name in values if name in essential]
+        text = render(report.select(*leading, *kept), "table")
+        if _widest(text) <= width:
+            break
+    left_out = [name for name in values if name not in kept]
+    note = (
+        f"(left out to fit the terminal: {', '.join(left_out)}; "
+        "see them with --columns or --format csv)"
+    )
+    return text, textwrap.fill(note, max(width, 40), break_on_hyphens=False)
 
 
 def write_stdout(text: str) -> None:
@@ -277,33 +370,397 @@ def reopen_closed_streams() -> None:
                 os.close(null)
 
 
+# --- writing files -----------------------------------------------------------
+#
+# Every output (--output, --save-state, --plot) goes through stage() and
+# Staged.commit(), so the rules below hold for each, in one place:
+#
+# - a symlink is followed: the file written is its target, and the link
+#   stays a link;
+# - a path that exists and is not a regular file (a device such as
+#   /dev/null or /dev/stdout, a FIFO) is written to as a stream, in place:
+#   renaming a file onto it would replace the device itself;
+# - anything else is written to a temporary file beside the target and
+#   renamed onto it: readers see the old file or the new one, never a part.
+#
+# Temporary names start with '.' (a directory input skips them) and are
+# short whatever the output's name (NAME_MAX is 255 bytes).
+
+#: The longest part of the output's name kept in a temporary name.
+_TEMP_NAME_PART = 40
+
+#: Leading bytes of the data files --output and --plot refuse to replace:
+#: parquet, Arrow IPC file (Feather 2), Feather 1, and an Arrow IPC stream
+#: (which starts with a continuation marker).
+_DATA_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"PAR1", "a parquet file"),
+    (b"ARROW1", "an Arrow IPC file"),
+    (b"FEA1", "a Feather file"),
+    (b"\xff\xff\xff\xff", "an Arrow IPC stream"),
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an output goes."""
+
+    #: The path as the user gave it (for messages).
+    given: Path
+    #: The file written: `given` with every symlink followed.
+    path: Path
+    #: True if `path` exists and is not a regular file: written in place.
+    stream: bool
+    #: True if `path` is an existing regular file that the write replaces.
+    replaces: bool
+
+
+def target(path: Path) -> Target:
+    """Return where `path` leads, or raise :class:`CliError` if it cannot be written.
+
+    Raises
+    ------
+    CliError
+        If `path` is a directory, its directory does not exist, or it cannot
+        be examined (a symlink loop, no permission).
+    """
+    with about(path):
+        if _through_proc(path):
+            # /dev/stdout, /dev/fd/N: the descriptor's file is written as is.
+            return Target(path, path, stream=True, replaces=False)
+        real = Path(os.path.realpath(path))
+        try:
+            mode: int | None = os.stat(real).st_mode
+        except FileNotFoundError:
+            mode = None
+        if mode is not None and stat.S_ISDIR(mode):
+            msg = f"{path}: cannot write, it is a directory"
+            raise CliError(msg)
+        if mode is None and not real.parent.is_dir():
+            # Name the directory as the user wrote it, unless a link led there.
+            parent = real.parent if path.is_symlink() else path.parent
+            msg = f"{path}: cannot write, directory {str(parent)!r} does not exist"
+            raise CliError(msg)
+    regular = mode is not None and stat.S_ISREG(mode)
+    return Target(path, real, mode is not None and not regular, regular)
+
+
+#: The most symlinks followed, as the kernel's own limit (ELOOP after 40).
+_MAX_LINKS = 40
+
+
+def _through_proc(path: Path) -> bool:
+    """Whether `path` is, or leads through a symlink to, a file under ``/proc``.
+
+    ``/dev/stdout`` is a link to ``/proc/self/fd/1``, itself a link to
+    whatever the descriptor holds: a pipe (``pipe:[123]``, no path at all),
+    a terminal, or a file the shell opened (``> out.txt``, ``>> log``).
+    Such an output is written by opening it, as the shell would, never
+    replaced by a rename, which would bypass the descriptor.
+    """
+    current = Path(os.path.abspath(path))
+    for _ in range(_MAX_LINKS):
+        if os.path.realpath(current.parent).startswith("/proc/"):
+            return True
+        if not current.is_symlink():
+            return False
+        current = Path(os.path.abspath(current.parent / os.readlink(current)))
+    return False
+
+
+def check_writable(path: Path) -> None:
+    """Raise :class:`CliError` early if `path` cannot be written as an output."""
+    target(path)
+
+
+def _leading_bytes(path: Path, size: int) -> bytes:
+    with about(path), open(path, "rb") as handle:
+        return handle.read(size)
+
+
+def check_not_data(path: Path, flag: str) -> None:
+    """Refuse an output that would replace a parquet or Arrow data file.
+
+    The kind is read from the file's first bytes, not from its extension.
+
+    Raises
+    ------
+    CliError
+        If `path` leads to a regular file holding parquet or Arrow IPC data.
+    """
+    where = target(path)
+    if not where.replaces:
+        return
+    head = _leading_bytes(where.path, 8)
+    for magic, kind in _DATA_MAGIC:
+        if head.startswith(magic):
+            msg = (
+                f"{flag} {path} is {kind}, not a report; refusing to replace "
+                "data (remove it first, or choose another name)"
+            )
+            raise CliError(msg)
+
+
+def is_state_file(path: Path) -> bool:
+    """Whether `path` is a parquet file written as a polars-l2 state.
+
+    Only the parquet footer is read: the state's version marker, in the
+    schema's metadata or as a ``state_version`` column.
+    """
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, ValueError, pa.ArrowException):
+        return False
+    metadata = schema.metadata or {}
+    return STATE_METADATA_KEY in metadata or "state_version" in schema.names
+
+
+def check_state_target(path: Path, flag: str = "--save-state") -> None:
+    """Refuse a state output that would replace a file that is not a state.
+
+    An empty file holds nothing to lose and may be replaced.
+
+    Raises
+    ------
+    CliError
+        If `path` leads to a non-empty regular file that is not a state.
+    """
+    where = target(path)
+    if not where.replaces:
+        return
+    with about(path):
+        empty = where.path.stat().st_size == 0
+    if not empty and not is_state_file(where.path):
+        msg = (
+            f"{flag} {path} exists and is not a polars-l2 state; refusing to "
+            "replace it (remove it first, or choose another name)"
+        )
+        raise CliError(msg)
+
+
+def _mode_for(where: Target) -> int:
+    """Return the permissions of the finished file.
+
+    A replaced file keeps its own; a new one gets what an ordinary open()
+    gives (0o666 less the umask): mkstemp creates files for the owner only.
+    """
+    if where.replaces:
+        with contextlib.suppress(OSError):
+            return stat.S_IMODE(os.stat(where.path).st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_directory(directory: Path) -> None:
+    # The rename itself reaches the disk only when its directory is synced.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+Writer: TypeAlias = "Callable[[BinaryIO], object]"
+
+
+class Staged:
+    """An output written in full, waiting for :meth:`commit` to put it in place.
+
+    For a regular file (or a new one), the content is in a temporary file
+    beside the target; for a stream (a device, a FIFO), it is held in memory
+    and written on commit. Use it as a context manager: leaving the block
+    without a commit (an error, SIGINT, SIGTERM) removes the temporary file.
+    """
+
+    def __init__(self, where: Target, temporary: str | None, data: bytes) -> None:
+        self.target = where
+        self._temporary = temporary
+        self._data = data
+        self.committed = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.discard()
+
+    def commit(self) -> None:
+        """Put the output in place: rename onto the target, or write the stream."""
+        if self.committed:
+            return
+        where = self.target
+        with about(where.given):
+            if self._temporary is None:
+                # Appending: a descriptor's file (/dev/stdout under `>>`)
+                # keeps what it holds, as the shell's redirection says.
+                with open(where.path, "ab") as stream:
+                    stream.write(self._data)
+            else:
+                os.replace(self._temporary, where.path)
+                self._temporary = None
+                _fsync_directory(where.path.parent)
+        self.committed = True
+
+    def discard(self) -> None:
+        """Remove the temporary file, if it was not committed."""
+        if self._temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._temporary)
+            self._temporary = None
+
+
+def stage(path: Path, write: Writer) -> Staged:
+    """Write an output with `write` (given a binary file), ready to commit.
+
+    Nothing at `path` changes until :meth:`Staged.commit`. This is the one
+    way the command line writes a file; to put several outputs in place
+    together, stage them all first, then commit each (:func:`write_all`).
+
+    Raises
+    ------
+    CliError
+        If the output cannot be written (a read-only or full file system, no
+        permission), naming `path`.
+    """
+    where = target(path)
+    if where.stream:
+        buffer = io.BytesIO()
+        write(buffer)
+        return Staged(where, None, buffer.getvalue())
+    with about(path):
+        fd, temporary = tempfile.mkstemp(
+            dir=where.path.parent,
+            prefix=f".{where.path.name[:_TEMP_NAME_PART]}.",
+            suffix=".tmp",
+        )
+    try:
+        with about(path), os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+            os.chmod(temporary, _mode_for(where))
+    except BaseException:  # an error, SIGINT or SIGTERM: leave nothing behind
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    return Staged(where, temporary, b"")
+
+
+def write_all(outputs: Sequence[tuple[Path, Writer]]) -> None:
+    """Write several outputs, committing them only once all are written.
+
+    They are committed in the order given: put the one whose replacement
+    matters most (a state that is read back) last. If any fails to be
+    written, none is put in place.
+    """
+    with contextlib.ExitStack() as stack:
+        staged = [stack.enter_context(stage(path, write)) for path, write in outputs]
+        for each in staged:
+            each.commit()
+
+
+def text_writer(text: str) -> Writer:
+    """Return a writer of `text` as UTF-8."""
+    data = text.encode("utf-8")
+    return lambda handle: handle.write(data)
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically (a temporary file, then a rename)."""
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-
-    replace_atomically(path, write)
+    """Write `text` to `path` by the rules above (atomically for a file)."""
+    write_all([(path, text_writer(text))])
 
 
-def write_state_atomic(path: Path, state: pl.DataFrame) -> None:
-    """Write a state to parquet atomically, with the fixed state schema.
+def state_writer(state: pl.DataFrame) -> Writer:
+    """Return a writer of a state as parquet, with the fixed state schema.
 
-    The file has :func:`polars_l2.state_schema`'s Arrow types (keys in
-    their own types, ``int64`` counts) and version metadata, so other engines (Spark)
-    and later versions of polars-l2 read it as a state.
+    The file has :func:`polars_l2.state_schema`'s Arrow types (keys in their
+    own types, ``int64`` counts) and version metadata, so other engines
+    (Spark) and later versions of polars-l2 read it as a state.
     """
     fixed = polars_l2.state_schema().names
     keys = [name for name in state.columns if name not in fixed]
     table = state.to_arrow().cast(polars_l2.state_schema(state.select(keys).schema))
-    replace_atomically(path, lambda tmp: pq.write_table(table, tmp))
+    return lambda handle: pq.write_table(table, handle)
 
 
-def write_plot(
-    path: Path, report: pl.DataFrame, rows: pl.LazyFrame, spec: Spec
-) -> None:
-    """Draw the report and the concentration curve of `rows` to a PNG, atomically.
+def write_state_atomic(path: Path, state: pl.DataFrame) -> None:
+    """Write a state to parquet by the rules above (atomically for a file)."""
+    write_all([(path, state_writer(state))])
+
+
+def state_summary(path: Path, state: pl.DataFrame) -> str:
+    """Return the line confirming a saved state: its path, segments and rows.
+
+    Segments are the distinct key combinations; rows are those counted for
+    the model that counted the most (models may count different rows where
+    their predictions are null).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> import polars_l2
+    >>> df = pl.DataFrame({"g": ["a", "a", "b"], "y": [1.0, 2, 3], "p": [1.0, 2, 2]})
+    >>> state = polars_l2.state(df, "y", ["p"], by="g")
+    >>> state_summary(Path("s.parquet"), state)
+    'saved state s.parquet: 2 segments, 3 rows'
+    """
+    fixed = {"model", *polars_l2.state_schema().names}
+    keys = [name for name in state.columns if name not in fixed]
+    segments = state.select(keys).unique().height if keys else min(state.height, 1)
+    per_model = state.group_by("model").agg(pl.col("n").sum())
+    rows: int = max(per_model.get_column("n").fill_null(0).to_list(), default=0)
+    noun = "segment" if segments == 1 else "segments"
+    return f"saved state {path}: {segments:,} {noun}, {rows:,} rows"
+
+
+def plot_format(path: Path) -> str:
+    """Return the figure format `path`'s extension names, or refuse it.
+
+    The formats are those of matplotlib's canvas (png, svg, pdf, jpg, ...).
+
+    Raises
+    ------
+    CliError
+        If the extension names no format matplotlib writes, or matplotlib
+        is not installed.
+    """
+    try:
+        supported = plot.supported_formats()
+    except ImportError as error:
+        raise CliError(str(error)) from error
+    extension = path.suffix.lower().removeprefix(".")
+    if extension not in supported:
+        shown = f"extension {path.suffix!r}" if extension else "no extension"
+        msg = (
+            f"--plot {path}: {shown} names no figure format; use one of "
+            f"{', '.join(sorted(supported))}"
+        )
+        raise CliError(msg)
+    return extension
+
+
+def plot_writer(figure: Figure, fmt: str) -> Writer:
+    """Return a writer of `figure` in the format `fmt`."""
+    return lambda handle: figure.savefig(handle, format=fmt)
+
+
+def evaluation_figure(
+    report: pl.DataFrame,
+    rows: pl.LazyFrame,
+    spec: Spec,
+    *,
+    confidence: float,
+    by_segment: bool = False,
+) -> Figure:
+    """Draw the report and the concentration curves of `rows`.
+
+    With `by_segment`, one concentration panel per segment of `spec.by`.
 
     Raises
     ------
@@ -311,11 +768,15 @@ def write_plot(
         If matplotlib is not installed (the message says what to install).
     """
     curve = plot.concentration_curve(
-        rows, spec.actual, list(spec.predicted), weight=spec.weight
+        rows,
+        spec.actual,
+        list(spec.predicted),
+        weight=spec.weight,
+        by=list(spec.by) if by_segment else None,
     ).collect(engine="streaming")
     try:
-        replace_atomically(
-            path, lambda tmp: plot.plot_evaluation(report, curve, path=tmp)
+        return plot.plot_evaluation(
+            report, curve, confidence=confidence, weighted=spec.weight is not None
         )
     except ImportError as error:
         raise CliError(str(error)) from error

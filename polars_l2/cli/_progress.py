@@ -1,22 +1,40 @@
-"""A progress bar on stderr, drawn only when stderr is a terminal.
+"""A progress bar on stderr, drawn by tqdm only when stderr is a terminal.
 
-Only the standard library is used. The bar is a display: the computation is
-the same whether it is drawn or not.
+The bar is a display: the computation is the same whether it is drawn or not.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import time
 from typing import TYPE_CHECKING
+
+from tqdm import tqdm
 
 if TYPE_CHECKING:
     from types import TracebackType
     from typing import Self, TextIO
 
-#: Redraw at most this often (seconds), except for the last step.
-_MIN_INTERVAL = 0.1
+#: Files done of total, the share, elapsed and remaining time.
+_FORMAT = "{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}]"
+
+
+class _Bar(tqdm):  # type: ignore[type-arg]
+    # No monitor thread: the command's signal handling stays in one thread.
+    monitor_interval = 0
+
+
+def _size(stream: TextIO) -> tuple[int, int]:
+    """Return the columns and lines of the terminal `stream` shows on.
+
+    A terminal that reports no size (a new pseudo-terminal says 0 by 0)
+    counts as 80 by 24: given 0, tqdm would draw nothing at all.
+    """
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return 80, 24
+    columns = min(size.columns, 100) if size.columns > 0 else 80
+    return columns, size.lines if size.lines > 0 else 24
 
 
 def wanted(stream: TextIO, total: int) -> bool:
@@ -43,7 +61,8 @@ class Progress:
     """Count files done out of a total, drawing a bar if `enabled`.
 
     Use as a context manager; the bar's line is erased on exit so that
-    whatever is printed next starts on a clean line.
+    whatever is printed next starts on a clean line. Disabled, nothing is
+    written at all.
 
     Examples
     --------
@@ -69,10 +88,22 @@ class Progress:
         self._stream = stream
         self._enabled = enabled
         self._label = label
-        self._last_draw = -float("inf")
+        self._bar: _Bar | None = None
 
     def __enter__(self) -> Self:
-        self._draw(force=True)
+        if self._enabled:
+            columns, lines = _size(self._stream)
+            self._bar = _Bar(
+                total=self.total,
+                file=self._stream,
+                unit=self._label,
+                bar_format=_FORMAT,
+                leave=False,
+                ncols=columns,
+                nrows=lines,
+                # The last step is always drawn (tqdm redraws on close).
+                mininterval=0.1,
+            )
         return self
 
     def __exit__(
@@ -81,40 +112,14 @@ class Progress:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._enabled:
-            self._stream.write("\r\x1b[K")
-            self._stream.flush()
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
     def advance(self, steps: int = 1) -> None:
         """Mark `steps` more files as done and redraw."""
         self.done += steps
-        self._draw(force=self.done >= self.total)
-
-    def line(self) -> str:
-        """Return the bar as text, fitted to the terminal's width.
-
-        Examples
-        --------
-        >>> import io
-        >>> bar = Progress(4, stream=io.StringIO(), enabled=True)
-        >>> bar.advance(); bar.advance()
-        >>> "2/4 files" in bar.line() and "50%" in bar.line()
-        True
-        """
-        counts = f" {self.done}/{self.total} {self._label}"
-        share = self.done / self.total if self.total else 1.0
-        percent = f" {share:4.0%}"
-        width = shutil.get_terminal_size(fallback=(80, 24)).columns
-        room = max(10, min(40, width - len(counts) - len(percent) - 3))
-        filled = round(room * share)
-        return f"[{'#' * filled}{'.' * (room - filled)}]{percent}{counts}"
-
-    def _draw(self, *, force: bool) -> None:
-        if not self._enabled:
-            return
-        now = time.monotonic()
-        if not force and now - self._last_draw < _MIN_INTERVAL:
-            return
-        self._last_draw = now
-        self._stream.write(f"\r{self.line()}")
-        self._stream.flush()
+        if self._bar is not None:
+            self._bar.update(steps)
+            if self.done >= self.total:
+                self._bar.refresh()
