@@ -659,18 +659,6 @@ _STRICT: Entries = _merge(
     ),
     _fails("9", ["9-array", "9-list-by"], _STATE, "state refuses vector targets"),
     # Found by these tests, outside issue 11.
-    _fails(
-        "cli-json-inf",
-        ["5-inf", "5-minus-inf-weighted"],
-        ("cli-files",),
-        "command line: the json output writes inf as null",
-    ),
-    _fails(
-        "cli-csv-duration",
-        ["7-duration"],
-        ("cli-file",),
-        "command line: a Duration key cannot be written as CSV",
-    ),
 )
 
 #: Failures that depend on summation order (which the engine and the thread

@@ -30,6 +30,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
+import math
 import os
 import re
 import stat
@@ -189,13 +191,55 @@ def render(frame: pl.DataFrame, fmt: Format) -> str:
     | b     | null     |
     """
     if fmt == "csv":
-        return frame.write_csv()
+        return _durations_as_text(frame).write_csv()
     if fmt == "json":
-        return f"{frame.write_json()}\n"
+        return f"{_json(_durations_as_text(frame))}\n"
     if fmt in ("table", "markdown"):
         return _as_table(frame, markdown=fmt == "markdown")
     msg = f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}"
     raise CliError(msg)
+
+
+#: How JSON, which has no infinity or NaN, writes a non-finite value: as the
+#: string Python and Polars parse back to it (null would read as "no data").
+_NON_FINITE = {math.inf: "inf", -math.inf: "-inf"}
+
+
+def _durations_as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Write Duration columns (segment keys) as ISO 8601 text, e.g. ``P1DT2H``.
+
+    CSV has no Duration type (Polars refuses to write one), and JSON's own
+    form would differ from CSV's: one text for both.
+    """
+    durations = [
+        name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Duration)
+    ]
+    if not durations:
+        return frame
+    return frame.with_columns(pl.col(durations).dt.to_string("iso"))
+
+
+def _json(frame: pl.DataFrame) -> str:
+    """Return `frame` as a JSON list of records, non-finite floats as strings."""
+    text = frame.write_json()
+    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
+    flagged = {
+        name: frame.get_column(name)
+        .is_finite()
+        .not_()
+        .fill_null(value=False)
+        .arg_true()
+        for name in floats
+    }
+    if not any(len(rows) for rows in flagged.values()):
+        return text  # the common case: Polars' own output, untouched
+    records = json.loads(text)
+    for name, rows in flagged.items():
+        column = frame.get_column(name)
+        for row in rows:
+            value = column[row]
+            records[row][name] = _NON_FINITE.get(value, "nan")
+    return json.dumps(records, separators=(",", ":"), ensure_ascii=False)
 
 
 # --- which columns to show ----------------------------------------------------
