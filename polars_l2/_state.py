@@ -408,7 +408,7 @@ class Measured:
             and self.weighted != other.weighted
         ) or (self.weight and other.weight and self.weight != other.weight):
             found.append(
-                "weighted and unweighted states (weight "
+                "weighted and unweighted (weight "
                 f"{_weight_name(self)} and {_weight_name(other)})"
                 if self.weighted != other.weighted
                 else f"weight columns {self.weight!r} and {other.weight!r}"
@@ -636,7 +636,13 @@ def _check_values(frame: pl.DataFrame, *, function: str, label: str) -> None:
             raise _invalid(function, label, f"column {name!r} {problem} ({rows})")
 
 
-def load(source: StateSource, *, function: str, label: str = "") -> pl.DataFrame:
+def load(
+    source: StateSource,
+    *,
+    function: str,
+    label: str = "",
+    metadata: Mapping[str, str] | None = None,
+) -> pl.DataFrame:
     """Return a state, checked, with the columns of this version.
 
     Checks the columns and their dtypes, both version markers (the
@@ -651,7 +657,8 @@ def load(source: StateSource, *, function: str, label: str = "") -> pl.DataFrame
         In one line, naming the column and the problem (prefixed by
         `label`, which should end with ``": "``).
     """
-    frame, metadata = _read(source, function=function)
+    frame, found = _read(source, function=function)
+    metadata = found if metadata is None else metadata
     _keys(frame.columns, function=function, label=label)
     _check_dtypes(frame.schema, function=function, label=label)
     version = _check_versions(frame, metadata, function=function, label=label)
@@ -679,7 +686,7 @@ def _combine(a: Measured, b: Measured) -> Measured:
     )
 
 
-def _agree(
+def agree(
     parts: Sequence[tuple[str, pl.DataFrame]], *, allow_new_models: bool, function: str
 ) -> Measured:
     """Return what the states measured, or refuse naming how two differ."""
@@ -727,7 +734,7 @@ def merge(
     if not parts:
         msg = f"{function}: no states to merge"
         raise ValueError(msg)
-    common = _agree(parts, allow_new_models=allow_new_models, function=function)
+    common = agree(parts, allow_new_models=allow_new_models, function=function)
     keys = list(common.keys)
     frames = []
     for _, frame in parts:

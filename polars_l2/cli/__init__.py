@@ -26,12 +26,16 @@ from typing import TYPE_CHECKING, NoReturn
 import polars as pl
 
 import polars_l2
-from polars_l2._core import columns
-from polars_l2._state import RESERVED
-from polars_l2.cli import _signals
+from polars_l2.cli import _ledger, _signals
 from polars_l2.cli._demo import DEMO, demo_report, demo_story
 from polars_l2.cli._errors import USER_ERRORS, CliError, about, first_line
-from polars_l2.cli._evaluate import Spec, all_rows, evaluate
+from polars_l2.cli._evaluate import (
+    ColumnOptions,
+    all_rows,
+    column_spec,
+    evaluate,
+    load_states,
+)
 from polars_l2.cli._inputs import discover, same_file, supported_extensions
 from polars_l2.cli._output import (
     FORMATS,
@@ -250,7 +254,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--save-state",
         metavar="FILE",
         type=Path,
-        help="write the merged state of this evaluation to FILE (parquet)",
+        help="write the merged state of this evaluation to FILE (parquet), "
+        "holding a lock on FILE from reading the states to writing it",
+    )
+    states.add_argument(
+        "--allow-new-models",
+        action="store_true",
+        help="let the models of the data files differ from the states' (each "
+        "model joining or left out is named); refused otherwise",
+    )
+    states.add_argument(
+        "--lock-timeout",
+        metavar="SECONDS",
+        help="how long to wait for another update of the --save-state file "
+        f"(default: ${_ledger.LOCK_TIMEOUT_VARIABLE} or {_ledger.LOCK_TIMEOUT:g})",
     )
     _add_output_options(evaluate_parser)
     evaluate_parser.set_defaults(handler=_run_evaluate)
@@ -300,33 +317,31 @@ def _check_outputs(args: argparse.Namespace, data: list[Path]) -> None:
                 raise CliError(msg)
 
 
-def _spec(args: argparse.Namespace) -> Spec | None:
-    if not args.paths:
-        if args.actual or args.predicted or args.by or args.weight:
-            msg = (
-                "--actual, --predicted, --by and --weight apply to data files; "
-                "with only --state, the states say what was evaluated"
-            )
-            raise CliError(msg)
-        return None
-    if not args.actual or not args.predicted:
-        msg = "--actual and at least one --predicted are required with data files"
-        raise CliError(msg)
-    return columns.parse(
-        args.actual,
-        args.predicted,
-        by=args.by,
+def _column_options(args: argparse.Namespace) -> ColumnOptions:
+    return ColumnOptions(
+        actual=args.actual,
+        predicted=tuple(args.predicted),
+        by=tuple(args.by),
         weight=args.weight,
-        function="evaluate",
-        reserved=RESERVED,
     )
+
+
+def _notice(text: str) -> None:
+    _say(f"{PROG}: note: {' '.join(text.split())}\n")
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     if not args.paths and not args.state:
         msg = "nothing to evaluate: give data files (PATH) or --state files"
         raise CliError(msg)
-    spec = _spec(args)
+    if not args.state:
+        # Fail on the options before discovering the files.
+        column_spec(
+            _column_options(args),
+            load_states([], notice=_notice),
+            data=True,
+            allow_new_models=args.allow_new_models,
+        )
     sources = discover(args.paths)
     for state_path in args.state:
         with about(state_path):
@@ -337,18 +352,40 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         msg = "--plot needs the data files and no --state (a state keeps no rows)"
         raise CliError(msg)
     _check_outputs(args, [s.path for s in sources])
-    outcome = evaluate(
-        sources,
-        list(args.state),
-        spec,
-        confidence=args.confidence,
-        top_share=args.top_share,
-        want_state=args.save_state is not None,
-        progress_stream=sys.stderr,
-        progress=_progress_wanted(sys.stderr, len(sources)),
+    timeout = _ledger.lock_timeout(args.lock_timeout)
+    # The whole read-merge-write cycle of a saved state holds its lock, so
+    # that concurrent updates run one after the other and none is lost.
+    lock = (
+        contextlib.nullcontext()
+        if args.save_state is None
+        else _ledger.locked(args.save_state, timeout=timeout, notice=_notice)
     )
-    if args.save_state is not None and outcome.state is not None:
-        write_state_atomic(args.save_state, outcome.state)
+    with lock:
+        states = load_states(args.state, notice=_notice)
+        spec = column_spec(
+            _column_options(args),
+            states,
+            data=bool(sources),
+            allow_new_models=args.allow_new_models,
+        )
+        outcome = evaluate(
+            sources,
+            states,
+            spec,
+            confidence=args.confidence,
+            top_share=args.top_share,
+            want_state=args.save_state is not None,
+            progress_stream=sys.stderr,
+            progress=_progress_wanted(sys.stderr, len(sources)),
+            allow_new_models=args.allow_new_models,
+            notice=_notice,
+        )
+        if args.save_state is not None and outcome.state is not None:
+            write_state_atomic(
+                args.save_state,
+                outcome.state,
+                metadata=_ledger.ledger_metadata(outcome.ledger),
+            )
     if args.plot is not None and spec is not None:
         # The plot reads the data files again: their errors are the user's.
         with about(None):

@@ -35,7 +35,7 @@ from polars_l2 import plot
 from polars_l2.cli._errors import CliError, about
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from pathlib import Path
     from typing import TextIO
 
@@ -287,16 +287,23 @@ def write_atomic(path: Path, text: str) -> None:
     replace_atomically(path, write)
 
 
-def write_state_atomic(path: Path, state: pl.DataFrame) -> None:
+def write_state_atomic(
+    path: Path, state: pl.DataFrame, *, metadata: Mapping[str, str] | None = None
+) -> None:
     """Write a state to parquet atomically, with the fixed state schema.
 
     The file has :func:`polars_l2.state_schema`'s Arrow types (keys in
     their own types, ``int64`` counts) and version metadata, so other engines (Spark)
-    and later versions of polars-l2 read it as a state.
+    and later versions of polars-l2 read it as a state. `metadata` is added
+    to the file's key-value metadata (the ledger of what it absorbed).
     """
     fixed = polars_l2.state_schema().names
     keys = [name for name in state.columns if name not in fixed]
-    table = state.to_arrow().cast(polars_l2.state_schema(state.select(keys).schema))
+    schema = polars_l2.state_schema(state.select(keys).schema)
+    if metadata:
+        extra = {k.encode(): v.encode() for k, v in metadata.items()}
+        schema = schema.with_metadata({**(schema.metadata or {}), **extra})
+    table = state.to_arrow().cast(schema)
     replace_atomically(path, lambda tmp: pq.write_table(table, tmp))
 
 
