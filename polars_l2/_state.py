@@ -64,6 +64,18 @@ kinds (String and Int64, Date and Datetime, Datetime in two time zones) and
 any cast that would change a key (an integer beyond 2**53 as a Float64, a
 nanosecond Datetime as microseconds).
 
+**What was measured.** ``actual``, ``weight``, ``nan_policy``, the models
+and the keys say what a state measured; :func:`merge_states` refuses states
+that differ in any of them, naming the difference (models may differ only
+with ``allow_new_models=True``). Every state read is checked: its columns'
+dtypes, both version markers (the ``state_version`` column and the metadata
+``polars_l2.state_version`` of a parquet file or Arrow table) and that its
+values are possible (counts not null nor negative, weight sums of an
+unweighted state equal to ``n``, second moments not negative where no weight
+is, ``actual_min`` at most ``actual_max``...). States of version 2 record no
+``actual``, ``weight`` name or ``nan_policy``; they are read with those
+columns null (not recorded), which agree with any value.
+
 States of version 1 stored every key as a string. They are still read, with
 their String keys: they merge with states whose keys are String, and are
 refused, with a message saying so, against typed keys. Rebuild them (or cast

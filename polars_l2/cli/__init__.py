@@ -94,7 +94,15 @@ states:
   --save-state FILE writes the merged state of everything evaluated (parquet,
   the schema of polars_l2.state_schema). --state FILE (repeatable) merges a
   saved state in, so new files are added without reading the old ones again.
-  --save-state may name one of the --state files: it is replaced atomically.
+  --save-state may name one of the --state files: it is replaced atomically,
+  under a lock (.FILE.lock) held from reading the states to writing it, so
+  concurrent updates wait for each other (up to --lock-timeout seconds).
+  A state records its columns: with --state, column options left out are
+  taken from it, and options given must match it. Models that differ from
+  the state's are refused unless --allow-new-models is given.
+  A state lists the files it has absorbed (by content): a file already
+  counted, or a state given twice, is skipped with a note, so rerunning a job
+  never counts a day twice.
   Keep states and reports out of data directories, or start their names with
   '_' so that a directory input skips them.
 
