@@ -185,6 +185,37 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_state_options(parser: argparse.ArgumentParser) -> None:
+    states = parser.add_argument_group("state options")
+    states.add_argument(
+        "--state",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="a state saved by --save-state to merge in; repeatable",
+    )
+    states.add_argument(
+        "--save-state",
+        metavar="FILE",
+        type=Path,
+        help="write the merged state of this evaluation to FILE (parquet), "
+        "holding a lock on FILE from reading the states to writing it",
+    )
+    states.add_argument(
+        "--allow-new-models",
+        action="store_true",
+        help="let the models of the data files differ from the states' (each "
+        "model joining or left out is named); refused otherwise",
+    )
+    states.add_argument(
+        "--lock-timeout",
+        metavar="SECONDS",
+        help="how long to wait for another update of the --save-state file "
+        f"(default: ${_ledger.LOCK_TIMEOUT_VARIABLE} or {_ledger.LOCK_TIMEOUT:g})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of the ``polars-l2`` command and its subcommands."""
     formatter = argparse.RawDescriptionHelpFormatter
@@ -249,34 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip top_1pct_share (left null), which costs a pass over the "
         "squared errors; as top_share=False in polars_l2.report",
     )
-    states = evaluate_parser.add_argument_group("state options")
-    states.add_argument(
-        "--state",
-        metavar="FILE",
-        type=Path,
-        action="append",
-        default=[],
-        help="a state saved by --save-state to merge in; repeatable",
-    )
-    states.add_argument(
-        "--save-state",
-        metavar="FILE",
-        type=Path,
-        help="write the merged state of this evaluation to FILE (parquet), "
-        "holding a lock on FILE from reading the states to writing it",
-    )
-    states.add_argument(
-        "--allow-new-models",
-        action="store_true",
-        help="let the models of the data files differ from the states' (each "
-        "model joining or left out is named); refused otherwise",
-    )
-    states.add_argument(
-        "--lock-timeout",
-        metavar="SECONDS",
-        help="how long to wait for another update of the --save-state file "
-        f"(default: ${_ledger.LOCK_TIMEOUT_VARIABLE} or {_ledger.LOCK_TIMEOUT:g})",
-    )
+    _add_state_options(evaluate_parser)
     _add_output_options(evaluate_parser)
     evaluate_parser.set_defaults(handler=_run_evaluate)
 
