@@ -18,7 +18,8 @@ column                    Arrow type  meaning (over the counted rows)
 ``actual``                string      name of the actual column (null: not recorded)
 ``model``                 string      name of the predicted column
 *by columns*              own type    the segment's keys, in their own dtypes
-``weight``                string      name of the weight column (null: unweighted)
+``weight``                string      name of the weight column (null: unweighted,
+                                      or not recorded)
 ``weighted``              bool        whether the state was built with weights
 ``nan_policy``            string      ``"propagate"`` or ``"omit"`` (null: not recorded)
 ``n``                     int64       rows counted (actual, prediction, weight present,
@@ -620,11 +621,6 @@ def _value_rules() -> list[tuple[str, str, pl.Expr]]:
             ~low.is_nan() & ~high.is_nan() & (low > high),
         ),
         ("weight", "is set, unweighted", unweighted & weight.is_not_null()),
-        (
-            "weight",
-            "is null, weighted (version 3)",
-            col("weighted") & weight.is_null() & (col("state_version") >= 3),
-        ),
         (
             "nan_policy",
             "is not 'propagate' or 'omit'",

@@ -511,3 +511,46 @@ def test_version_999_in_the_metadata_is_refused(
     result = inline(capsys, "evaluate", "--state", state)
     assert result.returncode == 2
     assert "newer polars-l2 (state version 999)" in result.stderr
+
+
+def test_a_version_2_state_needs_the_columns_it_does_not_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (day0, f0), (day1, f1) = write_days(tmp_path, 2)
+    state = tmp_path / "s.parquet"
+    inline(capsys, "evaluate", day0, *columns(), "--weight", "w", "--save-state", state)
+    table = pq.read_table(state).drop_columns(["actual", "weight", "nan_policy"])
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    old = frame.with_columns(state_version=pl.lit(2, pl.Int64)).to_arrow()
+    pq.write_table(
+        old.replace_schema_metadata({b"polars_l2.state_version": b"2"}), state
+    )
+    alone = report_of(inline(capsys, "evaluate", "--state", state, "-f", "csv"))
+    assert n_of(alone) == expected_n([f0])
+    for missing, pattern in (
+        ([], "give --actual"),
+        (["--actual", "y"], "give --weight"),
+    ):
+        result = inline(capsys, "evaluate", day1, "--state", state, *missing)
+        assert result.returncode == 2
+        assert pattern in result.stderr
+    updated = tmp_path / "new.parquet"
+    result = inline(
+        capsys,
+        "evaluate",
+        day1,
+        "--state",
+        state,
+        "--actual",
+        "y",
+        "--weight",
+        "w",
+        "--save-state",
+        updated,
+        "-f",
+        "csv",
+    )
+    assert n_of(report_of(result)) == expected_n([f0, f1])
+    saved = pl.read_parquet(updated)
+    assert saved.select("actual", "weight").unique().rows() == [("y", "w")]

@@ -148,11 +148,6 @@ class ColumnOptions:
     by: tuple[str, ...] = ()
     weight: str | None = None
 
-    @property
-    def given(self) -> bool:
-        """Whether any column option was given."""
-        return bool(self.actual or self.predicted or self.by or self.weight)
-
 
 def column_spec(
     options: ColumnOptions,
@@ -176,24 +171,22 @@ def column_spec(
             msg = "--actual and at least one --predicted are required with data files"
             raise CliError(msg)
         return _parse(options, "propagate")
-    by = options.by or _recorded_by(recorded.keys)
     completed = ColumnOptions(
         actual=options.actual or recorded.actual,
         predicted=options.predicted or recorded.models,
-        by=by,
+        by=options.by or _recorded_by(recorded.keys),
         weight=options.weight or (recorded.weight if recorded.weighted else None),
     )
-    _require_recorded(completed, recorded, given=options, data=data)
-    spec = _parse(completed, recorded.nan_policy or "propagate")
-    keys = spec.by
+    keys = completed.by
     if OUTPUT_KEY in recorded.keys and OUTPUT_KEY not in keys:
         keys = (*keys, OUTPUT_KEY)  # a state of vector columns, per output
     asked = Measured(
-        actual=spec.actual,
-        models=spec.predicted,
+        actual=completed.actual,
+        models=completed.predicted,
         keys=keys,
-        weight=spec.weight,
-        weighted=spec.weighted,
+        weight=completed.weight,
+        # A state that does not record its weight column keeps its own.
+        weighted=True if options.weight else recorded.weighted,
         nan_policy=None,
     )
     found = recorded.differences(asked, models=not allow_new_models)
@@ -208,7 +201,10 @@ def column_spec(
             f"(state, options): {'; '.join(found)}{hint}"
         )
         raise CliError(msg)
-    return spec if data else None
+    if not data:
+        return None
+    _require_recorded(completed, recorded, given=options)
+    return _parse(completed, recorded.nan_policy or "propagate")
 
 
 def _recorded_by(keys: Sequence[str]) -> tuple[str, ...]:
@@ -220,15 +216,16 @@ def _recorded_by(keys: Sequence[str]) -> tuple[str, ...]:
 
 
 def _require_recorded(
-    completed: ColumnOptions, recorded: Measured, *, given: ColumnOptions, data: bool
+    completed: ColumnOptions, recorded: Measured, *, given: ColumnOptions
 ) -> None:
-    """Refuse data files where a state of version 2 leaves a column unknown."""
-    if not data:
-        return
+    """Refuse data files where a state leaves a column unknown (version 2)."""
+    if not completed.predicted:
+        msg = "the --state files hold no rows, so no models: give --predicted"
+        raise CliError(msg)
     if completed.actual is None:
         msg = (
             "the --state files do not record their actual column (state "
-            "version 2 or older): give --actual"
+            "version 2 or older, or no rows): give --actual"
         )
         raise CliError(msg)
     if recorded.weighted and completed.weight is None and not given.weight:
