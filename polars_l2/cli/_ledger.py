@@ -12,7 +12,8 @@ usually from the page cache (measured: 0.7 GB/s on one busy core), small
 beside the evaluation itself; it is paid only with ``--state`` or
 ``--save-state``, where a ledger is kept.
 
-Before anything is read, :func:`plan` decides what to absorb:
+Before anything is read, :func:`plan_states` and :func:`plan_files` decide
+what to absorb:
 
 - a data file already in the ledger of a ``--state`` (the day a rerun of an
   interrupted job has counted already), or whose bytes were met earlier in
