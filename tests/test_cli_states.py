@@ -554,3 +554,44 @@ def test_a_version_2_state_needs_the_columns_it_does_not_record(
     assert n_of(report_of(result)) == expected_n([f0, f1])
     saved = pl.read_parquet(updated)
     assert saved.select("actual", "weight").unique().rows() == [("y", "w")]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_waiting_for_the_lock_leaves_the_state_alone(
+    signum: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (day0, f0), (day1, _) = write_days(tmp_path, 2)
+    state = tmp_path / "s.parquet"
+    inline(capsys, "evaluate", day0, *columns(), "--save-state", state)
+    before = state.read_bytes()
+    with open(_ledger.lock_path(state), "w") as holder:
+        fcntl.flock(holder.fileno(), fcntl.LOCK_EX)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "polars_l2",
+                "evaluate",
+                str(day1),
+                "--state",
+                str(state),
+                "--save-state",
+                str(state),
+                "--lock-timeout",
+                "120",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stderr is not None
+        waiting = process.stderr.readline()  # blocks until it waits
+        assert "waiting for another polars-l2" in waiting
+        process.send_signal(signum)
+        _, rest = process.communicate(timeout=120)
+    assert process.returncode == 128 + signum
+    assert rest.count("\n") == 1
+    assert "Traceback" not in rest
+    assert state.read_bytes() == before
+    after = report_of(inline(capsys, "evaluate", "--state", state, "-f", "csv"))
+    assert n_of(after) == expected_n([f0])
