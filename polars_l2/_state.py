@@ -15,9 +15,13 @@ Ray or Spark:
 column                    Arrow type  meaning (over the counted rows)
 ========================  ==========  =============================================
 ``state_version``         int64       :data:`STATE_VERSION` of the writer
+``actual``                string      name of the actual column (null: not recorded)
 ``model``                 string      name of the predicted column
 *by columns*              own type    the segment's keys, in their own dtypes
+``weight``                string      name of the weight column (null: unweighted,
+                                      or not recorded)
 ``weighted``              bool        whether the state was built with weights
+``nan_policy``            string      ``"propagate"`` or ``"omit"`` (null: not recorded)
 ``n``                     int64       rows counted (actual, prediction, weight present,
                                       weight not zero)
 ``negative_weight_count`` int64       counted rows with a negative weight
@@ -61,6 +65,18 @@ kinds (String and Int64, Date and Datetime, Datetime in two time zones) and
 any cast that would change a key (an integer beyond 2**53 as a Float64, a
 nanosecond Datetime as microseconds).
 
+**What was measured.** ``actual``, ``weight``, ``nan_policy``, the models
+and the keys say what a state measured; :func:`merge_states` refuses states
+that differ in any of them, naming the difference (models may differ only
+with ``allow_new_models=True``). Every state read is checked: its columns'
+dtypes, both version markers (the ``state_version`` column and the metadata
+``polars_l2.state_version`` of a parquet file or Arrow table) and that its
+values are possible (counts not null nor negative, weight sums of an
+unweighted state equal to ``n``, second moments not negative where no weight
+is, ``actual_min`` at most ``actual_max``...). States of version 2 record no
+``actual``, ``weight`` name or ``nan_policy``; they are read with those
+columns null (not recorded), which agree with any value.
+
 States of version 1 stored every key as a string. They are still read, with
 their String keys: they merge with states whose keys are String, and are
 refused, with a message saying so, against typed keys. Rebuild them (or cast
@@ -87,6 +103,7 @@ second moment) pair with the weight ``weight_sum``:
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar, overload
 
 import polars as pl
@@ -97,7 +114,7 @@ from polars_l2._core import keys as keys_
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from polars_l2.typing import NanPolicy
 
@@ -111,13 +128,17 @@ __all__ = [
 
 #: Version of the state's schema and meaning. A state records the version
 #: that wrote it; :func:`merge_states` and :func:`finalize` read states of
-#: this version and older ones, and refuse newer ones.
-STATE_VERSION: Final = 2
+#: this version and older ones, and refuse newer ones. Version 3 records
+#: what was measured (``actual``, ``weight``, ``nan_policy``).
+STATE_VERSION: Final = 3
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
-_LEADING = ("state_version", "model")
-_TRAILING = ("weighted", *moments.MOMENTS)
+#: What a state records of how it was measured, beside its models and keys:
+#: absent from states of version 2 and older, read as null (not recorded).
+_RECORDED = ("actual", "weight", "nan_policy")
+_LEADING = ("state_version", "actual", "model")
+_TRAILING = ("weight", "weighted", "nan_policy", *moments.MOMENTS)
 _FIXED = frozenset(_LEADING + _TRAILING)
 _METADATA_KEY = b"polars_l2.state_version"
 
@@ -129,10 +150,13 @@ def _fixed_schema(keys: Mapping[str, pl.DataType]) -> pl.Schema:
     """Return the state's Polars schema, with `keys` in their stored dtypes."""
     fields: dict[str, pl.DataType] = {
         "state_version": pl.Int64(),
+        "actual": pl.String(),
         "model": pl.String(),
     }
     fields.update(keys)
+    fields["weight"] = pl.String()
     fields["weighted"] = pl.Boolean()
+    fields["nan_policy"] = pl.String()
     fields.update(moments.MOMENTS)
     return pl.Schema(fields)
 
@@ -175,8 +199,8 @@ def state_schema(by: Mapping[str, keys_.KeyDtype] | None = None) -> pa.Schema:
     >>> import polars as pl
     >>> import polars_l2
     >>> schema = polars_l2.state_schema(by={"region": pl.String, "day": pl.Date})
-    >>> schema.names[:5]
-    ['state_version', 'model', 'region', 'day', 'weighted']
+    >>> schema.names[:6]
+    ['state_version', 'actual', 'model', 'region', 'day', 'weight']
     >>> [str(schema.field(name).type) for name in ("region", "day", "n")]
     ['string', 'date32[day]', 'int64']
     """
@@ -342,43 +366,136 @@ def evaluate(
     long = moments.long_moments(resolved.frame, internal, with_top_share=False)
     return long.select(
         pl.lit(STATE_VERSION, pl.Int64).alias("state_version"),
+        pl.lit(spec.actual, pl.String).alias("actual"),
         resolved.model_column(),
         *(
             keys_.canonical(key, internal.schema[key]).alias(name)
             for key, name in resolved.key_names()
         ),
+        pl.lit(spec.weight, pl.String).alias("weight"),
         pl.lit(internal.weighted).alias("weighted"),
+        pl.lit(spec.nan_policy, pl.String).alias("nan_policy"),
         *moments.MOMENTS,
     )
 
 
 StateSource: TypeAlias = pl.DataFrame | pl.LazyFrame | pa.Table | str | os.PathLike[str]
 
+#: The parquet (and Arrow schema) metadata key of the writer's state version.
+METADATA_KEY: Final = _METADATA_KEY.decode()
 
-def _read(source: StateSource) -> pl.DataFrame:
+
+@dataclass(frozen=True)
+class Measured:
+    """What a state says it measured; None where it does not say.
+
+    A state of version 2 or older records no ``actual``, ``weight`` name or
+    ``nan_policy``; a state of no rows records nothing but its keys. What is
+    not recorded agrees with anything.
+    """
+
+    actual: str | None
+    models: tuple[str, ...]
+    keys: tuple[str, ...]
+    weight: str | None
+    weighted: bool | None
+    nan_policy: str | None
+
+    def differences(self, other: Measured, *, models: bool = True) -> list[str]:
+        """Describe each way `other` measured something else (empty if none).
+
+        Keys are compared as sets of names (their dtypes merge, or are
+        refused, in :func:`merge_states`); models as sets, unless `models`
+        is False.
+        """
+        found = []
+        for what, mine, theirs in (
+            ("actual column", self.actual, other.actual),
+            ("nan_policy", self.nan_policy, other.nan_policy),
+        ):
+            if mine is not None and theirs is not None and mine != theirs:
+                found.append(f"{what} {mine!r} and {theirs!r}")
+        if (
+            self.weighted is not None
+            and other.weighted is not None
+            and self.weighted != other.weighted
+        ) or (self.weight and other.weight and self.weight != other.weight):
+            found.append(
+                "weighted and unweighted (weight "
+                f"{_weight_name(self)} and {_weight_name(other)})"
+                if self.weighted != other.weighted
+                else f"weight columns {self.weight!r} and {other.weight!r}"
+            )
+        if sorted(self.keys) != sorted(other.keys):
+            found.append(f"by columns {list(self.keys)} and {list(other.keys)}")
+        if (
+            models
+            and self.models
+            and other.models
+            and set(self.models) != set(other.models)
+        ):
+            found.append(f"models {list(self.models)} and {list(other.models)}")
+        return found
+
+
+def _weight_name(record: Measured) -> str:
+    if not record.weighted:
+        return "none"
+    return repr(record.weight) if record.weight else "not recorded"
+
+
+def _single(frame: pl.DataFrame, name: str) -> str | None:
+    values = frame.get_column(name).drop_nulls().unique(maintain_order=True)
+    return None if values.is_empty() else str(values[0])
+
+
+def measured(frame: pl.DataFrame) -> Measured:
+    """Return what a checked state (see :func:`load`) says it measured."""
+    kinds = frame.get_column("weighted").drop_nulls().unique().to_list()
+    return Measured(
+        actual=_single(frame, "actual"),
+        models=tuple(frame.get_column("model").unique(maintain_order=True)),
+        keys=tuple(name for name in frame.columns if name not in _FIXED),
+        weight=_single(frame, "weight"),
+        weighted=bool(kinds[0]) if len(kinds) == 1 else None,
+        nan_policy=_single(frame, "nan_policy"),
+    )
+
+
+def _read(
+    source: StateSource, *, function: str
+) -> tuple[pl.DataFrame, Mapping[str, str] | None]:
+    """Return a state source as a DataFrame, and its metadata if it has any."""
     if isinstance(source, pl.DataFrame):
-        return source
+        return source, None
     if isinstance(source, pl.LazyFrame):
-        return source.collect()
+        return source.collect(), None
     if isinstance(source, pa.Table):
         frame = pl.from_arrow(source)
         assert isinstance(frame, pl.DataFrame)  # a Table always gives a DataFrame
-        return frame
+        metadata = source.schema.metadata or {}
+        return frame, {k.decode(): v.decode() for k, v in metadata.items()}
     if isinstance(source, str | os.PathLike):
-        return pl.read_parquet(os.fspath(source))
+        path = os.fspath(source)
+        return pl.read_parquet(path), pl.read_parquet_metadata(path)
     msg = (
-        "polars_l2.merge_states: expected DataFrames, LazyFrames, Arrow tables "
+        f"{function}: expected DataFrames, LazyFrames, Arrow tables "
         f"or parquet paths, got {type(source).__name__}"
     )
     raise TypeError(msg)
 
 
-def _keys(names: Sequence[str], *, function: str) -> list[str]:
-    """Return the key columns of a state, or raise naming what is missing."""
-    missing = [name for name in (*_LEADING, *_TRAILING) if name not in names]
+def _keys(names: Sequence[str], *, function: str, label: str = "") -> list[str]:
+    """Return the key columns of a state, or raise naming what is missing.
+
+    The columns a state of version 2 lacks (:data:`_RECORDED`) are checked
+    with the version, in :func:`load`.
+    """
+    required = [name for name in (*_LEADING, *_TRAILING) if name not in _RECORDED]
+    missing = [name for name in required if name not in names]
     if missing:
         msg = (
-            f"{function}: not a polars-l2 state: column(s) "
+            f"{function}: {label}not a polars-l2 state: column(s) "
             f"{', '.join(map(repr, missing))} missing; it has "
             f"{', '.join(map(repr, names)) or 'no columns'}"
         )
@@ -386,15 +503,290 @@ def _keys(names: Sequence[str], *, function: str) -> list[str]:
     return [name for name in names if name not in _FIXED]
 
 
-def _check_versions(frame: pl.DataFrame, *, function: str) -> None:
-    newest = frame.get_column("state_version").cast(pl.Int64).max()
-    if isinstance(newest, int) and newest > STATE_VERSION:
+def _invalid(function: str, label: str, problem: str) -> L2InputError:
+    return L2InputError(
+        f"{function}: {label}not a valid polars-l2 state: {problem}; was it "
+        "changed after polars-l2 wrote it?"
+    )
+
+
+#: The dtype kind each fixed column must have (Null: a column of nulls).
+_KINDS: dict[str, tuple[str, Callable[[pl.DataType], bool]]] = {
+    "integer": ("an integer", lambda dtype: dtype.is_integer()),
+    "float": ("a float", lambda dtype: dtype.is_float()),
+    "string": ("a string", lambda dtype: dtype == pl.String),
+    "boolean": ("a Boolean", lambda dtype: dtype == pl.Boolean),
+}
+
+
+def _kind(dtype: pl.DataType) -> str:
+    if dtype.is_integer():
+        return "integer"
+    return "float" if dtype.is_float() else str(dtype).lower()
+
+
+def _check_dtypes(schema: pl.Schema, *, function: str, label: str) -> None:
+    """Refuse a fixed column whose dtype is not of its kind (a String ``n``)."""
+    for name, expected in _fixed_schema({}).items():
+        if name not in schema or schema[name] == pl.Null:
+            continue
+        words, accepts = _KINDS[_kind(expected)]
+        if not accepts(schema[name]):
+            problem = f"column {name!r} has dtype {schema[name]}, not {words} dtype"
+            raise _invalid(function, label, problem)
+
+
+def _check_versions(
+    frame: pl.DataFrame,
+    metadata: Mapping[str, str] | None,
+    *,
+    function: str,
+    label: str = "",
+) -> int:
+    """Check both version markers; return the newest version of the rows."""
+    versions = frame.get_column("state_version").cast(pl.Int64)
+    if versions.null_count():
+        raise _invalid(function, label, "column 'state_version' has nulls")
+    newest = versions.max()
+    lowest = versions.min()
+    if isinstance(lowest, int) and lowest < 1:
+        problem = f"column 'state_version' holds {lowest}, below 1"
+        raise _invalid(function, label, problem)
+    written = None if metadata is None else metadata.get(METADATA_KEY)
+    if written is not None:
+        if not written.isdigit():
+            problem = f"its metadata {METADATA_KEY}={written!r} is not a version"
+            raise _invalid(function, label, problem)
+        if isinstance(newest, int) and int(written) < newest:
+            problem = (
+                f"its metadata says version {written} but column "
+                f"'state_version' holds {newest}"
+            )
+            raise _invalid(function, label, problem)
+    stated = max(
+        newest if isinstance(newest, int) else 0,
+        0 if written is None else int(written),
+    )
+    if stated > STATE_VERSION:
         msg = (
-            f"{function}: the state was written by a newer polars-l2 (state "
-            f"version {newest}); this version reads states up to version "
-            f"{STATE_VERSION}: upgrade polars-l2"
+            f"{function}: {label}the state was written by a newer polars-l2 "
+            f"(state version {stated}); this version reads states up to "
+            f"version {STATE_VERSION}: upgrade polars-l2"
         )
         raise L2InputError(msg)
+    return stated
+
+
+def _value_rules() -> list[tuple[str, str, pl.Expr]]:
+    """(column, problem, rows that break the rule) for every possible state.
+
+    NaN moments are possible (``nan_policy="propagate"``); negative weights
+    too, and they make weight sums and second moments of either sign, so
+    those rules hold where no counted weight is negative.
+    """
+    col = pl.col
+    n, negatives, total = col("n"), col("negative_weight_count"), col("weight_sum")
+    unweighted, none_negative = col("weighted").not_(), negatives == 0
+    low, high, weight = col("actual_min"), col("actual_max"), col("weight")
+    unknown = "is negative with no negative weight"
+    rules = [
+        ("model", "is null", col("model").is_null()),
+        ("weighted", "is null", col("weighted").is_null()),
+        ("n", "is null", n.is_null()),
+        ("n", "is negative", n < 0),
+        ("negative_weight_count", "is null", negatives.is_null()),
+        ("negative_weight_count", "is negative", negatives < 0),
+        ("negative_weight_count", "exceeds n", negatives > n),
+        (
+            "negative_weight_count",
+            "is not 0, unweighted",
+            unweighted & (negatives != 0),
+        ),
+        ("weight_sum", "is null", total.is_null()),
+        ("weight_sum", "differs from n, unweighted", unweighted & (total != n)),
+        ("weight_sum", "is not 0 where n is 0", (n == 0) & (total != 0)),
+        ("weight_sum", unknown, none_negative & (total < 0)),
+        ("weight_sq_sum", "is null", col("weight_sq_sum").is_null()),
+        ("weight_sq_sum", "is negative", col("weight_sq_sum") < 0),
+        (
+            "weight_sq_sum",
+            "differs from n, unweighted",
+            unweighted & (col("weight_sq_sum") != n),
+        ),
+        ("abs_error_max", "is negative", col("abs_error_max") < 0),
+        ("abs_error_sum", unknown, none_negative & (col("abs_error_sum") < 0)),
+        (
+            "actual_min",
+            "exceeds actual_max",
+            ~low.is_nan() & ~high.is_nan() & (low > high),
+        ),
+        ("weight", "is set, unweighted", unweighted & weight.is_not_null()),
+        (
+            "nan_policy",
+            "is not 'propagate' or 'omit'",
+            col("nan_policy").is_in(["propagate", "omit"]).not_(),
+        ),
+    ]
+    rules += [(m2, unknown, none_negative & (col(m2) < 0)) for _, m2 in moments.CENTRED]
+    return rules
+
+
+def _check_values(frame: pl.DataFrame, *, function: str, label: str) -> None:
+    """Refuse a state whose values no evaluation gives (a negative count...)."""
+    rules = _value_rules()
+    broken = frame.select(
+        rows.fill_null(value=False).sum().alias(str(i))
+        for i, (_, _, rows) in enumerate(rules)
+    ).row(0)
+    for (name, problem, _), count in zip(rules, broken, strict=True):
+        if count:
+            rows = "1 row" if count == 1 else f"{count} rows"
+            raise _invalid(function, label, f"column {name!r} {problem} ({rows})")
+
+
+def load(
+    source: StateSource,
+    *,
+    function: str,
+    label: str = "",
+    metadata: Mapping[str, str] | None = None,
+) -> pl.DataFrame:
+    """Return a state, checked, with the columns of this version.
+
+    Checks the columns and their dtypes, both version markers (the
+    ``state_version`` column and, for an Arrow table or a parquet file, the
+    metadata :data:`METADATA_KEY`) and that every value is possible. The
+    columns a state of version 2 or older lacks (:data:`_RECORDED`) are
+    added as null: not recorded.
+
+    Raises
+    ------
+    L2InputError
+        In one line, naming the column and the problem (prefixed by
+        `label`, which should end with ``": "``).
+    """
+    frame, found = _read(source, function=function)
+    metadata = found if metadata is None else metadata
+    _keys(frame.columns, function=function, label=label)
+    _check_dtypes(frame.schema, function=function, label=label)
+    version = _check_versions(frame, metadata, function=function, label=label)
+    missing = [name for name in _RECORDED if name not in frame.columns]
+    if missing and version >= 3:
+        msg = (
+            f"{function}: {label}not a polars-l2 state: column(s) "
+            f"{', '.join(map(repr, missing))} missing (state version {version})"
+        )
+        raise L2InputError(msg)
+    frame = frame.with_columns(pl.lit(None, pl.String).alias(name) for name in missing)
+    _check_values(frame, function=function, label=label)
+    return frame
+
+
+def _combine(a: Measured, b: Measured) -> Measured:
+    """Return what two agreeing states measured together: what either records."""
+    return Measured(
+        actual=a.actual or b.actual,
+        models=(*a.models, *(m for m in b.models if m not in a.models)),
+        keys=a.keys,
+        weight=a.weight or b.weight,
+        weighted=a.weighted if a.weighted is not None else b.weighted,
+        nan_policy=a.nan_policy or b.nan_policy,
+    )
+
+
+def agree(
+    parts: Sequence[tuple[str, pl.DataFrame]], *, allow_new_models: bool, function: str
+) -> Measured:
+    """Return what the states measured, or refuse naming how two differ."""
+    labels = [label for label, _ in parts]
+    records = [measured(frame) for _, frame in parts]
+    for label, record in zip(labels[1:], records[1:], strict=True):
+        if sorted(record.keys) != sorted(records[0].keys):
+            msg = (
+                f"{function}: states have different by columns: "
+                f"{list(records[0].keys)} ({labels[0]}) and {list(record.keys)} "
+                f"({label}); merge states of the same segments"
+            )
+            raise L2InputError(msg)
+    combined = records[0]
+    for i in range(1, len(records)):
+        found = combined.differences(records[i], models=not allow_new_models)
+        if found:
+            earlier = labels[0] if i == 1 else f"the states before it ({labels[0]}...)"
+            hint = (
+                "; to add a model to a state deliberately, pass "
+                "allow_new_models=True (--allow-new-models on the command line)"
+                if any(text.startswith("models ") for text in found)
+                else ""
+            )
+            msg = (
+                f"{function}: {labels[i]} measured something else than "
+                f"{earlier}: {'; '.join(found)}{hint}"
+            )
+            raise L2InputError(msg)
+        combined = _combine(combined, records[i])
+    return combined
+
+
+def merge(
+    parts: Sequence[tuple[str, pl.DataFrame]],
+    *,
+    allow_new_models: bool = False,
+    function: str = "polars_l2.merge_states",
+) -> pl.DataFrame:
+    """Merge states checked by :func:`load`, each with a label for messages.
+
+    The body of :func:`merge_states`, for callers that name their states
+    (the command line names files).
+    """
+    if not parts:
+        msg = f"{function}: no states to merge"
+        raise ValueError(msg)
+    common = agree(parts, allow_new_models=allow_new_models, function=function)
+    keys = list(common.keys)
+    frames = []
+    for _, frame in parts:
+        stored = {key: keys_.stored_dtype(frame.schema[key]) for key in keys}
+        frames.append(
+            frame.select(
+                columns.column(name).cast(dtype)
+                for name, dtype in _fixed_schema(stored).items()
+            )
+        )
+    stacked = pl.concat(keys_.unify(frames, keys, function=function), how="vertical")
+    _check_weighted(stacked, function=function)
+    # Keys by exact name; the order column's name is free of every key.
+    order = "_l2_order" + "_" * max((len(key) for key in keys), default=0)
+    by = [columns.column(key) for key in keys]
+    merged = (
+        stacked.with_row_index(order)
+        .group_by([pl.col("model"), *by])
+        .agg(
+            pl.col(order).min(),
+            pl.col("weighted").first(),
+            *moments.merge_aggregations(),
+        )
+        .with_columns(pl.col(order).min().over("model"))
+        .sort([pl.col(order), *by], nulls_last=True)
+    )
+    recorded = {
+        "actual": common.actual,
+        "weight": common.weight,
+        "nan_policy": common.nan_policy,
+    }
+    schema = _fixed_schema({key: stacked.schema[key] for key in keys})
+    return merged.select(
+        pl.lit(STATE_VERSION, pl.Int64).alias("state_version"),
+        *(
+            keys_.canonical(name, dtype)
+            if name in keys
+            else pl.lit(recorded[name], pl.String).alias(name)
+            if name in recorded
+            else columns.column(name).cast(dtype)
+            for name, dtype in schema.items()
+            if name != "state_version"
+        ),
+    )
 
 
 def _check_weighted(frame: pl.DataFrame, *, function: str) -> bool | None:
@@ -408,7 +800,9 @@ def _check_weighted(frame: pl.DataFrame, *, function: str) -> bool | None:
     return bool(kinds[0]) if kinds else None
 
 
-def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
+def merge_states(
+    states: Iterable[StateSource], *, allow_new_models: bool = False
+) -> pl.DataFrame:
     """Combine metric states into one, exactly and in any order.
 
     Rows of the same model and keys are merged with Chan et al.'s pairwise
@@ -422,9 +816,17 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
     ----------
     states
         States from :func:`state`: DataFrames, LazyFrames, Arrow tables, or
-        paths of parquet files written from them. They must have the same
-        ``by`` columns, and all be weighted or all unweighted. Key dtypes
-        that differ merge in a common dtype (see :mod:`polars_l2.state`).
+        paths of parquet files written from them. They must have measured
+        the same thing: the same ``actual`` column, models, ``by`` columns,
+        weight column (or none) and ``nan_policy``. Key dtypes that differ
+        merge in a common dtype (see :mod:`polars_l2.state`). Each is
+        checked first: its columns' dtypes, both version markers, and that
+        its values are possible (no negative or null count...).
+    allow_new_models
+        Whether states of different models may merge: a model that is
+        missing from some states is then counted from the states that have
+        it, so models may have different ``n`` (a model added to a running
+        evaluation). False (default) refuses it, naming the models.
 
     Returns
     -------
@@ -437,10 +839,11 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
     Raises
     ------
     L2InputError
-        If an input is not a state, the inputs have different ``by``
-        columns, a key has dtypes with no common dtype that keeps every key,
-        some are weighted and some not, or one was written by a newer
-        polars-l2.
+        If an input is not a valid state (a missing column, a column of the
+        wrong dtype, an impossible value, version markers that disagree),
+        was written by a newer polars-l2, or the inputs measured different
+        things (the message names the difference), a key has dtypes with no
+        common dtype that keeps every key, or a state file is given twice.
     ValueError
         If `states` is empty.
 
@@ -474,55 +877,37 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
     └───────┴─────┴────────────┴──────────┘
     """
     function = "polars_l2.merge_states"
-    frames = [_read(source) for source in states]
-    if not frames:
-        msg = f"{function}: no states to merge"
-        raise ValueError(msg)
-    keys = _keys(frames[0].columns, function=function)
+    sources = list(states)
+    _refuse_same_file(sources, function=function)
     parts = []
-    for frame in frames:
-        other = _keys(frame.columns, function=function)
-        if sorted(other) != sorted(keys):
-            msg = (
-                f"{function}: states have different by columns: {keys} and "
-                f"{other}; merge states of the same segments"
-            )
-            raise L2InputError(msg)
-        _check_versions(frame, function=function)
-        stored = {key: keys_.stored_dtype(frame.schema[key]) for key in keys}
-        parts.append(
-            frame.select(
-                columns.column(name).cast(dtype)
-                for name, dtype in _fixed_schema(stored).items()
-            )
+    for i, source in enumerate(sources):
+        label = (
+            repr(os.fspath(source))
+            if isinstance(source, str | os.PathLike)
+            else f"state {i + 1}"
         )
-    stacked = pl.concat(keys_.unify(parts, keys, function=function), how="vertical")
-    _check_weighted(stacked, function=function)
-    # Keys by exact name; the order column's name is free of every key.
-    order = "_l2_order" + "_" * max((len(key) for key in keys), default=0)
-    by = [columns.column(key) for key in keys]
-    merged = (
-        stacked.with_row_index(order)
-        .group_by([pl.col("model"), *by])
-        .agg(
-            pl.col(order).min(),
-            pl.col("weighted").first(),
-            *moments.merge_aggregations(),
-        )
-        .with_columns(pl.col(order).min().over("model"))
-        .sort([pl.col(order), *by], nulls_last=True)
-    )
-    schema = _fixed_schema({key: stacked.schema[key] for key in keys})
-    return merged.select(
-        pl.lit(STATE_VERSION, pl.Int64).alias("state_version"),
-        *(
-            keys_.canonical(name, dtype)
-            if name in keys
-            else columns.column(name).cast(dtype)
-            for name, dtype in schema.items()
-            if name != "state_version"
-        ),
-    )
+        parts.append((label, load(source, function=function, label=f"{label}: ")))
+    return merge(parts, allow_new_models=allow_new_models, function=function)
+
+
+def _refuse_same_file(sources: Sequence[StateSource], *, function: str) -> None:
+    """Refuse a state file given twice (two spellings, a link): it would count twice."""
+    paths = [os.fspath(s) for s in sources if isinstance(s, str | os.PathLike)]
+    for i, path in enumerate(paths):
+        for other in paths[:i]:
+            if _same_file(path, other):
+                msg = (
+                    f"{function}: the state file {path!r} is given twice (also "
+                    f"as {other!r}); its rows would be counted twice"
+                )
+                raise L2InputError(msg)
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def finalize(
@@ -601,17 +986,18 @@ def finalize(
         )
         raise TypeError(msg)
     options.check(function, confidence=confidence, weighted=weighted)
-    keys = _keys(state.collect_schema().names(), function=function)
-    if weighted is None or isinstance(state, pl.DataFrame):
-        checked = (
-            state
-            if isinstance(state, pl.DataFrame)
-            else state.select("state_version", "weighted").collect()
-        )
-        _check_versions(checked, function=function)
+    schema = state.collect_schema()
+    keys = _keys(schema.names(), function=function)
+    _check_dtypes(schema, function=function, label="")
+    if isinstance(state, pl.DataFrame):
+        # A state at hand is small: check every value.
+        found = _check_weighted(load(state, function=function), function=function)
+    elif weighted is None:
+        checked = state.select("state_version", "weighted").collect()
+        _check_versions(checked, None, function=function)
         found = _check_weighted(checked, function=function)
-        if weighted is None:
-            weighted = bool(found)
+    if weighted is None:
+        weighted = bool(found)
     metric_columns = metrics.report_columns(
         weighted=weighted, confidence=confidence, top_share=None
     )

@@ -661,9 +661,10 @@ BAD_INPUTS: dict[str, tuple[list[str], str]] = {
         ["evaluate", "good.parquet", "--predicted", "a"],
         r"--actual and at least one --predicted",
     ),
-    "columns without files": (
+    # Column options with only a --state are checked against the state.
+    "columns with a data file as state": (
         ["evaluate", "--state", "good.parquet", "--actual", "y"],
-        r"apply to data files",
+        r"good\.parquet: not a polars-l2 state",
     ),
     "nothing to evaluate": (
         ["evaluate"],

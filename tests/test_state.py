@@ -501,12 +501,12 @@ def test_state_schema_takes_polars_or_arrow_key_dtypes() -> None:
     schema = polars_l2.state_schema(
         {"day": pl.Date, "at": pa.timestamp("ns", tz="UTC"), "shop": pl.Categorical}
     )
-    assert schema.names[2:5] == ["day", "at", "shop"]
+    assert schema.names[3:6] == ["day", "at", "shop"]
     assert schema.field("day").type == pa.date32()
     assert schema.field("at").type == pa.timestamp("ns", tz="UTC")
     assert schema.field("shop").type == pa.string()
     assert polars_l2.state_schema().names == polars_l2.state_schema({}).names
-    assert schema.metadata == {b"polars_l2.state_version": b"2"}
+    assert schema.metadata == {b"polars_l2.state_version": b"3"}
 
 
 @pytest.mark.parametrize(

@@ -27,12 +27,17 @@ from typing import TYPE_CHECKING, NoReturn
 import polars as pl
 
 import polars_l2
-from polars_l2._core import columns, metrics
-from polars_l2._state import RESERVED
-from polars_l2.cli import _signals
+from polars_l2._core import metrics
+from polars_l2.cli import _ledger, _signals
 from polars_l2.cli._demo import DEMO, demo_report, demo_story
 from polars_l2.cli._errors import USER_ERRORS, CliError, about, first_line
-from polars_l2.cli._evaluate import Spec, all_rows, evaluate
+from polars_l2.cli._evaluate import (
+    ColumnOptions,
+    all_rows,
+    column_spec,
+    evaluate,
+    load_states,
+)
 from polars_l2.cli._inputs import discover, same_file, supported_extensions
 from polars_l2.cli._output import (
     FORMATS,
@@ -55,10 +60,17 @@ from polars_l2.cli._output import (
     write_all,
     write_stdout,
 )
+from polars_l2.cli._output import (
+    target as output_target,
+)
 from polars_l2.cli._progress import wanted as _progress_wanted
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from polars_l2._core.columns import Spec
+    from polars_l2.cli._evaluate import Outcome
+    from polars_l2.cli._inputs import Source
 
 PROG = "polars-l2"
 EXIT_BUG = 1
@@ -146,9 +158,17 @@ states:
   --save-state FILE writes the merged state of everything evaluated (parquet,
   the schema of polars_l2.state_schema). --state FILE (repeatable) merges a
   saved state in, so new files are added without reading the old ones again.
-  --save-state may name one of the --state files: it is replaced atomically.
-  It refuses to replace a file that is not a polars-l2 state, and says on
-  stderr, in one line, what it saved: the path, segments and rows.
+  --save-state may name one of the --state files: it is replaced atomically,
+  under a lock (.FILE.lock) held from reading the states to writing it, so
+  concurrent updates wait for each other (up to --lock-timeout seconds).
+  A state records its columns: with --state, column options left out are
+  taken from it, and options given must match it. Models that differ from
+  the state's are refused unless --allow-new-models is given.
+  A state lists the files it has absorbed (by content): a file already
+  counted, or a state given twice, is skipped with a note, so rerunning a job
+  never counts a day twice.
+  --save-state refuses to replace a file that is not a polars-l2 state, and
+  says on stderr, in one line, what it saved: the path, segments and rows.
   Keep states and reports out of data directories, or start their names with
   '_' so that a directory input skips them.
 
@@ -256,6 +276,37 @@ def _add_output_options(
     return group
 
 
+def _add_state_options(parser: argparse.ArgumentParser) -> None:
+    states = parser.add_argument_group("state options")
+    states.add_argument(
+        "--state",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="a state saved by --save-state to merge in; repeatable",
+    )
+    states.add_argument(
+        "--save-state",
+        metavar="FILE",
+        type=Path,
+        help="write the merged state of this evaluation to FILE (parquet), "
+        "holding a lock on FILE from reading the states to writing it",
+    )
+    states.add_argument(
+        "--allow-new-models",
+        action="store_true",
+        help="let the models of the data files differ from the states' (each "
+        "model joining or left out is named); refused otherwise",
+    )
+    states.add_argument(
+        "--lock-timeout",
+        metavar="SECONDS",
+        help="how long to wait for another update of the --save-state file "
+        f"(default: ${_ledger.LOCK_TIMEOUT_VARIABLE} or {_ledger.LOCK_TIMEOUT:g})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of the ``polars-l2`` command and its subcommands."""
     formatter = argparse.RawDescriptionHelpFormatter
@@ -320,21 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip top_1pct_share (left null), which costs a pass over the "
         "squared errors; as top_share=False in polars_l2.report",
     )
-    states = evaluate_parser.add_argument_group("state options")
-    states.add_argument(
-        "--state",
-        metavar="FILE",
-        type=Path,
-        action="append",
-        default=[],
-        help="a state saved by --save-state to merge in; repeatable",
-    )
-    states.add_argument(
-        "--save-state",
-        metavar="FILE",
-        type=Path,
-        help="write the merged state of this evaluation to FILE (parquet)",
-    )
+    _add_state_options(evaluate_parser)
     _add_output_options(evaluate_parser).add_argument(
         "--plot-segments",
         action="store_true",
@@ -417,33 +454,31 @@ def _check_outputs(args: argparse.Namespace, data: list[Path]) -> None:
             plot_format(target)
 
 
-def _spec(args: argparse.Namespace) -> Spec | None:
-    if not args.paths:
-        if args.actual or args.predicted or args.by or args.weight:
-            msg = (
-                "--actual, --predicted, --by and --weight apply to data files; "
-                "with only --state, the states say what was evaluated"
-            )
-            raise CliError(msg)
-        return None
-    if not args.actual or not args.predicted:
-        msg = "--actual and at least one --predicted are required with data files"
-        raise CliError(msg)
-    return columns.parse(
-        args.actual,
-        args.predicted,
-        by=args.by,
+def _column_options(args: argparse.Namespace) -> ColumnOptions:
+    return ColumnOptions(
+        actual=args.actual,
+        predicted=tuple(args.predicted),
+        by=tuple(args.by),
         weight=args.weight,
-        function="evaluate",
-        reserved=RESERVED,
     )
+
+
+def _notice(text: str) -> None:
+    _say(f"{PROG}: note: {' '.join(text.split())}\n")
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     if not args.paths and not args.state:
         msg = "nothing to evaluate: give data files (PATH) or --state files"
         raise CliError(msg)
-    spec = _spec(args)
+    if not args.state:
+        # Fail on the options before discovering the files.
+        column_spec(
+            _column_options(args),
+            load_states([], notice=_notice),
+            data=True,
+            allow_new_models=args.allow_new_models,
+        )
     sources = discover(args.paths, notice=lambda line: _say(f"{PROG}: {line}\n"))
     for state_path in args.state:
         with about(state_path):
@@ -453,20 +488,54 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if args.plot is not None and (args.state or not sources):
         msg = "--plot needs the data files and no --state (a state keeps no rows)"
         raise CliError(msg)
-    if args.plot_segments and (args.plot is None or spec is None or not spec.by):
-        msg = "--plot-segments needs --plot and at least one --by column"
-        raise CliError(msg)
     _check_outputs(args, [s.path for s in sources if isinstance(s.path, Path)])
-    outcome = evaluate(
-        sources,
-        list(args.state),
-        spec,
-        confidence=args.confidence,
-        top_share=args.top_share,
-        want_state=args.save_state is not None,
-        progress_stream=sys.stderr,
-        progress=_progress_wanted(sys.stderr, len(sources)),
+    timeout = _ledger.lock_timeout(args.lock_timeout)
+    # The whole read-merge-write cycle of a saved state holds its lock, so
+    # that concurrent updates run one after the other and none is lost.
+    # A device or FIFO is written to as a stream: there is no state file to
+    # read back, so nothing to lock (and no lock file to leave beside it).
+    lock = (
+        contextlib.nullcontext()
+        if args.save_state is None or output_target(args.save_state).stream
+        else _ledger.locked(args.save_state, timeout=timeout, notice=_notice)
     )
+    with lock:
+        states = load_states(args.state, notice=_notice)
+        spec = column_spec(
+            _column_options(args),
+            states,
+            data=bool(sources),
+            allow_new_models=args.allow_new_models,
+        )
+        if args.plot_segments and (args.plot is None or spec is None or not spec.by):
+            msg = "--plot-segments needs --plot and at least one --by column"
+            raise CliError(msg)
+        outcome = evaluate(
+            sources,
+            states,
+            spec,
+            confidence=args.confidence,
+            top_share=args.top_share,
+            want_state=args.save_state is not None,
+            progress_stream=sys.stderr,
+            progress=_progress_wanted(sys.stderr, len(sources)),
+            allow_new_models=args.allow_new_models,
+            notice=_notice,
+        )
+        _write_outputs(args, outcome, sources, spec)
+    if args.save_state is not None and outcome.state is not None:
+        _say(f"{PROG}: {state_summary(args.save_state, outcome.state)}\n")
+    return 0
+
+
+def _write_outputs(
+    args: argparse.Namespace, outcome: Outcome, sources: list[Source], spec: Spec | None
+) -> None:
+    """Write the report, the plot and the state, each whole, the state last.
+
+    An interrupt before the state is in place leaves the old state, whose
+    ledger then still lacks this run's files: a rerun counts them once.
+    """
     text = _report_text(outcome.report, args)
     others: list[tuple[Path, Writer]] = []
     if args.plot is not None and spec is not None:
@@ -481,11 +550,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             )
         others.append((args.plot, plot_writer(figure, plot_format(args.plot))))
     if args.save_state is not None and outcome.state is not None:
-        others.append((args.save_state, state_writer(outcome.state)))
+        metadata = _ledger.ledger_metadata(outcome.ledger)
+        others.append((args.save_state, state_writer(outcome.state, metadata=metadata)))
     _emit(text, args.output, others)
-    if args.save_state is not None and outcome.state is not None:
-        _say(f"{PROG}: {state_summary(args.save_state, outcome.state)}\n")
-    return 0
 
 
 def _run_demo(args: argparse.Namespace) -> int:

@@ -20,6 +20,8 @@ bar is drawn:
 
 from __future__ import annotations
 
+import hashlib
+import io
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,11 +29,16 @@ import polars as pl
 
 import polars_l2
 from polars_l2 import _report, _state
+from polars_l2._core import columns
 from polars_l2._core.columns import Spec, column
+from polars_l2._core.per_output import OUTPUT_KEY
+from polars_l2._state import RESERVED, Measured
+from polars_l2.cli import _ledger
 from polars_l2.cli._errors import CliError, about
 from polars_l2.cli._progress import Progress
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from pathlib import Path
     from typing import TextIO
 
@@ -39,10 +46,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STREAMING",
+    "ColumnOptions",
     "Outcome",
+    "SavedStates",
     "Spec",
     "all_rows",
+    "column_spec",
     "evaluate",
+    "load_states",
     "report_query",
     "state_query",
 ]
@@ -74,6 +85,168 @@ class Outcome:
     state: pl.DataFrame | None
     #: Files without data rows, which were skipped.
     skipped: list[Location] = field(default_factory=list)
+    #: Every source the state has absorbed (see :mod:`polars_l2.cli._ledger`).
+    ledger: list[_ledger.Entry] = field(default_factory=list)
+
+
+@dataclass
+class SavedStates:
+    """The ``--state`` files to merge in, each once, checked (:func:`load_states`)."""
+
+    #: The kept files, their fingerprints and ledgers.
+    inputs: list[_ledger.StateInput] = field(default_factory=list)
+    #: Each kept state, labelled by its path, with this version's columns.
+    frames: list[tuple[str, pl.DataFrame]] = field(default_factory=list)
+    #: What the states measured together; None without states.
+    measured: Measured | None = None
+
+
+def load_states(paths: Sequence[Path], *, notice: Callable[[str], None]) -> SavedStates:
+    """Read and check the ``--state`` files; skip those counted already.
+
+    Each file is read once: its bytes give its fingerprint, its ledger and
+    the state, which is checked as :func:`polars_l2.merge_states` checks it
+    (columns, dtypes, both version markers, possible values). A state given
+    twice, or absorbed already by another, is skipped with a notice; states
+    that share a source are refused (see :mod:`polars_l2.cli._ledger`).
+    """
+    inputs = []
+    for path in paths:
+        with about(path):  # a missing, unreadable or corrupt state file
+            data = path.read_bytes()
+            metadata = pl.read_parquet_metadata(io.BytesIO(data))
+            ledger = _ledger.read_ledger(metadata, path)
+        digest = hashlib.sha256(data).hexdigest()
+        entry = _ledger.Entry("state", digest, len(data), str(path))
+        inputs.append(_ledger.StateInput(path, entry, ledger, data))
+    kept = _ledger.plan_states(inputs, notice)
+    frames = []
+    for state in kept:
+        with about(state.path):
+            frame = _state.load(
+                pl.read_parquet(io.BytesIO(state.data)),
+                metadata=pl.read_parquet_metadata(io.BytesIO(state.data)),
+                function="polars_l2.merge_states",
+            )
+        frames.append((str(state.path), frame))
+    measured = None
+    if frames:
+        # What is wrong with the states together is about no one file.
+        with about(None):
+            measured = _state.agree(
+                frames, allow_new_models=True, function="polars_l2.merge_states"
+            )
+    return SavedStates(kept, frames, measured)
+
+
+@dataclass(frozen=True)
+class ColumnOptions:
+    """The column options as given; empty where not given."""
+
+    actual: str | None = None
+    predicted: tuple[str, ...] = ()
+    by: tuple[str, ...] = ()
+    weight: str | None = None
+
+
+def column_spec(
+    options: ColumnOptions,
+    states: SavedStates,
+    *,
+    data: bool,
+    allow_new_models: bool,
+) -> Spec | None:
+    """Return the columns to evaluate: the options, completed from the states.
+
+    Without ``--state``, ``--actual`` and ``--predicted`` are required with
+    data files. With ``--state``, an option not given is taken from what
+    the states recorded, and every option is checked against it: a
+    difference is refused, naming it. None where there are no data files.
+    """
+    recorded = states.measured
+    if recorded is None:
+        if not data:
+            return None
+        if not options.actual or not options.predicted:
+            msg = "--actual and at least one --predicted are required with data files"
+            raise CliError(msg)
+        return _parse(options, "propagate")
+    completed = ColumnOptions(
+        actual=options.actual or recorded.actual,
+        predicted=options.predicted or recorded.models,
+        by=options.by or _recorded_by(recorded.keys),
+        weight=options.weight or (recorded.weight if recorded.weighted else None),
+    )
+    keys = completed.by
+    if OUTPUT_KEY in recorded.keys and OUTPUT_KEY not in keys:
+        keys = (*keys, OUTPUT_KEY)  # a state of vector columns, per output
+    asked = Measured(
+        actual=completed.actual,
+        models=completed.predicted,
+        keys=keys,
+        weight=completed.weight,
+        # A state that does not record its weight column keeps its own.
+        weighted=True if options.weight else recorded.weighted,
+        nan_policy=None,
+    )
+    found = recorded.differences(asked, models=not allow_new_models)
+    if found:
+        hint = (
+            "; --allow-new-models adds a model to a state deliberately"
+            if any(text.startswith("models ") for text in found)
+            else ""
+        )
+        msg = (
+            "the column options differ from what the --state files measured "
+            f"(state, options): {'; '.join(found)}{hint}"
+        )
+        raise CliError(msg)
+    if not data:
+        return None
+    _require_recorded(completed, recorded, given=options)
+    return _parse(completed, recorded.nan_policy or "propagate")
+
+
+def _recorded_by(keys: Sequence[str]) -> tuple[str, ...]:
+    # A state of vector columns has the output number as its last key, which
+    # is no column of the data.
+    if keys and keys[-1] == OUTPUT_KEY:
+        return tuple(keys[:-1])
+    return tuple(keys)
+
+
+def _require_recorded(
+    completed: ColumnOptions, recorded: Measured, *, given: ColumnOptions
+) -> None:
+    """Refuse data files where a state leaves a column unknown (version 2)."""
+    if not completed.predicted:
+        msg = "the --state files hold no rows, so no models: give --predicted"
+        raise CliError(msg)
+    if completed.actual is None:
+        msg = (
+            "the --state files do not record their actual column (state "
+            "version 2 or older, or no rows): give --actual"
+        )
+        raise CliError(msg)
+    if recorded.weighted and completed.weight is None and not given.weight:
+        msg = (
+            "the --state files are weighted but do not record the weight "
+            "column (state version 2 or older): give --weight"
+        )
+        raise CliError(msg)
+
+
+def _parse(options: ColumnOptions, nan_policy: str) -> Spec:
+    assert options.actual is not None  # checked by the callers
+    return columns.parse(
+        options.actual,
+        list(options.predicted),
+        by=list(options.by),
+        weight=options.weight,
+        nan_policy=nan_policy,
+        function="evaluate",
+        reserved=RESERVED,
+    )
 
 
 def _empty_input(paths: list[Location]) -> CliError:
@@ -90,7 +263,7 @@ def _scan(source: Source) -> pl.LazyFrame | None:
 
 def evaluate(
     sources: list[Source],
-    states: list[Path],
+    states: SavedStates,
     spec: Spec | None,
     *,
     confidence: float,
@@ -98,6 +271,8 @@ def evaluate(
     want_state: bool,
     progress_stream: TextIO,
     progress: bool,
+    allow_new_models: bool = False,
+    notice: Callable[[str], None] = lambda _: None,
 ) -> Outcome:
     """Evaluate the files and saved states into one report.
 
@@ -106,9 +281,10 @@ def evaluate(
     sources
         The data files.
     states
-        Saved state files (parquet) to merge with the files' states.
+        Saved states to merge with the files' states (:func:`load_states`).
     spec
-        The columns to evaluate; needed when there are data files.
+        The columns to evaluate (:func:`column_spec`); needed when there are
+        data files.
     confidence
         Level of the RMSE confidence interval.
     top_share
@@ -121,30 +297,69 @@ def evaluate(
         Where the progress bar goes (stderr).
     progress
         Whether to draw the bar. It changes nothing else.
+    allow_new_models
+        Whether the files' models may differ from the states' (a notice
+        names each model that joins, or gets no new rows).
+    notice
+        Says one line to the user (a file skipped as counted already).
 
     Returns
     -------
     Outcome
-        The report, and the merged state if `want_state` (or if it was
-        computed anyway).
+        The report, the merged state if `want_state` (or if it was computed
+        anyway) and its ledger.
     """
     if sources and spec is None:  # pragma: no cover - the parser requires it
         msg = "--actual and --predicted are required to read data files"
         raise CliError(msg)
-    if len(sources) == 1 and not states and spec is not None:
-        return _evaluate_whole(
+    ledger = [entry for state in states.inputs for entry in state.absorbed()]
+    if want_state or states.inputs:
+        # Fingerprints cost a read of each file; only a ledger needs them.
+        chosen, entries = _ledger.plan_files(
+            [s.path for s in sources], states.inputs, notice
+        )
+        sources = [s for s in sources if s.path in set(chosen)]
+        ledger += entries
+    if spec is not None and states.measured is not None and sources:
+        _say_new_models(states.measured, spec, notice)
+    if len(sources) == 1 and not states.frames and spec is not None:
+        outcome = _evaluate_whole(
             sources[0],
             spec,
             confidence=confidence,
             top_share=top_share,
             want_state=want_state,
         )
+        outcome.ledger = ledger
+        return outcome
+    file_states, skipped = _file_states(
+        sources, spec, progress_stream=progress_stream, progress=progress
+    )
+    if not file_states and not states.frames:
+        raise _empty_input(skipped)
+    parts = [*states.frames, *((str(path), f) for path, f in file_states)]
+    # What is wrong with the states together (different segments) is about
+    # no one file.
+    with about(None):
+        merged = _state.merge(parts, allow_new_models=allow_new_models)
+    report = polars_l2.finalize(merged, confidence=confidence)
+    _check_not_empty(report)
+    return Outcome(report, merged, skipped, ledger)
 
-    file_states: list[pl.DataFrame] = []
+
+def _file_states(
+    sources: list[Source],
+    spec: Spec | None,
+    *,
+    progress_stream: TextIO,
+    progress: bool,
+) -> tuple[list[tuple[Location, pl.DataFrame]], list[Location]]:
+    """Reduce each file to its state, one after another; list the empty ones."""
+    file_states: list[tuple[Location, pl.DataFrame]] = []
     skipped: list[Location] = []
     with Progress(len(sources), stream=progress_stream, enabled=progress) as bar:
         for source in sources:
-            assert spec is not None  # checked above
+            assert spec is not None  # checked by the caller
             frame = _scan(source)
             if frame is None:
                 skipped.append(source.path)
@@ -152,24 +367,30 @@ def evaluate(
                 # Column and dtype errors come while the plan is built,
                 # before any data is read.
                 with about(source.path):
-                    file_states.append(
-                        state_query(spec, frame).collect(
-                            engine="streaming", optimizations=STREAMING
-                        )
+                    state = state_query(spec, frame).collect(
+                        engine="streaming", optimizations=STREAMING
                     )
+                file_states.append((source.path, state))
             bar.advance()
-    if not file_states and not states:
-        raise _empty_input(skipped)
-    for path in states:
-        with about(path):  # a missing, unreadable or corrupt state file
-            pl.read_parquet_schema(path)
-    # What is wrong with the states together (different segments) is about
-    # no one file.
-    with about(None):
-        merged = polars_l2.merge_states([*states, *file_states])
-    report = polars_l2.finalize(merged, confidence=confidence)
-    _check_not_empty(report)
-    return Outcome(report, merged, skipped)
+    return file_states, skipped
+
+
+def _say_new_models(
+    recorded: Measured, spec: Spec, notice: Callable[[str], None]
+) -> None:
+    """Name the models that join the states, and those the files lack."""
+    joining = [m for m in spec.predicted if m not in recorded.models]
+    missing = [m for m in recorded.models if m not in spec.predicted]
+    if joining:
+        notice(
+            f"model(s) {', '.join(map(repr, joining))} join the state here: "
+            "their rows start with these files"
+        )
+    if missing:
+        notice(
+            f"model(s) {', '.join(map(repr, missing))} of the state get no "
+            "rows from these files"
+        )
 
 
 def _evaluate_whole(

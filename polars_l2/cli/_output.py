@@ -53,7 +53,7 @@ from polars_l2._state import _METADATA_KEY as STATE_METADATA_KEY
 from polars_l2.cli._errors import CliError, about
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from types import TracebackType
     from typing import Self, TextIO
 
@@ -720,22 +720,31 @@ def write_atomic(path: Path, text: str) -> None:
     write_all([(path, text_writer(text))])
 
 
-def state_writer(state: pl.DataFrame) -> Writer:
+def state_writer(
+    state: pl.DataFrame, *, metadata: Mapping[str, str] | None = None
+) -> Writer:
     """Return a writer of a state as parquet, with the fixed state schema.
 
     The file has :func:`polars_l2.state_schema`'s Arrow types (keys in their
     own types, ``int64`` counts) and version metadata, so other engines
-    (Spark) and later versions of polars-l2 read it as a state.
+    (Spark) and later versions of polars-l2 read it as a state. `metadata` is
+    added to the file's key-value metadata (the ledger of what it absorbed).
     """
     fixed = polars_l2.state_schema().names
     keys = [name for name in state.columns if name not in fixed]
-    table = state.to_arrow().cast(polars_l2.state_schema(state.select(keys).schema))
+    schema = polars_l2.state_schema(state.select(keys).schema)
+    if metadata:
+        extra = {k.encode(): v.encode() for k, v in metadata.items()}
+        schema = schema.with_metadata({**(schema.metadata or {}), **extra})
+    table = state.to_arrow().cast(schema)
     return lambda handle: pq.write_table(table, handle)
 
 
-def write_state_atomic(path: Path, state: pl.DataFrame) -> None:
+def write_state_atomic(
+    path: Path, state: pl.DataFrame, *, metadata: Mapping[str, str] | None = None
+) -> None:
     """Write a state to parquet by the rules above (atomically for a file)."""
-    write_all([(path, state_writer(state))])
+    write_all([(path, state_writer(state, metadata=metadata))])
 
 
 def state_summary(path: Path, state: pl.DataFrame) -> str:
