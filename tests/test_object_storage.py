@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import boto3
 import polars as pl
-import pyarrow.fs as pafs
 import pytest
 
 from polars_l2.cli import _inputs
@@ -103,23 +103,24 @@ def server(rows: pl.DataFrame) -> Iterator[str]:
         with pytest.MonkeyPatch.context() as patch:
             for name, value in environment(endpoint).items():
                 patch.setenv(name, value)
-            store = pafs.S3FileSystem(
-                endpoint_override=endpoint,
-                scheme="http",
-                region="us-east-1",
-                allow_bucket_creation=True,
+            # Plain PUTs: pyarrow's output streams use multipart uploads,
+            # which moto's server failed to complete now and then.
+            store = boto3.client(
+                "s3",
+                endpoint_url=endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="x",
+                aws_secret_access_key="x",
             )
-            store.create_dir(BUCKET)
+            store.create_bucket(Bucket=BUCKET)
             for (region,), part in rows.group_by("region"):
                 part.drop("region").write_parquet(
                     f"s3://{BUCKET}/preds/region={region}/part-0.parquet"
                 )
             for noise in ("preds/_SUCCESS", "preds/.hidden.parquet", "preds/x.txt"):
-                with store.open_output_stream(f"{BUCKET}/{noise}") as out:
-                    out.write(b"not data")
+                store.put_object(Bucket=BUCKET, Key=noise, Body=b"not data")
             rows.write_parquet(f"s3://{BUCKET}/delta/part-0.parquet")
-            with store.open_output_stream(f"{BUCKET}/delta/_delta_log/0.json") as out:
-                out.write(b"{}")
+            store.put_object(Bucket=BUCKET, Key="delta/_delta_log/0.json", Body=b"{}")
         yield endpoint
 
 
