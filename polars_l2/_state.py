@@ -87,19 +87,19 @@ second moment) pair with the weight ``weight_sum``:
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar, overload
+from typing import TYPE_CHECKING, Final, TypeAlias, overload
 
 import polars as pl
 import pyarrow as pa
 
-from polars_l2._core import columns, metrics, moments, options, per_output
+from polars_l2._core import columns, frames, metrics, moments, options, per_output
 from polars_l2._core import keys as keys_
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from polars_l2.typing import NanPolicy
+    from polars_l2.typing import ArrowStreamExportable, NanPolicy
 
 __all__ = [
     "STATE_VERSION",
@@ -113,8 +113,6 @@ __all__ = [
 #: that wrote it; :func:`merge_states` and :func:`finalize` read states of
 #: this version and older ones, and refuse newer ones.
 STATE_VERSION: Final = 2
-
-FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 _LEADING = ("state_version", "model")
 _TRAILING = ("weighted", *moments.MOMENTS)
@@ -204,7 +202,7 @@ def state_schema(by: Mapping[str, keys_.KeyDtype] | None = None) -> pa.Schema:
 
 @overload
 def state(
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | ArrowStreamExportable,
     actual: str,
     predicted: str | Sequence[str],
     *,
@@ -227,7 +225,7 @@ def state(
 
 
 def state(
-    frame: pl.DataFrame | pl.LazyFrame,
+    frame: pl.DataFrame | pl.LazyFrame | ArrowStreamExportable,
     actual: str,
     predicted: str | Sequence[str],
     *,
@@ -245,7 +243,8 @@ def state(
     Parameters
     ----------
     frame
-        The data: a DataFrame or a LazyFrame.
+        The data: a DataFrame or a LazyFrame, or any other table
+        :func:`polars_l2.report` takes (Arrow, pandas, DuckDB...).
     actual
         Name of the column of observed values (numeric or Boolean), or a
         vector (Array or List) column, as in :func:`polars_l2.report`: each
@@ -265,7 +264,8 @@ def state(
     Returns
     -------
     DataFrame or LazyFrame
-        The same type as `frame`, with the schema of :func:`state_schema`.
+        A LazyFrame for a LazyFrame, else a DataFrame, with the schema of
+        :func:`state_schema`.
         Rows come in the order of `predicted`, then sorted by the keys (in
         their own dtype, nulls last).
 
@@ -317,8 +317,8 @@ def state(
         function=function,
         reserved=RESERVED,
     )
-    result = evaluate(frame, spec, function=function)
-    return result.collect() if isinstance(frame, pl.DataFrame) else result
+    data = frames.coerce(frame, function=function)
+    return data.result(evaluate(data.frame, spec, function=function))
 
 
 def evaluate(
@@ -352,25 +352,19 @@ def evaluate(
     )
 
 
-StateSource: TypeAlias = pl.DataFrame | pl.LazyFrame | pa.Table | str | os.PathLike[str]
+StateSource: TypeAlias = (
+    "pl.DataFrame | pl.LazyFrame | pa.Table | ArrowStreamExportable | str | "
+    "os.PathLike[str]"
+)
 
 
 def _read(source: StateSource) -> pl.DataFrame:
-    if isinstance(source, pl.DataFrame):
-        return source
-    if isinstance(source, pl.LazyFrame):
-        return source.collect()
-    if isinstance(source, pa.Table):
-        frame = pl.from_arrow(source)
-        assert isinstance(frame, pl.DataFrame)  # a Table always gives a DataFrame
-        return frame
     if isinstance(source, str | os.PathLike):
         return pl.read_parquet(os.fspath(source))
-    msg = (
-        "polars_l2.merge_states: expected DataFrames, LazyFrames, Arrow tables "
-        f"or parquet paths, got {type(source).__name__}"
-    )
-    raise TypeError(msg)
+    function = "polars_l2.merge_states"
+    accepted = f"{frames.ACCEPTED}, or parquet paths"
+    data = frames.coerce(source, function=function, role="state", accepted=accepted)
+    return data.collected()
 
 
 def _keys(names: Sequence[str], *, function: str) -> list[str]:
@@ -421,8 +415,9 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
     Parameters
     ----------
     states
-        States from :func:`state`: DataFrames, LazyFrames, Arrow tables, or
-        paths of parquet files written from them. They must have the same
+        States from :func:`state`: DataFrames, LazyFrames, Arrow tables (or
+        any other table :func:`polars_l2.report` takes), or paths of parquet
+        files written from them. They must have the same
         ``by`` columns, and all be weighted or all unweighted. Key dtypes
         that differ merge in a common dtype (see :mod:`polars_l2.state`).
 
@@ -525,12 +520,30 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
     )
 
 
+@overload
 def finalize(
-    state: FrameT,
+    state: pl.DataFrame | ArrowStreamExportable,
+    *,
+    confidence: float = ...,
+    weighted: bool | None = ...,
+) -> pl.DataFrame: ...
+
+
+@overload
+def finalize(
+    state: pl.LazyFrame,
+    *,
+    confidence: float = ...,
+    weighted: bool | None = ...,
+) -> pl.LazyFrame: ...
+
+
+def finalize(
+    state: pl.DataFrame | pl.LazyFrame | ArrowStreamExportable,
     *,
     confidence: float = 0.95,
     weighted: bool | None = None,
-) -> FrameT:
+) -> pl.DataFrame | pl.LazyFrame:
     """Turn a (merged) state into the evaluation report.
 
     Gives the columns of :func:`polars_l2.report`, in the state's row order,
@@ -549,8 +562,9 @@ def finalize(
     Parameters
     ----------
     state
-        A state from :func:`state` or :func:`merge_states`: DataFrame or
-        LazyFrame.
+        A state from :func:`state` or :func:`merge_states`: a DataFrame or a
+        LazyFrame, or an Arrow table of one (any table
+        :func:`polars_l2.report` takes).
     confidence
         Level of the RMSE confidence interval, strictly between 0 and 1.
     weighted
@@ -561,7 +575,7 @@ def finalize(
     Returns
     -------
     DataFrame or LazyFrame
-        The same type as `state`.
+        A LazyFrame for a LazyFrame, else a DataFrame.
 
     Raises
     ------
@@ -595,18 +609,15 @@ def finalize(
     └───────┴─────┴──────────┴─────┴───────────┴──────────┘
     """
     function = "polars_l2.finalize"
-    if not isinstance(state, pl.DataFrame | pl.LazyFrame):
-        msg = (
-            f"{function}: expected a DataFrame or LazyFrame, not {type(state).__name__}"
-        )
-        raise TypeError(msg)
+    data = frames.coerce(state, function=function, role="state")
+    frame = data.frame
     options.check(function, confidence=confidence, weighted=weighted)
-    keys = _keys(state.collect_schema().names(), function=function)
-    if weighted is None or isinstance(state, pl.DataFrame):
+    keys = _keys(frame.collect_schema().names(), function=function)
+    if weighted is None or isinstance(frame, pl.DataFrame):
         checked = (
-            state
-            if isinstance(state, pl.DataFrame)
-            else state.select("state_version", "weighted").collect()
+            frame
+            if isinstance(frame, pl.DataFrame)
+            else frame.select("state_version", "weighted").collect()
         )
         _check_versions(checked, function=function)
         found = _check_weighted(checked, function=function)
@@ -615,6 +626,8 @@ def finalize(
     metric_columns = metrics.report_columns(
         weighted=weighted, confidence=confidence, top_share=None
     )
-    return state.select(
-        pl.col("model"), *(columns.column(key) for key in keys), *metric_columns
+    return data.result(
+        frame.lazy().select(
+            pl.col("model"), *(columns.column(key) for key in keys), *metric_columns
+        )
     )
