@@ -47,9 +47,13 @@ pytestmark = [
 MODELS = ["linear", "boosted"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    """Start a local Spark session (2 cores) for the whole test session."""
+    """Start a local Spark session (2 cores) for this module's tests.
+
+    Stopped at the module's end: a local Spark Connect server
+    (tests/test_spark_connect.py) cannot start while it runs.
+    """
     # The Python workers must run this interpreter, where polars-l2 is.
     os.environ["PYSPARK_PYTHON"] = sys.executable
     session = (
