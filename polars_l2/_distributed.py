@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 #: How a worker's input error appears in the traceback text an engine relays.
 _WORKER_INPUT_ERROR = re.compile(r"L2InputError: (?P<message>[^\n]+)")
 
+#: How a worker's failed import of a module polars-l2 runs on appears there.
+_WORKER_MISSING_MODULE = re.compile(
+    r"No module named '(?P<module>(?:polars|polars_l2|pyarrow)(?:\.[\w.]+)?)'"
+)
+
 
 def parse(
     actual: object,
@@ -159,3 +164,17 @@ def input_error_from_worker(
     if not found:
         return None
     return L2InputError(f"{found[-1]} (raised by a {engine} worker)")
+
+
+def missing_module_on_worker(error: BaseException) -> str | None:
+    """Return the module a worker could not import, found in the engine's error.
+
+    A worker whose interpreter lacks polars-l2 (or Polars, or pyarrow) fails
+    when it unpickles the function it was sent; the engine relays that as
+    traceback text. This finds the module's name there (None if the error
+    is something else), in every mode of the engine: it needs nothing from
+    the cluster (under Spark Connect the client cannot ask which interpreter
+    the workers run).
+    """
+    found = _WORKER_MISSING_MODULE.search(str(error))
+    return None if found is None else found["module"]

@@ -6,20 +6,20 @@ from typing import TYPE_CHECKING, overload
 
 import polars as pl
 
-from polars_l2._core import columns, metrics, moments, options, per_output
+from polars_l2._core import columns, frames, metrics, moments, options, per_output
 from polars_l2._state import RESERVED
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from polars_l2.typing import NanPolicy
+    from polars_l2.typing import ArrowStreamExportable, NanPolicy
 
 __all__ = ["report"]
 
 
 @overload
 def report(
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | ArrowStreamExportable,
     actual: str,
     predicted: str | Sequence[str],
     *,
@@ -46,7 +46,7 @@ def report(
 
 
 def report(
-    frame: pl.DataFrame | pl.LazyFrame,
+    frame: pl.DataFrame | pl.LazyFrame | ArrowStreamExportable,
     actual: str,
     predicted: str | Sequence[str],
     *,
@@ -68,7 +68,11 @@ def report(
     Parameters
     ----------
     frame
-        The data: a DataFrame or a LazyFrame, one row per prediction.
+        The data, one row per prediction: a DataFrame or a LazyFrame, or any
+        table that exports the Arrow PyCapsule stream interface (a pyarrow
+        Table or RecordBatchReader, a pandas DataFrame, a DuckDB relation,
+        a narwhals frame; read into memory once), or a pyarrow Dataset
+        (scanned lazily: only the columns needed are read).
     actual
         Name of the column of observed values. Any integer, Decimal, Boolean
         or float dtype; computed in Float64 as in :func:`polars_l2.mse`. Or a
@@ -99,7 +103,8 @@ def report(
     Returns
     -------
     DataFrame or LazyFrame
-        The same type as `frame`, with these columns, in this order:
+        A LazyFrame for a LazyFrame, else a DataFrame, with these columns,
+        in this order:
 
         ``model`` (String)
             The predicted column's name.
@@ -173,8 +178,8 @@ def report(
         columns that exist). Also for a bad argument: a column named twice
         in one role, a `by` column with the name of an output column, `by`
         not a name or a list of names, `confidence` not strictly between 0
-        and 1, `top_share` not a bool, an unknown `nan_policy`. It is a
-        ``ValueError`` and a ``TypeError``.
+        and 1, `top_share` not a bool, an unknown `nan_policy`, `frame` not
+        a table. It is a ``ValueError`` and a ``TypeError``.
 
     See Also
     --------
@@ -292,8 +297,10 @@ def report(
         reserved=RESERVED,
     )
     options.check(function, confidence=confidence, top_share=top_share)
-    result = evaluate(frame, spec, confidence=confidence, top_share=top_share)
-    return result.collect() if isinstance(frame, pl.DataFrame) else result
+    data = frames.coerce(frame, function=function)
+    return data.result(
+        evaluate(data.frame, spec, confidence=confidence, top_share=top_share)
+    )
 
 
 def evaluate(

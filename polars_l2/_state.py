@@ -104,19 +104,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar, overload
+from typing import TYPE_CHECKING, Final, TypeAlias, overload
 
 import polars as pl
 import pyarrow as pa
 
-from polars_l2._core import columns, metrics, moments, options, per_output
+from polars_l2._core import columns, frames, metrics, moments, options, per_output
 from polars_l2._core import keys as keys_
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
-    from polars_l2.typing import NanPolicy
+    from polars_l2.typing import ArrowStreamExportable, NanPolicy
 
 __all__ = [
     "STATE_VERSION",
@@ -131,8 +131,6 @@ __all__ = [
 #: this version and older ones, and refuse newer ones. Version 3 records
 #: what was measured (``actual``, ``weight``, ``nan_policy``).
 STATE_VERSION: Final = 3
-
-FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 #: What a state records of how it was measured, beside its models and keys:
 #: absent from states of version 2 and older, read as null (not recorded).
@@ -228,7 +226,7 @@ def state_schema(by: Mapping[str, keys_.KeyDtype] | None = None) -> pa.Schema:
 
 @overload
 def state(
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | ArrowStreamExportable,
     actual: str,
     predicted: str | Sequence[str],
     *,
@@ -251,7 +249,7 @@ def state(
 
 
 def state(
-    frame: pl.DataFrame | pl.LazyFrame,
+    frame: pl.DataFrame | pl.LazyFrame | ArrowStreamExportable,
     actual: str,
     predicted: str | Sequence[str],
     *,
@@ -269,7 +267,8 @@ def state(
     Parameters
     ----------
     frame
-        The data: a DataFrame or a LazyFrame.
+        The data: a DataFrame or a LazyFrame, or any other table
+        :func:`polars_l2.report` takes (Arrow, pandas, DuckDB...).
     actual
         Name of the column of observed values (numeric or Boolean), or a
         vector (Array or List) column, as in :func:`polars_l2.report`: each
@@ -289,7 +288,8 @@ def state(
     Returns
     -------
     DataFrame or LazyFrame
-        The same type as `frame`, with the schema of :func:`state_schema`.
+        A LazyFrame for a LazyFrame, else a DataFrame, with the schema of
+        :func:`state_schema`.
         Rows come in the order of `predicted`, then sorted by the keys (in
         their own dtype, nulls last).
 
@@ -341,8 +341,8 @@ def state(
         function=function,
         reserved=RESERVED,
     )
-    result = evaluate(frame, spec, function=function)
-    return result.collect() if isinstance(frame, pl.DataFrame) else result
+    data = frames.coerce(frame, function=function)
+    return data.result(evaluate(data.frame, spec, function=function))
 
 
 def evaluate(
@@ -379,7 +379,10 @@ def evaluate(
     )
 
 
-StateSource: TypeAlias = pl.DataFrame | pl.LazyFrame | pa.Table | str | os.PathLike[str]
+StateSource: TypeAlias = (
+    "pl.DataFrame | pl.LazyFrame | pa.Table | ArrowStreamExportable | str | "
+    "os.PathLike[str]"
+)
 
 #: The parquet (and Arrow schema) metadata key of the writer's state version.
 METADATA_KEY: Final = _METADATA_KEY.decode()
@@ -478,11 +481,10 @@ def _read(
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         return pl.read_parquet(path), pl.read_parquet_metadata(path)
-    msg = (
-        f"{function}: expected DataFrames, LazyFrames, Arrow tables "
-        f"or parquet paths, got {type(source).__name__}"
-    )
-    raise TypeError(msg)
+    # Any other table the public entrances take (pandas, DuckDB, ...).
+    accepted = f"{frames.ACCEPTED}, or parquet paths"
+    data = frames.coerce(source, function=function, role="state", accepted=accepted)
+    return data.collected(), None
 
 
 def _keys(names: Sequence[str], *, function: str, label: str = "") -> list[str]:
@@ -815,8 +817,9 @@ def merge_states(
     Parameters
     ----------
     states
-        States from :func:`state`: DataFrames, LazyFrames, Arrow tables, or
-        paths of parquet files written from them. They must have measured
+        States from :func:`state`: DataFrames, LazyFrames, Arrow tables (or
+        any other table :func:`polars_l2.report` takes), or paths of parquet
+        files written from them. They must have measured
         the same thing: the same ``actual`` column, models, ``by`` columns,
         weight column (or none) and ``nan_policy``. Key dtypes that differ
         merge in a common dtype (see :mod:`polars_l2.state`). Each is
@@ -910,12 +913,30 @@ def _same_file(a: str, b: str) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
+@overload
 def finalize(
-    state: FrameT,
+    state: pl.DataFrame | ArrowStreamExportable,
+    *,
+    confidence: float = ...,
+    weighted: bool | None = ...,
+) -> pl.DataFrame: ...
+
+
+@overload
+def finalize(
+    state: pl.LazyFrame,
+    *,
+    confidence: float = ...,
+    weighted: bool | None = ...,
+) -> pl.LazyFrame: ...
+
+
+def finalize(
+    state: pl.DataFrame | pl.LazyFrame | ArrowStreamExportable,
     *,
     confidence: float = 0.95,
     weighted: bool | None = None,
-) -> FrameT:
+) -> pl.DataFrame | pl.LazyFrame:
     """Turn a (merged) state into the evaluation report.
 
     Gives the columns of :func:`polars_l2.report`, in the state's row order,
@@ -934,8 +955,9 @@ def finalize(
     Parameters
     ----------
     state
-        A state from :func:`state` or :func:`merge_states`: DataFrame or
-        LazyFrame.
+        A state from :func:`state` or :func:`merge_states`: a DataFrame or a
+        LazyFrame, or an Arrow table of one (any table
+        :func:`polars_l2.report` takes).
     confidence
         Level of the RMSE confidence interval, strictly between 0 and 1.
     weighted
@@ -946,7 +968,7 @@ def finalize(
     Returns
     -------
     DataFrame or LazyFrame
-        The same type as `state`.
+        A LazyFrame for a LazyFrame, else a DataFrame.
 
     Raises
     ------
@@ -980,20 +1002,17 @@ def finalize(
     └───────┴─────┴──────────┴─────┴───────────┴──────────┘
     """
     function = "polars_l2.finalize"
-    if not isinstance(state, pl.DataFrame | pl.LazyFrame):
-        msg = (
-            f"{function}: expected a DataFrame or LazyFrame, not {type(state).__name__}"
-        )
-        raise TypeError(msg)
+    data = frames.coerce(state, function=function, role="state")
+    frame = data.frame
     options.check(function, confidence=confidence, weighted=weighted)
-    schema = state.collect_schema()
+    schema = frame.collect_schema()
     keys = _keys(schema.names(), function=function)
     _check_dtypes(schema, function=function, label="")
-    if isinstance(state, pl.DataFrame):
+    if isinstance(frame, pl.DataFrame):
         # A state at hand is small: check every value.
-        found = _check_weighted(load(state, function=function), function=function)
+        found = _check_weighted(load(frame, function=function), function=function)
     elif weighted is None:
-        checked = state.select("state_version", "weighted").collect()
+        checked = frame.select("state_version", "weighted").collect()
         _check_versions(checked, None, function=function)
         found = _check_weighted(checked, function=function)
     if weighted is None:
@@ -1001,6 +1020,8 @@ def finalize(
     metric_columns = metrics.report_columns(
         weighted=weighted, confidence=confidence, top_share=None
     )
-    return state.select(
-        pl.col("model"), *(columns.column(key) for key in keys), *metric_columns
+    return data.result(
+        frame.lazy().select(
+            pl.col("model"), *(columns.column(key) for key in keys), *metric_columns
+        )
     )

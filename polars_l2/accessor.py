@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, overload
 
 import polars as pl
 
-from polars_l2._core import columns
+from polars_l2._core import columns, frames
 from polars_l2.namespace import (
     L2DataFrameNamespace,
     L2ExprNamespace,
@@ -22,13 +22,13 @@ from polars_l2.namespace import (
 )
 
 if TYPE_CHECKING:
-    from polars_l2.typing import IntoExpr
+    from polars_l2.typing import ArrowStreamExportable, IntoExpr
 
 __all__ = ["l2"]
 
 
 @overload
-def l2(target: pl.DataFrame) -> L2DataFrameNamespace: ...
+def l2(target: pl.DataFrame | ArrowStreamExportable) -> L2DataFrameNamespace: ...
 
 
 @overload
@@ -40,7 +40,7 @@ def l2(target: IntoExpr) -> L2ExprNamespace: ...
 
 
 def l2(
-    target: pl.DataFrame | pl.LazyFrame | IntoExpr,
+    target: pl.DataFrame | pl.LazyFrame | ArrowStreamExportable | IntoExpr,
 ) -> L2DataFrameNamespace | L2LazyFrameNamespace | L2ExprNamespace:
     """Return the ``l2`` namespace of an expression or frame, typed for checkers.
 
@@ -52,13 +52,21 @@ def l2(
     ----------
     target
         An expression or a column name (the actual values of the metrics),
-        a DataFrame or a LazyFrame.
+        a DataFrame or a LazyFrame, or any other table
+        :func:`polars_l2.report` takes (a pyarrow Table, a pandas DataFrame,
+        a DuckDB relation...).
 
     Returns
     -------
     L2ExprNamespace, L2DataFrameNamespace or L2LazyFrameNamespace
         The namespace of `target`; a column name gives the namespace of
-        ``pl.col(name)``.
+        ``pl.col(name)``, another table that of its Polars DataFrame (of
+        the LazyFrame that scans it, for a pyarrow Dataset).
+
+    Raises
+    ------
+    L2InputError
+        If `target` is neither an expression, a column name nor a table.
 
     Examples
     --------
@@ -84,8 +92,12 @@ def l2(
     │ yhat  ┆ 4   ┆ 1.5  │
     └───────┴─────┴──────┘
     """
-    if isinstance(target, pl.DataFrame):
-        return L2DataFrameNamespace(target)
-    if isinstance(target, pl.LazyFrame):
-        return L2LazyFrameNamespace(target)
-    return L2ExprNamespace(columns.parse_into_expr(target, role="actual"))
+    if isinstance(target, str | pl.Expr):
+        return L2ExprNamespace(columns.parse_into_expr(target, role="actual"))
+    accepted = f"a column name or an expression, or {frames.ACCEPTED}"
+    frame = frames.coerce(
+        target, function="polars_l2.l2", role="target", accepted=accepted
+    ).frame
+    if isinstance(frame, pl.LazyFrame):
+        return L2LazyFrameNamespace(frame)
+    return L2DataFrameNamespace(frame)

@@ -16,9 +16,14 @@ driver, which finalises it (:func:`polars_l2.finalize`): the columns of
 in the dtypes Spark's schema gives them (sorted by value) and a null
 ``top_1pct_share``, as for any merged state.
 
+It works on classic and Spark Connect DataFrames alike (Databricks' shared
+and serverless compute run Connect; ``SparkSession.builder.remote(...)``).
 Spark's Python workers must run an interpreter with polars-l2 installed; in
 local mode, the driver's: set ``PYSPARK_PYTHON`` to ``sys.executable`` before
-the session starts. Spark runs one task per core, so start the session with
+the session starts. It refuses a session that lets Spark skip files it
+cannot read (``spark.sql.files.ignoreCorruptFiles`` or
+``ignoreMissingFiles``), which would leave their rows out of the report.
+Spark runs one task per core, so start the session with
 ``spark.executorEnv.POLARS_MAX_THREADS=1`` to give Polars one thread in each.
 """
 
@@ -165,21 +170,74 @@ def _combine(
         )
 
 
+#: Settings that let Spark skip files it cannot read, leaving their rows out.
+_SKIPPING_SETTINGS = (
+    "spark.sql.files.ignoreCorruptFiles",
+    "spark.sql.files.ignoreMissingFiles",
+)
+
+
+def _check_settings(df: pyspark.sql.DataFrame) -> None:
+    """Refuse a session that would skip files it cannot read, without a word.
+
+    With either setting on, Spark drops a corrupt or vanished file from the
+    scan and the report covers part of the data. ``spark.conf`` answers in
+    classic and Connect sessions alike. A reader's own option
+    (``spark.read.option("ignoreCorruptFiles", "true")``) is not visible in
+    the DataFrame and cannot be checked here.
+    """
+    conf = df.sparkSession.conf
+    for name in _SKIPPING_SETTINGS:
+        value = conf.get(name, "false")
+        if str(value).strip().lower() == "true":
+            msg = (
+                f"{_FUNCTION}: the Spark session has {name}=true, which lets "
+                "Spark skip files it cannot read and would leave their rows out "
+                f"of the metrics without a word; set it to false "
+                f'(spark.conf.set("{name}", "false"))'
+            )
+            raise ValueError(msg)
+
+
+def _worker_python(df: pyspark.sql.DataFrame) -> str | None:
+    """Return the interpreter Spark's Python workers run, if the session can say.
+
+    A classic session knows it (``sparkContext.pythonExec``); a Spark Connect
+    client has no ``sparkContext`` (JVM_ATTRIBUTE_NOT_SUPPORTED) and cannot.
+    """
+    session = df.sparkSession
+    if type(session).__module__.startswith("pyspark.sql.connect"):
+        return None
+    python: str | None = session.sparkContext.pythonExec
+    return python
+
+
 @contextmanager
 def _worker_errors(df: pyspark.sql.DataFrame) -> Iterator[None]:
-    """Raise a worker's input error as :class:`polars_l2.L2InputError` again."""
+    """Raise a worker's input error as :class:`polars_l2.L2InputError` again.
+
+    And a worker's failed import of polars-l2 as a RuntimeError that says
+    what to do, the same in classic and Spark Connect sessions.
+    """
     try:
         yield
     except Exception as error:
         input_error = _distributed.input_error_from_worker(error, engine="Spark")
         if input_error is not None:
             raise input_error from error
-        if "No module named 'polars" in str(error):
-            python = df.sparkSession.sparkContext.pythonExec
+        missing = _distributed.missing_module_on_worker(error)
+        if missing is not None:
+            python = _worker_python(df)
+            workers = (
+                "Spark's Python workers"
+                if python is None
+                else f"Spark's Python workers run {python!r}, which"
+            )
             msg = (
-                f"{_FUNCTION}: Spark's Python workers run {python!r}, which "
-                "cannot import polars-l2; set PYSPARK_PYTHON to an interpreter "
-                "that has it (locally: sys.executable) before the session starts"
+                f"{_FUNCTION}: {workers} cannot import polars-l2 (no module "
+                f"named {missing!r}); set PYSPARK_PYTHON to an interpreter that "
+                "has it (locally: sys.executable) before the session starts, or "
+                "install polars-l2 where the workers run"
             )
             raise RuntimeError(msg) from error
         raise
@@ -231,6 +289,10 @@ def state(
     L2InputError
         Before any data is read, if a column is missing or has a type the
         metrics cannot use; the message names the column.
+    ValueError
+        If the session lets Spark skip files it cannot read
+        (``spark.sql.files.ignoreCorruptFiles`` or
+        ``spark.sql.files.ignoreMissingFiles`` is true).
     RuntimeError
         If Spark's Python workers cannot import polars-l2.
 
@@ -251,6 +313,7 @@ def state(
         function=_FUNCTION,
     )
     spec.check_present(df.columns, function=_FUNCTION)
+    _check_settings(df)
     selected = df.select(*[_quote(name) for name in spec.needed])
     # The state of no rows checks every column on the driver before Spark
     # reads any data, and is the result for a DataFrame without rows.
@@ -322,7 +385,10 @@ def report(
     L2InputError
         If a column is missing or has a type the metrics cannot use.
     ValueError
-        If `confidence` is not strictly between 0 and 1.
+        If `confidence` is not strictly between 0 and 1, or the session lets
+        Spark skip files it cannot read (see :func:`state`).
+    RuntimeError
+        If Spark's Python workers cannot import polars-l2.
 
     Examples
     --------

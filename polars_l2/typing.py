@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal, TypeAlias
+from typing import Literal, Protocol, TypeAlias
 
 import polars as pl
 
@@ -22,3 +22,20 @@ NanPolicy: TypeAlias = Literal["propagate", "omit"]
 MultiOutput: TypeAlias = (
     Literal["uniform_average", "raw_values", "sum"] | Iterable[float]
 )
+
+
+class ArrowStreamExportable(Protocol):
+    """A table that exports the Arrow PyCapsule stream interface.
+
+    pyarrow ``Table`` and ``RecordBatchReader``, pandas DataFrames (pandas
+    2.2 and newer), DuckDB relations, narwhals DataFrames and many others
+    have the method ``__arrow_c_stream__``; :func:`polars_l2.report`,
+    :func:`polars_l2.state`, :func:`polars_l2.finalize`,
+    :func:`polars_l2.merge_states` and :func:`polars_l2.l2` accept them and
+    return Polars DataFrames. See the `Arrow PyCapsule interface
+    <https://arrow.apache.org/docs/format/CDataInterface/PyCapsuleInterface.html>`_.
+    """
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """Export the table as an Arrow C stream, in a PyCapsule."""
+        ...  # pragma: no cover - a protocol's method has no body

@@ -271,9 +271,9 @@ def test_finalize_refuses_a_weighted_that_is_not_a_bool(weighted: object) -> Non
         polars_l2.L2InputError,
         match=r"finalize: weighted must be True, False or None, got",
     ):
-        polars_l2.finalize(state, weighted=weighted)  # type: ignore[arg-type]
+        polars_l2.finalize(state, weighted=weighted)  # type: ignore[call-overload]
     with pytest.raises(polars_l2.L2InputError, match="weighted must be"):
-        polars_l2.finalize(state.lazy(), weighted=weighted)  # type: ignore[arg-type]
+        polars_l2.finalize(state.lazy(), weighted=weighted)  # type: ignore[call-overload]
 
 
 # The expression functions: a string is a column name, literally.

@@ -1,0 +1,144 @@
+"""The data argument of every frame-level entrance, as a Polars frame.
+
+:func:`polars_l2.report`, :func:`polars_l2.state`, :func:`polars_l2.finalize`,
+:func:`polars_l2.merge_states` and :func:`polars_l2.l2` take Polars frames
+and anything else that holds a table and speaks Arrow: an object that
+exports the Arrow PyCapsule stream interface (``__arrow_c_stream__``: a
+pyarrow ``Table``, ``RecordBatch`` or ``RecordBatchReader``, a pandas
+DataFrame, a DuckDB relation, a narwhals DataFrame...), a pyarrow
+``Dataset``, or a narwhals frame of any of these. :func:`coerce` is the one
+place that turns such an argument into a Polars frame, and decides whether
+the result is lazy: only a Polars LazyFrame (or a narwhals LazyFrame around
+one) gives a LazyFrame; everything else gives a DataFrame.
+
+A pyarrow ``Dataset`` is scanned lazily (``pl.scan_pyarrow_dataset``):
+Polars reads only the columns and rows the query needs, and the query may
+read it more than once (the report's top-1% share does). Any other Arrow
+stream is read into memory once, by ``pl.DataFrame``: a stream can be read
+only once, and the report reads its data once per model. A pandas
+DataFrame is read as ``pl.DataFrame`` reads it: its index is dropped, and
+NaN in a column of numpy floats is missing (pandas' own convention), while a
+column of Arrow types keeps NaN and null apart.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from polars_l2.exceptions import L2InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+#: What the entrances accept, for the messages that refuse the rest.
+ACCEPTED = (
+    "a Polars DataFrame or LazyFrame, or a table that exports the Arrow "
+    "PyCapsule stream interface (__arrow_c_stream__: a pyarrow Table or "
+    "RecordBatchReader, a pandas DataFrame, a DuckDB relation...), a pyarrow "
+    "Dataset or a narwhals frame"
+)
+
+
+@dataclass(frozen=True)
+class Input:
+    """A user's data as a Polars frame, and the kind of frame to return.
+
+    Attributes
+    ----------
+    frame
+        The data: a DataFrame, or a LazyFrame (a LazyFrame given, or the
+        lazy scan of a pyarrow Dataset).
+    lazy
+        Whether the caller gets a LazyFrame back (only for a LazyFrame
+        given); otherwise the query is collected into a DataFrame.
+    """
+
+    frame: pl.DataFrame | pl.LazyFrame
+    lazy: bool
+
+    def result(self, query: pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+        """Return `query` as the caller's kind of frame: lazy, or collected."""
+        return query if self.lazy else query.collect()
+
+    def collected(self) -> pl.DataFrame:
+        """Return the data as a DataFrame (a lazy frame is collected)."""
+        frame = self.frame
+        return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+
+
+def _narwhals_native() -> Callable[[object], object] | None:
+    """Return ``narwhals.to_native`` if narwhals is imported, else None.
+
+    A narwhals frame exists only once narwhals is imported, so an object
+    cannot be one otherwise; importing it here would only cost time.
+    """
+    narwhals = sys.modules.get("narwhals")
+    if narwhals is None:
+        return None
+
+    def native(data: object) -> object:
+        return narwhals.to_native(data, pass_through=True)
+
+    return native
+
+
+def _is_dataset(data: object) -> bool:
+    """Whether `data` is a pyarrow Dataset (without importing pyarrow.dataset)."""
+    dataset = sys.modules.get("pyarrow.dataset")
+    return dataset is not None and isinstance(data, dataset.Dataset)
+
+
+def coerce(
+    data: object, *, function: str, role: str = "frame", accepted: str = ACCEPTED
+) -> Input:
+    """Return `data` as a Polars frame; raise naming what was given otherwise.
+
+    Parameters
+    ----------
+    data
+        What the user passed: see the module's docstring for what is
+        accepted.
+    function
+        The public function's name, for the message.
+    role
+        The argument's name, for the message.
+    accepted
+        What the argument may be, for the message.
+
+    Returns
+    -------
+    Input
+        The Polars frame, and whether the caller returns a LazyFrame.
+
+    Raises
+    ------
+    L2InputError
+        If `data` is not a table (a Series, a dict, a path...), or its Arrow
+        stream does not hold one (an array's stream).
+    """
+    native = _narwhals_native()
+    if native is not None:
+        data = native(data)
+    if isinstance(data, pl.LazyFrame):
+        return Input(data, lazy=True)
+    if isinstance(data, pl.DataFrame):
+        return Input(data, lazy=False)
+    if _is_dataset(data):
+        return Input(pl.scan_pyarrow_dataset(data), lazy=False)
+    if not isinstance(data, pl.Series) and hasattr(data, "__arrow_c_stream__"):
+        try:
+            return Input(pl.DataFrame(data), lazy=False)
+        except pl.exceptions.SchemaError as error:
+            # A ChunkedArray's or an Array's stream holds a column: Polars
+            # wants a stream of structs (rows of a table).
+            msg = (
+                f"{function}: `{role}` has type {type(data).__name__}, whose Arrow "
+                f"stream holds a column, not a table ({error}); expected {accepted}"
+            )
+            raise L2InputError(msg) from error
+    msg = f"{function}: `{role}` has type {type(data).__name__}; expected {accepted}"
+    raise L2InputError(msg)

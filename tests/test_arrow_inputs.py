@@ -1,0 +1,286 @@
+"""The public entrances take any table that speaks Arrow, not only Polars frames.
+
+pyarrow Tables, RecordBatches, RecordBatchReaders and Datasets, pandas
+DataFrames, DuckDB relations, narwhals frames and any object with
+``__arrow_c_stream__`` give the same report, state and finalised state as
+the Polars DataFrame of the same data; the rows are checked against an
+independent reference (``math.fsum``) once, on the Polars path.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from polars.io.pyarrow_dataset import anonymous_scan
+from polars.testing import assert_frame_equal
+
+import polars_l2
+from polars_l2 import l2
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+pd = pytest.importorskip("pandas")
+duckdb = pytest.importorskip("duckdb")
+nw = pytest.importorskip("narwhals")
+
+MODELS = ["linear", "boosted"]
+
+
+@pytest.fixture(scope="module")
+def df() -> pl.DataFrame:
+    """Two models of an integer target with nulls, in three regions, weighted."""
+    rng = np.random.default_rng(14)
+    n = 3_000
+    y = rng.integers(0, 1_000, n)
+    return pl.DataFrame(
+        {
+            "region": rng.choice(["north", "south", "east"], n),
+            "y": pl.Series(y, dtype=pl.Int64).scatter(rng.choice(n, 40), None),
+            "linear": y + rng.normal(0, 20, n),
+            "boosted": pl.Series(y + rng.standard_t(3, n) * 10).scatter(
+                rng.choice(n, 30), None
+            ),
+            "w": rng.uniform(0.5, 2.0, n),
+            # A column the report does not read.
+            "note": rng.choice(["a", "b"], n),
+        }
+    )
+
+
+class ArrowStream:
+    """A table known only by its ``__arrow_c_stream__`` (no pyarrow type)."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self._table = table
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        return self._table.__arrow_c_stream__(requested_schema)
+
+
+def _batches(table: pa.Table) -> pa.RecordBatchReader:
+    return pa.RecordBatchReader.from_batches(
+        table.schema, table.to_batches(max_chunksize=700)
+    )
+
+
+def _duckdb(table: pa.Table) -> Any:
+    return duckdb.connect().from_arrow(table)
+
+
+#: Each kind of table, made from the Arrow table of the Polars frame.
+CONVERTERS: dict[str, Callable[[pa.Table], Any]] = {
+    "pyarrow-table": lambda table: table,
+    "pyarrow-record-batch": lambda table: table.combine_chunks().to_batches()[0],
+    "pyarrow-record-batch-reader": _batches,
+    "pyarrow-dataset": ds.dataset,
+    "pandas-numpy": lambda table: table.to_pandas(),
+    "pandas-arrow": lambda table: table.to_pandas(types_mapper=pd.ArrowDtype),
+    "duckdb-relation": _duckdb,
+    "narwhals-pandas": lambda table: nw.from_native(table.to_pandas()),
+    "narwhals-pyarrow": nw.from_native,
+    "arrow-c-stream": ArrowStream,
+}
+
+
+@pytest.fixture(params=list(CONVERTERS))
+def convert(request: pytest.FixtureRequest) -> Callable[[pl.DataFrame], Any]:
+    def converted(frame: pl.DataFrame) -> Any:
+        return CONVERTERS[request.param](frame.to_arrow())
+
+    return converted
+
+
+def test_the_polars_report_matches_a_reference(df: pl.DataFrame) -> None:
+    report = polars_l2.report(df, "y", MODELS, by="region", weight="w")
+    for model, region, rmse in report.select("model", "region", "rmse").iter_rows():
+        rows = df.filter(pl.col("region") == region).drop_nulls(["y", model])
+        e = rows[model].to_numpy() - rows["y"].to_numpy().astype(np.float64)
+        w = rows["w"].to_numpy()
+        expected = math.sqrt(math.fsum(w * e * e) / math.fsum(w))
+        assert rmse == pytest.approx(expected, rel=1e-12)
+
+
+def test_report_of_a_table_is_the_polars_report(
+    df: pl.DataFrame, convert: Callable[[pl.DataFrame], Any]
+) -> None:
+    result = polars_l2.report(convert(df), "y", MODELS, by="region", weight="w")
+    assert isinstance(result, pl.DataFrame)
+    expected = polars_l2.report(df, "y", MODELS, by="region", weight="w")
+    # pandas without Arrow types holds integers with nulls as floats.
+    assert_frame_equal(result, expected, check_dtypes=False)
+
+
+def test_state_of_a_table_is_the_polars_state(
+    df: pl.DataFrame, convert: Callable[[pl.DataFrame], Any]
+) -> None:
+    result = polars_l2.state(convert(df), "y", MODELS, by="region")
+    assert isinstance(result, pl.DataFrame)
+    assert_frame_equal(result, polars_l2.state(df, "y", MODELS, by="region"))
+
+
+def test_the_l2_helper_takes_a_table(
+    df: pl.DataFrame, convert: Callable[[pl.DataFrame], Any]
+) -> None:
+    result = l2(convert(df)).report("y", MODELS, by="region")
+    if isinstance(result, pl.LazyFrame):  # a pyarrow Dataset is scanned lazily
+        result = result.collect()
+    expected = polars_l2.report(df, "y", MODELS, by="region")
+    assert_frame_equal(result, expected, check_dtypes=False)
+
+
+def test_finalize_and_merge_states_take_tables(
+    df: pl.DataFrame, convert: Callable[[pl.DataFrame], Any]
+) -> None:
+    halves = [df.head(1_000), df.slice(1_000)]
+    states = [polars_l2.state(half, "y", MODELS, by="region") for half in halves]
+    expected = polars_l2.merge_states(states)
+    merged = polars_l2.merge_states([convert(state) for state in states])
+    assert_frame_equal(merged, expected)
+    finalized = polars_l2.finalize(convert(expected))
+    assert isinstance(finalized, pl.DataFrame)
+    assert_frame_equal(finalized, polars_l2.finalize(expected))
+
+
+def test_a_lazy_narwhals_frame_stays_lazy(df: pl.DataFrame) -> None:
+    wrapped = nw.from_native(df.lazy())
+    result = polars_l2.report(wrapped, "y", MODELS, by="region")
+    assert isinstance(result, pl.LazyFrame)
+    expected = polars_l2.report(df, "y", MODELS, by="region")
+    assert_frame_equal(result.collect(), expected)
+    assert isinstance(polars_l2.state(wrapped, "y", MODELS), pl.LazyFrame)
+
+
+@pytest.fixture
+def parquet_dataset(df: pl.DataFrame, tmp_path: Path) -> ds.Dataset:
+    for i, part in enumerate(df.iter_slices(1_000)):
+        pq.write_table(part.to_arrow(), tmp_path / f"part-{i}.parquet")
+    return ds.dataset(tmp_path, format="parquet")
+
+
+def test_a_dataset_is_scanned_for_the_needed_columns_only(
+    df: pl.DataFrame, parquet_dataset: ds.Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Record what Polars asks the dataset for each time it scans it.
+    requested: list[list[str] | None] = []
+    scan = anonymous_scan._scan_pyarrow_dataset_impl
+
+    def recording(dataset: Any, with_columns: list[str] | None, *args: Any, **kw: Any):  # type: ignore[no-untyped-def] # noqa: ANN202
+        requested.append(with_columns)
+        return scan(dataset, with_columns, *args, **kw)
+
+    monkeypatch.setattr(anonymous_scan, "_scan_pyarrow_dataset_impl", recording)
+    result = polars_l2.report(parquet_dataset, "y", MODELS, by="region")
+    assert isinstance(result, pl.DataFrame)
+    assert_frame_equal(result, polars_l2.report(df, "y", MODELS, by="region"))
+    # Never the whole dataset: only the key, actual and prediction columns.
+    assert requested
+    assert all(columns is not None for columns in requested)
+    read = {name for columns in requested if columns for name in columns}
+    assert read <= {"region", "y", *MODELS}
+
+
+def test_the_plan_of_a_dataset_is_a_projected_scan(
+    parquet_dataset: ds.Dataset,
+) -> None:
+    plan = l2(parquet_dataset).report("y", "linear", by="region", top_share=False)
+    assert isinstance(plan, pl.LazyFrame)
+    text = plan.explain()
+    assert "PYTHON SCAN" in text
+    # The dataset has 6 columns; the report reads 3 of them.
+    assert "PROJECT 3/6 COLUMNS" in text
+
+
+#: Each entrance that takes a table, called with `value` as the table.
+ENTRANCES: dict[str, Callable[[Any], object]] = {
+    "report": lambda value: polars_l2.report(value, "y", "linear"),
+    "state": lambda value: polars_l2.state(value, "y", "linear"),
+    "finalize": polars_l2.finalize,
+    "merge_states": lambda value: polars_l2.merge_states([value]),
+    # l2("name") is the namespace of a column: a string is no table here.
+    "l2": lambda value: l2(value).report("y", "linear"),
+}
+
+NOT_TABLES = {
+    "dict": {"y": [1.0], "linear": [1.0]},
+    "Series": pl.Series("y", [1.0]),
+    "ChunkedArray": pa.chunked_array([[1.0]]),
+    "int": 42,
+}
+
+
+@pytest.mark.parametrize("kind", list(NOT_TABLES))
+@pytest.mark.parametrize("entrance", list(ENTRANCES))
+def test_what_is_not_a_table_is_refused(kind: str, entrance: str) -> None:
+    with pytest.raises(polars_l2.L2InputError, match=rf"has type {kind}\b") as error:
+        ENTRANCES[entrance](NOT_TABLES[kind])
+    assert "__arrow_c_stream__" in str(error.value)
+    assert f"polars_l2.{entrance}:" in str(error.value)
+
+
+def test_a_path_is_not_a_table() -> None:
+    with pytest.raises(polars_l2.L2InputError, match="has type str"):
+        polars_l2.report("predictions.parquet", "y", "linear")  # type: ignore[call-overload]
+
+
+USER_CODE = """\
+from __future__ import annotations
+
+import polars as pl
+
+import polars_l2
+from polars_l2 import l2
+
+
+class Stream:
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        return None
+
+
+report: pl.DataFrame = polars_l2.report(Stream(), "y", "yhat")
+state: pl.DataFrame = polars_l2.state(Stream(), "y", "yhat")
+final: pl.DataFrame = polars_l2.finalize(Stream())
+merged: pl.DataFrame = polars_l2.merge_states([Stream(), pl.DataFrame()])
+method: pl.DataFrame = l2(Stream()).report("y", "yhat")
+lazy: pl.LazyFrame = polars_l2.report(pl.LazyFrame(), "y", "yhat")
+polars_l2.report({"y": [1.0]}, "y", "yhat")  # not a table
+"""
+
+
+def test_a_type_checker_sees_an_arrow_table_give_a_dataframe(tmp_path: Path) -> None:
+    pytest.importorskip("mypy")
+    (tmp_path / "user.py").write_text(USER_CODE)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-error-summary",
+            "--hide-error-context",
+            "--cache-dir",
+            str(tmp_path / ".mypy_cache"),
+            "user.py",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    errors = [line for line in result.stdout.splitlines() if ": error: " in line]
+    assert len(errors) == 1, result.stdout + result.stderr
+    line = 1 + USER_CODE.splitlines().index(
+        'polars_l2.report({"y": [1.0]}, "y", "yhat")  # not a table'
+    )
+    assert errors[0].startswith(f"user.py:{line}:"), errors
+    assert "[call-overload]" in errors[0]
