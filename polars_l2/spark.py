@@ -103,12 +103,18 @@ def _arrow_schema(df: pyspark.sql.DataFrame, spec: Spec) -> pa.Schema:
     zone, so a key of that type is a ``Datetime`` in that zone.
     """
     from pyspark.sql.pandas.types import to_arrow_type  # noqa: PLC0415
+    from pyspark.sql.types import TimestampType  # noqa: PLC0415
 
     zone = df.sparkSession.conf.get("spark.sql.session.timeZone")
     fields = []
     for field in df.schema.fields:
         try:
-            arrow_type = to_arrow_type(field.dataType, timezone=zone)
+            # Here, not by to_arrow_type, whose time zone argument differs
+            # between PySpark versions.
+            if isinstance(field.dataType, TimestampType):
+                arrow_type = pa.timestamp("us", tz=zone)
+            else:
+                arrow_type = to_arrow_type(field.dataType)
         except Exception as error:  # PySpark raises several types here
             spark_type = field.dataType.simpleString()
             if field.name in spec.by:
@@ -147,9 +153,10 @@ def _unsupported_key_error(
         for field in df.schema.fields
         if field.name in spec.by and field.dataType.typeName() == "time"
     ]
-    named = ", ".join(repr(name) for name in times) or "of type time"
+    named = ", ".join(repr(name) for name in times)
+    keys = f"by column {named} has" if len(times) == 1 else f"by columns {named} have"
     msg = (
-        f"{_FUNCTION}: by column {named} has Spark type time, which this "
+        f"{_FUNCTION}: {keys} Spark type time, which this "
         "Spark session cannot send to Python (Spark Connect has no time type "
         "in its results: UNSUPPORTED_TIME_TYPE); cast it first (for example "
         "to a string, or to a timestamp on a day)"
