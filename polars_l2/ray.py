@@ -116,10 +116,15 @@ def _worker_errors() -> Iterator[None]:
         raise
 
 
-def _known_schema(dataset: ray.data.Dataset) -> pa.Schema | None:
-    """Return the dataset's Arrow schema if Ray knows it without reading data."""
+def _known_schema(
+    dataset: ray.data.Dataset, *, fetch: bool = False
+) -> pa.Schema | None:
+    """Return the dataset's Arrow schema if Ray knows it without reading data.
+
+    With `fetch`, Ray runs the dataset up to its first block to find it.
+    """
     try:
-        known = dataset.schema(fetch_if_missing=False)
+        known = dataset.schema(fetch_if_missing=fetch)
     except pa.ArrowException:
         # Blocks of incompatible schemas: each block is checked by its task.
         return None
@@ -199,7 +204,8 @@ def state(
     L2InputError
         If a column is missing or has a dtype the metrics cannot use: before
         any data is read when Ray knows the dataset's schema, else from the
-        first block that has it. The message names the column.
+        first block that has it (for a dataset without rows, from the
+        schema Ray finds by running it). The message names the column.
     ValueError
         If the dataset's ``DataContext`` lets Ray skip failing blocks.
     ray.exceptions.RayError
@@ -247,6 +253,12 @@ def state(
         if combine == "ray" or (combine == "auto" and rows > DRIVER_COMBINE_MAX_ROWS):
             blocks = _merge_on_cluster(blocks, rows, spec, schema, options)
         tables = ray.get(blocks.to_arrow_refs())
+    if known is None and not any(table.num_rows for table in tables):
+        # No block had rows, so no task checked the columns and no block
+        # state carries the keys' dtypes: ask Ray for the schema (this runs
+        # the dataset once more, which gave no rows), as for a known one.
+        fetched = _known_schema(dataset, fetch=True)
+        base = _distributed.empty_state(fetched, spec, function=_FUNCTION)
     return _distributed.merge_in_order(base, tables, spec)
 
 

@@ -101,23 +101,72 @@ def _quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _arrow_schema(df: pyspark.sql.DataFrame) -> pa.Schema:
-    """Return the Arrow schema of `df`; raise naming a column Arrow cannot hold."""
-    from pyspark.sql.pandas.types import to_arrow_type  # noqa: PLC0415
+def _arrow_schema(df: pyspark.sql.DataFrame, spec: Spec) -> pa.Schema:
+    """Return the Arrow schema the workers get `df` in; raise naming a column.
 
+    Spark hands a ``timestamp`` (an instant) to Python in the session's time
+    zone, so a key of that type is a ``Datetime`` in that zone.
+    """
+    from pyspark.sql.pandas.types import to_arrow_type  # noqa: PLC0415
+    from pyspark.sql.types import TimestampType  # noqa: PLC0415
+
+    zone = df.sparkSession.conf.get("spark.sql.session.timeZone")
     fields = []
     for field in df.schema.fields:
         try:
-            arrow_type = to_arrow_type(field.dataType)
+            # Here, not by to_arrow_type, whose time zone argument differs
+            # between PySpark versions.
+            if isinstance(field.dataType, TimestampType):
+                arrow_type = pa.timestamp("us", tz=zone)
+            else:
+                arrow_type = to_arrow_type(field.dataType)
         except Exception as error:  # PySpark raises several types here
-            msg = (
-                f"{_FUNCTION}: column {field.name!r} has Spark type "
-                f"{field.dataType.simpleString()}; expected a numeric or "
-                "Boolean column"
-            )
+            spark_type = field.dataType.simpleString()
+            if field.name in spec.by:
+                msg = (
+                    f"{_FUNCTION}: by column {field.name!r} has Spark type "
+                    f"{spark_type}, which has no Arrow type, so no state can "
+                    "hold it; cast it first (for example to a string)"
+                )
+            else:
+                msg = (
+                    f"{_FUNCTION}: column {field.name!r} has Spark type "
+                    f"{spark_type}; expected a numeric or Boolean column"
+                )
             raise L2InputError(msg) from error
         fields.append(pa.field(field.name, arrow_type))
     return pa.schema(fields)
+
+
+def _unsupported_key_error(
+    error: BaseException, df: pyspark.sql.DataFrame, spec: Spec
+) -> L2InputError | None:
+    """Return the input error for a key type Spark cannot send to the driver.
+
+    Spark Connect (4.x) sends no ``time`` column in its Arrow results
+    (``UNSUPPORTED_TIME_TYPE``), and the merged state carries the keys.
+    """
+    from pyspark.errors import PySparkException  # noqa: PLC0415
+
+    if not (
+        isinstance(error, PySparkException)
+        and error.getCondition() == "UNSUPPORTED_TIME_TYPE"
+    ):
+        return None
+    times = [
+        field.name
+        for field in df.schema.fields
+        if field.name in spec.by and field.dataType.typeName() == "time"
+    ]
+    named = ", ".join(repr(name) for name in times)
+    keys = f"by column {named} has" if len(times) == 1 else f"by columns {named} have"
+    msg = (
+        f"{_FUNCTION}: {keys} Spark type time, which this "
+        "Spark session cannot send to Python (Spark Connect has no time type "
+        "in its results: UNSUPPORTED_TIME_TYPE); cast it first (for example "
+        "to a string, or to a timestamp on a day)"
+    )
+    return L2InputError(msg)
 
 
 def _merge_partition(
@@ -213,16 +262,21 @@ def _worker_python(df: pyspark.sql.DataFrame) -> str | None:
 
 
 @contextmanager
-def _worker_errors(df: pyspark.sql.DataFrame) -> Iterator[None]:
+def _worker_errors(
+    df: pyspark.sql.DataFrame, spec: Spec | None = None
+) -> Iterator[None]:
     """Raise a worker's input error as :class:`polars_l2.L2InputError` again.
 
-    And a worker's failed import of polars-l2 as a RuntimeError that says
-    what to do, the same in classic and Spark Connect sessions.
+    With `spec`, also a key whose type Spark cannot send to the driver. And
+    a worker's failed import of polars-l2 as a RuntimeError that says what
+    to do, the same in classic and Spark Connect sessions.
     """
     try:
         yield
     except Exception as error:
         input_error = _distributed.input_error_from_worker(error, engine="Spark")
+        if input_error is None and spec is not None:
+            input_error = _unsupported_key_error(error, df, spec)
         if input_error is not None:
             raise input_error from error
         missing = _distributed.missing_module_on_worker(error)
@@ -282,13 +336,17 @@ def state(
         One row per model and segment, with the schema of
         :func:`polars_l2.state_schema`: models in the order of `predicted`,
         then segments sorted by key (by value, nulls last). The keys keep
-        the dtypes of Spark's schema (through Arrow).
+        the dtypes of Spark's schema (through Arrow): a ``timestamp`` key is
+        a ``Datetime("us")`` in the session's time zone
+        (``spark.sql.session.timeZone``), a ``timestamp_ntz`` one has none.
 
     Raises
     ------
     L2InputError
         Before any data is read, if a column is missing or has a type the
-        metrics cannot use; the message names the column.
+        metrics cannot use; the message names the column. Also if a by
+        column has a type the session cannot send to Python (Spark
+        Connect's ``time``).
     ValueError
         If the session lets Spark skip files it cannot read
         (``spark.sql.files.ignoreCorruptFiles`` or
@@ -317,7 +375,9 @@ def state(
     selected = df.select(*[_quote(name) for name in spec.needed])
     # The state of no rows checks every column on the driver before Spark
     # reads any data, and is the result for a DataFrame without rows.
-    base = _distributed.empty_state(_arrow_schema(selected), spec, function=_FUNCTION)
+    base = _distributed.empty_state(
+        _arrow_schema(selected, spec), spec, function=_FUNCTION
+    )
     # mapInArrow needs the output schema up front: the keys' types are those
     # of the state of no rows, which come from the DataFrame's schema.
     schema = _distributed.state_schema(base)
@@ -333,7 +393,7 @@ def state(
             functools.partial(_partition_state, spec=spec, schema=schema),
             from_arrow_schema(schema),
         )
-    with _worker_errors(df):
+    with _worker_errors(df, spec):
         merged: Any = _combine(partitions, spec, schema).toArrow()
     # Spark hands timestamps back in its session's time zone: the declared
     # schema's types again, so that the keys merge with the driver's state.

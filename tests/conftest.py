@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.paths import PATHS, BoundPath, Context
+from tests.paths import PATHS, SPARK_TIME_ZONE, BoundPath, Context
 
 if TYPE_CHECKING:
     from pathlib import Path as FilePath
@@ -80,6 +80,11 @@ def cluster() -> Iterator[None]:
         include_dashboard=False,
         log_to_driver=False,
         logging_level="warning",
+        # Ray kills a worker idle for a second, and the adapter's tasks run
+        # in workers of their own runtime_env (POLARS_MAX_THREADS): each
+        # query of a test would start and import polars in new workers, some
+        # seconds each. Kept, a small query takes a tenth of a second.
+        _system_config={"idle_worker_killing_time_threshold_ms": 600_000},
     )
     context = ray_data.DataContext.get_current()
     context.enable_progress_bars = False
@@ -101,6 +106,8 @@ def spark() -> Iterator[Any]:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.executorEnv.POLARS_MAX_THREADS", "1")
+        # Whatever the machine's zone: the paths' timestamps (tests/paths.py).
+        .config("spark.sql.session.timeZone", SPARK_TIME_ZONE)
         # One parquet file per partition (see Spark's file-split sizing).
         .config("spark.sql.files.openCostInBytes", str(1 << 30))
         # A Spark Connect server in the same JVM, for the spark-connect path.
@@ -133,16 +140,6 @@ def _free_port() -> int:
         return port
 
 
-#: The marks of a path through Ray or Spark.
-DISTRIBUTED = [
-    pytest.mark.distributed,
-    # Ray's DataContext warns about its own deprecated fields when created.
-    pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context"),
-    # PySpark 4 warns that it does not fully support pandas 3 (it is not used).
-    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas"),
-]
-
-
 def _engine(request: pytest.FixtureRequest, name: str) -> Any:
     """Start (once per session) the engine a distributed path runs on."""
     if name == "ray":
@@ -154,7 +151,7 @@ def _engine(request: pytest.FixtureRequest, name: str) -> Any:
 
 def _params(*, functions: bool) -> list[Any]:
     return [
-        pytest.param(name, marks=DISTRIBUTED) if p.distributed else name
+        pytest.param(name, marks=p.marks) if p.distributed else name
         for name, p in PATHS.items()
         if functions or p.metrics is None
     ]

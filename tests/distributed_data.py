@@ -164,7 +164,11 @@ def odd_arguments() -> dict[str, object]:
 
 
 def assert_odd_report_matches(got: pl.DataFrame, plain: pl.DataFrame) -> None:
-    """Check a report of odd-named data against the report of the plain data."""
+    """Check a report of odd-named data against the report of the plain data.
+
+    The keys keep their dtypes (a state keeps them, version 2), whatever
+    their names: ``_bin`` stays an Int32 beside the report's own columns.
+    """
     models = {"linear": ODD["linear"], "boosted": ODD["boosted"]}
     want = plain.with_columns(pl.col("model").replace(models)).rename(
         {key: ODD[key] for key in BY}

@@ -40,6 +40,8 @@ from tests.paths import (
 from tests.report_reference import reference_report
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from tests.paths import BoundPath
 
 # --- report cases: every path against report and the reference -------------
@@ -185,7 +187,66 @@ def _assert_matches_reference(
             assert (a is None and b is None) or abs(a - b) <= bound + 1e-12
 
 
-@pytest.mark.parametrize("case", list(REPORT_CASES))
+# --- which cases run on the distributed paths --------------------------------
+
+#: The cases that also run on the distributed paths (ray, spark and
+#: spark-connect); the other paths run every case. A query through an
+#: engine costs about a second (a Ray job, a Spark job with a shuffle)
+#: against milliseconds in process, and the adapters compute nothing
+#: themselves: their workers run ``polars_l2.state`` and their drivers
+#: ``merge_states`` and ``finalize``, which the state and chunks paths check
+#: on every case. So the engines run the cases where the engine takes part:
+#: how it hands over the data (input types, no rows), how it names columns,
+#: how it holds and shuffles keys, and where it merges.
+ENGINE_CASES = frozenset(
+    {
+        # Report cases.
+        "by-one",  # two models, weights, a string key with nulls: the shuffle
+        "by-two",  # a string and an integer key
+        "nan-omit",  # an option that reaches the workers
+        "empty",  # no rows: the driver's state of no data
+        "empty-by",  # no rows: the keys' dtypes from the schema alone
+        "decimal",  # input types through Arrow and Spark
+        "boolean",
+        # Issue 11: literal names (quoting in Spark), 128-bit integers and
+        # Decimal(38, s) (decimal(38, 0) and decimal128 in the engines), an
+        # infinite error and zero weights, typed keys, a key named as the
+        # merge's own column, vector targets (Arrow lists and arrays).
+        "1-regex-by",
+        "1-star-predicted",
+        "2-int128",
+        "2-int128-int64",
+        "3-decimal38",
+        "3-decimal38-18",
+        "5-inf",
+        "6-zero-weight-inf",
+        "6-zero-weight-nan",
+        "7-datetime-ns",
+        "7-datetime-zoned",
+        "7-duration",
+        "7-int-keys-sort-as-numbers",
+        "7-signed-zero",
+        "7-time-sub-seconds",
+        "8-by-_l2_order",
+        "9-array",
+        "9-list-by",
+    }
+)
+
+
+def _on_paths(cases: Iterable[str]) -> list[Any]:
+    """Return the (path, case) parameters: :data:`ENGINE_CASES` on engines."""
+    return [
+        pytest.param(name, case, marks=path.marks, id=f"{name}-{case}")
+        for name, path in PATHS.items()
+        for case in cases
+        if case in ENGINE_CASES or not path.distributed
+    ]
+
+
+@pytest.mark.parametrize(
+    ("any_path", "case"), _on_paths(REPORT_CASES), indirect=["any_path"]
+)
 def test_every_path_gives_the_report(any_path: BoundPath, case: str) -> None:
     path = any_path
     query = REPORT_CASES[case]
@@ -238,7 +299,7 @@ def _assert_right(
         )
         assert got[name].to_list() == shown.to_list(), (name, got[name], shown)
         if path.path.text is None and (typed_keys or not path.path.keys_are_strings):
-            assert got.schema[name] == values.dtype, (name, got.schema[name])
+            assert got.schema[name] == shown.dtype, (name, got.schema[name])
     for i, row in enumerate(right.rows):
         for name, value in row.items():
             if name in keys or name not in got.columns:
@@ -495,6 +556,32 @@ def _issue_cases() -> dict[str, tuple[Query, Right]]:
                 {"g": pl.Duration("us")},
             ),
         ),
+        "7-datetime-zoned": (
+            _single(
+                {
+                    "g": [
+                        dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC),
+                        dt.datetime(2024, 5, 1, 6, 30, tzinfo=dt.UTC),
+                        dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC),
+                    ],
+                    "y": [1.0, 2.0, 3.0],
+                    "p": [0.0, 0.0, 0.0],
+                },
+                schema={
+                    "g": pl.Datetime("ms", "Asia/Kolkata"),
+                    "y": pl.Float64,
+                    "p": pl.Float64,
+                },
+                by=["g"],
+            ),
+            Right(
+                [
+                    {"g": dt.datetime(2024, 5, 1, 6, 30, tzinfo=dt.UTC), "n": 1},
+                    {"g": dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC), "n": 2},
+                ],
+                {"g": pl.Datetime("ms", "Asia/Kolkata")},
+            ),
+        ),
         "7-datetime-ns": (
             _single(
                 {
@@ -676,7 +763,9 @@ KNOWN_FAILURES = _pending(_STRICT)
 ROUNDING_DEPENDENT = _pending(_ROUNDING_DEPENDENT)
 
 
-@pytest.mark.parametrize("case", list(ISSUE_CASES))
+@pytest.mark.parametrize(
+    ("any_path", "case"), _on_paths(ISSUE_CASES), indirect=["any_path"]
+)
 def test_issue_11_right_values_on_every_path(
     any_path: BoundPath, case: str, request: pytest.FixtureRequest
 ) -> None:
@@ -694,3 +783,8 @@ def test_issue_11_right_values_on_every_path(
 
 def test_paths_are_named_once() -> None:
     assert len(PATHS) == len({p.name for p in PATHS.values()})
+
+
+def test_engine_cases_are_cases() -> None:
+    assert set(REPORT_CASES).isdisjoint(ISSUE_CASES)
+    assert ENGINE_CASES.issubset({*REPORT_CASES, *ISSUE_CASES})

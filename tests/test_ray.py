@@ -125,6 +125,19 @@ def test_empty_dataset_gives_the_report_of_no_data() -> None:
 
 
 @pytest.mark.usefixtures("cluster")
+def test_empty_dataset_checks_its_columns_and_keeps_the_keys_dtypes() -> None:
+    # Ray knows no schema of an empty block before running it, and no task
+    # sees a row: the adapter asks Ray for the schema.
+    empty = pl.DataFrame(schema={"g": pl.Date, "y": pl.Float64, "p": pl.Float64})
+    ds = ray_data.from_arrow(empty.to_arrow())
+    assert ds.schema(fetch_if_missing=False) is None
+    got = polars_l2_ray.report(ds, "y", "p", by="g")
+    assert_frame_equal(got, polars_l2.report(empty, "y", "p", by="g"))
+    with pytest.raises(polars_l2.L2InputError, match=r"'q'.*not found"):
+        polars_l2_ray.report(ds, "y", "q")
+
+
+@pytest.mark.usefixtures("cluster")
 def test_polars_runs_one_thread_in_the_tasks() -> None:
     def threads(table: pa.Table) -> pa.Table:
         return pa.table({"threads": [pl.thread_pool_size()] * table.num_rows})
