@@ -416,7 +416,7 @@ def spark_frame(session: Any, frame: pl.DataFrame) -> Any:
 
 
 @contextlib.contextmanager
-def _connect_mode(*, on: bool) -> Iterator[None]:
+def connect_mode(*, on: bool) -> Iterator[None]:
     """Make PySpark build Spark Connect columns, for as long as the block runs.
 
     PySpark's functions (``F.col``...) build classic or Connect columns
@@ -439,7 +439,7 @@ def _spark(engine: str) -> Callable[[Query, Context], pl.DataFrame]:
         import polars_l2.spark  # noqa: PLC0415  (needs the spark extra)
 
         session = ctx.engines[engine]
-        with _connect_mode(on=engine == "spark-connect"):
+        with connect_mode(on=engine == "spark-connect"):
             # Three partitions, so that states of parts are merged.
             df = spark_frame(session, q.frame).repartition(3)
             return polars_l2.spark.report(
