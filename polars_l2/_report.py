@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, overload
 
 import polars as pl
 
-from polars_l2._core import columns, metrics, moments, options, per_output
+from polars_l2._core import columns, finish, moments, options, per_output
+from polars_l2._core import top_share as top_share_
 from polars_l2._state import RESERVED
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ def report(
     confidence: float = ...,
     nan_policy: NanPolicy = ...,
     top_share: bool = ...,
+    min_n: int = ...,
+    overall: bool = ...,
 ) -> pl.DataFrame: ...
 
 
@@ -42,6 +45,8 @@ def report(
     confidence: float = ...,
     nan_policy: NanPolicy = ...,
     top_share: bool = ...,
+    min_n: int = ...,
+    overall: bool = ...,
 ) -> pl.LazyFrame: ...
 
 
@@ -55,6 +60,8 @@ def report(
     confidence: float = 0.95,
     nan_policy: NanPolicy = "propagate",
     top_share: bool = True,
+    min_n: int = 30,
+    overall: bool = False,
 ) -> pl.DataFrame | pl.LazyFrame:
     r"""Evaluate one or more models per segment: one row per model and segment.
 
@@ -291,8 +298,21 @@ def report(
         function=function,
         reserved=RESERVED,
     )
-    options.check(function, confidence=confidence, top_share=top_share)
-    result = evaluate(frame, spec, confidence=confidence, top_share=top_share)
+    options.check(
+        function,
+        confidence=confidence,
+        top_share=top_share,
+        min_n=min_n,
+        overall=overall,
+    )
+    result = evaluate(
+        frame,
+        spec,
+        confidence=confidence,
+        top_share=top_share,
+        min_n=min_n,
+        overall=overall,
+    )
     return result.collect() if isinstance(frame, pl.DataFrame) else result
 
 
@@ -302,6 +322,8 @@ def evaluate(
     *,
     confidence: float,
     top_share: bool,
+    min_n: int = 30,
+    overall: bool = False,
     function: str = "polars_l2.report",
 ) -> pl.LazyFrame:
     """Return the report of `frame` for a checked column spec, lazily.
@@ -314,14 +336,19 @@ def evaluate(
         # One row per output, with the output number as the last key.
         resolved = per_output.rows_per_output(resolved, function=function)
     internal = resolved.spec
-    metric_columns = metrics.report_columns(
+    rows = moments.long_moments(resolved.frame, internal)
+    histograms = top_share_.histogram(resolved.frame, internal) if top_share else None
+    result = finish.finish(
+        rows,
+        histograms,
+        keys=list(internal.by),
         weighted=internal.weighted,
         confidence=confidence,
-        top_share=pl.col("_l2_top") if top_share else None,
+        min_n=min_n,
+        overall=overall,
     )
-    long = moments.long_moments(resolved.frame, internal, with_top_share=top_share)
-    return long.select(
+    return result.select(
         resolved.model_column(),
         *(pl.col(key).alias(name) for key, name in resolved.key_names()),
-        *metric_columns,
+        pl.all().exclude("model", *internal.by),
     )

@@ -92,8 +92,16 @@ from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar, overload
 import polars as pl
 import pyarrow as pa
 
-from polars_l2._core import columns, metrics, moments, options, per_output
+from polars_l2._core import (
+    columns,
+    finish,
+    metrics,
+    moments,
+    options,
+    per_output,
+)
 from polars_l2._core import keys as keys_
+from polars_l2._core import top_share as top_share_
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -117,12 +125,20 @@ STATE_VERSION: Final = 2
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 _LEADING = ("state_version", "model")
-_TRAILING = ("weighted", *moments.MOMENTS)
+_TRAILING = ("weighted", *moments.MOMENTS, top_share_.HISTOGRAM)
 _FIXED = frozenset(_LEADING + _TRAILING)
 _METADATA_KEY = b"polars_l2.state_version"
 
 #: Report columns a `by` column may not take.
-RESERVED = ("model", "n", "weight_sum", *metrics.METRICS, *_FIXED)
+RESERVED = (
+    "model",
+    "overall",
+    "n",
+    "weight_sum",
+    "small",
+    *metrics.METRICS,
+    *_FIXED,
+)
 
 
 def _fixed_schema(keys: Mapping[str, pl.DataType]) -> pl.Schema:
@@ -134,6 +150,7 @@ def _fixed_schema(keys: Mapping[str, pl.DataType]) -> pl.Schema:
     fields.update(keys)
     fields["weighted"] = pl.Boolean()
     fields.update(moments.MOMENTS)
+    fields[top_share_.HISTOGRAM] = top_share_.HISTOGRAM_DTYPE
     return pl.Schema(fields)
 
 
@@ -184,12 +201,15 @@ def state_schema(by: Mapping[str, keys_.KeyDtype] | None = None) -> pa.Schema:
     keys = keys_.key_schema(by, function=function)
     # The names `state` refuses, with its message.
     columns.names(list(keys), role="by", function=function, reserved=RESERVED)
-    fixed = {
+    fixed: dict[object, object] = {
         pl.String: pa.string(),
         pl.Int64: pa.int64(),
         pl.Boolean: pa.bool_(),
         pl.Float64: pa.float64(),
     }
+    # A list, not a large list, as ``string`` is not ``large_string``.
+    bins = pl.Series(dtype=top_share_.HISTOGRAM_DTYPE).to_arrow().type.value_type
+    fixed[pl.List] = pa.list_(bins)
     fields = [
         pa.field(
             name,
@@ -211,6 +231,8 @@ def state(
     by: str | Sequence[str] | None = ...,
     weight: str | None = ...,
     nan_policy: NanPolicy = ...,
+    baseline: str | None = ...,
+    top_share: bool = ...,
 ) -> pl.DataFrame: ...
 
 
@@ -223,6 +245,8 @@ def state(
     by: str | Sequence[str] | None = ...,
     weight: str | None = ...,
     nan_policy: NanPolicy = ...,
+    baseline: str | None = ...,
+    top_share: bool = ...,
 ) -> pl.LazyFrame: ...
 
 
@@ -234,6 +258,8 @@ def state(
     by: str | Sequence[str] | None = None,
     weight: str | None = None,
     nan_policy: NanPolicy = "propagate",
+    baseline: str | None = None,
+    top_share: bool = True,
 ) -> pl.DataFrame | pl.LazyFrame:
     """Reduce a frame to its metric state: one row per model and segment.
 
@@ -261,6 +287,14 @@ def state(
     nan_policy
         ``"propagate"`` (default) or ``"omit"`` NaN, as in
         :func:`polars_l2.mse`.
+    baseline
+        One of `predicted`, or None: each other model then also keeps its
+        paired moments against it, which :func:`polars_l2.compare` needs.
+        Only these pairs are kept, never every pair of models, so the state
+        grows linearly with the number of models.
+    top_share
+        Keep the histogram of the squared errors that ``top_1pct_share``
+        needs (default); False leaves it null, and the share null.
 
     Returns
     -------
@@ -317,7 +351,10 @@ def state(
         function=function,
         reserved=RESERVED,
     )
-    result = evaluate(frame, spec, function=function)
+    options.check(function, top_share=top_share)
+    result = evaluate(
+        frame, spec, function=function, baseline=baseline, top_share=top_share
+    )
     return result.collect() if isinstance(frame, pl.DataFrame) else result
 
 
@@ -326,6 +363,8 @@ def evaluate(
     spec: columns.Spec,
     *,
     function: str = "polars_l2.state",
+    baseline: str | None = None,
+    top_share: bool = True,
 ) -> pl.LazyFrame:
     """Return the state of `frame` for a checked column spec, lazily.
 
@@ -339,7 +378,22 @@ def evaluate(
         # as in the report.
         resolved = per_output.rows_per_output(resolved, function=function)
     internal = resolved.spec
-    long = moments.long_moments(resolved.frame, internal, with_top_share=False)
+    position = _baseline_position(spec, baseline, function=function)
+    long = moments.long_moments(
+        resolved.frame, internal, baseline=position, baseline_name=baseline
+    )
+    group = [moments.ORDER, *internal.by]
+    if top_share:
+        histograms = top_share_.histogram(resolved.frame, internal)
+        packed = top_share_.pack(histograms, group)
+        long = long.join(
+            packed, on=group, how="left", nulls_equal=True, maintain_order="left"
+        )
+        # A segment without a counted row has an empty histogram, not none.
+        empty = pl.lit([], top_share_.HISTOGRAM_DTYPE)
+        histogram = pl.col(top_share_.HISTOGRAM).fill_null(empty)
+    else:
+        histogram = pl.lit(None, top_share_.HISTOGRAM_DTYPE)
     return long.select(
         pl.lit(STATE_VERSION, pl.Int64).alias("state_version"),
         resolved.model_column(),
@@ -349,7 +403,23 @@ def evaluate(
         ),
         pl.lit(internal.weighted).alias("weighted"),
         *moments.MOMENTS,
+        histogram.alias(top_share_.HISTOGRAM),
     )
+
+
+def _baseline_position(
+    spec: columns.Spec, baseline: object, *, function: str
+) -> int | None:
+    """Return the baseline's position among the predicted columns, or None."""
+    if baseline is None:
+        return None
+    if not isinstance(baseline, str) or baseline not in spec.predicted:
+        msg = (
+            f"{function}: baseline must be None or one of the predicted columns "
+            f"{list(spec.predicted)}, got {baseline!r}"
+        )
+        raise L2InputError(msg)
+    return spec.predicted.index(baseline)
 
 
 StateSource: TypeAlias = pl.DataFrame | pl.LazyFrame | pa.Table | str | os.PathLike[str]
@@ -384,6 +454,19 @@ def _keys(names: Sequence[str], *, function: str) -> list[str]:
         )
         raise L2InputError(msg)
     return [name for name in names if name not in _FIXED]
+
+
+def is_state(frame: object) -> bool:
+    """Whether `frame` is a frame with every column of a state."""
+    if not isinstance(frame, pl.DataFrame | pl.LazyFrame):
+        return False
+    names = frame.collect_schema().names()
+    return all(name in names for name in (*_LEADING, *_TRAILING))
+
+
+def state_keys(names: Sequence[str], *, function: str) -> list[str]:
+    """Return the key columns of a state's columns, or raise naming what is missing."""
+    return _keys(names, function=function)
 
 
 def _check_versions(frame: pl.DataFrame, *, function: str) -> None:
@@ -498,9 +581,11 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
         )
     stacked = pl.concat(keys_.unify(parts, keys, function=function), how="vertical")
     _check_weighted(stacked, function=function)
+    moments.check_baselines(stacked, function=function)
     # Keys by exact name; the order column's name is free of every key.
     order = "_l2_order" + "_" * max((len(key) for key in keys), default=0)
     by = [columns.column(key) for key in keys]
+    histogram = top_share_.HISTOGRAM
     merged = (
         stacked.with_row_index(order)
         .group_by([pl.col("model"), *by])
@@ -508,10 +593,13 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
             pl.col(order).min(),
             pl.col("weighted").first(),
             *moments.merge_aggregations(),
+            # A part without its histogram leaves the merged one unknown.
+            pl.col(histogram).is_not_null().all().alias(histogram),
         )
         .with_columns(pl.col(order).min().over("model"))
         .sort([pl.col(order), *by], nulls_last=True)
     )
+    merged = _merge_histograms(stacked, merged, keys)
     schema = _fixed_schema({key: stacked.schema[key] for key in keys})
     return merged.select(
         pl.lit(STATE_VERSION, pl.Int64).alias("state_version"),
@@ -525,11 +613,54 @@ def merge_states(states: Iterable[StateSource]) -> pl.DataFrame:
     )
 
 
+def _merge_histograms(
+    stacked: pl.DataFrame, merged: pl.DataFrame, keys: list[str]
+) -> pl.DataFrame:
+    """Put the histograms of `stacked`, added per model and keys, in `merged`.
+
+    `merged` holds, in the histogram's column, whether every part had one;
+    where one did not, the merged histogram is null.
+    """
+    histogram = top_share_.HISTOGRAM
+    # Internal names: a key may be named like a pattern or like a bin column.
+    longest = max((len(key) for key in keys), default=0)
+    inner: list[str] = [f"_l2_key{'_' * longest}{i}" for i in range(len(keys))]
+    renamed = [
+        columns.column(key).alias(name) for key, name in zip(keys, inner, strict=True)
+    ]
+    bins = top_share_.unpack(
+        stacked.lazy().select(pl.col("model"), *renamed, pl.col(histogram)),
+        [pl.col("model"), *(pl.col(name) for name in inner)],
+    )
+    group = ["model", *inner]
+    packed = top_share_.pack(top_share_.merge(bins, group), group).collect()
+    empty = pl.lit([], top_share_.HISTOGRAM_DTYPE)
+    joined = (
+        merged.select(pl.all(), *renamed)
+        .join(
+            packed,
+            on=group,
+            how="left",
+            nulls_equal=True,
+            suffix="_l2_bins",
+            maintain_order="left",
+        )
+        .with_columns(
+            pl.when(pl.col(histogram))
+            .then(pl.col(f"{histogram}_l2_bins").fill_null(empty))
+            .alias(histogram)
+        )
+    )
+    return joined.select(columns.column(name) for name in merged.columns)
+
+
 def finalize(
     state: FrameT,
     *,
     confidence: float = 0.95,
     weighted: bool | None = None,
+    min_n: int = 30,
+    overall: bool = False,
 ) -> FrameT:
     """Turn a (merged) state into the evaluation report.
 
@@ -600,7 +731,13 @@ def finalize(
             f"{function}: expected a DataFrame or LazyFrame, not {type(state).__name__}"
         )
         raise TypeError(msg)
-    options.check(function, confidence=confidence, weighted=weighted)
+    options.check(
+        function,
+        confidence=confidence,
+        weighted=weighted,
+        min_n=min_n,
+        overall=overall,
+    )
     keys = _keys(state.collect_schema().names(), function=function)
     if weighted is None or isinstance(state, pl.DataFrame):
         checked = (
@@ -612,9 +749,53 @@ def finalize(
         found = _check_weighted(checked, function=function)
         if weighted is None:
             weighted = bool(found)
-    metric_columns = metrics.report_columns(
-        weighted=weighted, confidence=confidence, top_share=None
+    return _finish(
+        state,
+        keys,
+        weighted=weighted,
+        confidence=confidence,
+        min_n=min_n,
+        overall=overall,
     )
-    return state.select(
-        pl.col("model"), *(columns.column(key) for key in keys), *metric_columns
+
+
+def _finish(
+    state: FrameT,
+    keys: list[str],
+    *,
+    weighted: bool,
+    confidence: float,
+    min_n: int,
+    overall: bool,
+) -> FrameT:
+    """Return the report of a checked state: the body of :func:`finalize`."""
+    # Internal key names: a key may be named like a pattern or a moment.
+    longest = max((len(key) for key in keys), default=0)
+    inner: list[str] = [f"_l2_key{'_' * longest}{i}" for i in range(len(keys))]
+    histogram = top_share_.HISTOGRAM
+    rows = state.lazy().select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias(moments.ORDER),
+        pl.col("model"),
+        *(
+            columns.column(key).alias(name)
+            for key, name in zip(keys, inner, strict=True)
+        ),
+        *moments.MOMENTS,
+        pl.col(histogram),
+        pl.col(histogram).is_not_null().alias(finish.KNOWN),
     )
+    # Each model's position: its first row.
+    rows = rows.with_columns(pl.col(moments.ORDER).min().over("model"))
+    bins = top_share_.unpack(
+        rows, [pl.col(moments.ORDER), *(pl.col(name) for name in inner)]
+    )
+    result = finish.finish(
+        rows.drop(histogram),
+        bins,
+        keys=inner,
+        weighted=weighted,
+        confidence=confidence,
+        min_n=min_n,
+        overall=overall,
+    ).rename(dict(zip(inner, keys, strict=True)))
+    return result.collect() if isinstance(state, pl.DataFrame) else result

@@ -417,7 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Examples
     --------
     >>> main(["demo", "--format", "csv"])  # doctest: +ELLIPSIS
-    model,region,n,...
+    model,region,overall,n,...
     0
     """
     reopen_closed_streams()
