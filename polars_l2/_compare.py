@@ -284,7 +284,8 @@ def _frame_rows(
     inner = [f"{_KEY}{i}" for i in range(len(keys_given))]
     names = [name for name, _ in resolved.key_names()]
     renamed = [
-        pl.col(name).alias(alias) for name, alias in zip(names, inner, strict=True)
+        pl.col(name).alias(alias)
+        for name, alias in zip(names[: len(inner)], inner, strict=True)
     ]
     if cluster is None:
         rows = long.select(ORDER, "model", *renamed, *moments.MOMENTS)

@@ -28,7 +28,7 @@ import polars as pl
 import polars_l2
 from polars_l2._core import columns
 from polars_l2._state import RESERVED
-from polars_l2.cli import _signals
+from polars_l2.cli import _compare, _signals
 from polars_l2.cli._demo import DEMO, demo_report, demo_story
 from polars_l2.cli._errors import USER_ERRORS, CliError, about, first_line
 from polars_l2.cli._evaluate import Spec, all_rows, evaluate
@@ -255,6 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_options(evaluate_parser)
     evaluate_parser.set_defaults(handler=_run_evaluate)
 
+    _compare.register(
+        commands,
+        confidence=_confidence,
+        add_output_options=_add_output_options,
+        handler=_run_compare,
+    )
+
     demo_parser = commands.add_parser(
         "demo",
         help="evaluate the sample of house prices shipped with polars-l2",
@@ -356,6 +363,14 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             write_plot(args.plot, outcome.report, rows, spec)
     _emit(render(outcome.report, args.format), args.output)
     return 0
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    return _compare.run(
+        args,
+        emit=lambda table: _emit(render(table, args.format), args.output),
+        check_outputs=_check_outputs,
+    )
 
 
 def _run_demo(args: argparse.Namespace) -> int:
