@@ -100,7 +100,8 @@ def test_fail_if_worse_exits_3_on_a_worse_model(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     make_data(4).write_parquet(tmp_path / "data.parquet")
-    args = [tmp_path / "data.parquet", "--actual", "y", "--baseline", "old"]
+    args: list[str | Path] = [tmp_path / "data.parquet", "--actual", "y"]
+    args += ["--baseline", "old"]
     status, worse = run_json(capsys, *args, "--candidate", "bad", "--fail-if-worse")
     assert worse is not None
     assert "worse" in worse["verdict"].to_list()
