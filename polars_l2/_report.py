@@ -68,9 +68,9 @@ def report(
     One lazy query of plain per-group aggregations that the streaming engine
     runs natively and in bounded memory. Every model's moments come from one
     scan of the data, however many models; the top-1% share reads the key,
-    actual, prediction and weight columns once more per model (a shared scan
-    would make Polars buffer the data: see Notes). ``top_share=False`` reads
-    the data exactly once.
+    actual, prediction and weight columns once more, for every model in one
+    group-by (a shared scan would make Polars buffer the data: see Notes).
+    ``top_share=False`` reads the data exactly once.
 
     Parameters
     ----------
@@ -93,7 +93,7 @@ def report(
     weight
         Name of a column of non-negative sample weights, or None.
     confidence
-        Level of the RMSE confidence interval, strictly between 0 and 1.
+        Level of the confidence intervals, strictly between 0 and 1.
     nan_policy
         ``"propagate"`` (default) or ``"omit"`` NaN, as in
         :func:`polars_l2.mse`.
@@ -102,6 +102,13 @@ def report(
         model's squared errors per segment, and those group-bys cost more
         than all the other columns together (see Notes); False leaves the
         column null and skips them.
+    min_n
+        Rows whose effective number of counted rows (Kish's
+        :math:`W^2/\sum w^2`, the row count unweighted) is below `min_n` are
+        flagged ``small`` (default 30). Nothing is dropped.
+    overall
+        Add each model's overall row, over all its segments, after them
+        (default False). It equals the report without `by`, up to rounding.
 
     Returns
     -------
@@ -117,6 +124,9 @@ def report(
             last key. A null vector leaves its row out of every output; a
             null element leaves that output only. A row whose vectors are
             all null Lists has no width and counts nowhere.
+        ``overall`` (Boolean)
+            True on a model's overall row (`overall`), whose keys are null;
+            without `by`, every row is overall.
         ``n`` (Int64)
             Rows counted: a row counts for a model only where the actual,
             that model's prediction and the weight are all present and the
@@ -125,9 +135,23 @@ def report(
             metric.
         ``weight_sum`` (Float64, only when weighted)
             Sum of the counted rows' weights.
+        ``small`` (Boolean)
+            Fewer than `min_n` effective rows, or none.
         ``sse``, ``mse``, ``rmse``
             Sum of (weighted) squared errors, their (weighted) mean, its
             square root.
+        ``sse_share``
+            The segment's share of the model's SSE over all its segments:
+            the shares sum to 1 per model (1 on the overall row), so the
+            segments that drive the error are one sort away. Null where the
+            model's SSE is 0.
+        ``mse_low``, ``mse_high``
+            The interval of MSE: the square of RMSE's.
+        ``mae_low``, ``mae_high``, ``bias_low``, ``bias_high``
+            Normal intervals of MAE and bias, mean ± z·se, with se from the
+            (weighted) spread of :math:`|e|` and :math:`e` and Kish's
+            effective size. Every interval uses only mergeable moments; the
+            page "Is the new model better?" gives their coverage.
         ``rmse_low``, ``rmse_high``
             The confidence interval of RMSE at level `confidence` (see
             Notes). Null where fewer than two rows count.
@@ -230,8 +254,9 @@ def report(
     of freedom, log-normal, contaminated-normal and uniform errors; 150,
     1,000 and 10,000 rows; 200 samples each) the absolute error was 0.0017
     on average and at most 0.009, against shares from 0.01 to 0.9. The
-    histograms are one more group-by per model over the segments and bins,
-    and they cost more than every other column together: on 10 million rows
+    histograms are one more group-by over the models, segments and bins,
+    and they cost more than every other column together (measured with one
+    group-by per model): on 10 million rows
     in 1,000 segments, a two-model report took about 3.5 times a grouped MSE
     with ``top_share=False`` and 11 times with it (data in memory; 2.5 and 7
     times reading parquet). Each histogram reads the data itself: sharing

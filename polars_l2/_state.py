@@ -32,8 +32,28 @@ column                    Arrow type  meaning (over the counted rows)
 ``actual_min``            double      :math:`\min y` (null without rows)
 ``actual_max``            double      :math:`\max y` (null without rows)
 ``abs_error_sum``         double      :math:`\sum w |e|`
+``abs_error_m2``          double      :math:`\sum w (|e| - \overline{|e|})^2`
 ``abs_error_max``         double      :math:`\max |e|` (null without rows)
+``baseline``              string      the baseline named when built (null: none)
+``paired_n``              int64       paired rows: actual, this model's and the
+                                      baseline's predictions and weight present
+                                      (null without a baseline and on its rows)
+``paired_*``              ...         count of negative weights, :math:`W`,
+                                      :math:`\sum w^2`, both models' MSE over
+                                      the paired rows
+``sq_error_diff_mean``    double      weighted mean of :math:`d = e^2 - e_b^2`
+``sq_error_diff_m2``      double      :math:`\sum w (d - \bar d)^2`
+``sq_error_histogram``    list        the squared errors' power-of-two histogram:
+                                      per bin its weight, sum, minimum, maximum
+                                      (null if built with ``top_share=False``)
 ========================  ==========  =============================================
+
+The histogram's bins are fixed (the sign and exponent bits of the squared
+error), so histograms merge by adding bin by bin; ``finalize`` walks the
+merged histogram and gives the ``top_1pct_share`` of all the data, as the
+report does. The paired moments are what :func:`polars_l2.compare` needs;
+they are kept only for the pairs of each model with the ``baseline=`` named
+when the state is built, so a state grows linearly with the models.
 
 The error is predicted minus actual, :math:`e = \hat y - y`, as in the
 report's ``bias``: a positive ``error_mean`` means the model over-predicts.
@@ -263,8 +283,10 @@ def state(
 ) -> pl.DataFrame | pl.LazyFrame:
     """Reduce a frame to its metric state: one row per model and segment.
 
-    The state holds what every column of :func:`polars_l2.report` needs
-    except ``top_1pct_share``; see :mod:`polars_l2.state` for its columns.
+    The state holds what every column of :func:`polars_l2.report` needs,
+    ``top_1pct_share``'s histogram included, and with `baseline` what
+    :func:`polars_l2.compare` needs; see :mod:`polars_l2.state` for its
+    columns.
     It is built by one query of plain per-group aggregations, which the
     streaming engine runs natively, in bounded memory.
 
@@ -666,16 +688,16 @@ def finalize(
 
     Gives the columns of :func:`polars_l2.report`, in the state's row order,
     with the keys in the report's dtypes (Categorical and Enum keys as
-    String; see :mod:`polars_l2.state`), and one difference:
-    ``top_1pct_share`` is null: it needs the largest 1% of the squared
-    errors of all the data, which no fixed-size state keeps. Every other
-    column is computed from the merged moments by the same formula as the
-    report computes it from the whole data (one registry,
+    String; see :mod:`polars_l2.state`). Every column is computed from the
+    merged moments by the same formula as the report computes it from the
+    whole data (one registry,
     ``polars_l2._core.metrics.REGISTRY``), equal up to rounding: R² of a
     constant target, an infinite error and a zero weight give the same
     values here. That includes ``rmse_low`` and ``rmse_high``, whose
     interval uses only the count, the weight sums and the mean and centred
-    second moment of the squared errors, all of which merge exactly.
+    second moment of the squared errors, all of which merge exactly, and
+    ``top_1pct_share``, from the merged histogram (null where a state was
+    built with ``top_share=False``).
 
     Parameters
     ----------
@@ -688,6 +710,9 @@ def finalize(
         Whether to include the ``weight_sum`` column, as the report of
         weighted data does. None (default) reads it from the state's
         ``weighted`` column (for a LazyFrame, by collecting that column).
+    min_n, overall
+        As in :func:`polars_l2.report`: the effective size below which a
+        row is ``small``, and whether to add each model's overall row.
 
     Returns
     -------

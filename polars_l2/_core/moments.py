@@ -13,11 +13,12 @@ One source of truth for :func:`polars_l2.report`, :func:`polars_l2.state`,
   state's ``error_m2``, feeds no metric; see :mod:`polars_l2.state`).
 - :func:`merge_aggregations` combines states with Chan et al.'s pairwise
   formula, generalised to any number of parts.
-- :func:`long_moments` is the one query behind :func:`polars_l2.report` and
-  :func:`polars_l2.state`: every model's moments from one ``group_by().agg()``
-  over the data (one wide row per segment, all models side by side), so the
-  data is scanned once however many models there are; the wide row is then
-  turned long, one row per model and segment.
+- :func:`long_moments` is the one query behind :func:`polars_l2.report`,
+  :func:`polars_l2.state` and :func:`polars_l2.compare`: every model's moments
+  (and, with a baseline, the paired moments of each other model against it)
+  from one ``group_by().agg()`` over the data (one wide row per segment, all
+  models side by side), so the data is scanned once however many models
+  there are; the wide row is then turned long, one row per model and segment.
 
 The metrics are computed from the moments in :mod:`polars_l2._core.metrics`;
 the top-1% share, the one metric that is not a moment, in
