@@ -81,10 +81,9 @@ kinds (String and Int64, Date and Datetime, Datetime in two time zones) and
 any cast that would change a key (an integer beyond 2**53 as a Float64, a
 nanosecond Datetime as microseconds).
 
-States of version 1 stored every key as a string. They are still read, with
-their String keys: they merge with states whose keys are String, and are
-refused, with a message saying so, against typed keys. Rebuild them (or cast
-their key columns) to merge them with new states.
+States of versions 1 and 2 lack the columns version 3 added
+(``abs_error_m2``, the paired moments, the histogram): they are refused,
+with a message naming the missing columns. Rebuild them from the data.
 
 The moments come from Polars' stable ``var`` and ``cov`` (weighted:
 :math:`\sum w (v - \bar v_w)^2 = n[\mathrm{cov}(wv, v) - \bar v_w
@@ -140,7 +139,9 @@ __all__ = [
 #: Version of the state's schema and meaning. A state records the version
 #: that wrote it; :func:`merge_states` and :func:`finalize` read states of
 #: this version and older ones, and refuse newer ones.
-STATE_VERSION: Final = 2
+#: Version 3 added ``abs_error_m2``, the paired moments and the histogram:
+#: an older reader would take them for keys, so it must refuse them.
+STATE_VERSION: Final = 3
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 

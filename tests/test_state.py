@@ -517,7 +517,9 @@ def test_state_schema_takes_polars_or_arrow_key_dtypes() -> None:
     assert schema.field("at").type == pa.timestamp("ns", tz="UTC")
     assert schema.field("shop").type == pa.string()
     assert polars_l2.state_schema().names == polars_l2.state_schema({}).names
-    assert schema.metadata == {b"polars_l2.state_version": b"2"}
+    assert schema.metadata == {
+        b"polars_l2.state_version": str(polars_l2.STATE_VERSION).encode()
+    }
 
 
 @pytest.mark.parametrize(
