@@ -8,6 +8,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from polars_l2 import namespace as _namespace  # noqa: F401  (registers `l2`)
+from polars_l2._compare import compare
 from polars_l2._report import report
 from polars_l2._state import (
     STATE_VERSION,
@@ -33,6 +34,7 @@ __all__ = [
     "MultiOutput",
     "NanPolicy",
     "__version__",
+    "compare",
     "finalize",
     "l2",
     "loss",

@@ -36,8 +36,28 @@ column                    Arrow type  meaning (over the counted rows)
 ``actual_min``            double      :math:`\min y` (null without rows)
 ``actual_max``            double      :math:`\max y` (null without rows)
 ``abs_error_sum``         double      :math:`\sum w |e|`
+``abs_error_m2``          double      :math:`\sum w (|e| - \overline{|e|})^2`
 ``abs_error_max``         double      :math:`\max |e|` (null without rows)
+``baseline``              string      the baseline named when built (null: none)
+``paired_n``              int64       paired rows: actual, this model's and the
+                                      baseline's predictions and weight present
+                                      (null without a baseline and on its rows)
+``paired_*``              ...         count of negative weights, :math:`W`,
+                                      :math:`\sum w^2`, both models' MSE over
+                                      the paired rows
+``sq_error_diff_mean``    double      weighted mean of :math:`d = e^2 - e_b^2`
+``sq_error_diff_m2``      double      :math:`\sum w (d - \bar d)^2`
+``sq_error_histogram``    list        the squared errors' power-of-two histogram:
+                                      per bin its weight, sum, minimum, maximum
+                                      (null if built with ``top_share=False``)
 ========================  ==========  =============================================
+
+The histogram's bins are fixed (the sign and exponent bits of the squared
+error), so histograms merge by adding bin by bin; ``finalize`` walks the
+merged histogram and gives the ``top_1pct_share`` of all the data, as the
+report does. The paired moments are what :func:`polars_l2.compare` needs;
+they are kept only for the pairs of each model with the ``baseline=`` named
+when the state is built, so a state grows linearly with the models.
 
 The error is predicted minus actual, :math:`e = \hat y - y`, as in the
 report's ``bias``: a positive ``error_mean`` means the model over-predicts.
@@ -73,14 +93,14 @@ dtypes, both version markers (the ``state_version`` column and the metadata
 ``polars_l2.state_version`` of a parquet file or Arrow table) and that its
 values are possible (counts not null nor negative, weight sums of an
 unweighted state equal to ``n``, second moments not negative where no weight
-is, ``actual_min`` at most ``actual_max``...). States of version 2 record no
-``actual``, ``weight`` name or ``nan_policy``; they are read with those
-columns null (not recorded), which agree with any value.
+is, ``actual_min`` at most ``actual_max``...).
 
-States of version 1 stored every key as a string. They are still read, with
-their String keys: they merge with states whose keys are String, and are
-refused, with a message saying so, against typed keys. Rebuild them (or cast
-their key columns) to merge them with new states.
+States of versions 1 to 3 lack columns version 4 needs (``abs_error_m2``,
+the paired moments, the histogram; versions 1 and 2 also what was
+measured): they are refused, with a message naming the version and the
+missing columns. Rebuild them from the data. Reading them with those
+columns null would not do: a merge adds what is present, so a missing part
+would silently vanish from the sums.
 
 The moments come from Polars' stable ``var`` and ``cov`` (weighted:
 :math:`\sum w (v - \bar v_w)^2 = n[\mathrm{cov}(wv, v) - \bar v_w
@@ -109,8 +129,17 @@ from typing import TYPE_CHECKING, Final, TypeAlias, overload
 import polars as pl
 import pyarrow as pa
 
-from polars_l2._core import columns, frames, metrics, moments, options, per_output
+from polars_l2._core import (
+    columns,
+    finish,
+    frames,
+    metrics,
+    moments,
+    options,
+    per_output,
+)
 from polars_l2._core import keys as keys_
+from polars_l2._core import top_share as top_share_
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -128,20 +157,33 @@ __all__ = [
 
 #: Version of the state's schema and meaning. A state records the version
 #: that wrote it; :func:`merge_states` and :func:`finalize` read states of
-#: this version and older ones, and refuse newer ones. Version 3 records
-#: what was measured (``actual``, ``weight``, ``nan_policy``).
-STATE_VERSION: Final = 3
+#: this version, and refuse others, naming what differs. Version 3 recorded
+#: what was measured (``actual``, ``weight``, ``nan_policy``); version 4
+#: added ``abs_error_m2``, the paired moments and the histogram. An older
+#: reader would take the new columns for keys, so it must refuse them.
+STATE_VERSION: Final = 4
 
-#: What a state records of how it was measured, beside its models and keys:
-#: absent from states of version 2 and older, read as null (not recorded).
-_RECORDED = ("actual", "weight", "nan_policy")
 _LEADING = ("state_version", "actual", "model")
-_TRAILING = ("weight", "weighted", "nan_policy", *moments.MOMENTS)
+_TRAILING = (
+    "weight",
+    "weighted",
+    "nan_policy",
+    *moments.MOMENTS,
+    top_share_.HISTOGRAM,
+)
 _FIXED = frozenset(_LEADING + _TRAILING)
 _METADATA_KEY = b"polars_l2.state_version"
 
 #: Report columns a `by` column may not take.
-RESERVED = ("model", "n", "weight_sum", *metrics.METRICS, *_FIXED)
+RESERVED = (
+    "model",
+    "overall",
+    "n",
+    "weight_sum",
+    "small",
+    *metrics.METRICS,
+    *_FIXED,
+)
 
 
 def _fixed_schema(keys: Mapping[str, pl.DataType]) -> pl.Schema:
@@ -156,6 +198,7 @@ def _fixed_schema(keys: Mapping[str, pl.DataType]) -> pl.Schema:
     fields["weighted"] = pl.Boolean()
     fields["nan_policy"] = pl.String()
     fields.update(moments.MOMENTS)
+    fields[top_share_.HISTOGRAM] = top_share_.HISTOGRAM_DTYPE
     return pl.Schema(fields)
 
 
@@ -206,12 +249,15 @@ def state_schema(by: Mapping[str, keys_.KeyDtype] | None = None) -> pa.Schema:
     keys = keys_.key_schema(by, function=function)
     # The names `state` refuses, with its message.
     columns.names(list(keys), role="by", function=function, reserved=RESERVED)
-    fixed = {
+    fixed: dict[object, object] = {
         pl.String: pa.string(),
         pl.Int64: pa.int64(),
         pl.Boolean: pa.bool_(),
         pl.Float64: pa.float64(),
     }
+    # A list, not a large list, as ``string`` is not ``large_string``.
+    bins = pl.Series(dtype=top_share_.HISTOGRAM_DTYPE).to_arrow().type.value_type
+    fixed[pl.List] = pa.list_(bins)
     fields = [
         pa.field(
             name,
@@ -233,6 +279,8 @@ def state(
     by: str | Sequence[str] | None = ...,
     weight: str | None = ...,
     nan_policy: NanPolicy = ...,
+    baseline: str | None = ...,
+    top_share: bool = ...,
 ) -> pl.DataFrame: ...
 
 
@@ -245,6 +293,8 @@ def state(
     by: str | Sequence[str] | None = ...,
     weight: str | None = ...,
     nan_policy: NanPolicy = ...,
+    baseline: str | None = ...,
+    top_share: bool = ...,
 ) -> pl.LazyFrame: ...
 
 
@@ -256,11 +306,15 @@ def state(
     by: str | Sequence[str] | None = None,
     weight: str | None = None,
     nan_policy: NanPolicy = "propagate",
+    baseline: str | None = None,
+    top_share: bool = True,
 ) -> pl.DataFrame | pl.LazyFrame:
     """Reduce a frame to its metric state: one row per model and segment.
 
-    The state holds what every column of :func:`polars_l2.report` needs
-    except ``top_1pct_share``; see :mod:`polars_l2.state` for its columns.
+    The state holds what every column of :func:`polars_l2.report` needs,
+    ``top_1pct_share``'s histogram included, and with `baseline` what
+    :func:`polars_l2.compare` needs; see :mod:`polars_l2.state` for its
+    columns.
     It is built by one query of plain per-group aggregations, which the
     streaming engine runs natively, in bounded memory.
 
@@ -284,6 +338,14 @@ def state(
     nan_policy
         ``"propagate"`` (default) or ``"omit"`` NaN, as in
         :func:`polars_l2.mse`.
+    baseline
+        One of `predicted`, or None: each other model then also keeps its
+        paired moments against it, which :func:`polars_l2.compare` needs.
+        Only these pairs are kept, never every pair of models, so the state
+        grows linearly with the number of models.
+    top_share
+        Keep the histogram of the squared errors that ``top_1pct_share``
+        needs (default); False leaves it null, and the share null.
 
     Returns
     -------
@@ -341,8 +403,12 @@ def state(
         function=function,
         reserved=RESERVED,
     )
+    options.check(function, top_share=top_share)
     data = frames.coerce(frame, function=function)
-    return data.result(evaluate(data.frame, spec, function=function))
+    result = evaluate(
+        data.frame, spec, function=function, baseline=baseline, top_share=top_share
+    )
+    return data.result(result)
 
 
 def evaluate(
@@ -350,6 +416,8 @@ def evaluate(
     spec: columns.Spec,
     *,
     function: str = "polars_l2.state",
+    baseline: str | None = None,
+    top_share: bool = True,
 ) -> pl.LazyFrame:
     """Return the state of `frame` for a checked column spec, lazily.
 
@@ -363,7 +431,22 @@ def evaluate(
         # as in the report.
         resolved = per_output.rows_per_output(resolved, function=function)
     internal = resolved.spec
-    long = moments.long_moments(resolved.frame, internal, with_top_share=False)
+    position = _baseline_position(spec, baseline, function=function)
+    long = moments.long_moments(
+        resolved.frame, internal, baseline=position, baseline_name=baseline
+    )
+    group = [moments.ORDER, *internal.by]
+    if top_share:
+        histograms = top_share_.histogram(resolved.frame, internal)
+        packed = top_share_.pack(histograms, group)
+        long = long.join(
+            packed, on=group, how="left", nulls_equal=True, maintain_order="left"
+        )
+        # A segment without a counted row has an empty histogram, not none.
+        empty = pl.lit([], top_share_.HISTOGRAM_DTYPE)
+        histogram = pl.col(top_share_.HISTOGRAM).fill_null(empty)
+    else:
+        histogram = pl.lit(None, top_share_.HISTOGRAM_DTYPE)
     return long.select(
         pl.lit(STATE_VERSION, pl.Int64).alias("state_version"),
         pl.lit(spec.actual, pl.String).alias("actual"),
@@ -376,7 +459,23 @@ def evaluate(
         pl.lit(internal.weighted).alias("weighted"),
         pl.lit(spec.nan_policy, pl.String).alias("nan_policy"),
         *moments.MOMENTS,
+        histogram.alias(top_share_.HISTOGRAM),
     )
+
+
+def _baseline_position(
+    spec: columns.Spec, baseline: object, *, function: str
+) -> int | None:
+    """Return the baseline's position among the predicted columns, or None."""
+    if baseline is None:
+        return None
+    if not isinstance(baseline, str) or baseline not in spec.predicted:
+        msg = (
+            f"{function}: baseline must be None or one of the predicted columns "
+            f"{list(spec.predicted)}, got {baseline!r}"
+        )
+        raise L2InputError(msg)
+    return spec.predicted.index(baseline)
 
 
 StateSource: TypeAlias = (
@@ -392,9 +491,8 @@ METADATA_KEY: Final = _METADATA_KEY.decode()
 class Measured:
     """What a state says it measured; None where it does not say.
 
-    A state of version 2 or older records no ``actual``, ``weight`` name or
-    ``nan_policy``; a state of no rows records nothing but its keys. What is
-    not recorded agrees with anything.
+    A state of no rows records nothing but its keys. What is not recorded
+    agrees with anything.
     """
 
     actual: str | None
@@ -487,14 +585,22 @@ def _read(
     return data.collected(), None
 
 
-def _keys(names: Sequence[str], *, function: str, label: str = "") -> list[str]:
-    """Return the key columns of a state, or raise naming what is missing.
+def is_state(frame: object) -> bool:
+    """Whether `frame` is a frame with every column of a state."""
+    if not isinstance(frame, pl.DataFrame | pl.LazyFrame):
+        return False
+    names = frame.collect_schema().names()
+    return all(name in names for name in (*_LEADING, *_TRAILING))
 
-    The columns a state of version 2 lacks (:data:`_RECORDED`) are checked
-    with the version, in :func:`load`.
-    """
-    required = [name for name in (*_LEADING, *_TRAILING) if name not in _RECORDED]
-    missing = [name for name in required if name not in names]
+
+def state_keys(names: Sequence[str], *, function: str) -> list[str]:
+    """Return the key columns of a state's columns, or raise naming what is missing."""
+    return _keys(names, function=function)
+
+
+def _keys(names: Sequence[str], *, function: str, label: str = "") -> list[str]:
+    """Return the key columns of a state, or raise naming what is missing."""
+    missing = [name for name in (*_LEADING, *_TRAILING) if name not in names]
     if missing:
         msg = (
             f"{function}: {label}not a polars-l2 state: column(s) "
@@ -518,12 +624,18 @@ _KINDS: dict[str, tuple[str, Callable[[pl.DataType], bool]]] = {
     "float": ("a float", lambda dtype: dtype.is_float()),
     "string": ("a string", lambda dtype: dtype == pl.String),
     "boolean": ("a Boolean", lambda dtype: dtype == pl.Boolean),
+    "list": (
+        f"the histogram's {top_share_.HISTOGRAM_DTYPE}",
+        lambda dtype: dtype == top_share_.HISTOGRAM_DTYPE,
+    ),
 }
 
 
 def _kind(dtype: pl.DataType) -> str:
     if dtype.is_integer():
         return "integer"
+    if isinstance(dtype, pl.List):
+        return "list"
     return "float" if dtype.is_float() else str(dtype).lower()
 
 
@@ -629,7 +741,17 @@ def _value_rules() -> list[tuple[str, str, pl.Expr]]:
             col("nan_policy").is_in(["propagate", "omit"]).not_(),
         ),
     ]
-    rules += [(m2, unknown, none_negative & (col(m2) < 0)) for _, m2 in moments.CENTRED]
+    spreads = [m2 for _, m2, _ in moments.CENTRED if m2 is not None]
+    rules += [
+        (m2, unknown, none_negative & (col(m2) < 0))
+        for m2 in (*spreads, "abs_error_m2")
+    ]
+    # Paired rows are some of the model's counted rows.
+    paired = col("paired_n")
+    rules += [
+        ("paired_n", "is negative", paired < 0),
+        ("paired_n", "exceeds n", paired > n),
+    ]
     return rules
 
 
@@ -657,9 +779,8 @@ def load(
 
     Checks the columns and their dtypes, both version markers (the
     ``state_version`` column and, for an Arrow table or a parquet file, the
-    metadata :data:`METADATA_KEY`) and that every value is possible. The
-    columns a state of version 2 or older lacks (:data:`_RECORDED`) are
-    added as null: not recorded.
+    metadata :data:`METADATA_KEY`) and that every value is possible. A
+    state of an older version is refused, naming the columns it lacks.
 
     Raises
     ------
@@ -668,20 +789,72 @@ def load(
         `label`, which should end with ``": "``).
     """
     frame, found = _read(source, function=function)
+    frame = _integers_from_floats(frame)
     metadata = found if metadata is None else metadata
-    _keys(frame.columns, function=function, label=label)
     _check_dtypes(frame.schema, function=function, label=label)
-    version = _check_versions(frame, metadata, function=function, label=label)
-    missing = [name for name in _RECORDED if name not in frame.columns]
-    if missing and version >= 3:
-        msg = (
-            f"{function}: {label}not a polars-l2 state: column(s) "
-            f"{', '.join(map(repr, missing))} missing (state version {version})"
-        )
-        raise L2InputError(msg)
-    frame = frame.with_columns(pl.lit(None, pl.String).alias(name) for name in missing)
+    if "state_version" in frame.columns:
+        _check_version(frame, frame.columns, metadata, function=function, label=label)
+    _keys(frame.columns, function=function, label=label)
     _check_values(frame, function=function, label=label)
     return frame
+
+
+def _integers_from_floats(frame: pl.DataFrame) -> pl.DataFrame:
+    """Take back the integer columns a NumPy-backed table turned into floats.
+
+    NumPy has no missing integer, so pandas holds a count with a missing
+    value (``paired_n`` without a baseline) as float64 with NaN (null once
+    read through Arrow). Only such
+    columns are taken back, as integers and nulls: some NaN, and otherwise
+    whole numbers. Any other float column is left to the dtype check, which
+    refuses it.
+    """
+    floats = [
+        name
+        for name, dtype in _fixed_schema({}).items()
+        if dtype.is_integer() and frame.schema.get(name, pl.Null).is_float()
+    ]
+    if not floats:
+        return frame
+    col = pl.col
+    whole = frame.select(
+        (
+            (col(name).is_nan() | (col(name) == col(name).round())).all()
+            & (col(name).is_nan() | col(name).is_null()).any()
+        ).alias(name)
+        for name in floats
+    ).row(0, named=True)
+    return frame.with_columns(
+        col(name).fill_nan(None).cast(pl.Int64) for name in floats if whole[name]
+    )
+
+
+def _check_version(
+    frame: pl.DataFrame,
+    names: Sequence[str],
+    metadata: Mapping[str, str] | None,
+    *,
+    function: str,
+    label: str = "",
+) -> None:
+    """Refuse a state of a newer or an older version, naming what it lacks."""
+    version = _check_versions(frame, metadata, function=function, label=label)
+    # Version 0: a state of no rows without metadata says no version.
+    if 0 < version < STATE_VERSION:
+        raise _older(names, version, function=function, label=label)
+
+
+def _older(
+    names: Sequence[str], version: int, *, function: str, label: str
+) -> L2InputError:
+    """Return the error for a state of an older version, naming what it lacks."""
+    missing = [name for name in (*_LEADING, *_TRAILING) if name not in names]
+    lacks = f", which lacks {', '.join(map(repr, missing))}" if missing else ""
+    return L2InputError(
+        f"{function}: {label}the state was written by an older polars-l2 "
+        f"(state version {version}{lacks}); this version reads states of "
+        f"version {STATE_VERSION}: rebuild it from the data"
+    )
 
 
 def _combine(a: Measured, b: Measured) -> Measured:
@@ -757,9 +930,11 @@ def merge(
         )
     stacked = pl.concat(keys_.unify(frames, keys, function=function), how="vertical")
     _check_weighted(stacked, function=function)
+    moments.check_baselines(stacked, function=function)
     # Keys by exact name; the order column's name is free of every key.
     order = "_l2_order" + "_" * max((len(key) for key in keys), default=0)
     by = [columns.column(key) for key in keys]
+    histogram = top_share_.HISTOGRAM
     merged = (
         stacked.with_row_index(order)
         .group_by([pl.col("model"), *by])
@@ -767,10 +942,13 @@ def merge(
             pl.col(order).min(),
             pl.col("weighted").first(),
             *moments.merge_aggregations(),
+            # A part without its histogram leaves the merged one unknown.
+            pl.col(histogram).is_not_null().all().alias(histogram),
         )
         .with_columns(pl.col(order).min().over("model"))
         .sort([pl.col(order), *by], nulls_last=True)
     )
+    merged = _merge_histograms(stacked, merged, keys)
     recorded = {
         "actual": common.actual,
         "weight": common.weight,
@@ -789,6 +967,47 @@ def merge(
             if name != "state_version"
         ),
     )
+
+
+def _merge_histograms(
+    stacked: pl.DataFrame, merged: pl.DataFrame, keys: list[str]
+) -> pl.DataFrame:
+    """Put the histograms of `stacked`, added per model and keys, in `merged`.
+
+    `merged` holds, in the histogram's column, whether every part had one;
+    where one did not, the merged histogram is null.
+    """
+    histogram = top_share_.HISTOGRAM
+    # Internal names: a key may be named like a pattern or like a bin column.
+    longest = max((len(key) for key in keys), default=0)
+    inner: list[str] = [f"_l2_key{'_' * longest}{i}" for i in range(len(keys))]
+    renamed = [
+        columns.column(key).alias(name) for key, name in zip(keys, inner, strict=True)
+    ]
+    bins = top_share_.unpack(
+        stacked.lazy().select(pl.col("model"), *renamed, pl.col(histogram)),
+        [pl.col("model"), *(pl.col(name) for name in inner)],
+    )
+    group = ["model", *inner]
+    packed = top_share_.pack(top_share_.merge(bins, group), group).collect()
+    empty = pl.lit([], top_share_.HISTOGRAM_DTYPE)
+    joined = (
+        merged.select(pl.all(), *renamed)
+        .join(
+            packed,
+            on=group,
+            how="left",
+            nulls_equal=True,
+            suffix="_l2_bins",
+            maintain_order="left",
+        )
+        .with_columns(
+            pl.when(pl.col(histogram))
+            .then(pl.col(f"{histogram}_l2_bins").fill_null(empty))
+            .alias(histogram)
+        )
+    )
+    return joined.select(columns.column(name) for name in merged.columns)
 
 
 def _check_weighted(frame: pl.DataFrame, *, function: str) -> bool | None:
@@ -919,6 +1138,8 @@ def finalize(
     *,
     confidence: float = ...,
     weighted: bool | None = ...,
+    min_n: int = ...,
+    overall: bool = ...,
 ) -> pl.DataFrame: ...
 
 
@@ -928,6 +1149,8 @@ def finalize(
     *,
     confidence: float = ...,
     weighted: bool | None = ...,
+    min_n: int = ...,
+    overall: bool = ...,
 ) -> pl.LazyFrame: ...
 
 
@@ -936,21 +1159,23 @@ def finalize(
     *,
     confidence: float = 0.95,
     weighted: bool | None = None,
+    min_n: int = 30,
+    overall: bool = False,
 ) -> pl.DataFrame | pl.LazyFrame:
     """Turn a (merged) state into the evaluation report.
 
     Gives the columns of :func:`polars_l2.report`, in the state's row order,
     with the keys in the report's dtypes (Categorical and Enum keys as
-    String; see :mod:`polars_l2.state`), and one difference:
-    ``top_1pct_share`` is null: it needs the largest 1% of the squared
-    errors of all the data, which no fixed-size state keeps. Every other
-    column is computed from the merged moments by the same formula as the
-    report computes it from the whole data (one registry,
+    String; see :mod:`polars_l2.state`). Every column is computed from the
+    merged moments by the same formula as the report computes it from the
+    whole data (one registry,
     ``polars_l2._core.metrics.REGISTRY``), equal up to rounding: R² of a
     constant target, an infinite error and a zero weight give the same
     values here. That includes ``rmse_low`` and ``rmse_high``, whose
     interval uses only the count, the weight sums and the mean and centred
-    second moment of the squared errors, all of which merge exactly.
+    second moment of the squared errors, all of which merge exactly, and
+    ``top_1pct_share``, from the merged histogram (null where a state was
+    built with ``top_share=False``).
 
     Parameters
     ----------
@@ -964,6 +1189,9 @@ def finalize(
         Whether to include the ``weight_sum`` column, as the report of
         weighted data does. None (default) reads it from the state's
         ``weighted`` column (for a LazyFrame, by collecting that column).
+    min_n, overall
+        As in :func:`polars_l2.report`: the effective size below which a
+        row is ``small``, and whether to add each model's overall row.
 
     Returns
     -------
@@ -1004,24 +1232,78 @@ def finalize(
     function = "polars_l2.finalize"
     data = frames.coerce(state, function=function, role="state")
     frame = data.frame
-    options.check(function, confidence=confidence, weighted=weighted)
+    options.check(
+        function,
+        confidence=confidence,
+        weighted=weighted,
+        min_n=min_n,
+        overall=overall,
+    )
     schema = frame.collect_schema()
-    keys = _keys(schema.names(), function=function)
-    _check_dtypes(schema, function=function, label="")
     if isinstance(frame, pl.DataFrame):
         # A state at hand is small: check every value.
         found = _check_weighted(load(frame, function=function), function=function)
-    elif weighted is None:
-        checked = frame.select("state_version", "weighted").collect()
-        _check_versions(checked, None, function=function)
-        found = _check_weighted(checked, function=function)
+    else:
+        _check_dtypes(schema, function=function, label="")
+        if "state_version" in schema:
+            versions = frame.select("state_version").collect()
+            _check_version(versions, schema.names(), None, function=function)
+        _keys(schema.names(), function=function)
+        if weighted is None:
+            found = _check_weighted(
+                frame.select("weighted").collect(), function=function
+            )
+    keys = _keys(schema.names(), function=function)
     if weighted is None:
         weighted = bool(found)
-    metric_columns = metrics.report_columns(
-        weighted=weighted, confidence=confidence, top_share=None
-    )
     return data.result(
-        frame.lazy().select(
-            pl.col("model"), *(columns.column(key) for key in keys), *metric_columns
+        _finish(
+            frame.lazy(),
+            keys,
+            weighted=weighted,
+            confidence=confidence,
+            min_n=min_n,
+            overall=overall,
         )
     )
+
+
+def _finish(
+    state: pl.LazyFrame,
+    keys: list[str],
+    *,
+    weighted: bool,
+    confidence: float,
+    min_n: int,
+    overall: bool,
+) -> pl.LazyFrame:
+    """Return the report of a checked state: the body of :func:`finalize`."""
+    # Internal key names: a key may be named like a pattern or a moment.
+    longest = max((len(key) for key in keys), default=0)
+    inner: list[str] = [f"_l2_key{'_' * longest}{i}" for i in range(len(keys))]
+    histogram = top_share_.HISTOGRAM
+    rows = state.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias(moments.ORDER),
+        pl.col("model"),
+        *(
+            columns.column(key).alias(name)
+            for key, name in zip(keys, inner, strict=True)
+        ),
+        *moments.MOMENTS,
+        pl.col(histogram),
+        pl.col(histogram).is_not_null().alias(finish.KNOWN),
+    )
+    # Each model's position: its first row.
+    rows = rows.with_columns(pl.col(moments.ORDER).min().over("model"))
+    bins = top_share_.unpack(
+        rows, [pl.col(moments.ORDER), *(pl.col(name) for name in inner)]
+    )
+    return finish.finish(
+        rows.drop(histogram),
+        bins,
+        keys=inner,
+        weighted=weighted,
+        confidence=confidence,
+        min_n=min_n,
+        overall=overall,
+    ).rename(dict(zip(inner, keys, strict=True)))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 import polars as pl
 
 from polars_l2 import functions
+from polars_l2._compare import compare as frame_compare
 from polars_l2._report import report as frame_report
 from polars_l2._state import state as frame_state
 
@@ -281,6 +282,55 @@ class L2FrameNamespace(Generic[FrameT]):
         """
         return frame_state(
             self._frame, actual, predicted, by=by, weight=weight, nan_policy=nan_policy
+        )
+
+    def compare(
+        self,
+        actual: str | None,
+        baseline: str,
+        candidates: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        weight: str | None = None,
+        cluster: str | None = None,
+        confidence: float = 0.95,
+        adjust: str | None = "holm",
+        nan_policy: NanPolicy = "propagate",
+        min_n: int = 30,
+    ) -> pl.DataFrame:
+        """Is a candidate model better than the baseline? See :func:`polars_l2.compare`.
+
+        A DataFrame on either kind of frame: the comparison runs the query.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import polars_l2
+        >>> lf = pl.LazyFrame(
+        ...     {"y": [1.0, 2.0, 3.0, 4.0], "a": [1.5, 2.5, 2.5, 4.5], "b": 2.5}
+        ... )
+        >>> lf.l2.compare("y", "a", "b", min_n=2).select("model", "mse_diff", "skill")
+        shape: (1, 3)
+        ┌───────┬──────────┬───────┐
+        │ model ┆ mse_diff ┆ skill │
+        │ ---   ┆ ---      ┆ ---   │
+        │ str   ┆ f64      ┆ f64   │
+        ╞═══════╪══════════╪═══════╡
+        │ b     ┆ 1.0      ┆ -4.0  │
+        └───────┴──────────┴───────┘
+        """
+        return frame_compare(
+            self._frame,
+            actual,
+            baseline,
+            candidates,
+            by=by,
+            weight=weight,
+            cluster=cluster,
+            confidence=confidence,
+            adjust=adjust,
+            nan_policy=nan_policy,
+            min_n=min_n,
         )
 
 

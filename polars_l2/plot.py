@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "concentration_curve",
+    "plot_comparison",
     "plot_concentration",
     "plot_evaluation",
     "plot_report",
@@ -41,7 +42,9 @@ _INSTALL_HINT = (
     "install the plot extra: pip install 'polars-l2[plot]'"
 )
 _SEGMENT_SEPARATOR = " / "
-_REPORT_METRIC_COLUMNS = frozenset({"n", "weight_sum", *metrics.METRICS})
+_REPORT_METRIC_COLUMNS = frozenset(
+    {"overall", "n", "weight_sum", "small", *metrics.METRICS}
+)
 #: The curve's own columns; any other column of a curve is a segment key.
 _CURVE_COLUMNS = ("model", "share_of_rows", "share_of_sse")
 # Internal column names start with "_", so no user's column can clash.
@@ -695,4 +698,140 @@ def plot_evaluation(
         weighted=weighted,
     )
     _draw_curves(right, curve, 12)
+    return _finish(figure, path)
+
+
+#: The columns of :func:`polars_l2.compare` that are not segment keys.
+_COMPARE_COLUMNS = frozenset(
+    {
+        "model",
+        "baseline",
+        "overall",
+        "n",
+        "clusters",
+        "small",
+        "mse",
+        "mse_baseline",
+        "mse_diff",
+        "mse_diff_low",
+        "mse_diff_high",
+        "skill",
+        "p_value",
+        "p_value_adjusted",
+        "verdict",
+    }
+)
+
+_VERDICT_COLOURS = {"better": "tab:green", "worse": "tab:red"}
+
+
+def plot_comparison(
+    comparison: pl.DataFrame,
+    *,
+    max_segments: int = 40,
+    path: str | PathLike[str] | None = None,
+) -> Figure:
+    """Draw a forest plot of :func:`polars_l2.compare`: ``mse_diff`` per segment.
+
+    One row per candidate and segment (the overall row first): the
+    difference of MSE, candidate minus baseline, with its confidence
+    interval, around a vertical line at zero. Left of zero the candidate is
+    better. A filled green (better) or red (worse) marker is a significant
+    verdict at the adjusted level; a hollow one is inconclusive or small.
+
+    Parameters
+    ----------
+    comparison
+        The output of :func:`polars_l2.compare`.
+    max_segments
+        Draw at most this many rows (the first ones).
+    path
+        Also write the figure to this PNG file.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        If `comparison` lacks the columns of :func:`polars_l2.compare`.
+    ImportError
+        If matplotlib is not installed.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_l2
+    >>> from polars_l2.plot import plot_comparison
+    >>> df = pl.DataFrame(
+    ...     {
+    ...         "g": ["a", "a", "a", "b", "b", "b"],
+    ...         "y": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+    ...         "old": [1.5, 2.6, 2.4, 4.7, 4.2, 6.8],
+    ...         "new": [1.1, 2.2, 2.9, 4.1, 4.8, 6.3],
+    ...     }
+    ... )
+    >>> table = polars_l2.compare(df, "y", "old", "new", by="g", min_n=2)
+    >>> figure = plot_comparison(table)
+    >>> figure.axes[0].get_xlabel()
+    'MSE difference, candidate - baseline (bars: confidence interval)'
+    """
+    needed = {"model", "overall", "mse_diff", "mse_diff_low", "mse_diff_high"}
+    if not needed <= set(comparison.columns):
+        msg = (
+            "plot_comparison expects the output of polars_l2.compare, with "
+            f"columns {sorted(needed)}; got columns {comparison.columns}"
+        )
+        raise ValueError(msg)
+    keys = [c for c in comparison.columns if c not in _COMPARE_COLUMNS]
+    segment = (
+        pl.concat_str(
+            [pl.col(c).cast(pl.String).fill_null("null") for c in keys],
+            separator=_SEGMENT_SEPARATOR,
+        )
+        if keys
+        else pl.lit("")
+    )
+    label = pl.concat_str(
+        pl.col("model"),
+        pl.when(pl.col("overall")).then(pl.lit("all rows")).otherwise(segment),
+        separator=": ",
+    )
+    rows = (
+        comparison.with_columns(label.alias("_label"))
+        .sort("overall", descending=True, maintain_order=True)
+        .head(max_segments)
+    )
+    figure = _new_figure(8.0, 1.5 + 0.3 * rows.height)
+    ax = figure.add_subplot()
+    verdicts = (
+        rows["verdict"].to_list() if "verdict" in rows.columns else [None] * rows.height
+    )
+    for i, row in enumerate(rows.iter_rows(named=True)):
+        diff = row["mse_diff"]
+        if diff is None:
+            continue
+        low, high = row["mse_diff_low"], row["mse_diff_high"]
+        colour = _VERDICT_COLOURS.get(verdicts[i] or "", "tab:gray")
+        if low is not None and high is not None:
+            ax.plot([low, high], [i, i], color=colour, linewidth=1.5)
+        filled = verdicts[i] in _VERDICT_COLOURS
+        ax.plot(
+            [diff],
+            [i],
+            "o",
+            color=colour,
+            markerfacecolor=colour if filled else "white",
+        )
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.set_yticks(range(rows.height), rows["_label"].to_list())
+    ax.set_ylim(rows.height - 0.5, -0.5)
+    ax.set_xlabel("MSE difference, candidate - baseline (bars: confidence interval)")
+    title = "Is the candidate better? (filled: significant after adjustment)"
+    if comparison.height > rows.height:
+        title += f"; first {rows.height} of {comparison.height}"
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
     return _finish(figure, path)

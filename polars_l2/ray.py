@@ -7,8 +7,8 @@ Each block of the dataset is reduced to a small metric state
 as Arrow tables. The states are combined, exactly and in any order, by
 :func:`polars_l2.merge_states`, and finalised into the report
 (:func:`polars_l2.finalize`): the columns of :func:`polars_l2.report` on one
-machine, equal up to rounding, with the keys in their dtypes and a null
-``top_1pct_share``, as for any merged state.
+machine, equal up to rounding, with the keys in their dtypes;
+``top_1pct_share`` comes from the merged histograms, as for any merged state.
 
 Where the block states are combined:
 
@@ -277,8 +277,8 @@ def report(
 
     :func:`polars_l2.finalize` of :func:`polars_l2.ray.state`: the columns of
     :func:`polars_l2.report` for the same data on one machine, equal up to
-    rounding, with the keys in their dtypes, sorted by value, and
-    ``top_1pct_share`` null (no mergeable state can give it).
+    rounding, with the keys in their dtypes, sorted by value
+    (``top_1pct_share`` from the merged histograms).
 
     Parameters
     ----------

@@ -13,8 +13,8 @@ the merge is the package's one merge, not a copy in Spark SQL.
 Only the merged state, one row per model and segment, comes back to the
 driver, which finalises it (:func:`polars_l2.finalize`): the columns of
 :func:`polars_l2.report` on one machine, equal up to rounding, with the keys
-in the dtypes Spark's schema gives them (sorted by value) and a null
-``top_1pct_share``, as for any merged state.
+in the dtypes Spark's schema gives them (sorted by value);
+``top_1pct_share`` comes from the merged histograms, as for any merged state.
 
 It works on classic and Spark Connect DataFrames alike (Databricks' shared
 and serverless compute run Connect; ``SparkSession.builder.remote(...)``).
@@ -414,8 +414,8 @@ def report(
 
     :func:`polars_l2.finalize` of :func:`polars_l2.spark.state`: the columns of
     :func:`polars_l2.report` for the same data on one machine, equal up to
-    rounding, with the keys in their dtypes, sorted by value, and
-    ``top_1pct_share`` null (no mergeable state can give it).
+    rounding, with the keys in their dtypes, sorted by value
+    (``top_1pct_share`` from the merged histograms).
 
     Parameters
     ----------

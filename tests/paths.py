@@ -72,11 +72,6 @@ ABS_TOL = 1e-12
 #: work keeps their dtype through state, merge, finalize, Ray and Spark).
 STATE_KEYS_ARE_STRINGS = False
 
-# Documented differences that stay.
-#: No fixed-size state keeps the largest 1% of the squared errors: a report
-#: from a state has a null ``top_1pct_share`` (see ``polars_l2.finalize``).
-STATE_HAS_NO_TOP_SHARE = True
-
 
 @dataclass(frozen=True)
 class Query:
@@ -141,11 +136,6 @@ class Path:
     def keys_are_strings(self) -> bool:
         """Whether the segment keys (and ``output``) come back as strings."""
         return self.from_state and STATE_KEYS_ARE_STRINGS
-
-    @property
-    def top_share(self) -> bool:
-        """Whether ``top_1pct_share`` is computed (else it is null)."""
-        return not (self.from_state and STATE_HAS_NO_TOP_SHARE)
 
     def supports(self, query: Query) -> str | None:
         """Return why this path cannot run `query`, or None if it can."""
@@ -295,7 +285,8 @@ def read_text(text: str, fmt: str) -> pl.DataFrame:
     """Parse the command line's csv or json report back into a DataFrame.
 
     The naming columns (those before ``n``) stay text, which is all the
-    output says of them; ``n`` is Int64 and every later column Float64.
+    output says of them; ``n`` is Int64, ``overall`` and ``small`` Boolean,
+    and every other later column Float64.
     """
     if fmt == "csv":
         frame = pl.read_csv(io.StringIO(text), infer_schema=False)
@@ -305,9 +296,12 @@ def read_text(text: str, fmt: str) -> pl.DataFrame:
     names = frame.columns
     if "n" not in names:
         return frame
-    later = names[names.index("n") + 1 :]
+    flags = [name for name in ("overall", "small") if name in names]
+    later = [name for name in names[names.index("n") + 1 :] if name not in flags]
     return frame.with_columns(
-        pl.col("n").cast(pl.Int64), pl.col(later).cast(pl.Float64)
+        pl.col("n").cast(pl.Int64),
+        pl.col(later).cast(pl.Float64),
+        pl.col(flags).str.to_lowercase().replace_strict({"true": True, "false": False}),
     )
 
 
@@ -495,7 +489,9 @@ PATHS: dict[str, Path] = {
 
 def key_columns(report: pl.DataFrame) -> list[str]:
     """Return the columns that name a row: model, output and the segment keys."""
-    first = "n" if "n" in report.columns else FUNCTIONS[0]
+    first = next(
+        (name for name in ("overall", "n") if name in report.columns), FUNCTIONS[0]
+    )
     return report.columns[: report.columns.index(first)]
 
 
@@ -539,10 +535,6 @@ def as_path_gives(path: Path, expected: pl.DataFrame) -> pl.DataFrame:
     expected = expected.with_columns(path_keys(path, expected[k]) for k in keys)
     if path.metrics is not None:
         expected = expected.select(*keys, *path.metrics)
-    if not path.top_share:
-        expected = expected.with_columns(
-            pl.lit(None, pl.Float64).alias("top_1pct_share")
-        )
     return expected
 
 

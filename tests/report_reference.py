@@ -65,11 +65,17 @@ def segment(
     names = [
         "sse",
         "mse",
+        "mse_low",
+        "mse_high",
         "rmse",
         "rmse_low",
         "rmse_high",
         "mae",
+        "mae_low",
+        "mae_high",
         "bias",
+        "bias_low",
+        "bias_high",
         "r2",
         "max_error",
         "top_1pct_share",
@@ -96,6 +102,14 @@ def segment(
         half = z * se / (2 * mse) if mse > 0 else 0.0
         row["rmse_low"] = math.sqrt(mse) * math.exp(-half)
         row["rmse_high"] = math.sqrt(mse) * math.exp(half) if half < 700 else math.inf
+        row["mse_low"] = row["rmse_low"] ** 2
+        row["mse_high"] = row["rmse_high"] ** 2
+        for name, values in (("mae", np.abs(e)), ("bias", p - y)):
+            mean = np.sum(weights * values) / total
+            spread = np.sum(weights * (values - mean) ** 2) / total
+            half_width = z * math.sqrt(spread / (effective - 1))
+            row[f"{name}_low"] = mean - half_width
+            row[f"{name}_high"] = mean + half_width
     if n >= 2:
         row["r2"] = r2_score(y, p, sample_weight=sample_weight)
     row["mae"] = mean_absolute_error(y, p, sample_weight=sample_weight)

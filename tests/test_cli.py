@@ -357,9 +357,10 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pl.DataFrame]:
 
 
 def assert_merged_report(got: pl.DataFrame, expected: pl.DataFrame) -> None:
-    """Several files are merged states: all but top_1pct_share, which is null."""
-    assert_report_equal(got, expected, columns=[*MERGEABLE, "rmse_low", "rmse_high"])
-    assert got["top_1pct_share"].is_null().all()
+    """Several files are merged states: every column equals the report's."""
+    assert_report_equal(
+        got, expected, columns=[*MERGEABLE, "rmse_low", "rmse_high", "top_1pct_share"]
+    )
 
 
 def test_directory_and_glob_inputs(tree: tuple[Path, pl.DataFrame]) -> None:
@@ -1176,7 +1177,7 @@ def test_a_reader_that_stops_early_ends_it_quietly(
         assert process.stdout is not None
         assert process.stderr is not None
         for _ in range(lines_read):
-            assert process.stdout.readline().startswith(b"model,g,n,")
+            assert process.stdout.readline().startswith(b"model,g,overall,n,")
         process.stdout.close()
         stderr = process.stderr.read()
         assert process.wait(timeout=120) == 0

@@ -476,7 +476,7 @@ def test_help_glossary_is_the_registry(capsys: pytest.CaptureFixture[str]) -> No
     assert metric_entries == {
         name: metric.doc for name, metric in metrics.REGISTRY.items()
     }
-    assert list(entries)[:3] == ["model", "n", "weight_sum"]
+    assert list(entries)[:5] == ["model", "overall", "n", "weight_sum", "small"]
 
 
 def test_help_glossary_names_every_report_column(
@@ -524,12 +524,17 @@ def test_columns_chooses_what_is_shown(
     result = inline(capsys, *evaluate(data, "-f", "csv", "--columns", "rmse, n,mae"))
     assert result.returncode == 0, result.stderr
     shown = pl.read_csv(io.StringIO(result.stdout))
-    assert shown.columns == ["model", "g", "rmse", "n", "mae"]
+    assert shown.columns == ["model", "g", "overall", "rmse", "n", "mae"]
     full = pl.read_csv(io.StringIO(csv_of(capsys, data)))
     assert_frame_equal(shown, full.select(shown.columns))
     # model may be named; it is shown anyway, once.
     named = inline(capsys, *evaluate(data, "-f", "csv", "--columns", "model,r2"))
-    assert pl.read_csv(io.StringIO(named.stdout)).columns == ["model", "g", "r2"]
+    assert pl.read_csv(io.StringIO(named.stdout)).columns == [
+        "model",
+        "g",
+        "overall",
+        "r2",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -539,7 +544,7 @@ def test_columns_chooses_what_is_shown(
         ("rmse,,mae", r"expected column names separated by commas"),
         (
             "weight_sum",
-            r"this report has no column 'weight_sum'; its columns are n, sse",
+            r"this report has no column 'weight_sum'; its columns are n, small, sse,",
         ),
     ],
 )
@@ -580,9 +585,13 @@ def test_a_narrow_terminal_gets_the_essential_columns(
     assert max(map(len, lines)) <= 100
     header = [cell.strip() for cell in lines[1].strip("│").split("┆")]
     assert header == [
-        "model", "region", "n", "rmse", "rmse_low", "rmse_high", "mae", "r2"
+        "model", "region", "overall", "n", "rmse", "rmse_low", "rmse_high", "mae",
+        "r2",
     ]  # fmt: skip
-    left_out = ("sse", "mse", "bias", "max_error", "top_1pct_share")
+    left_out = (
+        "small", "sse", "sse_share", "mse", "mse_low", "mse_high", "mae_low",
+        "mae_high", "bias", "bias_low", "bias_high", "max_error", "top_1pct_share",
+    )  # fmt: skip
     note = text.split("└", 1)[1].split("\n", 1)[1].split("\n\n", 1)[0]
     assert max(map(len, note.splitlines())) <= 100
     assert " ".join(note.split()) == (
@@ -600,7 +609,7 @@ def test_a_wide_terminal_a_pipe_and_a_file_get_every_column(
     chosen = demo_on_terminal(monkeypatch, 40, "--columns", "sse,bias")
     assert "left out" not in chosen
     assert [c.strip() for c in table_lines(chosen)[1].strip("│").split("┆")] == [
-        "model", "region", "sse", "bias"
+        "model", "region", "overall", "sse", "bias"
     ]  # fmt: skip
     out = tmp_path / "table.txt"
     demo_on_terminal(monkeypatch, 40, "-o", str(out))

@@ -82,7 +82,7 @@ def _check(
 def test_the_report_has_every_metric_of_the_registry_in_order() -> None:
     frame = pl.DataFrame({"y": [1.0, 2.0], "p": [1.0, 3.0], "w": [1.0, 1.0]})
     columns = polars_l2.report(frame, "y", "p").columns
-    assert columns == ["model", "n", *REGISTRY]
+    assert columns == ["model", "overall", "n", "small", *REGISTRY]
     assert polars_l2.finalize(polars_l2.state(frame, "y", "p")).columns == columns
 
 

@@ -80,7 +80,9 @@ def test_the_schema_names_the_recorded_columns() -> None:
         "weighted",
     ]
     assert schema.field("nan_policy").type == pa.string()
-    assert schema.metadata == {b"polars_l2.state_version": b"3"}
+    assert schema.metadata == {
+        b"polars_l2.state_version": str(polars_l2.STATE_VERSION).encode()
+    }
     state = day_state()
     assert state.to_arrow().cast(schema).schema.names == schema.names
 
@@ -234,9 +236,9 @@ TAMPERED: dict[str, tuple[Callable[[pl.DataFrame], pl.DataFrame], str]] = {
         lambda f: f.with_columns(state_version=pl.lit(0, pl.Int64)),
         r"column 'state_version' holds 0, below 1",
     ),
-    "version 3 without actual": (
+    "without actual": (
         lambda f: f.drop("actual"),
-        r"column\(s\) 'actual' missing \(state version 3\)",
+        r"not a polars-l2 state: column\(s\) 'actual' missing",
     ),
 }
 
@@ -343,19 +345,16 @@ def test_both_version_markers_are_checked(
         polars_l2.merge_states([table])
 
 
-def test_a_version_2_state_is_read_without_its_records(tmp_path: Path) -> None:
-    old = day_state().drop("actual", "weight", "nan_policy")
+def test_a_version_2_file_is_refused_naming_what_it_lacks(tmp_path: Path) -> None:
+    old = day_state().drop("actual", "weight", "nan_policy", "abs_error_m2")
     old = old.with_columns(state_version=pl.lit(2, pl.Int64))
     path = tmp_path / "old.parquet"
     write_with_version(old, path, "2")
-    merged = polars_l2.merge_states([path, day_state()])
-    assert merged["actual"].unique().to_list() == ["y"]
-    assert merged["n"].sum() == 2 * DAY.height
-    # A weighted version-2 state merges with any weight column's state.
-    old_weighted = day_state(weight="w").drop("actual", "weight", "nan_policy")
-    old_weighted = old_weighted.with_columns(state_version=pl.lit(2, pl.Int64))
-    merged = polars_l2.merge_states([old_weighted, day_state(weight="w")])
-    assert merged["weight"].unique().to_list() == ["w"]
+    with pytest.raises(polars_l2.L2InputError) as caught:
+        polars_l2.merge_states([path, day_state()])
+    message = str(caught.value)
+    assert message.startswith(f"polars_l2.merge_states: {str(path)!r}: ")
+    assert "state version 2, which lacks 'actual', 'weight', 'nan_policy'" in message
 
 
 # --- the same state file twice ------------------------------------------------

@@ -63,12 +63,15 @@ class Moments:
     None when the moments are themselves null wherever the rule would give
     null (unweighted means of the rows: no rows, no mean), so a formula needs
     no guard and keeps the plain plan ``((y - p) ** 2).mean()``.
-    `top_share` is the top-1% share, or None where it cannot be known.
+    `top_share` is the top-1% share, or None where it cannot be known;
+    `sse_total` the model's SSE over the segments ``sse_share`` divides by.
     """
 
     moment: Callable[[str], pl.Expr]
     valid: pl.Expr | None
     top_share: pl.Expr | None = None
+    #: The SSE of the model over all its segments (null: unknown).
+    sse_total: pl.Expr | None = None
 
     def __getitem__(self, name: str) -> pl.Expr:
         """Return the expression of moment `name`."""
@@ -129,16 +132,27 @@ def _rmse(m: Moments) -> pl.Expr:
     return _mse(m).sqrt()
 
 
-def _se(m: Moments) -> pl.Expr:
-    """Return the standard error of the MSE, with Kish's effective sample size.
+def effective_n(weight_sum: pl.Expr, weight_sq_sum: pl.Expr) -> pl.Expr:
+    """Return Kish's effective sample size, W² / Σw² (the row count unweighted)."""
+    return weight_sum.pow(2) / weight_sq_sum
 
-    Null where fewer than two rows count or the effective size is at most 1.
+
+def standard_error(
+    m2: pl.Expr, n: pl.Expr, weight_sum: pl.Expr, weight_sq_sum: pl.Expr
+) -> pl.Expr:
+    r"""Return the standard error of a weighted mean from its centred moment.
+
+    :math:`\sqrt{M_2 / W / (n_{\mathrm{eff}} - 1)}`, with Kish's effective
+    size (unweighted, the usual :math:`s/\sqrt{n}` with ``ddof=1``). Null
+    where fewer than two rows count or the effective size is at most 1.
     """
-    total = m["weight_sum"]
-    effective_n = total.pow(2) / m["weight_sq_sum"]
-    return pl.when((m["n"] >= 2) & (effective_n > 1)).then(
-        (m["sq_error_m2"] / total / (effective_n - 1)).sqrt()
-    )
+    size = effective_n(weight_sum, weight_sq_sum)
+    return pl.when((n >= 2) & (size > 1)).then((m2 / weight_sum / (size - 1)).sqrt())
+
+
+def _se(m: Moments, m2: str = "sq_error_m2") -> pl.Expr:
+    """Return the standard error of the mean whose centred moment is `m2`."""
+    return standard_error(m[m2], m["n"], m["weight_sum"], m["weight_sq_sum"])
 
 
 def _rmse_bound(z: float, sign: float) -> Callable[[Moments], pl.Expr]:
@@ -151,6 +165,30 @@ def _rmse_bound(z: float, sign: float) -> Callable[[Moments], pl.Expr]:
         return pl.when(se.is_not_null()).then(value)
 
     return bound
+
+
+def _mse_bound(z: float, sign: float) -> Callable[[Moments], pl.Expr]:
+    """One end of MSE's interval: the square of RMSE's, on the log scale."""
+    rmse_bound = _rmse_bound(z, sign)
+    return lambda m: rmse_bound(m).pow(2)
+
+
+def _mean_bound(
+    mean: Callable[[Moments], pl.Expr], m2: str, z: float, sign: float
+) -> Callable[[Moments], pl.Expr]:
+    """One end of a mean's normal interval, mean ± z·se."""
+
+    def bound(m: Moments) -> pl.Expr:
+        return mean(m) + sign * z * _se(m, m2)
+
+    return bound
+
+
+def _sse_share(m: Moments) -> pl.Expr:
+    if m.sse_total is None:
+        return pl.lit(None, pl.Float64)
+    # No share of nothing: a model without squared error has no shares.
+    return pl.when(m.sse_total != 0).then(_sse(m) / m.sse_total)
 
 
 def _r2(m: Moments) -> pl.Expr:
@@ -211,22 +249,41 @@ def _registry(z: float) -> dict[str, Metric]:
     metrics = [
         _metric("sse", "Sum of (weighted) squared errors.", "lower", _sse,
                 lacks=frozenset({"weight_scale"})),
+        _metric("sse_share", "The segment's share of the model's SSE over all "
+                "segments.", "lower", _sse_share,
+                null_rule=_WEIGHTS + ", or the model's SSE is 0"),
         _metric("mse", "(Weighted) mean squared error.", "lower", _mse),
+        _metric("mse_low", "Lower end of the MSE's confidence interval.",
+                "lower", _mse_bound(z, -1.0), lacks=interval, null_rule=two_rows),
+        _metric("mse_high", "Upper end of the MSE's confidence interval.",
+                "lower", _mse_bound(z, 1.0), lacks=interval, null_rule=two_rows),
         _metric("rmse", "Square root of the MSE.", "lower", _rmse),
         _metric("rmse_low", "Lower end of the RMSE's confidence interval.",
                 "lower", _rmse_bound(z, -1.0), lacks=interval, null_rule=two_rows),
         _metric("rmse_high", "Upper end of the RMSE's confidence interval.",
                 "lower", _rmse_bound(z, 1.0), lacks=interval, null_rule=two_rows),
         _metric("mae", "(Weighted) mean absolute error.", "lower", _mae),
+        _metric("mae_low", "Lower end of the MAE's confidence interval.", "lower",
+                _mean_bound(_mae, "abs_error_m2", z, -1.0), lacks=interval,
+                null_rule=two_rows),
+        _metric("mae_high", "Upper end of the MAE's confidence interval.", "lower",
+                _mean_bound(_mae, "abs_error_m2", z, 1.0), lacks=interval,
+                null_rule=two_rows),
         _metric("bias", "(Weighted) mean of predicted minus actual.", "zero", _bias,
                 lacks=frozenset({"symmetric"})),
+        _metric("bias_low", "Lower end of the bias's confidence interval.", "zero",
+                _mean_bound(_bias, "error_m2", z, -1.0),
+                lacks=interval | {"symmetric"}, null_rule=two_rows),
+        _metric("bias_high", "Upper end of the bias's confidence interval.", "zero",
+                _mean_bound(_bias, "error_m2", z, 1.0),
+                lacks=interval | {"symmetric"}, null_rule=two_rows),
         _metric("r2", "Coefficient of determination, 1 - SSE/SST.", "higher", _r2,
                 lacks=frozenset({"symmetric"}), null_rule=two_rows),
         _metric("max_error", "Largest absolute error of the counted rows.", "lower",
                 _max_error, null_rule="null where no row counts"),
         _metric("top_1pct_share", "Share of SSE in the largest 1% of squared errors.",
-                "lower", _top_share, exact_merge=False,
-                null_rule=_WEIGHTS + "; null after a merge (no state keeps it)"),
+                "lower", _top_share,
+                null_rule=_WEIGHTS + ", or the state was built without it"),
     ]  # fmt: skip
     return {metric.name: metric for metric in metrics}
 
@@ -247,10 +304,12 @@ def z_score(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
-def state_moments(top_share: pl.Expr | None = None) -> Moments:
+def state_moments(
+    top_share: pl.Expr | None = None, sse_total: pl.Expr | None = None
+) -> Moments:
     """Return the moments of a state (or of the report's query), by column."""
     valid = weights_valid(pl.col("weight_sum"), pl.col("negative_weight_count"))
-    return Moments(pl.col, valid, top_share)
+    return Moments(pl.col, valid, top_share, sse_total)
 
 
 def row_moments(e: pl.Expr, w: pl.Expr | None) -> Moments:
@@ -272,17 +331,33 @@ def row_moments(e: pl.Expr, w: pl.Expr | None) -> Moments:
 
 
 def report_columns(
-    *, weighted: bool, confidence: float, top_share: pl.Expr | None
+    *,
+    weighted: bool,
+    confidence: float,
+    min_n: int,
+    top_share: pl.Expr | None,
+    sse_total: pl.Expr | None,
 ) -> list[pl.Expr]:
-    """Return the report's columns after the keys, from the state's moments.
+    """Return the report's columns after ``overall``, from the state's moments.
 
-    `top_share` gives ``top_1pct_share``; None gives null (a merged state
-    cannot give it).
+    `top_share` gives ``top_1pct_share`` (None: null), `sse_total` the SSE
+    ``sse_share`` divides by (None: null). ``small`` is true where Kish's
+    effective size is below `min_n`, and where no row counts.
     """
     registry = _registry(z_score(confidence))
-    moments = state_moments(top_share)
+    moments = state_moments(top_share, sse_total)
     columns = [pl.col("n")]
     if weighted:
         columns.append(pl.col("weight_sum"))
+    size = effective_n(pl.col("weight_sum"), pl.col("weight_sq_sum"))
+    small = (
+        pl.when(pl.col("n") == 0).then(pl.lit(value=True)).otherwise(~(size >= min_n))
+    )
+    columns.append(small.alias("small"))
     columns += [metric.expr(moments) for metric in registry.values()]
     return columns
+
+
+def total_sse(group: list[str]) -> pl.Expr:
+    """Return the SSE summed over the rows of each `group` (nulls skipped)."""
+    return REGISTRY["sse"].formula(state_moments()).sum().over(group)

@@ -13,11 +13,12 @@ One source of truth for :func:`polars_l2.report`, :func:`polars_l2.state`,
   state's ``error_m2``, feeds no metric; see :mod:`polars_l2.state`).
 - :func:`merge_aggregations` combines states with Chan et al.'s pairwise
   formula, generalised to any number of parts.
-- :func:`long_moments` is the one query behind :func:`polars_l2.report` and
-  :func:`polars_l2.state`: every model's moments from one ``group_by().agg()``
-  over the data (one wide row per segment, all models side by side), so the
-  data is scanned once however many models there are; the wide row is then
-  turned long, one row per model and segment.
+- :func:`long_moments` is the one query behind :func:`polars_l2.report`,
+  :func:`polars_l2.state` and :func:`polars_l2.compare`: every model's moments
+  (and, with a baseline, the paired moments of each other model against it)
+  from one ``group_by().agg()`` over the data (one wide row per segment, all
+  models side by side), so the data is scanned once however many models
+  there are; the wide row is then turned long, one row per model and segment.
 
 The metrics are computed from the moments in :mod:`polars_l2._core.metrics`;
 the top-1% share, the one metric that is not a moment, in
@@ -37,8 +38,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2._core import top_share
 from polars_l2._core.columns import counted
+from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
     from polars_l2._core.columns import Spec
@@ -58,18 +59,51 @@ MOMENTS: dict[str, pl.DataType] = {
     "actual_min": pl.Float64(),
     "actual_max": pl.Float64(),
     "abs_error_sum": pl.Float64(),
+    "abs_error_m2": pl.Float64(),
     "abs_error_max": pl.Float64(),
+    # The paired moments of a candidate against the baseline named when the
+    # state was built (null without one, and on the baseline's own rows):
+    # the rows where the actual, both predictions and the weight count, and
+    # there the squared errors of both and their difference
+    # d = e_candidate^2 - e_baseline^2.
+    "baseline": pl.String(),
+    "paired_n": pl.Int64(),
+    "paired_negative_weight_count": pl.Int64(),
+    "paired_weight_sum": pl.Float64(),
+    "paired_weight_sq_sum": pl.Float64(),
+    "paired_sq_error_mean": pl.Float64(),
+    "paired_baseline_sq_error_mean": pl.Float64(),
+    "sq_error_diff_mean": pl.Float64(),
+    "sq_error_diff_m2": pl.Float64(),
 }
 
-#: (mean, centred second moment) pairs, each weighted by ``weight_sum``.
-CENTRED = (
-    ("error_mean", "error_m2"),
-    ("sq_error_mean", "sq_error_m2"),
-    ("actual_mean", "actual_m2"),
+#: The moments only a state built with a baseline holds.
+PAIRED = tuple(list(MOMENTS)[list(MOMENTS).index("baseline") :])
+
+#: (mean, centred second moment or None, weight) triples: each mean merges
+#: weighted by its weight column, each second moment by Chan's formula.
+#: ``abs_error_m2``'s mean is ``abs_error_sum / weight_sum``.
+CENTRED: tuple[tuple[str, str | None, str], ...] = (
+    ("error_mean", "error_m2", "weight_sum"),
+    ("sq_error_mean", "sq_error_m2", "weight_sum"),
+    ("actual_mean", "actual_m2", "weight_sum"),
+    ("paired_sq_error_mean", None, "paired_weight_sum"),
+    ("paired_baseline_sq_error_mean", None, "paired_weight_sum"),
+    ("sq_error_diff_mean", "sq_error_diff_m2", "paired_weight_sum"),
 )
 
 #: Moments that merge by summing.
-SUMMED = ("n", "negative_weight_count", "weight_sum", "weight_sq_sum", "abs_error_sum")
+SUMMED = (
+    "n",
+    "negative_weight_count",
+    "weight_sum",
+    "weight_sq_sum",
+    "abs_error_sum",
+    "paired_n",
+    "paired_negative_weight_count",
+    "paired_weight_sum",
+    "paired_weight_sq_sum",
+)
 
 #: Moments that merge by their minimum, and by their maximum.
 LOWEST = ("actual_min",)
@@ -94,6 +128,7 @@ def aggregations(spec: Spec, model: str, prefix: str) -> list[pl.Expr]:
             "x_mean": x.mean(),
             "x_var": x.var(ddof=0),
             "abs_sum": e.abs().sum(),
+            "abs_var": e.abs().var(ddof=0),
             "abs_max": e.abs().nan_max(),
             "y_mean": y.mean(),
             "y_var": y.var(ddof=0),
@@ -108,10 +143,14 @@ def aggregations(spec: Spec, model: str, prefix: str) -> list[pl.Expr]:
             "w_sum": w.sum(),
             "w_sq_sum": w.pow(2).sum(),
             "we_sum": (w * e).sum(),
+            "cov_wee": pl.cov(w * e, e, ddof=0),
+            "cov_we": pl.cov(w, e, ddof=0),
             "wx_sum": (w * x).sum(),
             "cov_wxx": pl.cov(w * x, x, ddof=0),
             "cov_wx": pl.cov(w, x, ddof=0),
             "abs_sum": (w * e.abs()).sum(),
+            "cov_waa": pl.cov(w * e.abs(), e.abs(), ddof=0),
+            "cov_wa": pl.cov(w, e.abs(), ddof=0),
             "abs_max": e.abs().nan_max(),
             "wy_sum": (w * y).sum(),
             "cov_wyy": pl.cov(w * y, y, ddof=0),
@@ -120,6 +159,91 @@ def aggregations(spec: Spec, model: str, prefix: str) -> list[pl.Expr]:
             "y_max": y.max(),
         }
     return [expr.alias(prefix + name) for name, expr in names.items()]
+
+
+def paired_aggregations(
+    spec: Spec, model: str, baseline: str, prefix: str
+) -> list[pl.Expr]:
+    """Per-group aggregations of a candidate's rows paired with the baseline's.
+
+    A row is paired where the actual, both predictions and the weight count;
+    :func:`paired_columns` turns the aggregations into the paired moments.
+    """
+    e, w, _ = counted(spec, model)
+    e_base, _, _ = counted(spec, baseline)
+    both = e.is_not_null() & e_base.is_not_null()
+    x = pl.when(both).then(e.pow(2))
+    x_base = pl.when(both).then(e_base.pow(2))
+    d = x - x_base
+    names: dict[str, pl.Expr]
+    if w is None:
+        names = {
+            "pn": d.count(),
+            "px_mean": x.mean(),
+            "pb_mean": x_base.mean(),
+            "d_mean": d.mean(),
+            "d_var": d.var(ddof=0),
+        }
+    else:
+        wp = pl.when(both).then(w)
+        names = {
+            "pn": d.count(),
+            "pneg": (wp < 0).sum(),
+            "pw_sum": wp.sum(),
+            "pw_sq_sum": wp.pow(2).sum(),
+            "wpx_sum": (wp * x).sum(),
+            "wpb_sum": (wp * x_base).sum(),
+            "wd_sum": (wp * d).sum(),
+            "cov_wdd": pl.cov(wp * d, d, ddof=0),
+            "cov_wd": pl.cov(wp, d, ddof=0),
+        }
+    return [expr.alias(prefix + name) for name, expr in names.items()]
+
+
+def paired_columns(spec: Spec, prefix: str, baseline: str | None) -> list[pl.Expr]:
+    """Return the paired moments from :func:`paired_aggregations`' columns.
+
+    `baseline` is the baseline's name; None gives null paired moments (no
+    baseline, or the baseline's own rows).
+    """
+
+    def col(name: str) -> pl.Expr:
+        return pl.col(prefix + name)
+
+    columns: dict[str, pl.Expr]
+    if baseline is None:
+        columns = dict.fromkeys(PAIRED, pl.lit(None))
+    elif spec.weight is None:
+        nf = col("pn").cast(pl.Float64)
+        columns = {
+            "baseline": pl.lit(baseline),
+            "paired_n": col("pn"),
+            "paired_negative_weight_count": pl.lit(0),
+            "paired_weight_sum": nf,
+            "paired_weight_sq_sum": nf,
+            "paired_sq_error_mean": col("px_mean"),
+            "paired_baseline_sq_error_mean": col("pb_mean"),
+            "sq_error_diff_mean": col("d_mean"),
+            "sq_error_diff_m2": (col("d_var") * nf).fill_null(0.0),
+        }
+    else:
+        total = col("pw_sum")
+        some = total != 0
+        d_mean = pl.when(some).then(col("wd_sum") / total)
+        columns = {
+            "baseline": pl.lit(baseline),
+            "paired_n": col("pn"),
+            "paired_negative_weight_count": col("pneg"),
+            "paired_weight_sum": total,
+            "paired_weight_sq_sum": col("pw_sq_sum"),
+            "paired_sq_error_mean": pl.when(some).then(col("wpx_sum") / total),
+            "paired_baseline_sq_error_mean": pl.when(some).then(col("wpb_sum") / total),
+            "sq_error_diff_mean": d_mean,
+            "sq_error_diff_m2": _m2(
+                col("pn").cast(pl.Float64), col("cov_wdd"), d_mean, col("cov_wd")
+            ),
+        }
+    return [expr.cast(MOMENTS[name]).alias(name) for name, expr in columns.items()]
 
 
 def _m2(n: pl.Expr, cov_w_vv: pl.Expr, mean: pl.Expr, cov_w_v: pl.Expr) -> pl.Expr:
@@ -156,6 +280,7 @@ def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
             "actual_min": col("y_min"),
             "actual_max": col("y_max"),
             "abs_error_sum": col("abs_sum"),
+            "abs_error_m2": (col("abs_var") * nf).fill_null(0.0),
             "abs_error_max": col("abs_max"),
         }
     else:
@@ -163,10 +288,6 @@ def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
         some = total != 0
         e_mean = pl.when(some).then(col("we_sum") / total)
         x_mean = pl.when(some).then(col("wx_sum") / total)
-        # Not needed by any metric, so not worth two more covariances: the
-        # spread of the errors from their mean and mean square. It loses
-        # digits only where the bias dwarfs the spread of the errors.
-        e_m2 = (total * (x_mean - e_mean.pow(2))).clip(lower_bound=0.0).fill_null(0.0)
         y_mean = pl.when(some).then(col("wy_sum") / total)
         columns = {
             "n": n,
@@ -174,7 +295,7 @@ def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
             "weight_sum": total,
             "weight_sq_sum": col("w_sq_sum"),
             "error_mean": _negated(e_mean),
-            "error_m2": e_m2,
+            "error_m2": _m2(nf, col("cov_wee"), e_mean, col("cov_we")),
             "sq_error_mean": x_mean,
             "sq_error_m2": _m2(nf, col("cov_wxx"), x_mean, col("cov_wx")),
             "actual_mean": y_mean,
@@ -182,9 +303,19 @@ def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
             "actual_min": col("y_min"),
             "actual_max": col("y_max"),
             "abs_error_sum": col("abs_sum"),
+            "abs_error_m2": _m2(
+                nf,
+                col("cov_waa"),
+                pl.when(some).then(col("abs_sum") / total),
+                col("cov_wa"),
+            ),
             "abs_error_max": col("abs_max"),
         }
-    return [expr.cast(MOMENTS[name]).alias(name) for name, expr in columns.items()]
+    return [
+        expr.cast(MOMENTS[name]).alias(name)
+        for name, expr in columns.items()
+        if name not in PAIRED
+    ]
 
 
 def merge_aggregations() -> list[pl.Expr]:
@@ -194,56 +325,98 @@ def merge_aggregations() -> list[pl.Expr]:
     :math:`W = \sum_i W_i` and :math:`\bar m = \sum_i W_i m_i / W`,
     :math:`M_2 = \sum_i M_{2,i} + \sum_i W_i (m_i - \bar m)^2`. Every term
     is non-negative, so nothing cancels. A part with no weight (no rows) has
-    a null mean and adds nothing.
+    a null mean and adds nothing. The states must share one baseline
+    (:func:`check_baselines`).
     """
-    total = pl.col("weight_sum")
-    exprs = [pl.col(name).sum().alias(name) for name in SUMMED]
-    for mean_name, m2_name in CENTRED:
-        mean = pl.col(mean_name)
-        has = mean.is_not_null()
-        weight = pl.when(has).then(total)
-        raw = (weight * mean).sum() / weight.sum()
-        lowest, highest = mean.min(), mean.max()
-        # A weighted mean lies between the parts' means; holding it there
-        # (and exactly on them when they agree) keeps a constant column's
-        # spread exactly zero, so a constant target is recognised as one.
-        merged = (
-            pl.when(has.any().not_())
-            .then(None)
-            .when(raw.is_nan())
-            .then(raw)
-            .when(lowest == highest)
-            .then(lowest)
-            .otherwise(raw.clip(lowest, highest))
-        )
-        spread = (weight * (mean - merged).pow(2)).sum()
+    exprs = [_sum(name).alias(name) for name in SUMMED]
+    for mean_name, m2_name, weight_name in CENTRED:
+        merged, spread = _merged_mean(pl.col(mean_name), pl.col(weight_name))
         exprs.append(merged.alias(mean_name))
-        exprs.append((pl.col(m2_name).sum() + spread).alias(m2_name))
+        if m2_name is not None:
+            exprs.append((_sum(m2_name) + spread).alias(m2_name))
+    abs_mean = pl.col("abs_error_sum") / pl.col("weight_sum")
+    _, abs_spread = _merged_mean(abs_mean, pl.col("weight_sum"))
+    exprs.append((pl.col("abs_error_m2").sum() + abs_spread).alias("abs_error_m2"))
     exprs += [pl.col(name).min().alias(name) for name in LOWEST]
     exprs += [pl.col(name).max().alias(name) for name in HIGHEST]
     # NaN errors propagate into the maximum, as they do in the state.
     exprs.append(pl.col("abs_error_max").nan_max().alias("abs_error_max"))
+    exprs.append(pl.col("baseline").drop_nulls().first().alias("baseline"))
     return exprs
 
 
+def _sum(name: str) -> pl.Expr:
+    """Return the sum of a column; a paired moment without a baseline stays null."""
+    column = pl.col(name)
+    if name in PAIRED:
+        return pl.when(column.is_not_null().any()).then(column.sum())
+    return column.sum()
+
+
+def _merged_mean(mean: pl.Expr, total: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Return the merged mean of parts, and their spread about it."""
+    has = mean.is_not_null() & (total != 0)
+    weight = pl.when(has).then(total)
+    raw = (weight * mean).sum() / weight.sum()
+    lowest, highest = mean.min(), mean.max()
+    # A weighted mean lies between the parts' means; holding it there
+    # (and exactly on them when they agree) keeps a constant column's
+    # spread exactly zero, so a constant target is recognised as one.
+    merged = (
+        pl.when(has.any().not_())
+        .then(None)
+        .when(raw.is_nan())
+        .then(raw)
+        .when(lowest == highest)
+        .then(lowest)
+        .otherwise(raw.clip(lowest, highest))
+    )
+    spread = (weight * (mean - merged).pow(2)).sum()
+    return merged, spread
+
+
+def check_baselines(stacked: pl.DataFrame, *, function: str) -> None:
+    """Raise :class:`L2InputError` if states to merge name different baselines.
+
+    Paired moments of a part built without the baseline (or with another)
+    would be missing from the merge: the comparison would silently cover
+    part of the data.
+    """
+    found = stacked.get_column("baseline").unique().to_list()
+    if len(found) > 1:
+        shown = ", ".join("none" if name is None else repr(name) for name in found)
+        msg = (
+            f"{function}: cannot merge states built with different baselines "
+            f"({shown}); build every state with the same baseline="
+        )
+        raise L2InputError(msg)
+
+
 _MODEL = "_l2_model_"
-_ORDER = "_l2_order"
-_TOP = "_l2_top_"
+_PAIR = "_l2_pair_"
+#: The model's position in the spec's predicted columns, an Int64 column of
+#: :func:`long_moments` (and of the histograms of
+#: :mod:`polars_l2._core.top_share`), to join on and to sort by.
+ORDER = "_l2_order"
 
 
 def long_moments(
-    frame: pl.DataFrame | pl.LazyFrame, spec: Spec, *, with_top_share: bool
+    frame: pl.DataFrame | pl.LazyFrame,
+    spec: Spec,
+    *,
+    baseline: int | None = None,
+    baseline_name: str | None = None,
 ) -> pl.LazyFrame:
-    """One row per model and segment: ``model``, the keys, the state's moments.
+    """One row per model and segment: :data:`ORDER`, ``model``, keys, moments.
 
-    With `with_top_share`, a ``_l2_top`` column holds the top-1% share.
+    Every model's moments come from one ``group_by().agg()`` over the data,
+    one wide row per segment, then turned long. With `baseline` (the
+    baseline's position in ``spec.predicted``, and `baseline_name` its name
+    in the ``baseline`` column), each other model also gets its paired
+    moments against it; without, those are null. Rows come in the order of
+    the models, then of the keys (nulls last).
     """
     keys = list(spec.by)
-    # The top-1% share's group-bys read the data again rather than share one
-    # scan: Polars' multiplexer, which a shared scan (``cache()``) needs,
-    # buffers every row a slower consumer has not taken yet, and the
-    # histograms are slower than the moments, so memory grew with the data
-    # (1.1 GB for 30 million rows, against 0.2 GB reading it again).
     source = frame.lazy()
     prefixes = [f"{_MODEL}{i}_" for i in range(len(spec.predicted))]
     aggs = [
@@ -251,26 +424,30 @@ def long_moments(
         for model, prefix in zip(spec.predicted, prefixes, strict=True)
         for agg in aggregations(spec, model, prefix)
     ]
+    paired = [
+        i for i in range(len(spec.predicted)) if baseline is not None and i != baseline
+    ]
+    for i in paired:
+        assert baseline is not None
+        aggs += paired_aggregations(
+            spec, spec.predicted[i], spec.predicted[baseline], f"{_PAIR}{i}_"
+        )
     wide = source.group_by(keys).agg(aggs) if keys else source.select(aggs)
-    if with_top_share:
-        for i, model in enumerate(spec.predicted):
-            shares = top_share.top_share(source, spec, model, f"{_TOP}{i}")
-            if keys:
-                wide = wide.join(
-                    shares, on=keys, how="left", nulls_equal=True, coalesce=True
-                )
-            else:
-                wide = pl.concat([wide, shares], how="horizontal")
     structs = []
     for i, prefix in enumerate(prefixes):
         fields = state_columns(spec, prefix)
-        if with_top_share:
-            fields.append(pl.col(f"{_TOP}{i}").alias("_l2_top"))
+        if i in paired:
+            fields += paired_columns(spec, f"{_PAIR}{i}_", baseline_name)
+        else:
+            fields += paired_columns(spec, "", None)
+            if baseline_name is not None:
+                # The baseline's own rows name it too: one baseline per state.
+                fields[-len(PAIRED)] = pl.lit(baseline_name).alias("baseline")
         structs.append(pl.struct(fields).alias(f"{_MODEL}{i}"))
     long = wide.select(*keys, *structs).unpivot(
         on=[f"{_MODEL}{i}" for i in range(len(prefixes))],
         index=keys,
-        variable_name=_ORDER,
+        variable_name=ORDER,
         value_name="_l2_moments",
     )
     # when/then chains, not replace_strict, which the streaming engine runs
@@ -278,14 +455,14 @@ def long_moments(
     order: pl.Expr = pl.lit(None, pl.Int64)
     model_name: pl.Expr = pl.lit(None, pl.String)
     for i, name in reversed(list(enumerate(spec.predicted))):
-        is_model = pl.col(_ORDER) == f"{_MODEL}{i}"
+        is_model = pl.col(ORDER) == f"{_MODEL}{i}"
         order = pl.when(is_model).then(pl.lit(i, pl.Int64)).otherwise(order)
         model_name = (
-            pl.when(pl.col(_ORDER) == i).then(pl.lit(name)).otherwise(model_name)
+            pl.when(pl.col(ORDER) == i).then(pl.lit(name)).otherwise(model_name)
         )
     return (
-        long.with_columns(order.alias(_ORDER))
-        .sort([_ORDER, *keys], nulls_last=True)
-        .select(model_name.alias("model"), *keys, pl.col("_l2_moments"))
+        long.with_columns(order.alias(ORDER))
+        .sort([ORDER, *keys], nulls_last=True)
+        .select(ORDER, model_name.alias("model"), *keys, pl.col("_l2_moments"))
         .unnest("_l2_moments")
     )

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 #: The accepted values of ``nan_policy``.
 NAN_POLICIES = ("propagate", "omit")
 
+#: The accepted multiplicity adjustments of :func:`polars_l2.compare`.
+ADJUST = ("holm", "bh")
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -55,6 +58,17 @@ RULES: dict[str, Rule] = {
     ),
     "confidence": Rule(_is_level, "a number strictly between 0 and 1"),
     "top_share": Rule(_is_bool, "True or False"),
+    "overall": Rule(_is_bool, "True or False"),
+    "min_n": Rule(
+        lambda value: (
+            isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        ),
+        "a non-negative integer",
+    ),
+    "adjust": Rule(
+        lambda value: value is None or (isinstance(value, str) and value in ADJUST),
+        " or ".join(map(repr, ADJUST)) + " or None",
+    ),
     "weighted": Rule(
         lambda value: value is None or isinstance(value, bool), "True, False or None"
     ),

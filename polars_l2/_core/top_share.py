@@ -1,4 +1,11 @@
-"""The share of SSE in the largest 1% of squared errors, from a histogram."""
+"""The share of SSE in the largest 1% of squared errors, from a histogram.
+
+The squared errors of each model and segment are binned by power of two
+(:func:`histogram`, one group-by for every model at once). The bins are fixed,
+so histograms merge by adding (:func:`merge`): a state keeps its histogram
+as a list column (:data:`HISTOGRAM`, :func:`pack`, :func:`unpack`), and the
+share of merged states is the share of all the data (:func:`walk`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from polars_l2._core.columns import counted
+from polars_l2._core.moments import ORDER
 
 if TYPE_CHECKING:
     from polars_l2._core.columns import Spec
@@ -20,48 +28,128 @@ TOP_FRACTION = 0.01
 _BIN_SHIFT = 52
 
 
-def top_share(frame: pl.LazyFrame, spec: Spec, model: str, name: str) -> pl.LazyFrame:
-    """Per segment, the share of SSE in the largest 1% of squared errors.
+#: The state's histogram column: one struct per non-empty bin, by bin.
+HISTOGRAM = "sq_error_histogram"
+
+#: Its dtype: the bin (the squared error's sign and exponent bits), the
+#: bin's weight (its row count unweighted), sum of weighted squared errors,
+#: smallest and largest squared error.
+HISTOGRAM_DTYPE = pl.List(
+    pl.Struct(
+        {
+            "bin": pl.Int64(),
+            "weight": pl.Float64(),
+            "sum": pl.Float64(),
+            "min": pl.Float64(),
+            "max": pl.Float64(),
+        }
+    )
+)
+
+_BIN, _MASS, _SUM, _LO, _HI = "_l2_bin", "_l2_mass", "_l2_sum", "_l2_lo", "_l2_hi"
+_FIELDS = {"bin": _BIN, "weight": _MASS, "sum": _SUM, "min": _LO, "max": _HI}
+_X, _W, _H = "_l2_x", "_l2_w", "_l2_h"
+
+
+def histogram(frame: pl.LazyFrame, spec: Spec) -> pl.LazyFrame:
+    """Every model's histogram of squared errors, per segment, in one group-by.
+
+    The squared errors (and weights) of every model are turned long, one row
+    per input row and model, and grouped once by model (:data:`ORDER`),
+    keys and bin. Returns one row per non-empty bin.
+    """
+    keys = list(spec.by)
+    structs = []
+    for i, model in enumerate(spec.predicted):
+        e, w, _ = counted(spec, model)
+        weight = pl.lit(1.0) if w is None else w
+        structs.append(
+            pl.struct(e.pow(2).alias(_X), weight.alias(_W)).alias(f"{_H}{i}")
+        )
+    long = (
+        frame.select(*keys, *structs)
+        .unpivot(index=keys, variable_name=ORDER, value_name=_H)
+        .unnest(_H)
+        .filter(pl.col(_X).is_not_null())
+    )
+    x = pl.col(_X)
+    bin_index = x.reinterpret(dtype=pl.Int64) // (1 << _BIN_SHIFT)
+    mass = pl.len().cast(pl.Float64) if spec.weight is None else pl.col(_W).sum()
+    return (
+        long.group_by(ORDER, *keys, bin_index.alias(_BIN))
+        .agg(
+            mass.alias(_MASS),
+            (pl.col(_W) * x).sum().alias(_SUM),
+            x.min().alias(_LO),
+            x.max().alias(_HI),
+        )
+        .with_columns(pl.col(ORDER).str.strip_prefix(_H).cast(pl.Int64))
+    )
+
+
+def merge(histograms: pl.LazyFrame, group: list[str]) -> pl.LazyFrame:
+    """Add histograms bin by bin within each `group`."""
+    return histograms.group_by(*group, _BIN).agg(
+        pl.col(_MASS).sum(),
+        pl.col(_SUM).sum(),
+        pl.col(_LO).min(),
+        pl.col(_HI).max(),
+    )
+
+
+def pack(histograms: pl.LazyFrame, group: list[str]) -> pl.LazyFrame:
+    """One row per `group`: its bins in the :data:`HISTOGRAM` list column."""
+    fields = [pl.col(internal).alias(name) for name, internal in _FIELDS.items()]
+    packed = pl.struct(fields).sort_by(pl.col(_BIN)).alias(HISTOGRAM)
+    return histograms.group_by(group).agg(packed)
+
+
+def unpack(state: pl.LazyFrame, group: list[pl.Expr]) -> pl.LazyFrame:
+    """Return the bins of a state's :data:`HISTOGRAM` column, one row per bin.
+
+    `group` selects the state's model and key columns (by exact name); the
+    bins' columns have internal names, so no key can take them.
+    """
+    bins = (
+        state.select(*group, pl.col(HISTOGRAM))
+        .explode(HISTOGRAM)
+        .filter(pl.col(HISTOGRAM).is_not_null())
+    )
+    return bins.select(
+        pl.all().exclude(HISTOGRAM),
+        *(
+            pl.col(HISTOGRAM).struct.field(name).alias(internal)
+            for name, internal in _FIELDS.items()
+        ),
+    )
+
+
+def walk(
+    histograms: pl.LazyFrame, group: list[str], *, weighted: bool, name: str
+) -> pl.LazyFrame:
+    """Per `group`, the share of SSE in the largest 1% of squared errors.
 
     The largest 1% is counted by weight, the boundary row fractionally: the
     squared errors that make up the top :data:`TOP_FRACTION` of the rows (of
-    the weight) once sorted. The squared errors are binned by power of two
-    (each bin keeps its weight, sum, minimum and maximum) with plain
-    aggregations, then the bins are walked from the top. Bins wholly inside
-    the top 1% count exactly; the one bin that straddles the boundary
+    the weight) once sorted. The bins are walked from the top. Bins wholly
+    inside the top 1% count exactly; the one bin that straddles the boundary
     contributes the midpoint of the range its weight, sum, minimum and
     maximum allow. That range is zero, and the share exact, when the bin's
     values are equal or, unweighted, when the boundary falls inside its
     largest row, as it does for every segment of at most 100 rows.
     """
-    e, w, _ = counted(spec, model)
-    keys = list(spec.by)
-    x = e.pow(2)
-    bins = frame.select(
-        *keys, x.alias("_x"), (pl.lit(1.0) if w is None else w).alias("_w")
-    ).filter(pl.col("_x").is_not_null())
-    bin_index = (pl.col("_x").reinterpret(dtype=pl.Int64) // (1 << _BIN_SHIFT)).alias(
-        "_bin"
-    )
-    mass = pl.col("_w").sum() if w is not None else pl.len().cast(pl.Float64)
-    histogram = bins.group_by(*keys, bin_index).agg(
-        mass.alias("_mass"),
-        (pl.col("_w") * pl.col("_x")).sum().alias("_sum"),
-        pl.col("_x").min().alias("_lo"),
-        pl.col("_x").max().alias("_hi"),
-    )
-    descending = [False] * len(keys) + [True]
-    histogram = histogram.sort([*keys, "_bin"], descending=descending, nulls_last=True)
+    descending = [False] * len(group) + [True]
+    ordered = histograms.sort([*group, _BIN], descending=descending, nulls_last=True)
 
-    def per_segment(expr: pl.Expr) -> pl.Expr:
-        return expr.over(keys) if keys else expr
+    def per_group(expr: pl.Expr) -> pl.Expr:
+        return expr.over(group) if group else expr
 
-    m, s, lo, hi = pl.col("_mass"), pl.col("_sum"), pl.col("_lo"), pl.col("_hi")
-    above = per_segment(m.cum_sum()) - m
-    target = TOP_FRACTION * per_segment(m.sum())
+    m, s, lo, hi = pl.col(_MASS), pl.col(_SUM), pl.col(_LO), pl.col(_HI)
+    above = per_group(m.cum_sum()) - m
+    target = TOP_FRACTION * per_group(m.sum())
     rem = (target - above).clip(0.0, m)
     rest = m - rem
-    if w is None:
+    if not weighted:
         # Each row has weight one: the largest row is in the top part and
         # the smallest in the rest.
         lower = pl.max_horizontal(
@@ -79,17 +167,17 @@ def top_share(frame: pl.LazyFrame, spec: Spec, model: str, name: str) -> pl.Lazy
         .then(0.0)
         .otherwise((lower + upper) / 2)
     )
-    walked = histogram.with_columns(
-        part.alias("_part"), per_segment(s.sum()).alias("_total")
+    walked = ordered.with_columns(
+        part.alias("_l2_part"), per_group(s.sum()).alias("_l2_total")
     )
-    summary = [pl.col("_part").sum().alias("_top"), pl.col("_total").first()]
-    shares = walked.group_by(keys).agg(summary) if keys else walked.select(summary)
-    total = pl.col("_total")
+    summary = [pl.col("_l2_part").sum().alias("_l2_top"), pl.col("_l2_total").first()]
+    shares = walked.group_by(group).agg(summary) if group else walked.select(summary)
+    total = pl.col("_l2_total")
     # Equal errors are the case of no concentration; all-zero errors too.
     share = (
         pl.when(total == 0)
         .then(TOP_FRACTION)
-        .otherwise(pl.col("_top") / total)
+        .otherwise(pl.col("_l2_top") / total)
         .alias(name)
     )
-    return shares.select(*keys, share)
+    return shares.select(*group, share)

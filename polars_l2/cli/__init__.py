@@ -28,7 +28,7 @@ import polars as pl
 
 import polars_l2
 from polars_l2._core import metrics
-from polars_l2.cli import _ledger, _signals
+from polars_l2.cli import _compare, _ledger, _signals
 from polars_l2.cli._demo import DEMO, demo_report, demo_story
 from polars_l2.cli._errors import USER_ERRORS, CliError, about, first_line
 from polars_l2.cli._evaluate import (
@@ -94,8 +94,10 @@ exit status:
 #: the registry, so the glossary says what the code computes.
 _COLUMN_DOCS = {
     "model": "Name of the predicted column; the --by keys follow.",
+    "overall": "True on a model's row over all segments (none here).",
     "n": "Rows counted: actual, prediction, weight present, weight != 0.",
     "weight_sum": "Sum of the counted rows' weights (only with --weight).",
+    "small": "Fewer than 30 rows (effective rows, weighted): judge with care.",
 }
 
 
@@ -242,6 +244,9 @@ def _confidence(text: str) -> float:
 
 def _add_output_options(
     parser: argparse.ArgumentParser,
+    *,
+    table: str = "report",
+    plot: str = "RMSE per segment and the squared-error concentration curve",
 ) -> argparse._ArgumentGroup:
     group = parser.add_argument_group("output options")
     group.add_argument(
@@ -258,20 +263,20 @@ def _add_output_options(
         type=Path,
         help="write to FILE (atomically) instead of standard output",
     )
-    group.add_argument(
-        "--columns",
-        metavar="A,B,...",
-        type=parse_columns,
-        help="show only these report columns, comma-separated (model and "
-        f"keys always shown): {', '.join(VALUE_COLUMNS)}",
-    )
+    if table == "report":
+        group.add_argument(
+            "--columns",
+            metavar="A,B,...",
+            type=parse_columns,
+            help="show only these report columns, comma-separated (model and "
+            f"keys always shown): {', '.join(VALUE_COLUMNS)}",
+        )
     group.add_argument(
         "--plot",
         metavar="FILE",
         type=Path,
-        help="also draw RMSE per segment and the squared-error concentration "
-        "curve to FILE, in the format its extension names (png, svg, pdf, ...; "
-        "needs polars-l2[plot])",
+        help=f"also draw the {plot} to FILE, in the format its extension names "
+        "(png, svg, pdf, ...; needs polars-l2[plot])",
     )
     return group
 
@@ -379,6 +384,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate_parser.set_defaults(handler=_run_evaluate)
 
+    _compare.register(
+        commands,
+        confidence=_confidence,
+        add_state_options=_add_state_options,
+        add_output_options=lambda parser: _add_output_options(
+            parser, table="comparison", plot="forest plot of mse_diff per segment"
+        ),
+        handler=_run_compare,
+    )
+
     demo_parser = commands.add_parser(
         "demo",
         help="evaluate the sample of house prices shipped with polars-l2",
@@ -479,27 +494,12 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             data=True,
             allow_new_models=args.allow_new_models,
         )
-    sources = discover(args.paths, notice=lambda line: _say(f"{PROG}: {line}\n"))
-    for state_path in args.state:
-        with about(state_path):
-            if not state_path.is_file():
-                msg = f"{state_path}: no such state file"
-                raise CliError(msg)
+    sources = _sources(args)
     if args.plot is not None and (args.state or not sources):
         msg = "--plot needs the data files and no --state (a state keeps no rows)"
         raise CliError(msg)
     _check_outputs(args, [s.path for s in sources if isinstance(s.path, Path)])
-    timeout = _ledger.lock_timeout(args.lock_timeout)
-    # The whole read-merge-write cycle of a saved state holds its lock, so
-    # that concurrent updates run one after the other and none is lost.
-    # A device or FIFO is written to as a stream: there is no state file to
-    # read back, so nothing to lock (and no lock file to leave beside it).
-    lock = (
-        contextlib.nullcontext()
-        if args.save_state is None or output_target(args.save_state).stream
-        else _ledger.locked(args.save_state, timeout=timeout, notice=_notice)
-    )
-    with lock:
+    with _state_lock(args):
         states = load_states(args.state, notice=_notice)
         spec = column_spec(
             _column_options(args),
@@ -528,6 +528,41 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sources(args: argparse.Namespace) -> list[Source]:
+    """Find the data files, and check that every ``--state`` file exists."""
+    sources = discover(args.paths, notice=lambda line: _say(f"{PROG}: {line}\n"))
+    for state_path in args.state:
+        with about(state_path):
+            if not state_path.is_file():
+                msg = f"{state_path}: no such state file"
+                raise CliError(msg)
+    return sources
+
+
+def _state_lock(args: argparse.Namespace) -> contextlib.AbstractContextManager[object]:
+    """Return the lock of ``--save-state``'s file, or no lock.
+
+    The whole read-merge-write cycle of a saved state holds its lock, so
+    that concurrent updates run one after the other and none is lost. A
+    device or FIFO is written to as a stream: there is no state file to read
+    back, so nothing to lock (and no lock file to leave beside it).
+    """
+    if args.save_state is None or output_target(args.save_state).stream:
+        return contextlib.nullcontext()
+    timeout = _ledger.lock_timeout(args.lock_timeout)
+    return _ledger.locked(args.save_state, timeout=timeout, notice=_notice)
+
+
+def _state_output(
+    args: argparse.Namespace, outcome: Outcome
+) -> list[tuple[Path, Writer]]:
+    """Return the ``--save-state`` output with its ledger, if asked (write it last)."""
+    if args.save_state is None or outcome.state is None:
+        return []
+    metadata = _ledger.ledger_metadata(outcome.ledger)
+    return [(args.save_state, state_writer(outcome.state, metadata=metadata))]
+
+
 def _write_outputs(
     args: argparse.Namespace, outcome: Outcome, sources: list[Source], spec: Spec | None
 ) -> None:
@@ -549,10 +584,53 @@ def _write_outputs(
                 by_segment=args.plot_segments,
             )
         others.append((args.plot, plot_writer(figure, plot_format(args.plot))))
-    if args.save_state is not None and outcome.state is not None:
-        metadata = _ledger.ledger_metadata(outcome.ledger)
-        others.append((args.save_state, state_writer(outcome.state, metadata=metadata)))
-    _emit(text, args.output, others)
+    _emit(text, args.output, [*others, *_state_output(args, outcome)])
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    if not args.paths and not args.state:
+        msg = "nothing to compare: give data files (PATH) or --state files"
+        raise CliError(msg)
+    options = _compare.column_options(args)
+    if not args.state:
+        # Fail on the options before discovering the files.
+        column_spec(
+            options, load_states([], notice=_notice), data=True, allow_new_models=False
+        )
+    sources = _sources(args)
+    _check_outputs(args, [s.path for s in sources if isinstance(s.path, Path)])
+    if _compare.needs_rows(args, sources):
+        table = _compare.on_rows(args, sources)
+        _emit(
+            render(table, args.format), args.output, _compare.plot_output(args, table)
+        )
+        return _compare.status(args, table)
+    with _state_lock(args):
+        states = load_states(args.state, notice=_notice)
+        spec = column_spec(
+            options,
+            states,
+            data=bool(sources),
+            allow_new_models=args.allow_new_models,
+        )
+        outcome = evaluate(
+            sources,
+            states,
+            spec,
+            confidence=args.confidence,
+            top_share=args.save_state is not None,
+            want_state=True,
+            progress_stream=sys.stderr,
+            progress=_progress_wanted(sys.stderr, len(sources)),
+            allow_new_models=args.allow_new_models,
+            notice=_notice,
+            baseline=args.baseline,
+        )
+        assert outcome.state is not None  # want_state
+        table = _compare.on_state(args, outcome.state)
+        others = [*_compare.plot_output(args, table), *_state_output(args, outcome)]
+        _emit(render(table, args.format), args.output, others)
+    return _compare.status(args, table)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -616,7 +694,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Examples
     --------
     >>> main(["demo", "--format", "csv"])  # doctest: +ELLIPSIS
-    model,region,n,...
+    model,region,overall,n,...
     0
     """
     reopen_closed_streams()

@@ -11,9 +11,9 @@ bar is drawn:
   another, to a mergeable state (:func:`polars_l2.state`; this is what the
   progress bar counts), the states and the saved ones are merged
   (:func:`polars_l2.merge_states`) and finalised (:func:`polars_l2.finalize`).
-  Every column equals the report on all the data up to rounding, except
-  ``top_1pct_share``, which is null: it needs the largest 1% of the squared
-  errors of all the data at once, which no fixed-size state keeps. Memory
+  Every column equals the report on all the data up to rounding,
+  ``top_1pct_share`` included (each state keeps the squared errors'
+  histogram, whose fixed bins merge by adding). Memory
   grows with the number of segments, not of rows (measured: about 300 MB
   for 10, 20 and 40 million rows and 1,000 segments).
 """
@@ -55,6 +55,7 @@ __all__ = [
     "evaluate",
     "load_states",
     "report_query",
+    "scan_rows",
     "state_query",
 ]
 
@@ -71,9 +72,20 @@ def report_query(
     return _report.evaluate(frame, spec, confidence=confidence, top_share=top_share)
 
 
-def state_query(spec: Spec, frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Return the mergeable state of `frame` for the columns of `spec` (lazy)."""
-    return _state.evaluate(frame, spec)
+def state_query(
+    spec: Spec,
+    frame: pl.LazyFrame,
+    *,
+    top_share: bool = True,
+    baseline: str | None = None,
+) -> pl.LazyFrame:
+    """Return the mergeable state of `frame` for the columns of `spec` (lazy).
+
+    With `baseline`, each other model keeps its paired moments against it
+    (what ``compare`` needs); with `top_share`, the squared errors'
+    histogram, which gives ``top_1pct_share`` after merging.
+    """
+    return _state.evaluate(frame, spec, top_share=top_share, baseline=baseline)
 
 
 @dataclass
@@ -254,7 +266,7 @@ def _empty_input(paths: list[Location]) -> CliError:
     return CliError(f"empty input: no data rows in {shown}")
 
 
-def _scan(source: Source) -> pl.LazyFrame | None:
+def scan_rows(source: Source) -> pl.LazyFrame | None:
     """Scan a file, or return None if it has no data rows."""
     with about(source.path):
         return None if source.is_empty() else source.scan()
@@ -273,6 +285,7 @@ def evaluate(
     progress: bool,
     allow_new_models: bool = False,
     notice: Callable[[str], None] = lambda _: None,
+    baseline: str | None = None,
 ) -> Outcome:
     """Evaluate the files and saved states into one report.
 
@@ -288,8 +301,8 @@ def evaluate(
     confidence
         Level of the RMSE confidence interval.
     top_share
-        Whether to compute ``top_1pct_share`` (one data file only; it is
-        null after a merge anyway). False skips its cost, as in
+        Whether to compute ``top_1pct_share`` (from each file's histogram,
+        merged, when there are several). False skips its cost, as in
         :func:`polars_l2.report`.
     want_state
         Whether the merged state is needed (for ``--save-state``).
@@ -302,6 +315,9 @@ def evaluate(
         names each model that joins, or gets no new rows).
     notice
         Says one line to the user (a file skipped as counted already).
+    baseline
+        The baseline of ``compare``: the states then keep each other
+        model's paired moments against it (see :func:`polars_l2.state`).
 
     Returns
     -------
@@ -329,11 +345,17 @@ def evaluate(
             confidence=confidence,
             top_share=top_share,
             want_state=want_state,
+            baseline=baseline,
         )
         outcome.ledger = ledger
         return outcome
     file_states, skipped = _file_states(
-        sources, spec, progress_stream=progress_stream, progress=progress
+        sources,
+        spec,
+        progress_stream=progress_stream,
+        progress=progress,
+        top_share=top_share,
+        baseline=baseline,
     )
     if not file_states and not states.frames:
         raise _empty_input(skipped)
@@ -353,6 +375,8 @@ def _file_states(
     *,
     progress_stream: TextIO,
     progress: bool,
+    top_share: bool,
+    baseline: str | None,
 ) -> tuple[list[tuple[Location, pl.DataFrame]], list[Location]]:
     """Reduce each file to its state, one after another; list the empty ones."""
     file_states: list[tuple[Location, pl.DataFrame]] = []
@@ -360,16 +384,17 @@ def _file_states(
     with Progress(len(sources), stream=progress_stream, enabled=progress) as bar:
         for source in sources:
             assert spec is not None  # checked by the caller
-            frame = _scan(source)
+            frame = scan_rows(source)
             if frame is None:
                 skipped.append(source.path)
             else:
                 # Column and dtype errors come while the plan is built,
                 # before any data is read.
                 with about(source.path):
-                    state = state_query(spec, frame).collect(
-                        engine="streaming", optimizations=STREAMING
+                    query = state_query(
+                        spec, frame, top_share=top_share, baseline=baseline
                     )
+                    state = query.collect(engine="streaming", optimizations=STREAMING)
                 file_states.append((source.path, state))
             bar.advance()
     return file_states, skipped
@@ -394,9 +419,15 @@ def _say_new_models(
 
 
 def _evaluate_whole(
-    source: Source, spec: Spec, *, confidence: float, top_share: bool, want_state: bool
+    source: Source,
+    spec: Spec,
+    *,
+    confidence: float,
+    top_share: bool,
+    want_state: bool,
+    baseline: str | None,
 ) -> Outcome:
-    frame = _scan(source)
+    frame = scan_rows(source)
     if frame is None:
         raise _empty_input([source.path])
     with about(source.path):
@@ -404,7 +435,9 @@ def _evaluate_whole(
             report_query(spec, frame, confidence=confidence, top_share=top_share)
         ]
         if want_state:
-            queries.append(state_query(spec, frame))
+            queries.append(
+                state_query(spec, frame, top_share=top_share, baseline=baseline)
+            )
         results = pl.collect_all(queries, engine="streaming", optimizations=STREAMING)
     _check_not_empty(results[0])
     return Outcome(results[0], results[1] if want_state else None)

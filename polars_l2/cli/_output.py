@@ -289,8 +289,8 @@ def parse_columns(text: str) -> tuple[str, ...]:
 def split_columns(report: pl.DataFrame) -> tuple[list[str], list[str]]:
     """Return the report's leading columns (model, keys) and its value columns.
 
-    The report puts ``model`` and the segment keys (and ``output``) before
-    ``n``; every column from ``n`` on is a value.
+    The report puts ``model`` and the segment keys (and ``output``), then
+    ``overall``, before ``n``; every column from ``n`` on is a value.
     """
     names = report.columns
     start = names.index("n") if "n" in names else len(names)

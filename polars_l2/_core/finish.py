@@ -1,0 +1,115 @@
+"""From per-segment moments to the report: overall rows, top share, metrics.
+
+One home for what :func:`polars_l2.report` (moments from the data) and
+:func:`polars_l2.finalize` (moments from a merged state) do after the moments:
+
+- the **overall row** of each model merges its segments' moments with the
+  state's own merge (:func:`polars_l2._core.moments.merge_aggregations`) and
+  adds their histograms, so it equals the report of all rows without keys, up
+  to rounding, on every path;
+- the **top-1% share** walks each segment's histogram
+  (:mod:`polars_l2._core.top_share`);
+- every metric comes from the registry (:mod:`polars_l2._core.metrics`).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from polars_l2._core import metrics, moments, top_share
+from polars_l2._core.moments import ORDER
+
+#: Where the caller says, per row, whether its histogram is known (a state
+#: built without it has none): the overall row's share is then unknown too.
+KNOWN = "_l2_histogram_known"
+_TOP = "_l2_top"
+
+
+def merged_segments(rows: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    """Return one row per model, :data:`ORDER`, merging the moments of its rows.
+
+    The keys are null, in their dtypes; ``model`` and :data:`KNOWN` (when
+    present) are carried along.
+    """
+    schema = rows.collect_schema()
+    carried = [pl.col("model").first()]
+    if KNOWN in schema:
+        carried.append(pl.col(KNOWN).all())
+    merged = rows.group_by(ORDER).agg(*carried, *moments.merge_aggregations())
+    return merged.with_columns(pl.lit(None, schema[key]).alias(key) for key in keys)
+
+
+def finish(
+    rows: pl.LazyFrame,
+    histograms: pl.LazyFrame | None,
+    *,
+    keys: list[str],
+    weighted: bool,
+    confidence: float,
+    min_n: int,
+    overall: bool,
+) -> pl.LazyFrame:
+    """Return the report's rows: each model's segments, then its overall row.
+
+    Parameters
+    ----------
+    rows
+        One row per model and segment: :data:`ORDER` (Int64, the model's
+        position), ``model``, the `keys` (internal names), the state's
+        moments, and optionally :data:`KNOWN`.
+    histograms
+        The bins of every row (:func:`polars_l2._core.top_share.histogram`
+        or ``unpack``), keyed by :data:`ORDER` and `keys`; None for no
+        top-1% share.
+    keys, weighted, confidence, min_n
+        The segment keys, whether weighted, the intervals' level, and the
+        effective size below which a row is ``small``.
+    overall
+        Whether to add each model's overall row (with keys only).
+
+    Returns
+    -------
+    LazyFrame
+        ``model``, the keys, ``overall`` and the report's columns; rows in
+        the models' order, segments sorted by key (nulls last), the overall
+        row last. Without keys, each model's one row is its overall row.
+    """
+    group = [ORDER, *keys]
+    segments = rows
+    if histograms is not None:
+        shares = top_share.walk(histograms, group, weighted=weighted, name=_TOP)
+        segments = segments.join(
+            shares, on=group, how="left", nulls_equal=True, coalesce=True
+        )
+    if keys and overall:
+        pooled_rows = merged_segments(rows, keys)
+        if histograms is not None:
+            pooled = top_share.merge(histograms, [ORDER])
+            shares = top_share.walk(pooled, [ORDER], weighted=weighted, name=_TOP)
+            pooled_rows = pooled_rows.join(shares, on=ORDER, how="left", coalesce=True)
+        columns = segments.collect_schema().names()
+        both = pl.concat(
+            [
+                segments.with_columns(pl.lit(value=False).alias("overall")),
+                pooled_rows.with_columns(pl.lit(value=True).alias("overall")).select(
+                    *columns, "overall"
+                ),
+            ],
+            how="vertical_relaxed",
+        )
+    else:
+        both = segments.with_columns(pl.lit(not keys).alias("overall"))
+    both = both.sort([ORDER, "overall", *keys], nulls_last=True, maintain_order=True)
+    share = None
+    if histograms is not None:
+        share = pl.col(_TOP)
+        if KNOWN in rows.collect_schema():
+            share = pl.when(pl.col(KNOWN)).then(share)
+    metric_columns = metrics.report_columns(
+        weighted=weighted,
+        confidence=confidence,
+        min_n=min_n,
+        top_share=share,
+        sse_total=metrics.total_sse([ORDER, "overall"]),
+    )
+    return both.select("model", *keys, "overall", *metric_columns)

@@ -1,0 +1,212 @@
+"""``polars-l2 compare``: whether the candidate model is better than the baseline.
+
+The same inputs as ``evaluate`` (files, directories, globs; saved states), the
+same formats and outputs; the table is :func:`polars_l2.compare`'s.
+
+- One data file and no ``--state``: :func:`polars_l2.compare` on the file.
+- Several data files, or any ``--state``: each file is reduced to a state
+  built with the baseline (:func:`polars_l2.state` with ``baseline=``), the
+  states are merged and compared. The numbers are the same up to rounding.
+- ``--cluster`` needs the rows: every file is read as one lazy frame, and
+  states are refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+import polars_l2
+from polars_l2 import plot
+from polars_l2.cli._errors import CliError, about
+from polars_l2.cli._evaluate import ColumnOptions, scan_rows
+from polars_l2.cli._output import plot_format, plot_writer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from polars_l2.cli._inputs import Source
+    from polars_l2.cli._output import Writer
+
+#: The exit status of ``--fail-if-worse`` when a candidate is worse somewhere.
+EXIT_WORSE = 3
+
+_EPILOG = """\
+what it does:
+  For each candidate and segment, the paired t-test on the per-row
+  differences of squared errors, candidate minus baseline, over the rows
+  where the actual, both predictions (and the weight) are present: the
+  Diebold-Mariano test at horizon 1 with the Harvey-Leybourne-Newbold
+  correction. mse_diff < 0 means the candidate is better. p_value_adjusted
+  accounts for the many segments (Holm by default); the overall row is not
+  adjusted. verdict is better, worse or inconclusive at 1 - confidence, and
+  empty for segments with fewer than --min-n (effective) rows.
+
+inputs and states:
+  As evaluate. --save-state FILE writes the merged state, built with the
+  baseline; --state FILE merges saved states (built with the same baseline).
+  --cluster needs the data rows: it cannot be used with --state or
+  --save-state.
+
+exit status:
+  0 success; 2 bad input; 3 with --fail-if-worse, when any adjusted verdict
+  is worse (a release gate for CI).
+
+examples:
+  polars-l2 compare preds.parquet --actual y --baseline old --candidate new
+  polars-l2 compare 'days/*.parquet' --actual y --baseline old \\
+      --candidate new --by region --cluster day --fail-if-worse
+"""
+
+
+def register(
+    commands: argparse._SubParsersAction[Any],
+    *,
+    confidence: Callable[[str], float],
+    add_state_options: Callable[[argparse.ArgumentParser], None],
+    add_output_options: Callable[[argparse.ArgumentParser], object],
+    handler: Callable[[argparse.Namespace], int],
+) -> None:
+    """Add the ``compare`` subcommand to the command's subparsers."""
+    parser = commands.add_parser(
+        "compare",
+        help="is a candidate model better than the baseline, per segment?",
+        description="Compare candidate models with a baseline, per segment: "
+        "paired differences of\nsquared errors, with intervals, p-values "
+        "adjusted for many segments, and a verdict.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="data files, directories or globs"
+    )
+    group = parser.add_argument_group("column options")
+    group.add_argument("--actual", metavar="COL", help="the observed values")
+    group.add_argument(
+        "--baseline", metavar="COL", required=True, help="the model to beat"
+    )
+    group.add_argument(
+        "--candidate",
+        metavar="COL",
+        action="append",
+        default=[],
+        required=True,
+        help="a model compared with the baseline; repeatable",
+    )
+    group.add_argument(
+        "--by", metavar="COL", action="append", default=[], help="segment column"
+    )
+    group.add_argument("--weight", metavar="COL", help="row weights")
+    group.add_argument(
+        "--cluster",
+        metavar="COL",
+        help="cluster ids (days, customers): cluster-robust standard errors",
+    )
+    test = parser.add_argument_group("test options")
+    test.add_argument(
+        "--adjust",
+        choices=("holm", "bh", "none"),
+        default="holm",
+        help="adjustment of the p-values for many segments (default: holm)",
+    )
+    test.add_argument(
+        "--confidence",
+        type=confidence,
+        default=0.95,
+        help="level of the intervals; verdicts at 1 - level (default: 0.95)",
+    )
+    test.add_argument(
+        "--min-n",
+        type=int,
+        default=30,
+        metavar="N",
+        help="segments with fewer (effective) rows get no verdict (default: 30)",
+    )
+    test.add_argument(
+        "--fail-if-worse",
+        action="store_true",
+        help=f"exit with status {EXIT_WORSE} when any adjusted verdict is worse",
+    )
+    add_state_options(parser)
+    add_output_options(parser)
+    parser.set_defaults(handler=handler)
+
+
+def column_options(args: argparse.Namespace) -> ColumnOptions:
+    """Return the columns of ``compare``: the baseline first, as the state keeps."""
+    return ColumnOptions(
+        actual=args.actual,
+        predicted=(args.baseline, *args.candidate),
+        by=tuple(args.by),
+        weight=args.weight,
+    )
+
+
+def needs_rows(args: argparse.Namespace, sources: list[Source]) -> bool:
+    """Whether ``compare`` runs on the rows (one file, or clusters), not states."""
+    uses_states = bool(args.state) or args.save_state is not None
+    if args.cluster is not None and uses_states:
+        msg = "--cluster needs the data rows: drop --state and --save-state"
+        raise CliError(msg)
+    return args.cluster is not None or (len(sources) == 1 and not uses_states)
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "confidence": args.confidence,
+        "adjust": None if args.adjust == "none" else args.adjust,
+        "min_n": args.min_n,
+    }
+
+
+def on_rows(args: argparse.Namespace, sources: list[Source]) -> pl.DataFrame:
+    """Return :func:`polars_l2.compare` of the files' rows, read as one frame."""
+    if not args.actual:
+        msg = "--actual is required with data files"
+        raise CliError(msg)
+    scans = [scan for scan in map(scan_rows, sources) if scan is not None]
+    if not scans:
+        msg = "empty input: no data rows"
+        raise CliError(msg)
+    frame = pl.concat(scans, how="diagonal_relaxed")
+    with about(sources[0].path if len(sources) == 1 else None):
+        return polars_l2.compare(
+            frame,
+            args.actual,
+            args.baseline,
+            args.candidate,
+            by=args.by or None,
+            weight=args.weight,
+            cluster=args.cluster,
+            **_options(args),
+        )
+
+
+def on_state(args: argparse.Namespace, merged: pl.DataFrame) -> pl.DataFrame:
+    """Return :func:`polars_l2.compare` of a merged state built with the baseline."""
+    with about(None):
+        return polars_l2.compare(
+            merged, None, args.baseline, args.candidate, **_options(args)
+        )
+
+
+def plot_output(
+    args: argparse.Namespace, table: pl.DataFrame
+) -> list[tuple[Path, Writer]]:
+    """Return the ``--plot`` output: the forest plot of `table`, if asked."""
+    if args.plot is None:
+        return []
+    try:
+        figure = plot.plot_comparison(table)
+    except ImportError as error:
+        raise CliError(str(error)) from error
+    return [(args.plot, plot_writer(figure, plot_format(args.plot)))]
+
+
+def status(args: argparse.Namespace, table: pl.DataFrame) -> int:
+    """Return the exit status: :data:`EXIT_WORSE` if asked and any is worse."""
+    worse = table.get_column("verdict") == "worse"
+    return EXIT_WORSE if args.fail_if_worse and worse.any() else 0

@@ -1,0 +1,177 @@
+"""``polars-l2 compare``: the command gives polars_l2.compare's table."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import polars_l2
+from polars_l2.cli import main
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def make_data(seed: int, n: int = 900) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    y = rng.normal(10, 3, n)
+    return pl.DataFrame(
+        {
+            "region": rng.choice(["north", "south", "east"], n),
+            "day": rng.integers(0, 30, n),
+            "y": y,
+            "old": y + rng.normal(0, 1.0, n),
+            "new": y + rng.normal(0, 0.8, n),
+            # Worse everywhere: its errors are twice the old model's.
+            "bad": y + rng.normal(0, 2.0, n),
+        }
+    )
+
+
+_ERRORS: list[str] = []
+
+
+def run_json(
+    capsys: pytest.CaptureFixture[str], *args: str | Path
+) -> tuple[int, pl.DataFrame | None]:
+    """Run the command; its stderr is kept in ``_ERRORS[-1]``."""
+    status = main(["compare", *map(str, args), "--format", "json"])
+    captured = capsys.readouterr()
+    _ERRORS.append(captured.err)
+    if not captured.out:
+        return status, None
+    return status, pl.DataFrame(json.loads(captured.out), infer_schema_length=None)
+
+
+def same(got: pl.DataFrame, want: pl.DataFrame) -> None:
+    """JSON has no dtypes: compare values, key columns as read."""
+    assert got.columns == want.columns
+    assert_frame_equal(got, want, check_dtypes=False, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_one_file_json_equals_the_python_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    df = make_data(0)
+    df.write_parquet(tmp_path / "data.parquet")
+    status, got = run_json(
+        capsys,
+        tmp_path / "data.parquet",
+        "--actual", "y", "--baseline", "old",
+        "--candidate", "new", "--candidate", "bad",
+        "--by", "region",
+    )  # fmt: skip
+    assert status == 0
+    assert got is not None
+    want = polars_l2.compare(df, "y", "old", ["new", "bad"], by="region")
+    same(got, want)
+
+
+def test_several_files_and_states_equal_the_python_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parts = [make_data(seed, 400) for seed in (1, 2, 3)]
+    for i, part in enumerate(parts):
+        part.write_csv(tmp_path / f"part{i}.csv")
+    state = tmp_path / "_state.parquet"
+    common = ["--actual", "y", "--baseline", "old", "--candidate", "new"]
+    status, first = run_json(
+        capsys, tmp_path / "part0.csv", tmp_path / "part1.csv", *common,
+        "--by", "region", "--save-state", state,
+    )  # fmt: skip
+    assert status == 0
+    assert first is not None
+    want = polars_l2.compare(pl.concat(parts[:2]), "y", "old", "new", by="region")
+    same(first, want)
+    status, got = run_json(
+        capsys, tmp_path / "part2.csv", *common, "--by", "region", "--state", state
+    )
+    assert status == 0
+    assert got is not None
+    same(got, polars_l2.compare(pl.concat(parts), "y", "old", "new", by="region"))
+
+
+def test_fail_if_worse_exits_3_on_a_worse_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_data(4).write_parquet(tmp_path / "data.parquet")
+    args: list[str | Path] = [tmp_path / "data.parquet", "--actual", "y"]
+    args += ["--baseline", "old"]
+    status, worse = run_json(capsys, *args, "--candidate", "bad", "--fail-if-worse")
+    assert worse is not None
+    assert "worse" in worse["verdict"].to_list()
+    assert status == 3
+    status, better = run_json(capsys, *args, "--candidate", "new", "--fail-if-worse")
+    assert better is not None
+    assert "worse" not in better["verdict"].to_list()
+    assert status == 0
+    # Without the flag, a worse model is a result, not a failure.
+    assert run_json(capsys, *args, "--candidate", "bad")[0] == 0
+
+
+def test_cluster_and_adjust_reach_the_function(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    df = make_data(5)
+    df.write_parquet(tmp_path / "data.parquet")
+    status, got = run_json(
+        capsys,
+        tmp_path / "data.parquet",
+        "--actual", "y", "--baseline", "old", "--candidate", "new",
+        "--by", "region", "--cluster", "day", "--adjust", "bh",
+        "--confidence", "0.9", "--min-n", "10",
+    )  # fmt: skip
+    assert status == 0
+    assert got is not None
+    want = polars_l2.compare(
+        df,
+        "y",
+        "old",
+        "new",
+        by="region",
+        cluster="day",
+        adjust="bh",
+        confidence=0.9,
+        min_n=10,
+    )
+    same(got, want)
+    status, _ = run_json(
+        capsys, tmp_path / "data.parquet", "--actual", "y", "--baseline", "old",
+        "--candidate", "new", "--cluster", "day", "--save-state",
+        tmp_path / "_s.parquet",
+    )  # fmt: skip
+    assert status == 2
+    assert "--cluster needs the data rows" in _ERRORS[-1]
+
+
+def test_plot_is_a_forest_plot_png(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    make_data(6).write_parquet(tmp_path / "data.parquet")
+    plot = tmp_path / "forest.png"
+    status, _ = run_json(
+        capsys, tmp_path / "data.parquet", "--actual", "y", "--baseline", "old",
+        "--candidate", "new", "--by", "region", "--plot", plot,
+    )  # fmt: skip
+    assert status == 0
+    assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_bad_input_is_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_data(7).write_parquet(tmp_path / "data.parquet")
+    status, _ = run_json(
+        capsys, tmp_path / "data.parquet", "--actual", "y", "--baseline", "old",
+        "--candidate", "missing",
+    )  # fmt: skip
+    assert status == 2
+    err = _ERRORS[-1]
+    assert "'missing' not found" in err
+    assert len(err.strip().splitlines()) == 1
