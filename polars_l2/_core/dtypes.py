@@ -240,9 +240,60 @@ def _integer_difference(a: _Int, p: _Int) -> pl.Expr:
     if max(a.bound, p.bound) <= _EXACT_IN_F64:
         # Both casts are exact, and IEEE subtraction rounds once.
         return a.expr.cast(_F64) - p.expr.cast(_F64)
+    same = _same_64_bits(a, p)
+    if same is not None:
+        return _sign_rule_difference(*same)
     if a.has_halves() and p.has_halves():
         return _combine_halves(_halves(a), _halves(p))
     return _int128_difference(a, p)
+
+
+def _same_64_bits(a: _Int, p: _Int) -> tuple[pl.Expr, pl.Expr, bool] | None:
+    """Return both sides in one 64-bit dtype (Int64 or UInt64), and if signed.
+
+    Where both fit Int64 (signed sides of at most 64 bits, unsigned of at
+    most 32), or both are unsigned: the narrower side is cast, which is
+    exact. None for a UInt64 facing a signed side (the halves rule).
+    """
+    signed = [s.dtype.is_signed_integer() for s in (a, p)]
+    if all(s.bound < 2**63 or s.dtype == pl.Int64 for s in (a, p)):
+        dtype: pl.DataType = _I64
+    elif not any(signed) and max(a.bound, p.bound) < 2**64:
+        dtype = pl.UInt64()
+    else:
+        return None
+
+    def wide(side: _Int) -> pl.Expr:
+        return side.expr if side.dtype == dtype else side.expr.cast(dtype)
+
+    return wide(a), wide(p), dtype == _I64
+
+
+def _sign_rule_difference(a: pl.Expr, p: pl.Expr, signed: bool) -> pl.Expr:
+    """Correctly rounded Float64 of ``a - p``, both Int64 (or both UInt64).
+
+    ``d = a - p`` is subtracted in the sides' own dtype, which wraps
+    silently. It has not wrapped exactly where its sign agrees with the
+    comparison ``a >= p``; there ``d`` is exact and cast once. Where it
+    wrapped, the exact difference ``D`` has ``2**63 <= |D| < 2**64``, and
+    ``|D|`` is the bit pattern of ``d`` (``D > 0``) or of ``-d`` (``D < 0``)
+    read as a UInt64, cast once. Unsigned, ``d`` wrapped exactly where
+    ``a < p``, and then ``p - a`` is exact. Measured at 1.1-1.4 times the
+    inexact ``a.cast(Float64) - p.cast(Float64)`` (halves: 2-3 times).
+    """
+    d = a - p
+    if not signed:
+        return pl.when(a >= p).then(d.cast(_F64)).otherwise(-((p - a).cast(_F64)))
+    wrapped_positive = d.reinterpret(signed=False).cast(_F64)
+    wrapped_negative = -((-d).reinterpret(signed=False).cast(_F64))
+    # The first branch is the common one; keep it first (measured faster).
+    return (
+        pl.when((a >= p) == (d >= 0))
+        .then(d.cast(_F64))
+        .when(d < 0)
+        .then(wrapped_positive)
+        .otherwise(wrapped_negative)
+    )
 
 
 def _halves(side: _Int) -> _Halves:
