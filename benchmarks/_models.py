@@ -20,7 +20,6 @@ from pathlib import Path
 from _common import Config, number
 from _harness import Section, Table, Target, ratio
 
-
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Run in a fresh process: argv = models rows segments top_share.
@@ -109,9 +108,7 @@ def models(cfg: Config) -> Section:
         f"(linear: {high // low})",
         15.0,
     )
-    rss_target = Target(
-        f"7 report, {number(high)} models", "peak RSS ≤ 2 GB", 2.0
-    )
+    rss_target = Target(f"7 report, {number(high)} models", "peak RSS ≤ 2 GB", 2.0)
     section.targets += [time_target, rss_target]
     repeats = 1 if cfg.quick else 3
     results: dict[tuple[int, bool], Run] = {}

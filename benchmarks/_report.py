@@ -19,7 +19,6 @@ from _harness import (
     Table,
     Target,
     Variant,
-    fastest,
     measure,
     ms,
     ratio,
@@ -119,7 +118,9 @@ def report(cfg: Config) -> Section:
     """Case 3: the report for 2 models by segment against its alternatives."""
     g = cfg.middle_segments
     rows = cfg.report_rows
-    section = Section(f"3. `report`, 2 models, {number(g)} segments, {number(rows)} rows")
+    section = Section(
+        f"3. `report`, 2 models, {number(g)} segments, {number(rows)} rows"
+    )
     targets = [
         Target(
             f"3 report, {number(g)} segments",
@@ -243,8 +244,10 @@ def _report_target(
     target: Target, report: Variant, grouped: Variant | None, variants: list[Variant]
 ) -> None:
     if not report.times or grouped is None:
-        target.skipped = f"report failed: {report.error}" if report.error else (
-            "the report or its reference did not run"
+        target.skipped = (
+            f"report failed: {report.error}"
+            if report.error
+            else ("the report or its reference did not run")
         )
         return
     target.measured = report.median / grouped.median
