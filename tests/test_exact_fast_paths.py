@@ -85,7 +85,9 @@ def test_every_wrap_of_int64_and_its_neighbours() -> None:
 
 
 @st.composite
-def small_decimals(draw: st.DrawFn) -> tuple[pl.Decimal, pl.Decimal, list]:
+def small_decimals(
+    draw: st.DrawFn,
+) -> tuple[pl.Decimal, pl.Decimal, list[tuple[Decimal, Decimal]]]:
     """Two Decimal dtypes of at most 16 digits and values at and near their limits."""
     dtypes_ = [
         pl.Decimal(p, draw(st.integers(0, p)))
@@ -97,9 +99,7 @@ def small_decimals(draw: st.DrawFn) -> tuple[pl.Decimal, pl.Decimal, list]:
         units = st.one_of(st.integers(-top, top), st.sampled_from([top, -top, 0]))
         return units.map(lambda u: Decimal(f"{u}E-{dtype.scale}"))
 
-    pairs = draw(
-        st.lists(st.tuples(value(dtypes_[0]), value(dtypes_[1])), min_size=1)
-    )
+    pairs = draw(st.lists(st.tuples(value(dtypes_[0]), value(dtypes_[1])), min_size=1))
     return dtypes_[0], dtypes_[1], pairs
 
 
@@ -125,9 +125,7 @@ def test_small_decimals_are_correctly_rounded(
     ),
     scale=st.integers(0, 15),
 )
-def test_small_decimal_against_int32(
-    values: list[tuple[int, int]], scale: int
-) -> None:
+def test_small_decimal_against_int32(values: list[tuple[int, int]], scale: int) -> None:
     actual = [Decimal(f"{u}E-{scale}") for u, _ in values]
     df = pl.DataFrame(
         {"y": actual, "p": [b for _, b in values]},

@@ -244,7 +244,8 @@ def _integer_difference(a: _Int, p: _Int) -> pl.Expr:
         return a.expr.cast(_F64) - p.expr.cast(_F64)
     same = _same_64_bits(a, p)
     if same is not None:
-        return _sign_rule_difference(*same)
+        a64, p64, signed = same
+        return _sign_rule_difference(a64, p64, signed=signed)
     if a.has_halves() and p.has_halves():
         return _combine_halves(_halves(a), _halves(p))
     return _int128_difference(a, p)
@@ -271,7 +272,7 @@ def _same_64_bits(a: _Int, p: _Int) -> tuple[pl.Expr, pl.Expr, bool] | None:
     return wide(a), wide(p), dtype == _I64
 
 
-def _sign_rule_difference(a: pl.Expr, p: pl.Expr, signed: bool) -> pl.Expr:
+def _sign_rule_difference(a: pl.Expr, p: pl.Expr, *, signed: bool) -> pl.Expr:
     """Correctly rounded Float64 of ``a - p``, both Int64 (or both UInt64).
 
     ``d = a - p`` is subtracted in the sides' own dtype, which wraps
