@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: Run in a fresh process: argv = models rows segments top_share.
 _ONE_REPORT = """
-import json, resource, sys, time
+import json, sys, time
 import numpy as np, polars as pl, polars_l2
 models, rows, segments, top = (int(a) for a in sys.argv[1:5])
 g = np.random.default_rng(20240611)
@@ -43,9 +43,8 @@ t2 = time.perf_counter()
 out = query.collect(engine="streaming")
 t3 = time.perf_counter()
 assert out.height == models * segments, out.height
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"build": t1 - t0, "explain": t2 - t1, "collect": t3 - t2,
-                  "peak": peak}))
+                  "peak": 0}))
 """
 
 
@@ -64,6 +63,22 @@ class Run:
         return self.build + self.collect
 
 
+#: The parent of each report: a small, fresh Python whose only child is the
+#: report, so ``RUSAGE_CHILDREN`` is the report's own peak. (A child forked
+#: from this big process would inherit its peak: Linux keeps ``ru_maxrss``
+#: across ``exec``.)
+_PARENT = """
+import json, resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stderr.write(done.stderr)
+if done.returncode != 0:
+    sys.exit(done.returncode)
+run = json.loads(done.stdout.strip().splitlines()[-1])
+run["peak"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+print(json.dumps(run))
+"""
+
+
 def _one(models: int, rows: int, segments: int, *, top_share: bool) -> Run:
     env = dict(os.environ)
     # The child imports the package this script benchmarks (this tree).
@@ -71,8 +86,9 @@ def _one(models: int, rows: int, segments: int, *, top_share: bool) -> Run:
         p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p
     )
     args = [str(models), str(rows), str(segments), str(int(top_share))]
+    report = [sys.executable, "-c", _ONE_REPORT, *args]
     done = subprocess.run(
-        [sys.executable, "-c", _ONE_REPORT, *args],
+        [sys.executable, "-c", _PARENT, *report],
         capture_output=True,
         text=True,
         check=False,
@@ -125,8 +141,9 @@ def models(cfg: Config) -> Section:
         "`explain(engine='streaming')` (the plan resolved and optimised, not "
         "run), *collect* is `collect(engine='streaming')`, which optimises "
         "again and executes; *execute* is collect minus optimise. Peak RSS is "
-        f"the process's `ru_maxrss`. {number(low)} models: median of {repeats} "
-        f"run(s); {number(high)} models: one run."
+        "the report process's `ru_maxrss`, read by its own small parent "
+        f"process. {number(low)} models: median of {repeats} run(s); "
+        f"{number(high)} models: one run."
     )
     table = Table(
         [
