@@ -185,9 +185,9 @@ def render(
 
     parts += [
         "## Targets",
-        "From issue 5. PASS or MISS compares the measured median ratio with the "
-        "target; a MISS says what would close the gap below its case. SKIP means "
-        "the feature or peer was not available in this run.",
+        "From issues 5 and 15. PASS or MISS compares the measured median ratio "
+        "with the target; a MISS says what would close the gap below its case. "
+        "SKIP means the feature or peer was not available in this run.",
         targets_table(sections).markdown(),
     ]
     gaps = [

@@ -33,6 +33,7 @@ CASE_TITLES = [
     "## 3. `report`",
     "## 5. Integer and Decimal inputs",
     "## 6. Vector targets",
+    "## 7. Linear in models",
 ]
 
 
@@ -117,19 +118,35 @@ def test_page_states_quick_mode_machine_and_versions(quick_page: str) -> None:
 def test_every_target_has_a_verdict_and_a_figure_or_a_reason(quick_page: str) -> None:
     rows = target_rows(quick_page)
     cases = {row[0].split()[0] for row in rows}
-    assert {"1", "2", "3", "5", "6"} <= cases
+    assert {"1", "2", "3", "5", "6", "7"} <= cases
     for case, goal, measured, result in rows:
         assert VERDICT.fullmatch(result), (case, result)
         assert goal
         assert measured, (case, goal)
         assert measured != "n/a", (case, goal)
         if result.startswith(("PASS", "**MISS**")):
-            # a ratio (1.02\u00d7) or a share (12.5%)
-            assert re.match(r"[\d.,]+[\u00d7%]", measured), measured
+            # a ratio (1.02\u00d7), a share (12.5%) or a memory size (0.3 GB)
+            assert re.match(r"[\d.,]+( GB|[\u00d7%])", measured), measured
     # the issue's targets are all stated
     goals = " ".join(row[1] for row in rows)
-    for fragment in ["≤ 1.05", "floor ≤ 1.5", "≥ 30", "≥ 1.5", "polars-ds", "≤ 8"]:
+    for fragment in ["≤ 1.05", "floor ≤ 1.5", "≥ 30", "≥ 1.5", "polars-ds"]:
         assert fragment in goals, fragment
+    # issue 15's targets, each on its own row
+    for fragment in [
+        "report ÷ grouped MSE of the same 2 models ≤ 5",
+        "report(top_share=False) ÷ grouped MSE of the same 2 models ≤ 2.5",
+        "exact package ÷ hand-written Float64 cast ≤ 1.5",
+        "package ÷ the same values as Float64 input",
+        'Array MSE (multioutput="raw_values") ÷ 16 scalar MSEs ≤ 3',
+        "≤ 15",
+        "peak RSS ≤ 2 GB",
+    ]:
+        assert fragment in goals, fragment
+    vector_rows = [row for row in rows if row[0].startswith("6 vector")]
+    assert sorted(row[0] for row in vector_rows) == [
+        "6 vector MSE, in-memory",
+        "6 vector MSE, streaming",
+    ]
 
 
 @pytest.mark.slow

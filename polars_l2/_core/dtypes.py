@@ -31,6 +31,8 @@ _HALF = 2**32
 #: Where the 128-bit rule's quotient q is below this, 4q + t is small enough to
 #: compute exactly; otherwise |4q + t| >= 2**61 and a sticky bit is sound.
 _SMALL_QUOTIENT = 2**60
+#: The largest power of ten exact in Float64 (5**22 < 2**53).
+_EXACT_POWER_OF_TEN = 22
 #: Decimal digits Polars holds (Decimal(38, s)).
 _DIGITS = 38
 #: Below this, a difference checked in Float64 is surely below 10**38.
@@ -240,9 +242,61 @@ def _integer_difference(a: _Int, p: _Int) -> pl.Expr:
     if max(a.bound, p.bound) <= _EXACT_IN_F64:
         # Both casts are exact, and IEEE subtraction rounds once.
         return a.expr.cast(_F64) - p.expr.cast(_F64)
+    same = _same_64_bits(a, p)
+    if same is not None:
+        a64, p64, signed = same
+        return _sign_rule_difference(a64, p64, signed=signed)
     if a.has_halves() and p.has_halves():
         return _combine_halves(_halves(a), _halves(p))
     return _int128_difference(a, p)
+
+
+def _same_64_bits(a: _Int, p: _Int) -> tuple[pl.Expr, pl.Expr, bool] | None:
+    """Return both sides in one 64-bit dtype (Int64 or UInt64), and if signed.
+
+    Where both fit Int64 (signed sides of at most 64 bits, unsigned of at
+    most 32), or both are unsigned: the narrower side is cast, which is
+    exact. None for a UInt64 facing a signed side (the halves rule).
+    """
+    signed = [s.dtype.is_signed_integer() for s in (a, p)]
+    if all(s.bound < 2**63 or s.dtype == pl.Int64 for s in (a, p)):
+        dtype: pl.DataType = _I64
+    elif not any(signed) and max(a.bound, p.bound) < 2**64:
+        dtype = pl.UInt64()
+    else:
+        return None
+
+    def wide(side: _Int) -> pl.Expr:
+        return side.expr if side.dtype == dtype else side.expr.cast(dtype)
+
+    return wide(a), wide(p), dtype == _I64
+
+
+def _sign_rule_difference(a: pl.Expr, p: pl.Expr, *, signed: bool) -> pl.Expr:
+    """Correctly rounded Float64 of ``a - p``, both Int64 (or both UInt64).
+
+    ``d = a - p`` is subtracted in the sides' own dtype, which wraps
+    silently. It has not wrapped exactly where its sign agrees with the
+    comparison ``a >= p``; there ``d`` is exact and cast once. Where it
+    wrapped, the exact difference ``D`` has ``2**63 <= |D| < 2**64``, and
+    ``|D|`` is the bit pattern of ``d`` (``D > 0``) or of ``-d`` (``D < 0``)
+    read as a UInt64, cast once. Unsigned, ``d`` wrapped exactly where
+    ``a < p``, and then ``p - a`` is exact. Measured at 1.1-1.4 times the
+    inexact ``a.cast(Float64) - p.cast(Float64)`` (halves: 2-3 times).
+    """
+    d = a - p
+    if not signed:
+        return pl.when(a >= p).then(d.cast(_F64)).otherwise(-((p - a).cast(_F64)))
+    wrapped_positive = d.reinterpret(signed=False).cast(_F64)
+    wrapped_negative = -((-d).reinterpret(signed=False).cast(_F64))
+    # The first branch is the common one; keep it first (measured faster).
+    return (
+        pl.when((a >= p) == (d >= 0))
+        .then(d.cast(_F64))
+        .when(d < 0)
+        .then(wrapped_positive)
+        .otherwise(wrapped_negative)
+    )
 
 
 def _halves(side: _Int) -> _Halves:
@@ -343,6 +397,15 @@ def _scaled_difference(a: _Int, p: _Int, scale: int) -> pl.Expr:
     """
     if scale == 0:
         return _integer_difference(a, p)
+    if a.bound + p.bound <= _EXACT_IN_F64 and scale <= _EXACT_POWER_OF_TEN:
+        # The difference, below 2**53, is exact in Int64 and in Float64, as
+        # is 10**scale, and IEEE division rounds once: correctly rounded,
+        # without Int128 arithmetic (measured 3-4 times faster on
+        # Decimal(12, 2)). The divisor is a column: Polars divides by a
+        # scalar as a product with its reciprocal, which rounds twice
+        # (-3.0 / 10.0 gives -0.30000000000000004).
+        units = (a.expr.cast(_I64) - p.expr.cast(_I64)).cast(_F64)
+        return units / (units * 0.0 + float(10**scale))
     wide_a, wide_p = a.expr.cast(_I128), p.expr.cast(_I128)
     if a.bound + p.bound < 10**_DIGITS:
         return _units_to_float(wide_a - wide_p, scale)
