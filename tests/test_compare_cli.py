@@ -175,3 +175,32 @@ def test_bad_input_is_exit_2_with_one_line(
     err = _ERRORS[-1]
     assert "'missing' not found" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_saved_comparison_counts_each_file_once_and_refuses_other_states(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parts = [make_data(seed, 400) for seed in (4, 5)]
+    for i, part in enumerate(parts):
+        part.write_parquet(tmp_path / f"part{i}.parquet")
+    state = tmp_path / "_state.parquet"
+    common = ["--actual", "y", "--baseline", "old", "--candidate", "new"]
+    files = [tmp_path / "part0.parquet", tmp_path / "part1.parquet"]
+    runs: list[list[str | Path]] = [[], ["--state", state]]
+    for extra in runs:
+        # The second run finds both files in the state's ledger.
+        status, got = run_json(capsys, *files, *common, *extra, "--save-state", state)
+        assert status == 0, _ERRORS[-1]
+        assert got is not None
+        same(got, polars_l2.compare(pl.concat(parts), "y", "old", "new"))
+    assert _ERRORS[-1].count("already counted in --state") == 2
+    # A state evaluated without the baseline has no paired moments.
+    plain = tmp_path / "_plain.parquet"
+    main(["evaluate", str(files[0]), "--actual", "y", "--predicted", "old",
+          "--predicted", "new", "--save-state", str(plain)])  # fmt: skip
+    capsys.readouterr()
+    status, got = run_json(capsys, files[1], *common, "--state", plain)
+    assert status == 2
+    assert got is None
+    assert _ERRORS[-1].count("\n") == 1
+    assert "different baselines" in _ERRORS[-1]

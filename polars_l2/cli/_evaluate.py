@@ -230,20 +230,20 @@ def _recorded_by(keys: Sequence[str]) -> tuple[str, ...]:
 def _require_recorded(
     completed: ColumnOptions, recorded: Measured, *, given: ColumnOptions
 ) -> None:
-    """Refuse data files where a state leaves a column unknown (version 2)."""
+    """Refuse data files where the states leave a column unknown (no rows)."""
     if not completed.predicted:
         msg = "the --state files hold no rows, so no models: give --predicted"
         raise CliError(msg)
     if completed.actual is None:
         msg = (
-            "the --state files do not record their actual column (state "
-            "version 2 or older, or no rows): give --actual"
+            "the --state files hold no rows, so they do not record their "
+            "actual column: give --actual"
         )
         raise CliError(msg)
     if recorded.weighted and completed.weight is None and not given.weight:
         msg = (
             "the --state files are weighted but do not record the weight "
-            "column (state version 2 or older): give --weight"
+            "column: give --weight"
         )
         raise CliError(msg)
 
