@@ -86,6 +86,7 @@ exit status:
   0    success (also when the reader of the output stops early: | head)
   1    a bug in polars-l2: a line asking for a report, then the traceback
   2    bad input (files, columns, options): one line on stderr
+  3    compare --fail-if-worse: a candidate is worse in some segment
   130  interrupted (SIGINT, Ctrl-C): one line
   143  terminated (SIGTERM): one line
 """
