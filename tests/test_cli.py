@@ -463,7 +463,10 @@ def test_results_do_not_depend_on_a_terminal(tree: tuple[Path, pl.DataFrame]) ->
     assert on_terminal.returncode == 0
     assert b"4/4 files" in drawn
     assert piped.stderr == ""  # no bar when stderr is a pipe
-    assert stdout == piped.stdout
+    # The same report to rounding: the streaming engine adds partial sums in
+    # the order its threads finish, so a histogram's sums (top_1pct_share
+    # after a merge) may differ in the last bit from one run to the next.
+    assert_frame_equal(from_csv(stdout), from_csv(piped.stdout), rel_tol=1e-12)
 
 
 @pytest.mark.parametrize(
