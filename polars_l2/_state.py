@@ -124,7 +124,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, TypeAlias, overload
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 import polars as pl
 import pyarrow as pa
@@ -140,6 +140,7 @@ from polars_l2._core import (
 )
 from polars_l2._core import keys as keys_
 from polars_l2._core import top_share as top_share_
+from polars_l2._frame_kind import same_kind
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -270,34 +271,7 @@ def state_schema(by: Mapping[str, keys_.KeyDtype] | None = None) -> pa.Schema:
     return pa.schema(fields, metadata={_METADATA_KEY: str(STATE_VERSION).encode()})
 
 
-@overload
-def state(
-    frame: pl.DataFrame | ArrowStreamExportable,
-    actual: str,
-    predicted: str | Sequence[str],
-    *,
-    by: str | Sequence[str] | None = ...,
-    weight: str | None = ...,
-    nan_policy: NanPolicy = ...,
-    baseline: str | None = ...,
-    top_share: bool = ...,
-) -> pl.DataFrame: ...
-
-
-@overload
-def state(
-    frame: pl.LazyFrame,
-    actual: str,
-    predicted: str | Sequence[str],
-    *,
-    by: str | Sequence[str] | None = ...,
-    weight: str | None = ...,
-    nan_policy: NanPolicy = ...,
-    baseline: str | None = ...,
-    top_share: bool = ...,
-) -> pl.LazyFrame: ...
-
-
+@same_kind
 def state(
     frame: pl.DataFrame | pl.LazyFrame | ArrowStreamExportable,
     actual: str,
@@ -1132,28 +1106,7 @@ def _same_file(a: str, b: str) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
-@overload
-def finalize(
-    state: pl.DataFrame | ArrowStreamExportable,
-    *,
-    confidence: float = ...,
-    weighted: bool | None = ...,
-    min_n: int = ...,
-    overall: bool = ...,
-) -> pl.DataFrame: ...
-
-
-@overload
-def finalize(
-    state: pl.LazyFrame,
-    *,
-    confidence: float = ...,
-    weighted: bool | None = ...,
-    min_n: int = ...,
-    overall: bool = ...,
-) -> pl.LazyFrame: ...
-
-
+@same_kind
 def finalize(
     state: pl.DataFrame | pl.LazyFrame | ArrowStreamExportable,
     *,
