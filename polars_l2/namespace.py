@@ -37,16 +37,16 @@ class L2ExprNamespace:
     --------
     >>> import polars as pl
     >>> import polars_l2
-    >>> df = pl.DataFrame({"y": [10, 11, 12, 13], "yhat": [10, 12, 14, 11]})
-    >>> df.select(pl.col("y").l2.mse("yhat"))
+    >>> df = pl.DataFrame({"y": [1.0, 2.0, 3.0], "yhat": [1.0, 4.0, 2.0]})
+    >>> df.select(cost=pl.col("y").l2.mse("yhat"))
     shape: (1, 1)
-    ┌──────┐
-    │ y    │
-    │ ---  │
-    │ f64  │
-    ╞══════╡
-    │ 2.25 │
-    └──────┘
+    ┌──────────┐
+    │ cost     │
+    │ ---      │
+    │ f64      │
+    ╞══════════╡
+    │ 1.666667 │
+    └──────────┘
     """
 
     def __init__(self, expr: pl.Expr) -> None:
@@ -289,13 +289,13 @@ class L2LazyFrameNamespace(L2FrameNamespace[pl.LazyFrame]):
     >>> import polars as pl
     >>> import polars_l2
     >>> lf = pl.LazyFrame({"y": [10, 11, 12, 13], "yhat": [10, 12, 14, 11]})
-    >>> lf.l2.report("y", "yhat").select("model", "n", "mse").collect()
-    shape: (1, 3)
-    ┌───────┬─────┬──────┐
-    │ model ┆ n   ┆ mse  │
-    │ ---   ┆ --- ┆ ---  │
-    │ str   ┆ i64 ┆ f64  │
-    ╞═══════╪═════╪══════╡
-    │ yhat  ┆ 4   ┆ 2.25 │
-    └───────┴─────┴──────┘
+    >>> lf.l2.state("y", "yhat").select("n", "sq_error_mean").collect()
+    shape: (1, 2)
+    ┌─────┬───────────────┐
+    │ n   ┆ sq_error_mean │
+    │ --- ┆ ---           │
+    │ i64 ┆ f64           │
+    ╞═════╪═══════════════╡
+    │ 4   ┆ 2.25          │
+    └─────┴───────────────┘
     """
