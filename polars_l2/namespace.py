@@ -91,15 +91,18 @@ class L2ExprNamespace:
         >>> df = pl.DataFrame(
         ...     {"y": [1.0, 2.0, 3.0], "yhat": [1.5, 2.0, 2.0], "w": [2.0, 1.0, 1.0]}
         ... )
-        >>> df.select(weighted_sse=pl.col("y").l2.sse("yhat", weight="w"))
-        shape: (1, 1)
-        ┌──────────────┐
-        │ weighted_sse │
-        │ ---          │
-        │ f64          │
-        ╞══════════════╡
-        │ 1.5          │
-        └──────────────┘
+        >>> df.select(
+        ...     sse=pl.col("y").l2.sse("yhat"),
+        ...     weighted=pl.col("y").l2.sse("yhat", weight="w"),
+        ... )
+        shape: (1, 2)
+        ┌──────┬──────────┐
+        │ sse  ┆ weighted │
+        │ ---  ┆ ---      │
+        │ f64  ┆ f64      │
+        ╞══════╪══════════╡
+        │ 1.25 ┆ 1.5      │
+        └──────┴──────────┘
         """
         return functions.sse(self._expr, predicted, **options)
 
@@ -134,16 +137,23 @@ class L2ExprNamespace:
         --------
         >>> import polars as pl
         >>> import polars_l2
-        >>> df = pl.DataFrame({"y": [10, 11, 12, 13], "yhat": [10, 12, 14, 11]})
-        >>> df.select(pl.col("y").l2.rmse("yhat"))
-        shape: (1, 1)
-        ┌─────┐
-        │ y   │
-        │ --- │
-        │ f64 │
-        ╞═════╡
-        │ 1.5 │
-        └─────┘
+        >>> df = pl.DataFrame(
+        ...     {
+        ...         "g": ["a", "a", "b", "b"],
+        ...         "y": [10, 11, 12, 13],
+        ...         "yhat": [10, 12, 14, 11],
+        ...     }
+        ... )
+        >>> df.group_by("g", maintain_order=True).agg(rmse=pl.col("y").l2.rmse("yhat"))
+        shape: (2, 2)
+        ┌─────┬──────────┐
+        │ g   ┆ rmse     │
+        │ --- ┆ ---      │
+        │ str ┆ f64      │
+        ╞═════╪══════════╡
+        │ a   ┆ 0.707107 │
+        │ b   ┆ 2.0      │
+        └─────┴──────────┘
         """
         return functions.rmse(self._expr, predicted, **options)
 
