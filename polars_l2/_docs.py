@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound="Callable[..., object]")
 
 #: A placeholder: ``%(name)s`` alone on its line, after its indentation.
-_PLACEHOLDER = re.compile(r"^(?P<indent>[ ]*)%\((?P<name>\w+)\)s$", re.MULTILINE)
+PLACEHOLDER = re.compile(r"^(?P<indent>[ ]*)%\((?P<name>\w+)\)s$", re.MULTILINE)
 
 #: The shared paragraphs, unindented, by name.
 PARAGRAPHS: dict[str, str] = {
@@ -84,5 +84,5 @@ def fill(function: F) -> F:
         nan_policy
     """
     if function.__doc__ is not None:  # None under ``python -OO``
-        function.__doc__ = _PLACEHOLDER.sub(_paragraph, function.__doc__)
+        function.__doc__ = PLACEHOLDER.sub(_paragraph, function.__doc__)
     return function
