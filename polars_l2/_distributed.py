@@ -9,6 +9,7 @@ Ray nor Spark.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING
 
@@ -36,25 +37,9 @@ _WORKER_MISSING_MODULE = re.compile(
 )
 
 
-def parse(
-    actual: object,
-    predicted: object,
-    *,
-    by: object,
-    weight: object,
-    nan_policy: object,
-    function: str,
-) -> Spec:
-    """Check the column arguments of an adapter, as :func:`polars_l2.state` does."""
-    return columns.parse(
-        actual,
-        predicted,
-        by=by,
-        weight=weight,
-        nan_policy=nan_policy,
-        function=function,
-        reserved=RESERVED,
-    )
+#: Check the column arguments of an adapter, as :func:`polars_l2.state` does:
+#: the state's own column names are reserved.
+parse = functools.partial(columns.parse, reserved=RESERVED)
 
 
 def frame_state(frame: pl.DataFrame, spec: Spec, *, function: str) -> pl.DataFrame:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from polars_l2._core import columns, finish, frames, moments, options, per_output
 from polars_l2._core import top_share as top_share_
+from polars_l2._frame_kind import same_kind
 from polars_l2._state import RESERVED
 
 if TYPE_CHECKING:
@@ -18,38 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["report"]
 
 
-@overload
-def report(
-    frame: pl.DataFrame | ArrowStreamExportable,
-    actual: str,
-    predicted: str | Sequence[str],
-    *,
-    by: str | Sequence[str] | None = ...,
-    weight: str | None = ...,
-    confidence: float = ...,
-    nan_policy: NanPolicy = ...,
-    top_share: bool = ...,
-    min_n: int = ...,
-    overall: bool = ...,
-) -> pl.DataFrame: ...
-
-
-@overload
-def report(
-    frame: pl.LazyFrame,
-    actual: str,
-    predicted: str | Sequence[str],
-    *,
-    by: str | Sequence[str] | None = ...,
-    weight: str | None = ...,
-    confidence: float = ...,
-    nan_policy: NanPolicy = ...,
-    top_share: bool = ...,
-    min_n: int = ...,
-    overall: bool = ...,
-) -> pl.LazyFrame: ...
-
-
+@same_kind
 def report(
     frame: pl.DataFrame | pl.LazyFrame | ArrowStreamExportable,
     actual: str,

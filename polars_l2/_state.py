@@ -124,7 +124,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, TypeAlias, overload
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 import polars as pl
 import pyarrow as pa
@@ -140,6 +140,7 @@ from polars_l2._core import (
 )
 from polars_l2._core import keys as keys_
 from polars_l2._core import top_share as top_share_
+from polars_l2._frame_kind import same_kind
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -270,34 +271,7 @@ def state_schema(by: Mapping[str, keys_.KeyDtype] | None = None) -> pa.Schema:
     return pa.schema(fields, metadata={_METADATA_KEY: str(STATE_VERSION).encode()})
 
 
-@overload
-def state(
-    frame: pl.DataFrame | ArrowStreamExportable,
-    actual: str,
-    predicted: str | Sequence[str],
-    *,
-    by: str | Sequence[str] | None = ...,
-    weight: str | None = ...,
-    nan_policy: NanPolicy = ...,
-    baseline: str | None = ...,
-    top_share: bool = ...,
-) -> pl.DataFrame: ...
-
-
-@overload
-def state(
-    frame: pl.LazyFrame,
-    actual: str,
-    predicted: str | Sequence[str],
-    *,
-    by: str | Sequence[str] | None = ...,
-    weight: str | None = ...,
-    nan_policy: NanPolicy = ...,
-    baseline: str | None = ...,
-    top_share: bool = ...,
-) -> pl.LazyFrame: ...
-
-
+@same_kind
 def state(
     frame: pl.DataFrame | pl.LazyFrame | ArrowStreamExportable,
     actual: str,
@@ -1088,15 +1062,15 @@ def merge_states(
     >>> tuesday = pl.DataFrame({"y": [4.0], "yhat": [3.0]})
     >>> states = [polars_l2.state(day, "y", "yhat") for day in (monday, tuesday)]
     >>> merged = polars_l2.merge_states(states)
-    >>> merged.select("model", "n", "error_mean", "error_m2")
+    >>> merged.select("model", "n", "error_mean", "sq_error_mean")
     shape: (1, 4)
-    ┌───────┬─────┬────────────┬──────────┐
-    │ model ┆ n   ┆ error_mean ┆ error_m2 │
-    │ ---   ┆ --- ┆ ---        ┆ ---      │
-    │ str   ┆ i64 ┆ f64        ┆ f64      │
-    ╞═══════╪═════╪════════════╪══════════╡
-    │ yhat  ┆ 3   ┆ -0.166667  ┆ 1.166667 │
-    └───────┴─────┴────────────┴──────────┘
+    ┌───────┬─────┬────────────┬───────────────┐
+    │ model ┆ n   ┆ error_mean ┆ sq_error_mean │
+    │ ---   ┆ --- ┆ ---        ┆ ---           │
+    │ str   ┆ i64 ┆ f64        ┆ f64           │
+    ╞═══════╪═════╪════════════╪═══════════════╡
+    │ yhat  ┆ 3   ┆ -0.166667  ┆ 0.416667      │
+    └───────┴─────┴────────────┴───────────────┘
     """
     function = "polars_l2.merge_states"
     sources = list(states)
@@ -1132,28 +1106,7 @@ def _same_file(a: str, b: str) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
-@overload
-def finalize(
-    state: pl.DataFrame | ArrowStreamExportable,
-    *,
-    confidence: float = ...,
-    weighted: bool | None = ...,
-    min_n: int = ...,
-    overall: bool = ...,
-) -> pl.DataFrame: ...
-
-
-@overload
-def finalize(
-    state: pl.LazyFrame,
-    *,
-    confidence: float = ...,
-    weighted: bool | None = ...,
-    min_n: int = ...,
-    overall: bool = ...,
-) -> pl.LazyFrame: ...
-
-
+@same_kind
 def finalize(
     state: pl.DataFrame | pl.LazyFrame | ArrowStreamExportable,
     *,
@@ -1256,28 +1209,26 @@ def finalize(
     keys = _keys(schema.names(), function=function)
     if weighted is None:
         weighted = bool(found)
-    return data.result(
-        _finish(
-            frame.lazy(),
-            keys,
-            weighted=weighted,
-            confidence=confidence,
-            min_n=min_n,
-            overall=overall,
-        )
+    rows, bins, inner = _internal_rows(frame.lazy(), keys)
+    result = finish.finish(
+        rows,
+        bins,
+        keys=inner,
+        weighted=weighted,
+        confidence=confidence,
+        min_n=min_n,
+        overall=overall,
     )
+    return data.result(result.rename(dict(zip(inner, keys, strict=True))))
 
 
-def _finish(
-    state: pl.LazyFrame,
-    keys: list[str],
-    *,
-    weighted: bool,
-    confidence: float,
-    min_n: int,
-    overall: bool,
-) -> pl.LazyFrame:
-    """Return the report of a checked state: the body of :func:`finalize`."""
+def _internal_rows(
+    state: pl.LazyFrame, keys: list[str]
+) -> tuple[pl.LazyFrame, pl.LazyFrame, list[str]]:
+    """Return a checked state's moment rows and histogram bins for the report.
+
+    Also the internal names the keys take in both, in the order of `keys`.
+    """
     # Internal key names: a key may be named like a pattern or a moment.
     longest = max((len(key) for key in keys), default=0)
     inner: list[str] = [f"_l2_key{'_' * longest}{i}" for i in range(len(keys))]
@@ -1298,12 +1249,4 @@ def _finish(
     bins = top_share_.unpack(
         rows, [pl.col(moments.ORDER), *(pl.col(name) for name in inner)]
     )
-    return finish.finish(
-        rows.drop(histogram),
-        bins,
-        keys=inner,
-        weighted=weighted,
-        confidence=confidence,
-        min_n=min_n,
-        overall=overall,
-    ).rename(dict(zip(inner, keys, strict=True)))
+    return rows.drop(histogram), bins, inner

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from polars_l2 import _docs
 from polars_l2._core import columns, dtypes, metrics, vectors
 
 if TYPE_CHECKING:
@@ -112,6 +113,7 @@ def loss(
     )
 
 
+@_docs.fill
 def sse(
     actual: IntoExpr,
     predicted: IntoExpr,
@@ -131,20 +133,7 @@ def sse(
         (one element per output).
     predicted
         The predicted values, as for `actual`.
-    weight
-        Optional non-negative row weights, as for `actual`. For vectors, a
-        row's weight applies to all its outputs.
-    multioutput
-        How the outputs of vector inputs are combined:
-        ``"uniform_average"`` (default) the mean of the per-output values,
-        ``"raw_values"`` an ``Array(Float64, width)`` of them, ``"sum"`` their
-        sum, or a sequence of non-negative output weights for a weighted
-        average, as in scikit-learn. A scalar column is one output.
-    width
-        The number of outputs of List inputs, whose dtype does not hold it
-        (an Array dtype does). A row of another width fails the query.
-    nan_policy
-        ``"propagate"`` (default) or ``"omit"``; see :func:`loss`.
+    %(aggregate_options)s
 
     Returns
     -------
@@ -154,10 +143,7 @@ def sse(
         not zero (a row of weight zero counts for nothing, whatever its
         error). Null when no row counts, when the counted weights sum to
         zero, or when any counted weight is negative.
-        For vector inputs, each output is aggregated over the rows where its
-        elements (and the weight) are present, and the per-output values are
-        combined as `multioutput` says; ``"raw_values"`` gives an
-        ``Array(Float64, width)``.
+        %(aggregate_rows)s
 
     See Also
     --------
@@ -212,6 +198,7 @@ def sse(
     )
 
 
+@_docs.fill
 def mse(
     actual: IntoExpr,
     predicted: IntoExpr,
@@ -237,20 +224,7 @@ def mse(
         `predicted` gives the Brier score.
     predicted
         The predicted values, as for `actual`.
-    weight
-        Optional non-negative row weights, as for `actual`. For vectors, a
-        row's weight applies to all its outputs.
-    multioutput
-        How the outputs of vector inputs are combined:
-        ``"uniform_average"`` (default) the mean of the per-output values,
-        ``"raw_values"`` an ``Array(Float64, width)`` of them, ``"sum"`` their
-        sum, or a sequence of non-negative output weights for a weighted
-        average, as in scikit-learn. A scalar column is one output.
-    width
-        The number of outputs of List inputs, whose dtype does not hold it
-        (an Array dtype does). A row of another width fails the query.
-    nan_policy
-        ``"propagate"`` (default) or ``"omit"``; see :func:`loss`.
+    %(aggregate_options)s
 
     Returns
     -------
@@ -261,10 +235,7 @@ def mse(
         zero counts for nothing, whatever its error. An infinite weight
         gives NaN, as in ``numpy.average``. Null when no row counts, when the
         counted weights sum to zero, or when any counted weight is negative.
-        For vector inputs, each output is aggregated over the rows where its
-        elements (and the weight) are present, and the per-output values are
-        combined as `multioutput` says; ``"raw_values"`` gives an
-        ``Array(Float64, width)``.
+        %(aggregate_rows)s
 
     See Also
     --------
@@ -348,6 +319,7 @@ def mse(
     )
 
 
+@_docs.fill
 def rmse(
     actual: IntoExpr,
     predicted: IntoExpr,
@@ -369,20 +341,7 @@ def rmse(
         (one element per output).
     predicted
         The predicted values, as for `actual`.
-    weight
-        Optional non-negative row weights, as for `actual`. For vectors, a
-        row's weight applies to all its outputs.
-    multioutput
-        How the outputs of vector inputs are combined:
-        ``"uniform_average"`` (default) the mean of the per-output values,
-        ``"raw_values"`` an ``Array(Float64, width)`` of them, ``"sum"`` their
-        sum, or a sequence of non-negative output weights for a weighted
-        average, as in scikit-learn. A scalar column is one output.
-    width
-        The number of outputs of List inputs, whose dtype does not hold it
-        (an Array dtype does). A row of another width fails the query.
-    nan_policy
-        ``"propagate"`` (default) or ``"omit"``; see :func:`loss`.
+    %(aggregate_options)s
 
     Returns
     -------

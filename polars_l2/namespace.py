@@ -8,7 +8,7 @@ and :func:`polars_l2.state`, with the frame they are called on as `frame`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar, Unpack
 
 import polars as pl
 
@@ -20,7 +20,13 @@ from polars_l2._state import state as frame_state
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from polars_l2.typing import IntoExpr, MultiOutput, NanPolicy
+    from polars_l2._keywords import (
+        AggregateOptions,
+        CompareOptions,
+        FrameReportOptions,
+        FrameStateOptions,
+    )
+    from polars_l2.typing import IntoExpr, NanPolicy
 
 
 @pl.api.register_expr_namespace("l2")
@@ -31,16 +37,16 @@ class L2ExprNamespace:
     --------
     >>> import polars as pl
     >>> import polars_l2
-    >>> df = pl.DataFrame({"y": [10, 11, 12, 13], "yhat": [10, 12, 14, 11]})
-    >>> df.select(pl.col("y").l2.mse("yhat"))
+    >>> df = pl.DataFrame({"y": [1.0, 2.0, 3.0], "yhat": [1.0, 4.0, 2.0]})
+    >>> df.select(cost=pl.col("y").l2.mse("yhat"))
     shape: (1, 1)
-    ┌──────┐
-    │ y    │
-    │ ---  │
-    │ f64  │
-    ╞══════╡
-    │ 2.25 │
-    └──────┘
+    ┌──────────┐
+    │ cost     │
+    │ ---      │
+    │ f64      │
+    ╞══════════╡
+    │ 1.666667 │
+    └──────────┘
     """
 
     def __init__(self, expr: pl.Expr) -> None:
@@ -75,50 +81,32 @@ class L2ExprNamespace:
         """
         return functions.loss(self._expr, predicted, width=width, nan_policy=nan_policy)
 
-    def sse(
-        self,
-        predicted: IntoExpr,
-        *,
-        weight: IntoExpr | None = None,
-        multioutput: MultiOutput = "uniform_average",
-        width: int | None = None,
-        nan_policy: NanPolicy = "propagate",
-    ) -> pl.Expr:
+    def sse(self, predicted: IntoExpr, **options: Unpack[AggregateOptions]) -> pl.Expr:
         """Sum of (weighted) squared errors; see :func:`polars_l2.sse`.
 
         Examples
         --------
         >>> import polars as pl
         >>> import polars_l2
-        >>> df = pl.DataFrame({"y": [10, 11, 12, 13], "yhat": [10, 12, 14, 11]})
-        >>> df.select(pl.col("y").l2.sse("yhat"))
-        shape: (1, 1)
-        ┌─────┐
-        │ y   │
-        │ --- │
-        │ f64 │
-        ╞═════╡
-        │ 9.0 │
-        └─────┘
+        >>> df = pl.DataFrame(
+        ...     {"y": [1.0, 2.0, 3.0], "yhat": [1.5, 2.0, 2.0], "w": [2.0, 1.0, 1.0]}
+        ... )
+        >>> df.select(
+        ...     sse=pl.col("y").l2.sse("yhat"),
+        ...     weighted=pl.col("y").l2.sse("yhat", weight="w"),
+        ... )
+        shape: (1, 2)
+        ┌──────┬──────────┐
+        │ sse  ┆ weighted │
+        │ ---  ┆ ---      │
+        │ f64  ┆ f64      │
+        ╞══════╪══════════╡
+        │ 1.25 ┆ 1.5      │
+        └──────┴──────────┘
         """
-        return functions.sse(
-            self._expr,
-            predicted,
-            weight=weight,
-            multioutput=multioutput,
-            width=width,
-            nan_policy=nan_policy,
-        )
+        return functions.sse(self._expr, predicted, **options)
 
-    def mse(
-        self,
-        predicted: IntoExpr,
-        *,
-        weight: IntoExpr | None = None,
-        multioutput: MultiOutput = "uniform_average",
-        width: int | None = None,
-        nan_policy: NanPolicy = "propagate",
-    ) -> pl.Expr:
+    def mse(self, predicted: IntoExpr, **options: Unpack[AggregateOptions]) -> pl.Expr:
         """Mean squared error; see :func:`polars_l2.mse`.
 
         Examples
@@ -140,49 +128,34 @@ class L2ExprNamespace:
         │ b   ┆ 3.0 ┆ 2.0  ┆ 1.0 │
         └─────┴─────┴──────┴─────┘
         """
-        return functions.mse(
-            self._expr,
-            predicted,
-            weight=weight,
-            multioutput=multioutput,
-            width=width,
-            nan_policy=nan_policy,
-        )
+        return functions.mse(self._expr, predicted, **options)
 
-    def rmse(
-        self,
-        predicted: IntoExpr,
-        *,
-        weight: IntoExpr | None = None,
-        multioutput: MultiOutput = "uniform_average",
-        width: int | None = None,
-        nan_policy: NanPolicy = "propagate",
-    ) -> pl.Expr:
+    def rmse(self, predicted: IntoExpr, **options: Unpack[AggregateOptions]) -> pl.Expr:
         """Root mean squared error; see :func:`polars_l2.rmse`.
 
         Examples
         --------
         >>> import polars as pl
         >>> import polars_l2
-        >>> df = pl.DataFrame({"y": [10, 11, 12, 13], "yhat": [10, 12, 14, 11]})
-        >>> df.select(pl.col("y").l2.rmse("yhat"))
-        shape: (1, 1)
-        ┌─────┐
-        │ y   │
-        │ --- │
-        │ f64 │
-        ╞═════╡
-        │ 1.5 │
-        └─────┘
+        >>> df = pl.DataFrame(
+        ...     {
+        ...         "g": ["a", "a", "b", "b"],
+        ...         "y": [10, 11, 12, 13],
+        ...         "yhat": [10, 12, 14, 11],
+        ...     }
+        ... )
+        >>> df.group_by("g", maintain_order=True).agg(rmse=pl.col("y").l2.rmse("yhat"))
+        shape: (2, 2)
+        ┌─────┬──────────┐
+        │ g   ┆ rmse     │
+        │ --- ┆ ---      │
+        │ str ┆ f64      │
+        ╞═════╪══════════╡
+        │ a   ┆ 0.707107 │
+        │ b   ┆ 2.0      │
+        └─────┴──────────┘
         """
-        return functions.rmse(
-            self._expr,
-            predicted,
-            weight=weight,
-            multioutput=multioutput,
-            width=width,
-            nan_policy=nan_policy,
-        )
+        return functions.rmse(self._expr, predicted, **options)
 
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
@@ -202,12 +175,7 @@ class L2FrameNamespace(Generic[FrameT]):
         self,
         actual: str,
         predicted: str | Sequence[str],
-        *,
-        by: str | Sequence[str] | None = None,
-        weight: str | None = None,
-        confidence: float = 0.95,
-        nan_policy: NanPolicy = "propagate",
-        top_share: bool = True,
+        **options: Unpack[FrameReportOptions],
     ) -> FrameT:
         """Evaluate models per segment; see :func:`polars_l2.report`.
 
@@ -243,25 +211,13 @@ class L2FrameNamespace(Generic[FrameT]):
         │ b     ┆ 0.666667 ┆ 0.0      │
         └───────┴──────────┴──────────┘
         """
-        return frame_report(
-            self._frame,
-            actual,
-            predicted,
-            by=by,
-            weight=weight,
-            confidence=confidence,
-            nan_policy=nan_policy,
-            top_share=top_share,
-        )
+        return frame_report(self._frame, actual, predicted, **options)
 
     def state(
         self,
         actual: str,
         predicted: str | Sequence[str],
-        *,
-        by: str | Sequence[str] | None = None,
-        weight: str | None = None,
-        nan_policy: NanPolicy = "propagate",
+        **options: Unpack[FrameStateOptions],
     ) -> FrameT:
         """Reduce to a mergeable metric state; see :func:`polars_l2.state`.
 
@@ -280,23 +236,14 @@ class L2FrameNamespace(Generic[FrameT]):
         │ yhat  ┆ 3   ┆ 1.666667      │
         └───────┴─────┴───────────────┘
         """
-        return frame_state(
-            self._frame, actual, predicted, by=by, weight=weight, nan_policy=nan_policy
-        )
+        return frame_state(self._frame, actual, predicted, **options)
 
     def compare(
         self,
         actual: str | None,
         baseline: str,
         candidates: str | Sequence[str],
-        *,
-        by: str | Sequence[str] | None = None,
-        weight: str | None = None,
-        cluster: str | None = None,
-        confidence: float = 0.95,
-        adjust: str | None = "holm",
-        nan_policy: NanPolicy = "propagate",
-        min_n: int = 30,
+        **options: Unpack[CompareOptions],
     ) -> pl.DataFrame:
         """Is a candidate model better than the baseline? See :func:`polars_l2.compare`.
 
@@ -319,19 +266,7 @@ class L2FrameNamespace(Generic[FrameT]):
         │ b     ┆ 1.0      ┆ -4.0  │
         └───────┴──────────┴───────┘
         """
-        return frame_compare(
-            self._frame,
-            actual,
-            baseline,
-            candidates,
-            by=by,
-            weight=weight,
-            cluster=cluster,
-            confidence=confidence,
-            adjust=adjust,
-            nan_policy=nan_policy,
-            min_n=min_n,
-        )
+        return frame_compare(self._frame, actual, baseline, candidates, **options)
 
 
 @pl.api.register_dataframe_namespace("l2")
@@ -364,13 +299,13 @@ class L2LazyFrameNamespace(L2FrameNamespace[pl.LazyFrame]):
     >>> import polars as pl
     >>> import polars_l2
     >>> lf = pl.LazyFrame({"y": [10, 11, 12, 13], "yhat": [10, 12, 14, 11]})
-    >>> lf.l2.report("y", "yhat").select("model", "n", "mse").collect()
-    shape: (1, 3)
-    ┌───────┬─────┬──────┐
-    │ model ┆ n   ┆ mse  │
-    │ ---   ┆ --- ┆ ---  │
-    │ str   ┆ i64 ┆ f64  │
-    ╞═══════╪═════╪══════╡
-    │ yhat  ┆ 4   ┆ 2.25 │
-    └───────┴─────┴──────┘
+    >>> lf.l2.state("y", "yhat").select("n", "sq_error_mean").collect()
+    shape: (1, 2)
+    ┌─────┬───────────────┐
+    │ n   ┆ sq_error_mean │
+    │ --- ┆ ---           │
+    │ i64 ┆ f64           │
+    ╞═════╪═══════════════╡
+    │ 4   ┆ 2.25          │
+    └─────┴───────────────┘
     """

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, overload
 import polars as pl
 
 from polars_l2 import functions
+from polars_l2._compare import COLUMNS as COMPARE_COLUMNS
 from polars_l2._core import columns, dtypes, metrics
 
 if TYPE_CHECKING:
@@ -702,25 +703,7 @@ def plot_evaluation(
 
 
 #: The columns of :func:`polars_l2.compare` that are not segment keys.
-_COMPARE_COLUMNS = frozenset(
-    {
-        "model",
-        "baseline",
-        "overall",
-        "n",
-        "clusters",
-        "small",
-        "mse",
-        "mse_baseline",
-        "mse_diff",
-        "mse_diff_low",
-        "mse_diff_high",
-        "skill",
-        "p_value",
-        "p_value_adjusted",
-        "verdict",
-    }
-)
+_COMPARE_COLUMNS = frozenset(COMPARE_COLUMNS)
 
 _VERDICT_COLOURS = {"better": "tab:green", "worse": "tab:red"}
 

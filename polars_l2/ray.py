@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import pyarrow as pa
 
 import polars_l2
-from polars_l2 import _distributed
+from polars_l2 import _distributed, _docs
 from polars_l2._core import options
 
 if TYPE_CHECKING:
@@ -155,6 +155,7 @@ def _merge_on_cluster(
     )
 
 
+@_docs.fill
 def state(
     dataset: ray.data.Dataset,
     actual: str,
@@ -176,17 +177,8 @@ def state(
     ----------
     dataset
         The data, one row per prediction, with Arrow blocks.
-    actual
-        Name of the column of observed values (numeric or Boolean).
-    predicted
-        Name of the column of predictions, or a list of names, one per model.
-    by
-        Name(s) of the column(s) that define the segments, or None.
-    weight
-        Name of a column of non-negative sample weights, or None.
-    nan_policy
-        ``"propagate"`` (default) or ``"omit"`` NaN, as in
-        :func:`polars_l2.mse`.
+    %(adapter_columns)s
+    %(nan_policy)s
     combine
         Where the block states are merged: ``"driver"``, ``"ray"`` or
         ``"auto"`` (see :mod:`polars_l2.ray`).
@@ -262,6 +254,7 @@ def state(
     return _distributed.merge_in_order(base, tables, spec)
 
 
+@_docs.fill
 def report(
     dataset: ray.data.Dataset,
     actual: str,
@@ -284,19 +277,10 @@ def report(
     ----------
     dataset
         The data, one row per prediction, with Arrow blocks.
-    actual
-        Name of the column of observed values (numeric or Boolean).
-    predicted
-        Name of the column of predictions, or a list of names, one per model.
-    by
-        Name(s) of the column(s) that define the segments, or None.
-    weight
-        Name of a column of non-negative sample weights, or None.
+    %(adapter_columns)s
     confidence
         Level of the RMSE confidence interval, strictly between 0 and 1.
-    nan_policy
-        ``"propagate"`` (default) or ``"omit"`` NaN, as in
-        :func:`polars_l2.mse`.
+    %(nan_policy)s
     combine
         Where the block states are merged: ``"driver"``, ``"ray"`` or
         ``"auto"`` (see :mod:`polars_l2.ray`).

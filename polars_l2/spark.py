@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 import polars_l2
-from polars_l2 import _distributed
+from polars_l2 import _distributed, _docs
 from polars_l2._core import options
 from polars_l2.exceptions import L2InputError
 
@@ -297,6 +297,7 @@ def _worker_errors(
         raise
 
 
+@_docs.fill
 def state(
     df: pyspark.sql.DataFrame,
     actual: str,
@@ -318,17 +319,8 @@ def state(
     ----------
     df
         The data, one row per prediction.
-    actual
-        Name of the column of observed values (numeric or Boolean).
-    predicted
-        Name of the column of predictions, or a list of names, one per model.
-    by
-        Name(s) of the column(s) that define the segments, or None.
-    weight
-        Name of a column of non-negative sample weights, or None.
-    nan_policy
-        ``"propagate"`` (default) or ``"omit"`` NaN, as in
-        :func:`polars_l2.mse`.
+    %(adapter_columns)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -400,6 +392,7 @@ def state(
     return _distributed.merge_in_order(base, [merged.cast(schema)], spec)
 
 
+@_docs.fill
 def report(
     df: pyspark.sql.DataFrame,
     actual: str,
@@ -421,19 +414,10 @@ def report(
     ----------
     df
         The data, one row per prediction.
-    actual
-        Name of the column of observed values (numeric or Boolean).
-    predicted
-        Name of the column of predictions, or a list of names, one per model.
-    by
-        Name(s) of the column(s) that define the segments, or None.
-    weight
-        Name of a column of non-negative sample weights, or None.
+    %(adapter_columns)s
     confidence
         Level of the RMSE confidence interval, strictly between 0 and 1.
-    nan_policy
-        ``"propagate"`` (default) or ``"omit"`` NaN, as in
-        :func:`polars_l2.mse`.
+    %(nan_policy)s
 
     Returns
     -------

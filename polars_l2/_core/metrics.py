@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 import polars as pl
 
@@ -42,16 +42,7 @@ Property = Literal[
     "symmetric",
 ]
 
-_ALL: frozenset[Property] = frozenset(
-    {
-        "row_order",
-        "weight_repeats",
-        "weight_scale",
-        "zero_weight",
-        "pairwise_nulls",
-        "symmetric",
-    }
-)
+_ALL: frozenset[Property] = frozenset(get_args(Property))
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,17 @@ def _object_store_line(text: str) -> str:
     return _STORE_DETAIL.sub("", line)
 
 
+def extension_words(suffix: str) -> str:
+    """Name a path's extension in a message about its unknown format.
+
+    Examples
+    --------
+    >>> extension_words(".txt"), extension_words("")
+    ("extension '.txt'", 'no extension')
+    """
+    return f"extension {suffix!r}" if suffix else "no extension"
+
+
 def first_line(error: BaseException) -> str:
     r"""Return the first non-empty line of an error's message (Polars adds hints).
 

@@ -65,7 +65,7 @@ from urllib.parse import unquote
 
 import polars as pl
 
-from polars_l2.cli._errors import CliError, about
+from polars_l2.cli._errors import CliError, about, extension_words
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -237,9 +237,8 @@ def _check_supported(location: Location) -> None:
         )
         raise CliError(msg)
     if suffix not in FORMATS:
-        shown = f"extension {suffix!r}" if suffix else "no extension"
         msg = (
-            f"{location}: unsupported file type ({shown}); "
+            f"{location}: unsupported file type ({extension_words(suffix)}); "
             f"supported: {supported_extensions()}"
         )
         raise CliError(msg)

@@ -50,11 +50,10 @@ import polars_l2
 from polars_l2 import plot
 from polars_l2._core import metrics
 from polars_l2._state import _METADATA_KEY as STATE_METADATA_KEY
-from polars_l2.cli._errors import CliError, about
+from polars_l2.cli._errors import CliError, about, extension_words
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
-    from types import TracebackType
     from typing import Self, TextIO
 
     from matplotlib.figure import Figure
@@ -626,12 +625,7 @@ class Staged:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.discard()
 
     def commit(self) -> None:
@@ -789,10 +783,9 @@ def plot_format(path: Path) -> str:
         raise CliError(str(error)) from error
     extension = path.suffix.lower().removeprefix(".")
     if extension not in supported:
-        shown = f"extension {path.suffix!r}" if extension else "no extension"
         msg = (
-            f"--plot {path}: {shown} names no figure format; use one of "
-            f"{', '.join(sorted(supported))}"
+            f"--plot {path}: {extension_words(path.suffix)} names no figure "
+            f"format; use one of {', '.join(sorted(supported))}"
         )
         raise CliError(msg)
     return extension

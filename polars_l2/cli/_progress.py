@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 if TYPE_CHECKING:
-    from types import TracebackType
     from typing import Self, TextIO
 
 #: Files done of total, the share, elapsed and remaining time.
@@ -106,12 +105,7 @@ class Progress:
             )
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
