@@ -1247,9 +1247,10 @@ def test_a_signal_is_one_line_and_its_exit_status(
 def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     text = inline(capsys, "--help").stdout
     codes = re.findall(r"^  (\d+) +(\S.*)$", text.split("exit status:", 1)[1], re.M)
-    assert [code for code, _ in codes] == ["0", "1", "2", "130", "143"]
+    assert [code for code, _ in codes] == ["0", "1", "2", "3", "130", "143"]
     meanings = dict(codes)
     assert "bug" in meanings["1"]
     assert "bad input" in meanings["2"]
+    assert "--fail-if-worse" in meanings["3"]
     assert "SIGINT" in meanings["130"]
     assert "SIGTERM" in meanings["143"]
