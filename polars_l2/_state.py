@@ -236,6 +236,11 @@ def state_schema(by: Mapping[str, keys_.KeyDtype] | None = None) -> pa.Schema:
         Arrow type (Int128, Object), or a key has the name of a state or
         report column, as :func:`state` refuses it.
 
+    References
+    ----------
+    .. [1] Apache Arrow, "Arrow Columnar Format",
+           https://arrow.apache.org/docs/format/Columnar.html
+
     Examples
     --------
     >>> import polars as pl

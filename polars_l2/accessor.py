@@ -68,6 +68,11 @@ def l2(
     L2InputError
         If `target` is neither an expression, a column name nor a table.
 
+    References
+    ----------
+    .. [1] Polars, "Extending the API: custom namespaces",
+           https://docs.pola.rs/api/python/stable/reference/api.html
+
     Examples
     --------
     >>> import polars as pl

@@ -70,6 +70,11 @@ def loss(
     columns (or two Decimal columns) is taken exactly before it is rounded to
     Float64.
 
+    References
+    ----------
+    .. [1] T. Hastie, R. Tibshirani and J. Friedman, *The Elements of Statistical
+           Learning*, 2nd ed., Springer, 2009, section 2.4 (squared error loss).
+
     Examples
     --------
     House prices against a model's predictions:
@@ -148,6 +153,11 @@ def sse(
     See Also
     --------
     mse : The mean of the same squared errors.
+
+    References
+    ----------
+    .. [1] T. Hastie, R. Tibshirani and J. Friedman, *The Elements of Statistical
+           Learning*, 2nd ed., Springer, 2009, section 2.4 (squared error loss).
 
     Examples
     --------
@@ -365,6 +375,14 @@ def rmse(
     square root of the averaged MSE (``rmse(..., multioutput="sum")`` divided
     by the square root of the width). A null vector makes the row missing; a
     null element makes that output missing in that row only.
+
+    References
+    ----------
+    .. [1] T. Hastie, R. Tibshirani and J. Friedman, *The Elements of Statistical
+           Learning*, 2nd ed., Springer, 2009, section 2.4 (squared error loss).
+    .. [2] R. J. Hyndman and A. B. Koehler, "Another look at measures of
+           forecast accuracy", *International Journal of Forecasting* 22(4),
+           679-688, 2006 (RMSE and MAE in the target's unit).
 
     Examples
     --------

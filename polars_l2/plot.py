@@ -186,6 +186,12 @@ def concentration_curve(
         If `by` is not a column name or a list of names, or takes the name
         of an output column.
 
+    References
+    ----------
+    .. [1] M. O. Lorenz, "Methods of measuring the concentration of wealth",
+           *Publications of the American Statistical Association* 9(70),
+           209-219, 1905 (the curve, here of squared errors over rows).
+
     Examples
     --------
     Five houses; one prediction is off by 10, the others by 1:
@@ -556,6 +562,11 @@ def plot_report(
         If `report` has no ``model`` or ``rmse`` column, or `path`'s
         extension names no format matplotlib writes.
 
+    References
+    ----------
+    .. [1] G. W. Oehlert, "A note on the delta method", *The American
+           Statistician* 46(1), 27-29, 1992 (the RMSE interval drawn).
+
     Examples
     --------
     >>> import polars as pl
@@ -618,6 +629,12 @@ def plot_concentration(
     ImportError
         Without matplotlib; install ``polars-l2[plot]``.
 
+    References
+    ----------
+    .. [1] M. O. Lorenz, "Methods of measuring the concentration of wealth",
+           *Publications of the American Statistical Association* 9(70),
+           209-219, 1905.
+
     Examples
     --------
     >>> import polars as pl
@@ -677,6 +694,14 @@ def plot_evaluation(
     ------
     ImportError
         Without matplotlib; install ``polars-l2[plot]``.
+
+    References
+    ----------
+    .. [1] G. W. Oehlert, "A note on the delta method", *The American
+           Statistician* 46(1), 27-29, 1992 (the RMSE interval).
+    .. [2] M. O. Lorenz, "Methods of measuring the concentration of wealth",
+           *Publications of the American Statistical Association* 9(70),
+           209-219, 1905 (the concentration curve).
 
     Examples
     --------
@@ -742,6 +767,14 @@ def plot_comparison(
         If `comparison` lacks the columns of :func:`polars_l2.compare`.
     ImportError
         If matplotlib is not installed.
+
+    References
+    ----------
+    .. [1] S. Lewis and M. Clarke, "Forest plots: trying to see the wood and
+           the trees", *BMJ* 322, 1479-1480, 2001.
+    .. [2] D. Harvey, S. Leybourne and P. Newbold, "Testing the equality of
+           prediction mean squared errors", *International Journal of
+           Forecasting* 13(2), 281-291, 1997 (the test whose intervals it draws).
 
     Examples
     --------

@@ -204,6 +204,12 @@ def state(
         If a task fails for another reason, such as an error upstream in the
         dataset's own pipeline.
 
+    References
+    ----------
+    .. [1] T. F. Chan, G. H. Golub and R. J. LeVeque, "Algorithms for
+           computing the sample variance: analysis and recommendations",
+           *The American Statistician* 37(3), 242-247, 1983.
+
     Examples
     --------
     >>> import ray  # doctest: +SKIP
@@ -297,6 +303,12 @@ def report(
     ValueError
         If `confidence` is not strictly between 0 and 1, or the dataset's
         ``DataContext`` lets Ray skip failing blocks.
+
+    References
+    ----------
+    .. [1] T. F. Chan, G. H. Golub and R. J. LeVeque, "Algorithms for
+           computing the sample variance: analysis and recommendations",
+           *The American Statistician* 37(3), 242-247, 1983.
 
     Examples
     --------

@@ -346,6 +346,12 @@ def state(
     RuntimeError
         If Spark's Python workers cannot import polars-l2.
 
+    References
+    ----------
+    .. [1] T. F. Chan, G. H. Golub and R. J. LeVeque, "Algorithms for
+           computing the sample variance: analysis and recommendations",
+           *The American Statistician* 37(3), 242-247, 1983.
+
     Examples
     --------
     >>> import polars_l2.spark
@@ -433,6 +439,12 @@ def report(
         Spark skip files it cannot read (see :func:`state`).
     RuntimeError
         If Spark's Python workers cannot import polars-l2.
+
+    References
+    ----------
+    .. [1] T. F. Chan, G. H. Golub and R. J. LeVeque, "Algorithms for
+           computing the sample variance: analysis and recommendations",
+           *The American Statistician* 37(3), 242-247, 1983.
 
     Examples
     --------
