@@ -120,19 +120,14 @@ def test_merged_chunks_finalise_to_the_whole_data_report(
     order = pl.col("model").replace({"a": 0, "b": 1}).cast(pl.Int8)
     merged = merged.sort(order, "g")
     assert_close(comparable(merged).drop("r2"), comparable(whole).drop("r2"))
-    # R² divides by the spread of the actual values, which Chan's merge gets
-    # from differences of chunk means: each mean is known to eps * |mean|, so
-    # the spread to about eps * |mean| / sd per merge, and 1 - R² with it.
+    # R² divides by the spread of the actual values. Weighted, each chunk's
+    # spread comes from the covariance identity, and Chan's merge adds the
+    # differences of chunk means: both are known to about eps * |mean| / sd
+    # relative (a small constant times it, per chunk), and 1 - R² with them.
     sd = (pl.col("actual_m2") / pl.col("weight_sum")).sqrt()
+    per_chunk = 64 * np.finfo(float).eps * pl.col("actual_mean").abs() / sd
     bound = merged_state.sort(order, "g").select(
-        (
-            1e-9
-            + 4
-            * (len(states) + 1)
-            * np.finfo(float).eps
-            * pl.col("actual_mean").abs()
-            / sd
-        ).alias("bound")
+        (1e-9 + (len(states) + 1) * per_chunk).alias("bound")
     )["bound"]
     for got, want, rel in zip(merged["r2"], whole["r2"], bound, strict=True):
         if got is None or want is None or math.isnan(want):
