@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from polars_l2._core.columns import _f64 as as_float64
 from polars_l2._core.columns import counted
 from polars_l2.exceptions import L2InputError
 
@@ -412,13 +413,18 @@ _PAIR = "_l2_pair_"
 ORDER = "_l2_order"
 
 
-#: From this many models on, :func:`long_moments` turns the counted rows long
-#: before the group-by (:func:`_long_first`): one row per input row and model,
-#: grouped by model and keys, whose cost grows linearly with the models. Below
-#: it, one wide group-by of every model's aggregations side by side is faster
-#: (5x at 100 models; 2x at 2 models on 4 million rows), but its cost and
-#: memory grow faster than the models (10,000 rows by 50 segments, streaming:
-#: 26x the time from 100 to 1,000 models, 1.8 GB; the long form 8x, 0.7 GB).
+#: From this many models on, :func:`long_moments` turns the counted errors
+#: long before the group-by (:func:`_long_first`): one row per input row and
+#: model, grouped by model and keys. Below it, one wide group-by of every
+#: model's aggregations side by side (:func:`_wide_first`). Measured on the
+#: streaming engine (report without the top-1% share, Float64 data): with
+#: 10,000 rows by 50 segments the long form took 0.6 s and 0.8 GB for 1,000
+#: models, the wide one 1.9 s and 2.1 GB (its cost grows faster than the
+#: models when the rows are few); but with 100,000 rows by 1,000 segments the
+#: wide one was the better (1,000 models: 7.9 s, 3.8 GB against 10.5 s,
+#: 5.7 GB; the unpivot multiplies each batch of rows by the models), and with
+#: few models and many rows it is 1.5-3x faster (2 to 20 models, 1 million
+#: rows). The row count is not known when the plan is built.
 LONG_FROM = 400
 
 
@@ -516,22 +522,34 @@ def _long_first(
     """Return what :func:`_wide_first` does, from the counted rows turned long."""
     keys = list(spec.by)
     e, w, y, b = "_l2_e", "_l2_w", "_l2_y", "_l2_b"
-    structs = []
-    for i, model in enumerate(spec.predicted):
-        error, weight, actual = counted(spec, model)
-        fields = [error.alias(e), actual.alias(y)]
-        if weight is not None:
-            fields.append(weight.alias(w))
-        if baseline is not None:
-            fields.append(counted(spec, spec.predicted[baseline])[0].alias(b))
-        structs.append(pl.struct(fields).alias(f"{_MODEL}{i}"))
-    rows = (
-        source.select(*keys, *structs)
-        .unpivot(index=keys, variable_name=ORDER, value_name=_MOMENTS)
-        .unnest(_MOMENTS)
+    schema = spec.schema
+    # Only the errors are turned long; the actual, the weight and the
+    # baseline's error are the same for every model, so they ride along as
+    # the unpivot's index and are masked by the model's error below: a row
+    # counts for a model exactly where its counted error is not null
+    # (columns.counted). Structs of all three per model cost twice the
+    # memory.
+    index = [
+        *(pl.col(key) for key in keys),
+        as_float64(spec.actual, schema[spec.actual], spec).alias(y),
+    ]
+    if spec.weight is not None:
+        index.append(as_float64(spec.weight, schema[spec.weight], spec).alias(w))
+    if baseline is not None:
+        index.append(counted(spec, spec.predicted[baseline])[0].alias(b))
+    errors = [
+        counted(spec, model)[0].alias(f"{_MODEL}{i}")
+        for i, model in enumerate(spec.predicted)
+    ]
+    rows = source.select(*index, *errors).unpivot(
+        index=[expr.meta.output_name() for expr in index],
+        variable_name=ORDER,
+        value_name=e,
     )
-    weight_col = None if spec.weight is None else pl.col(w)
-    aggs = _aggregations_of(pl.col(e), weight_col, pl.col(y), _MODEL)
+    is_counted = pl.col(e).is_not_null()
+    weight_col = None if spec.weight is None else pl.when(is_counted).then(pl.col(w))
+    actual = pl.when(is_counted).then(pl.col(y))
+    aggs = _aggregations_of(pl.col(e), weight_col, actual, _MODEL)
     fields = state_columns(spec, _MODEL)
     if baseline is None:
         fields += paired_columns(spec, "", None)
