@@ -72,10 +72,10 @@ def report(
         ``"propagate"`` (default) or ``"omit"`` NaN, as in
         :func:`polars_l2.mse`.
     top_share
-        Compute ``top_1pct_share`` (default). It needs a histogram of each
-        model's squared errors per segment, and those group-bys cost more
-        than all the other columns together (see Notes); False leaves the
-        column null and skips them.
+        Compute ``top_1pct_share`` (default). It needs a histogram of every
+        model's squared errors per segment, one more group-by that costs
+        more than all the other columns together (see Notes); False leaves
+        the column null and skips it.
     min_n
         Rows whose effective number of counted rows (Kish's
         :math:`W^2/\sum w^2`, the row count unweighted) is below `min_n` are
@@ -229,16 +229,15 @@ def report(
     of freedom, log-normal, contaminated-normal and uniform errors; 150,
     1,000 and 10,000 rows; 200 samples each) the absolute error was 0.0017
     on average and at most 0.009, against shares from 0.01 to 0.9. The
-    histograms are one more group-by over the models, segments and bins,
-    and they cost more than every other column together (measured with one
-    group-by per model): on 10 million rows
-    in 1,000 segments, a two-model report took about 3.5 times a grouped MSE
-    with ``top_share=False`` and 11 times with it (data in memory; 2.5 and 7
-    times reading parquet). Each histogram reads the data itself: sharing
-    one scan between the group-bys (``LazyFrame.cache``) made Polars'
-    multiplexer hold every row the slower histograms had not yet taken, and
-    peak memory grew with the data (1.1 GB for 30 million rows, against
-    0.2 GB when each reads the columns it needs).
+    histograms are one more group-by over the models, segments and bins
+    (the squared errors of every model turned long), and they cost more
+    than every other column together: the report's cost is measured against
+    a grouped MSE in ``docs/performance.md`` (cases 3 and 7), and grows
+    linearly with the number of models. The histogram reads the data
+    itself: sharing one scan between the group-bys (``LazyFrame.cache``)
+    made Polars' multiplexer hold every row the slower group-by had not yet
+    taken, and peak memory grew with the data (1.1 GB for 30 million rows,
+    against 0.2 GB when each reads the columns it needs).
 
     **Accuracy.** Centred second moments come from Polars' stable ``var``
     and ``cov``, not from raw sums of squares, so R² stays accurate for a

@@ -407,7 +407,11 @@ def _check_key_dtype(
         raise L2InputError(msg)
 
 
-def _f64(name: str, dtype: pl.DataType, spec: Spec) -> pl.Expr:
+def as_float64(name: str, dtype: pl.DataType, spec: Spec) -> pl.Expr:
+    """Return column `name` as Float64, NaN as null under ``nan_policy="omit"``.
+
+    The one rule for the actual and the weight, wide or long.
+    """
     expr = dtypes.to_float64(pl.col(name), dtype)
     return expr.fill_nan(None) if spec.nan_policy == "omit" else expr
 
@@ -431,10 +435,10 @@ def counted(spec: Spec, model: str) -> tuple[pl.Expr, pl.Expr | None, pl.Expr]:
         nan_policy=spec.nan_policy,
         metric="report",
     )
-    actual = _f64(spec.actual, schema[spec.actual], spec)
+    actual = as_float64(spec.actual, schema[spec.actual], spec)
     if spec.weight is None:
         return error, None, pl.when(error.is_not_null()).then(actual)
-    weight = _f64(spec.weight, schema[spec.weight], spec)
+    weight = as_float64(spec.weight, schema[spec.weight], spec)
     valid = error.is_not_null() & weight.is_not_null() & (weight != 0)
     return (
         pl.when(valid).then(error),

@@ -38,8 +38,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2._core.columns import _f64 as as_float64
-from polars_l2._core.columns import counted
+from polars_l2._core.columns import as_float64, counted
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
