@@ -43,6 +43,7 @@ _INSTALL_HINT = (
     "install the plot extra: pip install 'polars-l2[plot]'"
 )
 _SEGMENT_SEPARATOR = " / "
+
 _REPORT_METRIC_COLUMNS = frozenset(
     {"overall", "n", "weight_sum", "small", *metrics.METRICS}
 )
@@ -50,6 +51,14 @@ _REPORT_METRIC_COLUMNS = frozenset(
 _CURVE_COLUMNS = ("model", "share_of_rows", "share_of_sse")
 # Internal column names start with "_", so no user's column can clash.
 _E2, _W = "_l2_e2", "_l2_w"
+
+
+def _segment_label(keys: list[str]) -> pl.Expr:
+    """Return a row's segment as text: its keys' values joined, null as "null"."""
+    return pl.concat_str(
+        [columns.column(c).cast(pl.String).fill_null("null") for c in keys],
+        separator=_SEGMENT_SEPARATOR,
+    )
 
 
 def _import(module: str) -> ModuleType:
@@ -364,13 +373,7 @@ def _segment_labels(report: pl.DataFrame) -> tuple[list[str], list[str]]:
     by = [c for c in report.columns if c not in _REPORT_METRIC_COLUMNS | {"model"}]
     if not by:
         return by, ["all rows"] * report.height
-    labels = report.select(
-        pl.concat_str(
-            [pl.col(c).cast(pl.String).fill_null("null") for c in by],
-            separator=_SEGMENT_SEPARATOR,
-        )
-    ).to_series()
-    return by, labels.to_list()
+    return by, report.select(_segment_label(by)).to_series().to_list()
 
 
 def interval_label(confidence: float) -> str:
@@ -478,13 +481,7 @@ def _curve_segments(curve: pl.DataFrame) -> tuple[list[str], list[str]]:
     keys = [name for name in curve.columns if name not in _CURVE_COLUMNS]
     if not keys:
         return keys, []
-    labels = curve.select(
-        pl.concat_str(
-            [pl.col(c).cast(pl.String).fill_null("null") for c in keys],
-            separator=_SEGMENT_SEPARATOR,
-        )
-    ).to_series()
-    return keys, labels.to_list()
+    return keys, curve.select(_segment_label(keys)).to_series().to_list()
 
 
 _CONCENTRATION_TITLE = "Where the squared error comes from"
@@ -802,14 +799,7 @@ def plot_comparison(
         )
         raise ValueError(msg)
     keys = [c for c in comparison.columns if c not in _COMPARE_COLUMNS]
-    segment = (
-        pl.concat_str(
-            [pl.col(c).cast(pl.String).fill_null("null") for c in keys],
-            separator=_SEGMENT_SEPARATOR,
-        )
-        if keys
-        else pl.lit("")
-    )
+    segment = _segment_label(keys) if keys else pl.lit("")
     label = pl.concat_str(
         pl.col("model"),
         pl.when(pl.col("overall")).then(pl.lit("all rows")).otherwise(segment),

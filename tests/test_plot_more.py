@@ -297,3 +297,19 @@ def test_cli_plot_segments_needs_by_and_plot(
             "--by column\n"
         )
     assert not (tmp_path / "p.png").exists()
+
+
+def test_segment_labels_read_a_key_named_like_a_pattern_literally() -> None:
+    df = pl.DataFrame(
+        {
+            "^model$": ["north", "north", "south", "south"],
+            "y": [1.0, 2.0, 3.0, 4.0],
+            "old": [1.5, 2.5, 2.0, 4.5],
+            "new": [1.1, 2.1, 3.2, 4.1],
+        }
+    )
+    table = polars_l2.compare(df, "y", "old", "new", by="^model$", min_n=1)
+    figure = plot.plot_comparison(table)
+    labels = [tick.get_text() for tick in figure.axes[0].get_yticklabels()]
+    # The key's values, not the model's name a pattern would have matched.
+    assert labels == ["new: all rows", "new: north", "new: south"]
