@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from polars_l2._core import columns, finish, metrics, moments, options
 from polars_l2._core.moments import ORDER
@@ -451,6 +450,11 @@ def _table(
 
 def _tests(table: pl.DataFrame, confidence: float) -> pl.DataFrame:
     """Add the interval and the p-value: Student's t, on the aggregated rows."""
+    # Imported here, not with the package: scipy.stats adds about 100 MiB of
+    # resident memory and a second to every `import polars_l2` (and to every
+    # command-line run), and only a comparison needs it.
+    from scipy import stats  # noqa: PLC0415
+
     diff = table.get_column("mse_diff").to_numpy().astype(float)
     se = table.get_column(_SE).to_numpy().astype(float)
     df = table.get_column(_DF).to_numpy().astype(float)

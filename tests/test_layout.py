@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,16 @@ def test_no_function_body_is_too_long(path: Path) -> None:
             if lines > MAX_BODY_LINES:
                 long.append(f"{node.name} ({lines} lines)")
     assert not long, f"{path.name}: {long}"
+
+
+def test_importing_the_package_and_the_command_leaves_scipy_unloaded() -> None:
+    # scipy.stats cost every `import polars_l2` (and every command-line run)
+    # about a second and 100 MiB of resident memory; only compare needs it.
+    code = (
+        "import sys, polars_l2, polars_l2.cli\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
