@@ -67,11 +67,6 @@ REL_TOL = 1e-9
 #: residue (1e-17) on another, such as the bias of a perfect model.
 ABS_TOL = 1e-12
 
-# Documented differences that a fix will remove (switch off when it lands).
-#: A state stores the segment keys as strings (issue 11 class 7: the keys
-#: work keeps their dtype through state, merge, finalize, Ray and Spark).
-STATE_KEYS_ARE_STRINGS = False
-
 
 @dataclass(frozen=True)
 class Query:
@@ -131,11 +126,6 @@ class Path:
     def marks(self) -> tuple[pytest.MarkDecorator, ...]:
         """The pytest marks of a test on this path."""
         return DISTRIBUTED_MARKS if self.distributed else ()
-
-    @property
-    def keys_are_strings(self) -> bool:
-        """Whether the segment keys (and ``output``) come back as strings."""
-        return self.from_state and STATE_KEYS_ARE_STRINGS
 
     def supports(self, query: Query) -> str | None:
         """Return why this path cannot run `query`, or None if it can."""
@@ -495,24 +485,15 @@ def key_columns(report: pl.DataFrame) -> list[str]:
     return report.columns[: report.columns.index(first)]
 
 
-def path_keys(
-    path: Path, keys: pl.Series, *, as_strings: bool | None = None
-) -> pl.Series:
+def path_keys(path: Path, keys: pl.Series) -> pl.Series:
     """Return the naming column `keys` of a right report as `path` gives it.
 
     A path through an engine gives keys in the dtype the engine holds them
-    in (``holds``); a path from a state casts keys (and ``output``) to
-    strings while :data:`STATE_KEYS_ARE_STRINGS`; a path through text gives
-    the text its output format writes (the ``model`` column is a string
-    everywhere). `as_strings` overrides the second rule (a test of the key
-    dtypes sets it to False).
+    in (``holds``); a path through text gives the text its output format
+    writes (the ``model`` column is a string everywhere).
     """
-    if as_strings is None:
-        as_strings = path.keys_are_strings
     if path.holds is not None:
         keys = keys.cast(path.holds(keys.dtype))
-    if as_strings and keys.name != "model":
-        keys = keys.cast(pl.String)
     if path.text is None:
         return keys
     frame = keys.to_frame()

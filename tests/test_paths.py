@@ -285,13 +285,10 @@ class Right:
     key_dtypes: dict[str, pl.DataType] = field(default_factory=dict)
 
 
-def _assert_right(
-    got: pl.DataFrame, right: Right, path: BoundPath, *, typed_keys: bool
-) -> None:
+def _assert_right(got: pl.DataFrame, right: Right, path: BoundPath) -> None:
     """Check `got` against the right values, as `path` documents it gives them.
 
-    With `typed_keys` (the class 7 cases) the keys must have their dtype on
-    every path that keeps dtypes, whatever the documented differences say.
+    The keys must have their dtype on every path that keeps dtypes.
     """
     assert got.height == len(right.rows), got
     names = {name for row in right.rows for name in row}
@@ -300,11 +297,9 @@ def _assert_right(
         values = pl.Series(
             name, [row[name] for row in right.rows], dtype=right.key_dtypes.get(name)
         )
-        shown = path_keys(
-            path.path, values, as_strings=None if not typed_keys else False
-        )
+        shown = path_keys(path.path, values)
         assert got[name].to_list() == shown.to_list(), (name, got[name], shown)
-        if path.path.text is None and (typed_keys or not path.path.keys_are_strings):
+        if path.path.text is None:
             assert got.schema[name] == shown.dtype, (name, got.schema[name])
     for i, row in enumerate(right.rows):
         for name, value in row.items():
@@ -661,7 +656,7 @@ _STATE = ("state", "chunks", "cli-files", *_DISTRIBUTED)
 
 #: The fixes that have landed: "1" to "10" for the classes of issue 11, or the
 #: tag of another entry below. Their entries are dropped, so a fix is marked
-#: as landed in this one line (with `paths.STATE_KEYS_ARE_STRINGS` for "7").
+#: as landed in this one line.
 FIXED: frozenset[str] = frozenset({"1", "2", "3", "4", "5", "6", "7", "8", "9"})
 
 Entries: TypeAlias = dict[tuple[str, str], dict[str, str]]
@@ -784,7 +779,7 @@ def test_issue_11_right_values_on_every_path(
         request.applymarker(pytest.mark.xfail(strict=False, reason=reason))
     query, right = ISSUE_CASES[case]
     got = path.report(query)
-    _assert_right(got, right, path, typed_keys=case.startswith("7-"))
+    _assert_right(got, right, path)
 
 
 def test_paths_are_named_once() -> None:
