@@ -38,9 +38,10 @@ def report(
     One lazy query of plain per-group aggregations that the streaming engine
     runs natively and in bounded memory. Every model's moments come from one
     scan of the data, however many models; the top-1% share reads the key,
-    actual, prediction and weight columns once more, for every model in one
-    group-by (a shared scan would make Polars buffer the data: see Notes).
-    ``top_share=False`` reads the data exactly once.
+    actual, prediction and weight columns again, in one group-by per model
+    (up to four models; beyond, one for all of them), since a shared scan
+    would make Polars buffer the data (see Notes). ``top_share=False`` reads
+    the data exactly once.
 
     Parameters
     ----------
@@ -229,15 +230,22 @@ def report(
     of freedom, log-normal, contaminated-normal and uniform errors; 150,
     1,000 and 10,000 rows; 200 samples each) the absolute error was 0.0017
     on average and at most 0.009, against shares from 0.01 to 0.9. The
-    histograms are one more group-by over the models, segments and bins
-    (the squared errors of every model turned long), and they cost more
-    than every other column together: the report's cost is measured against
-    a grouped MSE in ``docs/performance.md`` (cases 3 and 7), and grows
-    linearly with the number of models. The histogram reads the data
-    itself: sharing one scan between the group-bys (``LazyFrame.cache``)
-    made Polars' multiplexer hold every row the slower group-by had not yet
-    taken, and peak memory grew with the data (1.1 GB for 30 million rows,
-    against 0.2 GB when each reads the columns it needs).
+    histograms are a group-by per model over segments and bins (with more
+    than four models, one group-by of every model's squared errors turned
+    long, which is faster with many models and reads the data once), and
+    they cost more than every other column together: the report's cost is
+    measured against a grouped MSE in ``docs/performance.md`` (cases 3 and
+    7), and grows linearly with the number of models. Each histogram reads
+    the data itself: the streaming engine runs one group-by at a time, so
+    sharing one scan between the group-bys (``LazyFrame.cache``) made
+    Polars' multiplexer hold every row for the later group-bys, and peak
+    memory grew with the data (1.1 GB for 30 million rows, against 0.2 GB
+    when each reads the columns it needs). Polars shares the scan itself
+    when the frame computes columns in the query (``with_columns`` on a
+    ``scan_parquet``, for example): ``polars_l2.state`` of such a frame
+    peaked at 1.2 GB on 50 million rows (1.3 GB in memory), against 0.33 GB
+    with ``top_share=False``. For bounded memory on such inputs, write the
+    computed columns to a file first, or pass ``top_share=False``.
 
     **Accuracy.** Centred second moments come from Polars' stable ``var``
     and ``cov``, not from raw sums of squares, so R² stays accurate for a

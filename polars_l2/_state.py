@@ -324,7 +324,10 @@ def state(
         grows linearly with the number of models.
     top_share
         Keep the histogram of the squared errors that ``top_1pct_share``
-        needs (default); False leaves it null, and the share null.
+        needs (default); False leaves it null, and the share null. The
+        histogram reads the data again, which a LazyFrame that computes
+        columns cannot do in bounded memory on the streaming engine: see
+        the Notes of :func:`polars_l2.report`.
 
     Returns
     -------

@@ -3,7 +3,9 @@
 :func:`polars_l2._core.moments.long_moments` groups the counted rows long
 from :data:`~polars_l2._core.moments.LONG_FROM` models on. These tests force
 it for a few models, and check it against the same independent references as
-the wide formulation, and the state's paired moments against numpy.
+the wide formulation, and the state's paired moments against numpy. The
+histograms of the top-1% share are grouped long beyond
+:data:`~polars_l2._core.top_share.PER_MODEL_UP_TO` models, and forced so too.
 """
 
 from __future__ import annotations
@@ -13,15 +15,16 @@ import polars as pl
 import pytest
 
 import polars_l2
-from polars_l2._core import moments
+from polars_l2._core import moments, top_share
 from tests.report_reference import reference_report
 from tests.test_report import assert_matches_reference, random_data
 
 
 @pytest.fixture
 def long_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Use the long formulation for any number of models."""
+    """Use the long formulations (moments, histograms) for any number of models."""
     monkeypatch.setattr(moments, "LONG_FROM", 1)
+    monkeypatch.setattr(top_share, "PER_MODEL_UP_TO", 0)
 
 
 @pytest.mark.usefixtures("long_first")
@@ -90,3 +93,28 @@ def test_long_and_wide_states_agree(monkeypatch: pytest.MonkeyPatch) -> None:
             )
         elif dtype != pl.List:
             assert long[name].to_list() == wide[name].to_list(), name
+
+
+@pytest.mark.parametrize("weight", [None, "w"])
+def test_long_and_per_model_histograms_agree(
+    monkeypatch: pytest.MonkeyPatch, weight: str | None
+) -> None:
+    df = random_data(7).with_columns(pl.col("y").alias("exact"))
+    models = ["good", "bad", "exact"]  # "exact" has only zero errors
+
+    def bins() -> pl.DataFrame:
+        state = polars_l2.state(df, "y", models, by="region", weight=weight)
+        return (
+            state.select("model", "region", top_share.HISTOGRAM)
+            .explode(top_share.HISTOGRAM)
+            .unnest(top_share.HISTOGRAM)
+            .sort("model", "region", "bin")
+        )
+
+    per_model = bins()
+    monkeypatch.setattr(top_share, "PER_MODEL_UP_TO", 0)
+    long = bins()
+    assert per_model.height > 3 * df["region"].n_unique()  # several bins each
+    assert long.drop("weight", "sum").equals(per_model.drop("weight", "sum"))
+    for name in ("weight", "sum"):
+        np.testing.assert_allclose(long[name], per_model[name], rtol=1e-12)

@@ -13,6 +13,7 @@ from polars.testing import assert_frame_equal
 from sklearn.metrics import r2_score
 
 import polars_l2
+from polars_l2._core import top_share
 from tests.conftest import RUNNERS
 from tests.paths import Query
 from tests.report_reference import reference_report
@@ -378,7 +379,20 @@ def test_parquet_files_on_the_streaming_engine_have_no_in_memory_fallback(
         assert graph is not None
         assert 'fillcolor="0.0 0.3 1.0"' not in graph
         assert "in-memory-map" not in graph
-        # One scan for every model's moments; one for every model's top share.
+        # One scan for every model's moments; one per model for the top
+        # share (PER_MODEL_UP_TO), or one for all models beyond that.
+        assert graph.count("multi-scan[parquet]") == 1 + 2
+        # Columns computed in the query would be read once, through a
+        # multiplexer: the copies are written to their own file.
+        models = [f"m{i}" for i in range(top_share.PER_MODEL_UP_TO + 1)]
+        copies = tmp_path / "copies" / "part.parquet"
+        copies.parent.mkdir(exist_ok=True)
+        df.with_columns(pl.col("good").alias(m) for m in models).write_parquet(copies)
+        many = polars_l2.report(pl.scan_parquet(copies), "y", models, by="region")
+        graph = many.show_graph(
+            engine="streaming", plan_stage="physical", raw_output=True
+        )
+        assert graph is not None
         assert graph.count("multi-scan[parquet]") == 2
         got = query.collect(engine="streaming")
         want = polars_l2.report(df, "y", ["good", "bad"], by="region", weight=weight)
@@ -453,12 +467,13 @@ def test_top_share_false_skips_the_histograms_and_changes_nothing_else() -> None
     ]
     assert graphs[0] is not None
     assert graphs[1] is not None
-    # The histogram's group-by (keyed by the bin) is in the full plan only;
+    # The histograms' group-bys (keyed by the bin: one per model, up to
+    # PER_MODEL_UP_TO) and the one that packs them are in the full plan only;
     # the count of group-by nodes differs between Polars versions (2.0 runs
     # the windows of the shares as group-bys too), the difference does not.
     assert "_l2_bin" in graphs[0]
     assert "_l2_bin" not in graphs[1]
-    assert graphs[0].count("group-by") - graphs[1].count("group-by") == 2
+    assert graphs[0].count("group-by") - graphs[1].count("group-by") == 2 + 1
     assert graphs[1].count("source") == 1  # and a single scan
     got, want = lean.collect(), full.collect()
     assert got["top_1pct_share"].null_count() == got.height
