@@ -965,9 +965,10 @@ def _vector_gap(variants: list[Variant], eng: str) -> str:
         "Reading one element of an Array (`arr.get`) costs about as much as "
         "reading a whole scalar column of the same length, so each output's "
         "aggregate pays it twice (actual and prediction) or once on the "
-        "difference, and the streaming engine, which has no common "
-        "subexpression elimination, recomputes `y - p` (all outputs) for "
-        "every output."
+        "difference, and the streaming engine, which eliminates common "
+        "subexpressions in projections but not inside aggregations (its "
+        "physical plan inlines them back), recomputes `y - p` (all outputs) "
+        "for every output."
     )
     if best is not None:
         text += (
