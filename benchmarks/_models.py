@@ -184,8 +184,8 @@ def models(cfg: Config) -> Section:
         "The moments are one group-by of every model side by side below "
         "polars_l2._core.moments.LONG_FROM models (400), whose cost grows "
         "faster than the models when the rows are few, and one long group-by "
-        "by model and segment from there on; the histogram is one long "
-        "group-by."
+        "by model and segment from there on; beyond four models the "
+        "histogram is one long group-by."
     )
     for target in (time_target, rss_target):
         if target.status == "MISS":
