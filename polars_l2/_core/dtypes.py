@@ -482,6 +482,10 @@ def _at_scale(
     if k == 0:
         return side.narrowed(), None
     factor = 10**k
+    if side.bound * factor < 2**63:
+        # Rescaled in Int64, which holds every value: cheaper than Int128.
+        narrow = side.narrowed().expr.cast(_I64)
+        return _Int(narrow * pl.lit(factor, _I64), _I64, side.bound * factor), None
     limit = _INT128_MAX // factor
     fits = None
     value = side.expr
@@ -491,13 +495,8 @@ def _at_scale(
         if side.dtype.is_signed_integer():
             fits &= value >= -bound
         value = pl.when(fits).then(value)
-    bound = min(side.bound, limit) * factor
-    if bound < 2**63:
-        # Rescaled in Int64, which holds every value: cheaper than Int128.
-        narrow = _Int(value, side.dtype, side.bound).narrowed().expr.cast(_I64)
-        return _Int(narrow * pl.lit(factor, _I64), _I64, bound), fits
     scaled = value.cast(_I128) * pl.lit(factor, _I128)
-    return _Int(scaled, _I128, bound), fits
+    return _Int(scaled, _I128, min(side.bound, limit) * factor), fits
 
 
 def difference(

@@ -94,15 +94,15 @@ def _squares(e: pl.Expr, w: pl.Expr | None) -> list[pl.Expr]:
 def _long_histogram(frame: pl.LazyFrame, spec: Spec) -> pl.LazyFrame:
     """:func:`histogram` of many models: one group-by of the long rows."""
     keys = list(spec.by)
+    weighted = spec.weight is not None
     columns = []
     for i, model in enumerate(spec.predicted):
         squares = _squares(*counted(spec, model)[:2])
         # Unweighted, the squared error alone is turned long: a struct with
         # a weight of one cost a quarter more.
         columns.append(
-            (pl.struct(squares) if len(squares) > 1 else squares[0]).alias(f"{_H}{i}")
+            (pl.struct(squares) if weighted else squares[0]).alias(f"{_H}{i}")
         )
-    weighted = spec.weight is not None
     long = frame.select(*keys, *columns).unpivot(
         index=keys, variable_name=ORDER, value_name=_H if weighted else _X
     )
