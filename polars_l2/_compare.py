@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from polars_l2._core import columns, finish, metrics, moments, options
+from polars_l2._core import arguments, metrics, moments, options, report_rows
 from polars_l2._core.moments import ORDER
 from polars_l2._state import RESERVED, is_state, state_keys
 from polars_l2.exceptions import L2InputError
@@ -196,7 +196,7 @@ def compare(
         min_n=min_n,
         nan_policy=nan_policy,
     )
-    models = columns.names(candidates, role="candidates", function=function)
+    models = arguments.names(candidates, role="candidates", function=function)
     if not isinstance(baseline, str):
         msg = f"{function}: baseline must be one column name, got {baseline!r}"
         raise L2InputError(msg)
@@ -259,14 +259,14 @@ def _frame_rows(
     differences, per candidate and segment.
     """
     reserved = (*COLUMNS, *RESERVED)
-    keys_given = columns.names(by, role="by", function=function, reserved=reserved)
+    keys_given = arguments.names(by, role="by", function=function, reserved=reserved)
     clustered: tuple[str, ...] = ()
     if cluster is not None:
         if not isinstance(cluster, str):
             msg = f"{function}: cluster must be a column name or None, got {cluster!r}"
             raise L2InputError(msg)
         clustered = (cluster,)
-    spec = columns.parse(
+    spec = arguments.parse(
         actual,
         [baseline, *models],
         by=[*keys_given, *clustered],
@@ -274,7 +274,7 @@ def _frame_rows(
         nan_policy=nan_policy,
         function=function,
     )
-    resolved = columns.resolve(frame, spec, function=function)
+    resolved = arguments.resolve(frame, spec, function=function)
     internal = resolved.spec
     long = moments.long_moments(
         resolved.frame, internal, baseline=0, baseline_name=baseline
@@ -308,7 +308,7 @@ def _frame_rows(
     return rows, inner, list(keys_given), sums
 
 
-def _user_models(rows: pl.LazyFrame, resolved: columns.Resolved) -> pl.LazyFrame:
+def _user_models(rows: pl.LazyFrame, resolved: arguments.Resolved) -> pl.LazyFrame:
     """Name the models as the user did."""
     return rows.with_columns(resolved.model_column())
 
@@ -350,7 +350,7 @@ def _state_rows(
             order.cast(pl.Int64).alias(ORDER),
             "model",
             *(
-                columns.column(key).alias(a)
+                arguments.column(key).alias(a)
                 for key, a in zip(user_keys, inner, strict=True)
             ),
             *moments.MOMENTS,
@@ -375,7 +375,7 @@ def _table(
     rows: pl.LazyFrame, sums: pl.LazyFrame | None, keys: list[str], *, min_n: int
 ) -> pl.LazyFrame:
     """Per candidate and segment, then overall: the paired means and their SE."""
-    pooled = finish.merged_segments(rows, keys)
+    pooled = report_rows.merged_segments(rows, keys)
     both = pl.concat(
         [
             rows.with_columns(pl.lit(value=False).alias("overall")),

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 import polars_l2
-from polars_l2._core import columns
-from polars_l2._state import RESERVED
-from polars_l2._state import evaluate as evaluate_state
+from polars_l2._core import arguments
+from polars_l2._state import RESERVED, state_query
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
 
-    from polars_l2._core.columns import Spec
+    from polars_l2._core.arguments import Spec
 
 #: How a worker's input error appears in the traceback text an engine relays.
 _WORKER_INPUT_ERROR = re.compile(r"L2InputError: (?P<message>[^\n]+)")
@@ -39,12 +38,12 @@ _WORKER_MISSING_MODULE = re.compile(
 
 #: Check the column arguments of an adapter, as :func:`polars_l2.state` does:
 #: the state's own column names are reserved.
-parse = functools.partial(columns.parse, reserved=RESERVED)
+parse = functools.partial(arguments.parse, reserved=RESERVED)
 
 
 def frame_state(frame: pl.DataFrame, spec: Spec, *, function: str) -> pl.DataFrame:
     """Return the metric state of one chunk of data."""
-    return evaluate_state(frame, spec, function=function).collect()
+    return state_query(frame, spec, function=function).collect()
 
 
 def to_frame(table: pa.Table) -> pl.DataFrame:
@@ -115,7 +114,7 @@ def merge_in_order(
     rank = pl.col("model").replace_strict(
         list(spec.predicted), range(len(spec.predicted)), return_dtype=pl.Int64
     )
-    keys = [columns.column(key) for key in spec.by]
+    keys = [arguments.column(key) for key in spec.by]
     return merged.sort([rank, *keys], nulls_last=True, maintain_order=True)
 
 

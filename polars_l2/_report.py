@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2._core import columns, finish, frames, moments, options, per_output
+from polars_l2._core import arguments, frames, moments, options, per_output, report_rows
 from polars_l2._core import top_share as top_share_
 from polars_l2._frame_kind import same_kind
 from polars_l2._state import RESERVED
@@ -296,7 +296,7 @@ def report(
     └─────────┴────────┴─────┴───────────┴───────────┴───────────┴───────────┘
     """
     function = "polars_l2.report"
-    spec = columns.parse(
+    spec = arguments.parse(
         actual,
         predicted,
         by=by,
@@ -313,7 +313,7 @@ def report(
         overall=overall,
     )
     data = frames.coerce(frame, function=function)
-    result = evaluate(
+    result = report_query(
         data.frame,
         spec,
         confidence=confidence,
@@ -324,12 +324,12 @@ def report(
     return data.result(result)
 
 
-def evaluate(
+def report_query(
     frame: pl.DataFrame | pl.LazyFrame,
-    spec: columns.Spec,
+    spec: arguments.Spec,
     *,
     confidence: float,
-    top_share: bool,
+    top_share: bool = True,
     min_n: int = 30,
     overall: bool = False,
     function: str = "polars_l2.report",
@@ -337,16 +337,16 @@ def evaluate(
     """Return the report of `frame` for a checked column spec, lazily.
 
     The body of :func:`report` for callers that hold a
-    :class:`~polars_l2._core.columns.Spec` already (the command line).
+    :class:`~polars_l2._core.arguments.Spec` already (the command line).
     """
-    resolved = columns.resolve(frame, spec, function=function, allow_vectors=True)
+    resolved = arguments.resolve(frame, spec, function=function, allow_vectors=True)
     if resolved.vector:
         # One row per output, with the output number as the last key.
         resolved = per_output.rows_per_output(resolved, function=function)
     internal = resolved.spec
     rows = moments.long_moments(resolved.frame, internal)
     histograms = top_share_.histogram(resolved.frame, internal) if top_share else None
-    result = finish.finish(
+    result = report_rows.build(
         rows,
         histograms,
         keys=list(internal.by),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, overload
 
 import polars as pl
 
-from polars_l2._core import columns, frames
+from polars_l2._core import arguments, frames
 from polars_l2.namespace import (
     L2DataFrameNamespace,
     L2ExprNamespace,
@@ -98,7 +98,7 @@ def l2(
     └───────┴─────┴──────┘
     """
     if isinstance(target, str | pl.Expr):
-        return L2ExprNamespace(columns.parse_into_expr(target, role="actual"))
+        return L2ExprNamespace(arguments.parse_into_expr(target, role="actual"))
     accepted = f"a column name or an expression, or {frames.ACCEPTED}"
     frame = frames.coerce(
         target, function="polars_l2.l2", role="target", accepted=accepted

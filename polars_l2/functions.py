@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from polars_l2 import _docs
-from polars_l2._core import columns, dtypes, metrics, vectors
+from polars_l2._core import arguments, dtypes, metrics, vectors
 
 if TYPE_CHECKING:
     from polars_l2.typing import IntoExpr, MultiOutput, NanPolicy
@@ -472,4 +472,4 @@ def _mse_of(
 
 def _weight_expr(weight: IntoExpr | None) -> pl.Expr | None:
     """Parse the weight now, so a bad argument fails where it is passed."""
-    return None if weight is None else columns.parse_into_expr(weight, role="weight")
+    return None if weight is None else arguments.parse_into_expr(weight, role="weight")

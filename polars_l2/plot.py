@@ -17,7 +17,7 @@ import polars as pl
 
 from polars_l2 import functions
 from polars_l2._compare import COLUMNS as COMPARE_COLUMNS
-from polars_l2._core import columns, dtypes, metrics
+from polars_l2._core import arguments, dtypes, metrics
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -56,7 +56,7 @@ _E2, _W = "_l2_e2", "_l2_w"
 def _segment_label(keys: list[str]) -> pl.Expr:
     """Return a row's segment as text: its keys' values joined, null as "null"."""
     return pl.concat_str(
-        [columns.column(c).cast(pl.String).fill_null("null") for c in keys],
+        [arguments.column(c).cast(pl.String).fill_null("null") for c in keys],
         separator=_SEGMENT_SEPARATOR,
     )
 
@@ -250,7 +250,7 @@ def concentration_curve(
     if not models:
         msg = "predicted must name at least one column"
         raise ValueError(msg)
-    keys = columns.names(
+    keys = arguments.names(
         by, role="by", function="concentration_curve", reserved=_CURVE_COLUMNS
     )
     lazy = frame.lazy()
@@ -289,11 +289,11 @@ def _one_curve(
         w = pl.lit(1.0, dtype=pl.Float64).alias(_W)
     else:
         w = dtypes.weight(
-            columns.parse_into_expr(weight, role="weight"),
+            arguments.parse_into_expr(weight, role="weight"),
             nan_policy=nan_policy,
             metric="plot",
         ).alias(_W)
-    keys = [f"{columns.BY}{i}" for i in range(len(by))]
+    keys = [f"{arguments.BY}{i}" for i in range(len(by))]
 
     def within(expr: pl.Expr) -> pl.Expr:
         # Each segment's curve over its own rows; one curve without keys.
@@ -304,7 +304,7 @@ def _one_curve(
     rows = (
         lazy.select(
             *(
-                columns.column(name).alias(key)
+                arguments.column(name).alias(key)
                 for name, key in zip(by, keys, strict=True)
             ),
             e2,

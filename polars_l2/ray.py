@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     import polars as pl
     import ray.data
 
-    from polars_l2._core.columns import Spec
+    from polars_l2._core.arguments import Spec
     from polars_l2.typing import NanPolicy
 
 __all__ = ["DRIVER_COMBINE_MAX_ROWS", "Combine", "report", "state"]

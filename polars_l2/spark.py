@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     import polars as pl
     import pyspark.sql
 
-    from polars_l2._core.columns import Spec
+    from polars_l2._core.arguments import Spec
     from polars_l2.typing import NanPolicy
 
 __all__ = ["report", "state"]

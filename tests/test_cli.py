@@ -38,6 +38,7 @@ from polars_l2 import _report, _state, cli, plot
 from polars_l2.cli import _errors as _cli_errors
 from polars_l2.cli import _progress as _cli_progress
 from polars_l2.data import make_houses
+from tests.children import TIMEOUT, WAIT_FOR_A_SIGNAL, child, read_line
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -893,7 +894,7 @@ def two_files(tmp_path_factory: pytest.TempPathFactory, data: pl.DataFrame) -> P
     [
         # Raised inside the library while a user's file is read: of a type
         # the old boundary took for bad input (ValueError).
-        (_state, "evaluate", ValueError("boom"), "ValueError: boom"),
+        (_state, "state_query", ValueError("boom"), "ValueError: boom"),
         # A file-system or Polars data error away from the user's paths.
         (polars_l2, "finalize", OSError("disk"), "OSError: disk"),
         (
@@ -920,7 +921,7 @@ def test_a_bug_is_a_traceback_and_exit_1(
 def test_a_bug_in_the_report_of_one_file(
     parquet: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_report, "evaluate", raiser(ValueError("boom")))
+    monkeypatch.setattr(_report, "report_query", raiser(ValueError("boom")))
     assert_bug_report(inline(capsys, *evaluate_args(parquet)), "ValueError: boom")
 
 
@@ -932,7 +933,7 @@ def test_a_bug_in_the_installed_program() -> None:
         "from polars_l2 import _report, cli\n"
         "def bug(*args, **kwargs):\n"
         "    raise ValueError('boom')\n"
-        "_report.evaluate = bug\n"
+        "_report.report_query = bug\n"
         "sys.exit(cli.main(sys.argv[1:]))\n"
     )
     result = subprocess.run(
@@ -1189,8 +1190,10 @@ def test_a_reader_that_stops_early_ends_it_quietly(
 
 #: Runs main with one step replaced by a stand-in that says "ready" on stdout
 #: and then waits for a signal, so the signal arrives there, every time.
-SIGNAL_SCRIPT = """\
-import os, signal, sys, time
+SIGNAL_SCRIPT = (
+    WAIT_FOR_A_SIGNAL
+    + """\
+import os, signal, sys
 import polars_l2.cli as cli
 from polars_l2.cli import _output
 
@@ -1200,8 +1203,7 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 
 def wait(*args, **kwargs):
     os.write(1, b"ready\\n")
-    while True:
-        time.sleep(3600)
+    wait_for_a_signal()
 
 if sys.argv[1] == "render":
     cli.render = wait
@@ -1209,6 +1211,7 @@ else:
     os.fsync = wait  # in the atomic write of --output, before the rename
 sys.exit(cli.main(sys.argv[2:]))
 """
+)
 
 
 @pytest.mark.parametrize(
@@ -1227,17 +1230,12 @@ def test_a_signal_is_one_line_and_its_exit_status(
     args = ["demo", "-f", "csv"]
     if step == "write":
         args += ["--output", str(output)]
-    with subprocess.Popen(
-        [sys.executable, "-c", SIGNAL_SCRIPT, step, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=program_env(),
+    with child(
+        [sys.executable, "-c", SIGNAL_SCRIPT, step, *args], env=program_env()
     ) as process:
-        assert process.stdout is not None
-        assert process.stdout.readline() == "ready\n"
+        assert read_line(process.stdout) == "ready\n"
         process.send_signal(signum)
-        stdout, stderr = process.communicate(timeout=120)
+        stdout, stderr = process.communicate(timeout=TIMEOUT)
     assert (process.returncode, stderr, stdout) == (status, line, "")
     # The output is the old one, and no temporary file is left behind.
     assert output.read_text() == "the old report\n"

@@ -27,6 +27,7 @@ import polars_l2
 from polars_l2._core import metrics
 from polars_l2.cli import _inputs, _output, _progress
 from polars_l2.cli._errors import CliError
+from tests.children import TIMEOUT, WAIT_FOR_A_SIGNAL, child, read_line
 from tests.test_cli import assert_one_line_error, inline, program_env
 
 if TYPE_CHECKING:
@@ -367,8 +368,10 @@ def test_a_replaced_file_keeps_its_permissions(tmp_path: Path) -> None:
 
 #: Runs main, and on the N-th fsync (each staged output's), says "ready"
 #: and waits for a signal, so the signal arrives there, every time.
-SIGNAL_SCRIPT = """\
-import os, signal, sys, time
+SIGNAL_SCRIPT = (
+    WAIT_FOR_A_SIGNAL
+    + """\
+import os, signal, sys
 import polars_l2.cli as cli
 
 signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -380,13 +383,13 @@ def fsync(fd):
     calls += 1
     if calls == int(sys.argv[1]):
         os.write(1, b"ready\\n")
-        while True:
-            time.sleep(3600)
+        wait_for_a_signal()
     real_fsync(fd)
 
 os.fsync = fsync
 sys.exit(cli.main(sys.argv[2:]))
 """
+)
 
 
 @pytest.mark.parametrize(
@@ -407,17 +410,13 @@ def test_a_signal_while_writing_leaves_every_output_old(
     figure.write_bytes(b"old figure")
     state.write_bytes(b"")
     args = evaluate(data, "-o", report, "--plot", figure, "--save-state", state)
-    with subprocess.Popen(
+    with child(
         [sys.executable, "-c", SIGNAL_SCRIPT, str(nth), *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
         env=program_env(),
     ) as process:
-        assert process.stdout is not None
-        assert process.stdout.readline() == "ready\n"
+        assert read_line(process.stdout) == "ready\n"
         process.send_signal(signum)
-        _, stderr = process.communicate(timeout=120)
+        _, stderr = process.communicate(timeout=TIMEOUT)
     assert process.returncode == status
     assert stderr.count("\n") == 1
     assert report.read_text() == "old report\n"

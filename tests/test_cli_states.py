@@ -7,6 +7,7 @@ differences of those rows. Files are made in temporary directories.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import io
 import json
@@ -26,6 +27,7 @@ import pytest
 import polars_l2
 from polars_l2 import cli
 from polars_l2.cli import _ledger, _signals
+from tests.children import TIMEOUT, child, read_line
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -306,27 +308,17 @@ def test_four_pairs_of_concurrent_updates_keep_every_update(tmp_path: Path) -> N
     )
     assert first.returncode == 0, first.stderr
     for pair in range(4):
-        processes = [
-            subprocess.Popen(
-                [
-                    *command,
-                    str(days[k][0]),
-                    "--state",
-                    str(state),
-                    "--save-state",
-                    str(state),
-                    "--lock-timeout",
-                    "300",
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for k in (2 * pair + 1, 2 * pair + 2)
-        ]
-        for process in processes:
-            _, stderr = process.communicate(timeout=300)
-            assert process.returncode == 0, stderr
+        update = ["--save-state", str(state), "--lock-timeout", "300"]
+        with contextlib.ExitStack() as stack:
+            processes = [
+                stack.enter_context(
+                    child([*command, str(days[k][0]), "--state", str(state), *update])
+                )
+                for k in (2 * pair + 1, 2 * pair + 2)
+            ]
+            for process in processes:
+                _, stderr = process.communicate(timeout=300)
+                assert process.returncode == 0, stderr
     merged = polars_l2.finalize(polars_l2.merge_states([state]))
     assert n_of(merged) == expected_n([frame for _, frame in days])
     assert_mse(merged, [frame for _, frame in days])
@@ -572,29 +564,13 @@ def test_a_signal_while_waiting_for_the_lock_leaves_the_state_alone(
     before = state.read_bytes()
     with open(_ledger.lock_path(state), "w") as holder:
         fcntl.flock(holder.fileno(), fcntl.LOCK_EX)
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "polars_l2",
-                "evaluate",
-                str(day1),
-                "--state",
-                str(state),
-                "--save-state",
-                str(state),
-                "--lock-timeout",
-                "120",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert process.stderr is not None
-        waiting = process.stderr.readline()  # blocks until it waits
-        assert "waiting for another polars-l2" in waiting
-        process.send_signal(signum)
-        _, rest = process.communicate(timeout=120)
+        program = [sys.executable, "-m", "polars_l2", "evaluate", str(day1)]
+        update = ["--state", str(state), "--save-state", str(state)]
+        with child([*program, *update, "--lock-timeout", "120"]) as process:
+            waiting = read_line(process.stderr)
+            assert "waiting for another polars-l2" in waiting
+            process.send_signal(signum)
+            _, rest = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 128 + signum
     assert rest.count("\n") == 1
     assert "Traceback" not in rest

@@ -72,6 +72,11 @@ def is_metric_dtype(dtype: pl.DataType) -> bool:
     return dtype.is_numeric() or dtype in (pl.Boolean, pl.Null)
 
 
+def is_vector(dtype: pl.DataType) -> bool:
+    """Whether `dtype` holds one vector per row (an Array or a List)."""
+    return isinstance(dtype, pl.Array | pl.List)
+
+
 def check_dtype(expr: pl.Expr, dtype: pl.DataType, *, role: str, metric: str) -> None:
     """Raise :class:`L2InputError` unless :func:`is_metric_dtype` accepts `dtype`."""
     if is_metric_dtype(dtype):
@@ -125,7 +130,7 @@ def exact_difference(
     >>> df.select(rule).item() == float(2**128 - 1)
     True
     """
-    kind = _kind(a_dtype, p_dtype)
+    kind = _difference_kind(a_dtype, p_dtype)
     if kind == "integer":
         a, p = _Int.of(actual, a_dtype), _Int.of(predicted, p_dtype)
         return _integer_difference(a, p)
@@ -163,7 +168,7 @@ def vector_difference(
     def container(inner: pl.DataType) -> pl.DataType:
         return pl.Array(inner, width) if width is not None else pl.List(inner)
 
-    kind = _kind(a_inner, p_inner)
+    kind = _difference_kind(a_inner, p_inner)
     if kind == "cast":
         a64 = actual if a_inner == pl.Float64 else actual.cast(container(_F64))
         p64 = predicted if p_inner == pl.Float64 else predicted.cast(container(_F64))
@@ -177,7 +182,7 @@ def vector_difference(
     return None
 
 
-def _kind(a_dtype: pl.DataType, p_dtype: pl.DataType) -> str:
+def _difference_kind(a_dtype: pl.DataType, p_dtype: pl.DataType) -> str:
     """Which branch of the exact-difference rule a pair of dtypes takes."""
     if isinstance(a_dtype, pl.Decimal) or isinstance(p_dtype, pl.Decimal):
         if all(_is_exact_number(d) for d in (a_dtype, p_dtype)):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import polars as pl
 import pyarrow as pa
 
-from polars_l2._core.columns import column
+from polars_l2._core.arguments import column
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def key_schema(
     }
 
 
-def _kind(dtype: pl.DataType) -> str:
+def _key_kind(dtype: pl.DataType) -> str:
     """Return the kind of a key dtype: keys merge only within one kind."""
     if dtype == pl.Boolean:
         return "Boolean"
@@ -136,7 +136,7 @@ def _candidates(dtypes: list[pl.DataType]) -> list[pl.DataType]:
     if len(known) <= 1:
         return known or [pl.Null()]
     first = known[0]
-    if any(_kind(d) != _kind(first) for d in known):
+    if any(_key_kind(d) != _key_kind(first) for d in known):
         return []
     if isinstance(first, pl.Datetime | pl.Duration):
         # The finest unit keeps every value if it can hold them (Polars'

@@ -38,11 +38,11 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2._core.columns import as_float64, counted
+from polars_l2._core.arguments import as_float64, counted
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
-    from polars_l2._core.columns import Spec
+    from polars_l2._core.arguments import Spec
 
 #: The state's moment columns, in order, with their dtypes.
 MOMENTS: dict[str, pl.DataType] = {
@@ -526,7 +526,7 @@ def _long_first(
     # baseline's error are the same for every model, so they ride along as
     # the unpivot's index and are masked by the model's error below: a row
     # counts for a model exactly where its counted error is not null
-    # (columns.counted). Structs of all three per model cost twice the
+    # (arguments.counted). Structs of all three per model cost twice the
     # memory.
     index = [
         *(pl.col(key) for key in keys),

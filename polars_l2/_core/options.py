@@ -1,17 +1,20 @@
 """Check the options of the public functions, in one place, by one table.
 
 Every option a public function takes besides its columns (``nan_policy``,
-``confidence``, ``top_share``, ``weighted``) has one rule here: what it
-accepts, and how to say so. The public functions call :func:`check` on entry,
-before any data is read, as scikit-learn's ``validate_params`` does; a bad
-option raises :class:`polars_l2.L2InputError` naming the function, the
-option, the accepted values and the value given.
+``confidence``, ``top_share``, ``weighted``, ``multioutput``, ``width``...)
+has one rule here: what it accepts, and how to say so. The public functions
+call :func:`check` on entry, before any data is read, as scikit-learn's
+``validate_params`` does; a bad option raises
+:class:`polars_l2.L2InputError` naming the function, the option, the
+accepted values and the value given.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from numbers import Real
 from typing import TYPE_CHECKING
 
 from polars_l2.exceptions import L2InputError
@@ -25,6 +28,13 @@ NAN_POLICIES = ("propagate", "omit")
 #: The accepted multiplicity adjustments of :func:`polars_l2.compare`.
 ADJUST = ("holm", "bh")
 
+#: The named ways to combine the outputs of vector targets (``multioutput``).
+MULTIOUTPUT_MODES = ("uniform_average", "raw_values", "sum")
+
+
+def _no_detail(value: object) -> str | None:  # noqa: ARG001 - the default
+    return None
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -34,6 +44,9 @@ class Rule:
     accepts: Callable[[object], bool]
     #: The accepted values, as the error message says them.
     accepted: str
+    #: What is wrong with a refused value, where that says more than
+    #: "must be <accepted>" (None: say that).
+    detail: Callable[[object], str | None] = _no_detail
 
 
 def _is_bool(value: object) -> bool:
@@ -48,6 +61,30 @@ def _is_level(value: object) -> bool:
         and math.isfinite(value)
         and 0 < value < 1
     )
+
+
+def _output_weights_problem(value: object) -> str | None:
+    """Say what is wrong with a sequence of output weights, or None."""
+    weights = tuple(value) if isinstance(value, Iterable) else ()
+    if not weights:
+        return "output weights must not be empty"
+    for w in weights:
+        if isinstance(w, bool) or not isinstance(w, Real):
+            return f"output weights must be numbers, got {w!r}"
+        if not math.isfinite(w) or w < 0:
+            return f"output weights must be finite and >= 0, got {w!r}"
+    if not math.fsum(weights) > 0:
+        return "output weights must not all be zero"
+    return None
+
+
+def _multioutput_problem(value: object) -> str | None:
+    """Say what is wrong with a ``multioutput`` value (None: nothing)."""
+    if isinstance(value, str):
+        return None if value in MULTIOUTPUT_MODES else ""
+    if not isinstance(value, Iterable):
+        return ""
+    return _output_weights_problem(value)
 
 
 #: The rule of every option, by name.
@@ -71,6 +108,19 @@ RULES: dict[str, Rule] = {
     ),
     "weighted": Rule(
         lambda value: value is None or isinstance(value, bool), "True, False or None"
+    ),
+    "width": Rule(
+        lambda value: (
+            value is None
+            or (isinstance(value, int) and not isinstance(value, bool) and value >= 1)
+        ),
+        "a positive integer (the number of outputs) or None",
+    ),
+    "multioutput": Rule(
+        lambda value: _multioutput_problem(value) is None,
+        f"one of {MULTIOUTPUT_MODES} or a sequence of output weights",
+        # "" (not a name nor a sequence) says the accepted values instead.
+        lambda value: _multioutput_problem(value) or None,
     ),
 }
 
@@ -103,10 +153,5 @@ def check(function: str | None = None, **options: object) -> None:
     for name, value in options.items():
         rule = RULES[name]
         if not rule.accepts(value):
-            msg = f"{prefix}{name} must be {rule.accepted}, got {value!r}"
-            raise L2InputError(msg)
-
-
-def check_nan_policy(nan_policy: str) -> None:
-    """Raise :class:`L2InputError` unless `nan_policy` is accepted."""
-    check(nan_policy=nan_policy)
+            problem = rule.detail(value) or f"must be {rule.accepted}, got {value!r}"
+            raise L2InputError(f"{prefix}{name} {problem}")

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2._core.vectors import Side, check_inner, is_vector
+from polars_l2._core.dtypes import is_vector
+from polars_l2._core.vectors import Side, check_inner
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
-    from polars_l2._core.columns import Resolved
+    from polars_l2._core.arguments import Resolved
 
 
 #: The key column that numbers the outputs when a frame-level function

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2._core.columns import counted
+from polars_l2._core.arguments import counted
 from polars_l2._core.moments import ORDER
 
 if TYPE_CHECKING:
-    from polars_l2._core.columns import Spec
+    from polars_l2._core.arguments import Spec
 
 #: The share of the rows (of the weight, when weighted) whose errors
 #: `top_share` measures.

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Real
 from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2._core import columns, dtypes, options
+from polars_l2._core import arguments, dtypes, options
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -34,59 +33,12 @@ if TYPE_CHECKING:
 
     from polars_l2.typing import IntoExpr, MultiOutput, NanPolicy
 
-_MODES = ("uniform_average", "raw_values", "sum")
 
-
-def check_multioutput(multioutput: MultiOutput) -> str | tuple[float, ...]:
-    """Return `multioutput` as a mode name or a tuple of output weights.
-
-    Raises ``ValueError`` for an unknown name or unusable weights, when the
-    expression is built.
-    """
+def output_weights(multioutput: MultiOutput) -> str | tuple[float, ...]:
+    """Return a checked `multioutput` as a mode name or a tuple of output weights."""
     if isinstance(multioutput, str):
-        if multioutput in _MODES:
-            return multioutput
-        msg = (
-            f"multioutput must be one of {_MODES} or a sequence of output "
-            f"weights, got {multioutput!r}"
-        )
-        raise ValueError(msg)
-    try:
-        weights = tuple(multioutput)
-    except TypeError:
-        msg = (
-            f"multioutput must be one of {_MODES} or a sequence of output "
-            f"weights, got {type(multioutput).__name__}"
-        )
-        raise ValueError(msg) from None
-    if not weights:
-        msg = "multioutput output weights must not be empty"
-        raise ValueError(msg)
-    for w in weights:
-        if isinstance(w, bool) or not isinstance(w, Real):
-            msg = f"multioutput output weights must be numbers, got {w!r}"
-            raise ValueError(msg)
-        if not math.isfinite(w) or w < 0:
-            msg = f"multioutput output weights must be finite and >= 0, got {w!r}"
-            raise ValueError(msg)
-    if not math.fsum(weights) > 0:
-        msg = "multioutput output weights must not all be zero"
-        raise ValueError(msg)
-    return tuple(float(w) for w in weights)
-
-
-def check_width(width: int | None) -> None:
-    """Raise ``ValueError`` unless `width` is None or a positive integer."""
-    if width is None:
-        return
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        msg = f"width must be a positive integer (the number of outputs), got {width!r}"
-        raise ValueError(msg)
-
-
-def is_vector(dtype: pl.DataType) -> bool:
-    """Whether `dtype` holds one vector per row (an Array or a List)."""
-    return isinstance(dtype, pl.Array | pl.List)
+        return multioutput
+    return tuple(float(w) for w in multioutput)
 
 
 @dataclass(frozen=True)
@@ -233,7 +185,8 @@ def aggregate(
     MSE); `root` takes the square root of each (RMSE). A scalar column is one
     output.
     """
-    mode = check_multioutput(multioutput)
+    options.check(f"polars_l2.{metric}", multioutput=multioutput)
+    mode = output_weights(multioutput)
     n_weights = None if isinstance(mode, str) else len(mode)
 
     def finish(pair: _Pair) -> pl.Expr:
@@ -291,16 +244,15 @@ def _resolve(
     finish: Callable[[_Pair], pl.Expr],
 ) -> pl.Expr:
     """Dispatch on the input dtypes at plan time and build the metric."""
-    options.check_nan_policy(nan_policy)
-    check_width(width)
-    a = columns.parse_into_expr(actual, role="actual")
-    p = columns.parse_into_expr(predicted, role="predicted")
+    options.check(f"polars_l2.{metric}", nan_policy=nan_policy, width=width)
+    a = arguments.parse_into_expr(actual, role="actual")
+    p = arguments.parse_into_expr(predicted, role="predicted")
 
     def build(inputs: list[tuple[pl.Expr, pl.DataType]]) -> pl.Expr:
         (a_expr, a_dtype), (p_expr, p_dtype) = inputs
         a_side = Side(a_expr, a_dtype, "actual")
         p_side = Side(p_expr, p_dtype, "predicted")
-        if not (is_vector(a_dtype) or is_vector(p_dtype)):
+        if not (dtypes.is_vector(a_dtype) or dtypes.is_vector(p_dtype)):
             _check_scalar_width(a_side, p_side, width, n_weights, metric)
             return finish(_Pair(a_side, p_side, vector=False))
         return finish(
@@ -343,7 +295,7 @@ def check_inner(side: Side, metric: str) -> None:
     The element dtype obeys :func:`polars_l2._core.dtypes.is_metric_dtype`,
     the rule for scalar columns.
     """
-    if not is_vector(side.dtype):
+    if not dtypes.is_vector(side.dtype):
         if dtypes.is_metric_dtype(side.dtype):
             return  # a scalar (or all null) facing a vector: reported by the caller
     elif dtypes.is_metric_dtype(side.inner):
@@ -390,7 +342,7 @@ def _vector_pair(
     check_inner(a, metric)
     check_inner(p, metric)
     for side, other in ((a, p), (p, a)):
-        if not is_vector(side.dtype) and side.dtype != pl.Null:
+        if not dtypes.is_vector(side.dtype) and side.dtype != pl.Null:
             msg = (
                 f"polars_l2.{metric}: {other.describe()} is a vector "
                 f"({other.dtype}) but {side.describe()} is not ({side.dtype}); "

@@ -68,7 +68,7 @@ from polars_l2.cli._progress import wanted as _progress_wanted
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from polars_l2._core.columns import Spec
+    from polars_l2._core.arguments import Spec
     from polars_l2.cli._evaluate import Outcome
     from polars_l2.cli._inputs import Source
 

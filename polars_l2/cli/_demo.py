@@ -6,7 +6,8 @@ import textwrap
 
 import polars as pl
 
-from polars_l2.cli._evaluate import Spec, report_query
+from polars_l2 import _report
+from polars_l2.cli._evaluate import Spec
 
 _STORY_WIDTH = 88
 
@@ -36,8 +37,8 @@ def demo_report(houses: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     overall = Spec(DEMO.actual, DEMO.predicted)
     by_region_df, overall_df = pl.collect_all(
         [
-            report_query(DEMO, houses, confidence=0.95),
-            report_query(overall, houses, confidence=0.95),
+            _report.report_query(houses, DEMO, confidence=0.95),
+            _report.report_query(houses, overall, confidence=0.95),
         ],
         engine="streaming",
     )

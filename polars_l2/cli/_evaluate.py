@@ -29,8 +29,8 @@ import polars as pl
 
 import polars_l2
 from polars_l2 import _report, _state
-from polars_l2._core import columns
-from polars_l2._core.columns import Spec, column
+from polars_l2._core import arguments
+from polars_l2._core.arguments import Spec, column
 from polars_l2._core.per_output import OUTPUT_KEY
 from polars_l2._state import RESERVED, Measured
 from polars_l2.cli import _ledger
@@ -54,38 +54,13 @@ __all__ = [
     "column_spec",
     "evaluate",
     "load_states",
-    "report_query",
     "scan_rows",
-    "state_query",
 ]
 
 #: Common-subplan elimination shares one scan between the group-bys of a plan
 #: through a cache, which the streaming engine fills with the whole input;
 #: without it each group-by streams its own scan, in bounded memory.
 STREAMING = pl.QueryOptFlags(comm_subplan_elim=False)
-
-
-def report_query(
-    spec: Spec, frame: pl.LazyFrame, *, confidence: float, top_share: bool = True
-) -> pl.LazyFrame:
-    """Return the report of `frame` for the columns of `spec` (lazy)."""
-    return _report.evaluate(frame, spec, confidence=confidence, top_share=top_share)
-
-
-def state_query(
-    spec: Spec,
-    frame: pl.LazyFrame,
-    *,
-    top_share: bool = True,
-    baseline: str | None = None,
-) -> pl.LazyFrame:
-    """Return the mergeable state of `frame` for the columns of `spec` (lazy).
-
-    With `baseline`, each other model keeps its paired moments against it
-    (what ``compare`` needs); with `top_share`, the squared errors'
-    histogram, which gives ``top_1pct_share`` after merging.
-    """
-    return _state.evaluate(frame, spec, top_share=top_share, baseline=baseline)
 
 
 @dataclass
@@ -250,7 +225,7 @@ def _require_recorded(
 
 def _parse(options: ColumnOptions, nan_policy: str) -> Spec:
     assert options.actual is not None  # checked by the callers
-    return columns.parse(
+    return arguments.parse(
         options.actual,
         list(options.predicted),
         by=list(options.by),
@@ -391,8 +366,8 @@ def _file_states(
                 # Column and dtype errors come while the plan is built,
                 # before any data is read.
                 with about(source.path):
-                    query = state_query(
-                        spec, frame, top_share=top_share, baseline=baseline
+                    query = _state.state_query(
+                        frame, spec, top_share=top_share, baseline=baseline
                     )
                     state = query.collect(engine="streaming", optimizations=STREAMING)
                 file_states.append((source.path, state))
@@ -432,11 +407,13 @@ def _evaluate_whole(
         raise _empty_input([source.path])
     with about(source.path):
         queries = [
-            report_query(spec, frame, confidence=confidence, top_share=top_share)
+            _report.report_query(
+                frame, spec, confidence=confidence, top_share=top_share
+            )
         ]
         if want_state:
             queries.append(
-                state_query(spec, frame, top_share=top_share, baseline=baseline)
+                _state.state_query(frame, spec, top_share=top_share, baseline=baseline)
             )
         results = pl.collect_all(queries, engine="streaming", optimizations=STREAMING)
     _check_not_empty(results[0])

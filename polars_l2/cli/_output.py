@@ -49,7 +49,7 @@ import pyarrow.parquet as pq
 import polars_l2
 from polars_l2 import plot
 from polars_l2._core import metrics
-from polars_l2._state import _METADATA_KEY as STATE_METADATA_KEY
+from polars_l2._state import METADATA_KEY_BYTES as STATE_METADATA_KEY
 from polars_l2.cli._errors import CliError, about, extension_words
 
 if TYPE_CHECKING:

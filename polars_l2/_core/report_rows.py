@@ -39,7 +39,7 @@ def merged_segments(rows: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
     return merged.with_columns(pl.lit(None, schema[key]).alias(key) for key in keys)
 
 
-def finish(
+def build(
     rows: pl.LazyFrame,
     histograms: pl.LazyFrame | None,
     *,

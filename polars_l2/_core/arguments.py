@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 import polars.selectors as cs
 
-from polars_l2._core import dtypes, options, vectors
+from polars_l2._core import dtypes, options
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def column(name: str) -> pl.Expr:
     Examples
     --------
     >>> import polars as pl
-    >>> from polars_l2._core.columns import column
+    >>> from polars_l2._core.arguments import column
     >>> df = pl.DataFrame({"y": [1.0], "^y$": [2.0]})
     >>> df.select(column("^y$")).columns
     ['^y$']
@@ -351,7 +351,7 @@ def resolve(
             )
             raise L2InputError(msg)
     targets = [spec.actual, *spec.predicted]
-    vector = allow_vectors and any(vectors.is_vector(schema[name]) for name in targets)
+    vector = allow_vectors and any(dtypes.is_vector(schema[name]) for name in targets)
     for role, name in spec.roles():
         dtype = schema[name]
         if role == "by":
