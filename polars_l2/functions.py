@@ -11,12 +11,12 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
-import polars as pl
-
 from polars_l2 import _docs
 from polars_l2._core import arguments, dtypes, metrics, vectors
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from polars_l2.typing import IntoExpr, MultiOutput, NanPolicy
 
 __all__ = ["loss", "mse", "rmse", "sse"]
@@ -441,14 +441,15 @@ def _moments(
 ) -> metrics.Moments:
     """Return the moments of one output's Float64 error `e`, for the registry.
 
-    A weight counts only where the error is present and it is not zero, so
-    the numerator and the denominator sum over the same rows and a row of
-    weight zero is removed whatever its error (``0 * inf`` would be NaN).
+    The rows that count are those of :func:`arguments.counted_rows`, the
+    rule of every path, so the numerator and the denominator sum over the
+    same rows.
     """
     if weight is None:
         return metrics.row_moments(e, None)
     w = dtypes.weight(weight, nan_policy=nan_policy, metric=metric)
-    return metrics.row_moments(e, pl.when(e.is_not_null() & (w != 0)).then(w))
+    counted_e, counted_w, _ = arguments.counted_rows(e, w)
+    return metrics.row_moments(counted_e, counted_w)
 
 
 def _sse_of(

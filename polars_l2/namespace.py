@@ -1,36 +1,31 @@
 """The ``l2`` namespaces that ``import polars_l2`` registers on Polars.
 
-Each method delegates to the function of the same name in
-:mod:`polars_l2.functions`, with the expression it is called on as `actual`.
-The DataFrame and LazyFrame namespaces delegate to :func:`polars_l2.report`
-and :func:`polars_l2.state`, with the frame they are called on as `frame`.
+Each method is the public function of the same name, with the expression or
+frame it is called on as the first argument: the expression methods call
+:mod:`polars_l2.functions` with it as `actual`; the DataFrame and LazyFrame
+methods call :func:`polars_l2.report`, :func:`polars_l2.state` and
+:func:`polars_l2.compare` with it as `frame`. The methods are made from the
+functions (:mod:`polars_l2._dispatch`), so their options are the functions'
+own, for type checkers too.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Generic, TypeVar, Unpack
+from typing import TypeVar
 
 import polars as pl
 
 from polars_l2 import functions
 from polars_l2._compare import compare as frame_compare
+from polars_l2._dispatch import Delegate, Namespace, SameKind
 from polars_l2._report import report as frame_report
 from polars_l2._state import state as frame_state
 
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from polars_l2._keywords import (
-        AggregateOptions,
-        CompareOptions,
-        FrameReportOptions,
-        FrameStateOptions,
-    )
-    from polars_l2.typing import IntoExpr, NanPolicy
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 
 @pl.api.register_expr_namespace("l2")
-class L2ExprNamespace:
+class L2ExprNamespace(Namespace[pl.Expr]):
     """L2 metrics with this expression as the actual values.
 
     Examples
@@ -49,16 +44,8 @@ class L2ExprNamespace:
     └──────────┘
     """
 
-    def __init__(self, expr: pl.Expr) -> None:
-        self._expr = expr
-
-    def loss(
-        self,
-        predicted: IntoExpr,
-        *,
-        width: int | None = None,
-        nan_policy: NanPolicy = "propagate",
-    ) -> pl.Expr:
+    loss = Delegate(
+        functions.loss,
         """Per-row squared error; see :func:`polars_l2.loss`.
 
         Examples
@@ -78,10 +65,10 @@ class L2ExprNamespace:
         │ 12  ┆ 14   ┆ 4.0  │
         │ 13  ┆ 11   ┆ 4.0  │
         └─────┴──────┴──────┘
-        """
-        return functions.loss(self._expr, predicted, width=width, nan_policy=nan_policy)
-
-    def sse(self, predicted: IntoExpr, **options: Unpack[AggregateOptions]) -> pl.Expr:
+        """,
+    )
+    sse = Delegate(
+        functions.sse,
         """Sum of (weighted) squared errors; see :func:`polars_l2.sse`.
 
         Examples
@@ -103,10 +90,10 @@ class L2ExprNamespace:
         ╞══════╪══════════╡
         │ 1.25 ┆ 1.5      │
         └──────┴──────────┘
-        """
-        return functions.sse(self._expr, predicted, **options)
-
-    def mse(self, predicted: IntoExpr, **options: Unpack[AggregateOptions]) -> pl.Expr:
+        """,
+    )
+    mse = Delegate(
+        functions.mse,
         """Mean squared error; see :func:`polars_l2.mse`.
 
         Examples
@@ -127,10 +114,10 @@ class L2ExprNamespace:
         │ a   ┆ 2.0 ┆ 4.0  ┆ 2.0 │
         │ b   ┆ 3.0 ┆ 2.0  ┆ 1.0 │
         └─────┴─────┴──────┴─────┘
-        """
-        return functions.mse(self._expr, predicted, **options)
-
-    def rmse(self, predicted: IntoExpr, **options: Unpack[AggregateOptions]) -> pl.Expr:
+        """,
+    )
+    rmse = Delegate(
+        functions.rmse,
         """Root mean squared error; see :func:`polars_l2.rmse`.
 
         Examples
@@ -154,29 +141,19 @@ class L2ExprNamespace:
         │ a   ┆ 0.707107 │
         │ b   ┆ 2.0      │
         └─────┴──────────┘
-        """
-        return functions.rmse(self._expr, predicted, **options)
+        """,
+    )
 
 
-FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
-
-
-class L2FrameNamespace(Generic[FrameT]):
+class L2FrameNamespace(Namespace[FrameT]):
     """The evaluation report and metric state of a frame, as the same kind of frame.
 
     The methods of ``df.l2`` and ``lf.l2``: a DataFrame gives DataFrames, a
     LazyFrame gives LazyFrames (nothing is read until they are collected).
     """
 
-    def __init__(self, frame: FrameT) -> None:
-        self._frame: FrameT = frame
-
-    def report(
-        self,
-        actual: str,
-        predicted: str | Sequence[str],
-        **options: Unpack[FrameReportOptions],
-    ) -> FrameT:
+    report = SameKind(
+        frame_report,
         """Evaluate models per segment; see :func:`polars_l2.report`.
 
         Examples
@@ -210,15 +187,10 @@ class L2FrameNamespace(Generic[FrameT]):
         │ a     ┆ 1.666667 ┆ 0.333333 │
         │ b     ┆ 0.666667 ┆ 0.0      │
         └───────┴──────────┴──────────┘
-        """
-        return frame_report(self._frame, actual, predicted, **options)
-
-    def state(
-        self,
-        actual: str,
-        predicted: str | Sequence[str],
-        **options: Unpack[FrameStateOptions],
-    ) -> FrameT:
+        """,
+    )
+    state = SameKind(
+        frame_state,
         """Reduce to a mergeable metric state; see :func:`polars_l2.state`.
 
         Examples
@@ -235,16 +207,10 @@ class L2FrameNamespace(Generic[FrameT]):
         ╞═══════╪═════╪═══════════════╡
         │ yhat  ┆ 3   ┆ 1.666667      │
         └───────┴─────┴───────────────┘
-        """
-        return frame_state(self._frame, actual, predicted, **options)
-
-    def compare(
-        self,
-        actual: str | None,
-        baseline: str,
-        candidates: str | Sequence[str],
-        **options: Unpack[CompareOptions],
-    ) -> pl.DataFrame:
+        """,
+    )
+    compare = Delegate(
+        frame_compare,
         """Is a candidate model better than the baseline? See :func:`polars_l2.compare`.
 
         A DataFrame on either kind of frame: the comparison runs the query.
@@ -265,8 +231,8 @@ class L2FrameNamespace(Generic[FrameT]):
         ╞═══════╪══════════╪═══════╡
         │ b     ┆ 1.0      ┆ -4.0  │
         └───────┴──────────┴───────┘
-        """
-        return frame_compare(self._frame, actual, baseline, candidates, **options)
+        """,
+    )
 
 
 @pl.api.register_dataframe_namespace("l2")
@@ -309,3 +275,13 @@ class L2LazyFrameNamespace(L2FrameNamespace[pl.LazyFrame]):
     │ 4   ┆ 2.25          │
     └─────┴───────────────┘
     """
+
+
+#: The methods' docstrings hold their examples: doctest runs them from here,
+#: since a method made by a descriptor is not a function of the module.
+__test__ = {
+    f"{cls.__name__}.{name}": member.__doc__
+    for cls in (L2ExprNamespace, L2FrameNamespace)
+    for name, member in vars(cls).items()
+    if isinstance(member, Delegate)
+}

@@ -56,10 +56,14 @@ def public_members(obj: Any) -> list[str]:
         return list(getattr(obj, "__all__", []))
     if not inspect.isclass(obj):
         return []
+    # Inherited members too (the frame namespaces render them), but only the
+    # package's own: an exception's with_traceback is Python's.
     return [
         name
-        for name, member in vars(obj).items()
-        if not name.startswith("_") and callable(member)
+        for name in dir(obj)
+        if not name.startswith("_")
+        and callable(member := getattr(obj, name))
+        and getattr(member, "__module__", "").startswith("polars_l2")
     ]
 
 

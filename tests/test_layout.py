@@ -67,6 +67,85 @@ def imported_modules(path: Path) -> set[str]:
     return found
 
 
+def module_name(path: Path) -> str:
+    """Return the dotted name of a module file of the package."""
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def module_level_imports(path: Path, known: set[str]) -> set[str]:
+    """Return the package's modules a file imports when it is imported.
+
+    Imports inside functions and ``if TYPE_CHECKING:`` blocks run later, or
+    never, so they cannot make a cycle at import time. ``from a import b``
+    imports the module ``a.b`` where there is one, else ``a`` itself.
+    """
+    found: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module is not None:
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.add(sub if sub in known else node.module)
+    return {name for name in found if name in known}
+
+
+def import_cycles() -> list[list[str]]:
+    """Return every cycle of module-level imports (Tarjan's components)."""
+    files = {module_name(path): path for path in source_files()}
+    graph = {
+        name: module_level_imports(path, set(files)) for name, path in files.items()
+    }
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1 or node in graph[node]:
+                cycles.append(sorted(component))
+
+    for name in sorted(graph):
+        if name not in index:
+            visit(name)
+    return cycles
+
+
+def test_no_modules_import_each_other() -> None:
+    # A cycle makes the import order matter, and each module of it
+    # unreadable without the others.
+    assert import_cycles() == []
+
+
+def test_a_cycle_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The check above must be able to fail: two modules that import each
+    # other, and a third that imports one of them, make one cycle of two.
+    package = tmp_path / "polars_l2"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from polars_l2 import b\n")
+    (package / "b.py").write_text("import polars_l2.a\n")
+    (package / "c.py").write_text("from polars_l2.a import x\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", package)
+    assert import_cycles() == [["polars_l2.a", "polars_l2.b"]]
+
+
 def test_the_public_type_aliases_have_a_public_module() -> None:
     typing = importlib.import_module("polars_l2.typing")
     assert {"IntoExpr", "NanPolicy", "MultiOutput"} <= set(vars(typing))

@@ -73,6 +73,48 @@ CASES: dict[str, tuple[str, set[str]]] = {
     "wrong_return_type": ('n: int = l2("y").mse("yhat")\n', {"assignment"}),
 }
 
+#: Values for the positional arguments of the namespace methods, by name.
+POSITIONAL = {
+    "predicted": '"yhat"',
+    "actual": '"y"',
+    "baseline": '"yhat"',
+    "candidates": '["b"]',
+}
+
+
+def every_option_of_every_method() -> str:
+    """Return user code calling each namespace method with each of its options.
+
+    Generated from the run-time signatures, so an option a function gains is
+    checked here too: the namespaces must show every option to mypy.
+    """
+    import inspect  # noqa: PLC0415
+
+    import polars as pl  # noqa: PLC0415
+
+    targets = {
+        'l2("y")': polars_l2.l2("y"),
+        "l2(df)": polars_l2.l2(pl.DataFrame()),
+        "l2(df.lazy())": polars_l2.l2(pl.LazyFrame()),
+    }
+    lines = ['df = pl.DataFrame({"y": [1.0], "yhat": [1.0], "b": [1.0]})']
+    for shown, namespace in targets.items():
+        for name in dir(namespace):
+            method = getattr(namespace, name)
+            if name.startswith("_") or not callable(method):
+                continue
+            arguments = []
+            for parameter in inspect.signature(method).parameters.values():
+                if parameter.kind is parameter.KEYWORD_ONLY:
+                    arguments.append(f"{parameter.name}={parameter.default!r}")
+                else:
+                    arguments.append(POSITIONAL[parameter.name])
+            lines.append(f"{shown}.{name}({', '.join(arguments)})")
+    return "\n".join(lines) + "\n"
+
+
+CASES["every_option_of_every_method"] = (every_option_of_every_method(), set())
+
 ERROR = re.compile(r"^(?P<file>[^:]+\.py):\d+: error: .*\[(?P<code>[a-z-]+)\]$")
 
 

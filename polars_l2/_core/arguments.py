@@ -416,15 +416,35 @@ def as_float64(name: str, dtype: pl.DataType, spec: Spec) -> pl.Expr:
     return expr.fill_nan(None) if spec.nan_policy == "omit" else expr
 
 
+def counted_rows(
+    error: pl.Expr, weight: pl.Expr | None, actual: pl.Expr | None = None
+) -> tuple[pl.Expr, pl.Expr | None, pl.Expr | None]:
+    """Return `error`, `weight` and `actual` on the rows that count, null elsewhere.
+
+    The one rule of which rows count, for every path (the expression
+    functions, the report, the state, the long form of many models): a row
+    counts only where the error (so the actual and the prediction), the
+    weight and the actual are all present and the weight is not zero. A row
+    of weight zero counts for nothing whatever its error (``0 * inf`` would
+    be NaN), so it is not in ``n`` either. Every aggregation then sees the
+    same rows.
+    """
+    if weight is None:
+        present = error.is_not_null()
+        return error, None, None if actual is None else pl.when(present).then(actual)
+    valid = error.is_not_null() & weight.is_not_null() & (weight != 0)
+    return (
+        pl.when(valid).then(error),
+        pl.when(valid).then(weight),
+        None if actual is None else pl.when(valid).then(actual),
+    )
+
+
 def counted(spec: Spec, model: str) -> tuple[pl.Expr, pl.Expr | None, pl.Expr]:
     """Return the error, weight and actual of one model's counted rows.
 
-    A row counts only where the actual, the model's prediction and the
-    weight are all present and the weight is not zero; elsewhere all three
-    are null, so every aggregation sees the same rows. A row of weight zero
-    counts for nothing whatever its error (``0 * inf`` would be NaN), so it
-    is not in ``n`` either. The error is ``actual - predicted``; the state
-    and the report give its mean with the other sign.
+    See :func:`counted_rows` for which rows count. The error is ``actual -
+    predicted``; the state and the report give its mean with the other sign.
     """
     schema = spec.schema
     error = dtypes.difference(
@@ -436,12 +456,11 @@ def counted(spec: Spec, model: str) -> tuple[pl.Expr, pl.Expr | None, pl.Expr]:
         metric="report",
     )
     actual = as_float64(spec.actual, schema[spec.actual], spec)
-    if spec.weight is None:
-        return error, None, pl.when(error.is_not_null()).then(actual)
-    weight = as_float64(spec.weight, schema[spec.weight], spec)
-    valid = error.is_not_null() & weight.is_not_null() & (weight != 0)
-    return (
-        pl.when(valid).then(error),
-        pl.when(valid).then(weight),
-        pl.when(valid).then(actual),
+    weight = (
+        None
+        if spec.weight is None
+        else as_float64(spec.weight, schema[spec.weight], spec)
     )
+    e, w, y = counted_rows(error, weight, actual)
+    assert y is not None  # an actual was given
+    return e, w, y

@@ -78,8 +78,10 @@ def weights_valid(weight_sum: pl.Expr, negative_weight_count: pl.Expr) -> pl.Exp
 
     A metric is null where no row counts (``weight_sum`` 0), where the
     counted weights sum to zero, or where a counted weight is negative (a
-    weighted mean is then meaningless: it can go negative). ``!= 0``, not
-    ``> 0``: a NaN weight sum propagates as NaN rather than hide as null.
+    weighted mean is then meaningless: it can go negative). With no negative
+    weight, ``!= 0`` and ``> 0`` agree, NaN included (Polars sorts NaN above
+    every number, so ``NaN > 0`` is true): a NaN weight sum passes, and the
+    metric is NaN, not null.
     """
     return (negative_weight_count == 0) & (weight_sum != 0)
 
@@ -190,7 +192,10 @@ def _r2(m: Moments) -> pl.Expr:
     # whose square underflows to 0 (below about 1e-162) is taken as
     # constant too, as scikit-learn does.
     constant = (m["actual_min"] == m["actual_max"]) | (sst == 0)
-    enough = m["n"] >= 2 if m.valid is None else m.valid & (m["n"] >= 2)
+    # R² comes from a state's moments (never from row_moments), which carry
+    # the null rule.
+    assert m.valid is not None
+    enough = m.valid & (m["n"] >= 2)
     return (
         pl.when(enough.not_())
         .then(None)

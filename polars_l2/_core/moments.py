@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2._core.arguments import as_float64, counted
+from polars_l2._core.arguments import as_float64, counted, counted_rows
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -545,10 +545,10 @@ def _long_first(
         variable_name=ORDER,
         value_name=e,
     )
-    is_counted = pl.col(e).is_not_null()
-    weight_col = None if spec.weight is None else pl.when(is_counted).then(pl.col(w))
-    actual = pl.when(is_counted).then(pl.col(y))
-    aggs = _aggregations_of(pl.col(e), weight_col, actual, _MODEL)
+    weight_col = None if spec.weight is None else pl.col(w)
+    error, weight_col, actual = counted_rows(pl.col(e), weight_col, pl.col(y))
+    assert actual is not None  # an actual was given
+    aggs = _aggregations_of(error, weight_col, actual, _MODEL)
     fields = state_columns(spec, _MODEL)
     if baseline is None:
         fields += paired_columns(spec, "", None)
