@@ -378,7 +378,7 @@ def test_a_long_state_name_gets_a_short_lock_name(tmp_path: Path) -> None:
     assert _ledger.lock_path(tmp_path / "s.parquet").name == ".s.parquet.lock"
 
 
-# --- column options and --state (issue 14) ------------------------------------
+# --- column options and --state ----------------------------------------------
 
 
 def test_column_options_matching_a_state_are_accepted(

@@ -111,10 +111,7 @@ def public_api() -> dict[str, Any]:
     # Public submodules: the plot helpers and the distributed adapters, whose
     # engines (matplotlib, Ray, Spark) are only imported when used.
     for name in ("plot", "ray", "spark"):
-        try:
-            module = importlib.import_module(f"polars_l2.{name}")
-        except ModuleNotFoundError:  # pragma: no cover - not written yet
-            continue
+        module = importlib.import_module(f"polars_l2.{name}")
         api.update(
             {f"polars_l2.{name}.{n}": getattr(module, n) for n in module.__all__}
         )

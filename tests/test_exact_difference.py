@@ -120,7 +120,7 @@ def test_polars_casts_wide_integers_with_correct_rounding(
     assert cast == [float(v) for v in values]
 
 
-def test_issue_128_bit_csv_through_report_and_state(tmp_path: Path) -> None:
+def test_a_128_bit_csv_column_through_report_and_state(tmp_path: Path) -> None:
     path = tmp_path / "big.csv"
     path.write_text(
         "y,p\n"

@@ -1,4 +1,4 @@
-"""Exact references for the metric rules of issue 11, classes 4, 5 and 6.
+"""Exact references for the metric rules at their edges.
 
 Constant targets, infinite errors, zero weights, and the sign of the error.
 
@@ -80,10 +80,10 @@ def assert_everywhere(
             assert _same(got, want[name]), ("function", name, got, want[name])
 
 
-# Class 4: a constant target, decided exactly.
+# A constant target, decided exactly.
 
 
-def test_the_issue_input_constant_target_gives_r2_zero() -> None:
+def test_seven_equal_targets_whose_variance_is_not_zero_give_r2_zero() -> None:
     frame = _frame([0.1] * 7, [0.6] * 7)
     assert pl.Series([0.1] * 7).var() != 0  # why the variance cannot decide
     assert_everywhere(frame, {"r2": 0.0})
@@ -145,13 +145,13 @@ def test_a_target_of_a_billion_still_varies() -> None:
         assert math.isclose(row["r2"], want, rel_tol=1e-6)
 
 
-# Class 5: MSE is the mean of the squares, on every path.
+# MSE is the mean of the squares, on every path.
 
 
 @pytest.mark.parametrize(
     ("y", "p", "want"),
     [
-        ([INF, 1.0], [1.0, 1.0], INF),  # the issue's input
+        ([INF, 1.0], [1.0, 1.0], INF),  # an infinite error in one row
         ([-INF, 1.0], [1.0, 1.0], INF),
         ([1.0, 2.0], [INF, 2.0], INF),
         ([1.0, 2.0], [-INF, 2.0], INF),
@@ -218,10 +218,10 @@ def test_report_finalize_and_functions_agree_with_infinities(
             assert _same(row[name], got), (path, name, row[name], got)
 
 
-# Class 6: a zero weight removes its row, whatever its error.
+# A zero weight removes its row, whatever its error.
 
 
-def test_the_issue_input_zero_weight() -> None:
+def test_a_zero_weight_removes_a_row_whose_error_would_overflow() -> None:
     frame = _frame([1.0, 2.0, 1e300], [1.5, 2.0, 0.0], [1.0, 1.0, 0.0])
     sse = Fraction(1, 4)
     assert_everywhere(

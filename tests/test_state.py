@@ -305,7 +305,7 @@ def test_weighted_finalize_reports_the_weight_sum() -> None:
     assert got["mse"].item() == pytest.approx(0.25)
 
 
-# --- segment keys keep their dtype (issue 11, class 7) -------------------------
+# --- segment keys keep their dtype ---------------------------------------------
 
 
 def keyed(keys: pl.Series, y: list[float] | None = None) -> pl.DataFrame:
