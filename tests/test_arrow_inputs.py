@@ -276,6 +276,7 @@ def test_a_type_checker_sees_an_arrow_table_give_a_dataframe(tmp_path: Path) -> 
         text=True,
         cwd=tmp_path,
         check=False,
+        timeout=600,
     )
     errors = [line for line in result.stdout.splitlines() if ": error: " in line]
     assert len(errors) == 1, result.stdout + result.stderr

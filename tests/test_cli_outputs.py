@@ -197,6 +197,7 @@ def test_a_descriptor_link_is_written_to_the_descriptor(
         text=True,
         env=program_env(),
         check=False,
+        timeout=600,
     )
     assert (piped.returncode, piped.stderr, piped.stdout) == (0, "", expected)
     captured = tmp_path / "captured.txt"
@@ -204,7 +205,11 @@ def test_a_descriptor_link_is_written_to_the_descriptor(
     inode = captured.stat().st_ino
     with open(captured, "a") as append:  # as `>> captured.txt`
         status = subprocess.run(
-            [*args, "-o", str(link)], stdout=append, env=program_env(), check=False
+            [*args, "-o", str(link)],
+            stdout=append,
+            env=program_env(),
+            check=False,
+            timeout=600,
         ).returncode
     assert status == 0
     assert captured.stat().st_ino == inode
@@ -619,6 +624,7 @@ def test_a_wide_terminal_a_pipe_and_a_file_get_every_column(
         text=True,
         check=True,
         env={**program_env(), "COLUMNS": "40"},
+        timeout=600,
     )
     assert "top_1pct_share" in piped.stdout
 

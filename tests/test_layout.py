@@ -146,6 +146,49 @@ def test_a_cycle_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert import_cycles() == [["polars_l2.a", "polars_l2.b"]]
 
 
+TESTS = Path(__file__).parent
+
+#: subprocess functions that wait for the child, and methods of a Popen that
+#: wait: each must be given a timeout.
+WAITING_FUNCTIONS = {"run", "check_output", "check_call", "call"}
+WAITING_METHODS = {"wait", "communicate"}
+
+
+def waits_without_timeout(source: str) -> list[int]:
+    """Return the lines of `source` that wait for a child without a timeout."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        name, owner = node.func.attr, node.func.value
+        waits = name in WAITING_METHODS or (
+            name in WAITING_FUNCTIONS
+            and isinstance(owner, ast.Name)
+            and owner.id == "subprocess"
+        )
+        if waits and not any(k.arg == "timeout" for k in node.keywords):
+            lines.append(node.lineno)
+    return lines
+
+
+@pytest.mark.parametrize("path", sorted(TESTS.glob("*.py")), ids=lambda p: p.name)
+def test_every_wait_for_a_child_in_the_tests_has_a_timeout(path: Path) -> None:
+    # A child that hangs must fail its test, not hang the suite.
+    assert waits_without_timeout(path.read_text()) == []
+
+
+def test_a_wait_without_a_timeout_is_found() -> None:
+    source = (
+        "import subprocess\n"
+        "subprocess.run(['x'], check=True)\n"
+        "subprocess.run(['x'], timeout=5)\n"
+        "process.communicate()\n"
+        "process.wait(timeout=1)\n"
+        "runner.run(['x'])\n"
+    )
+    assert waits_without_timeout(source) == [2, 4]
+
+
 def test_the_public_type_aliases_have_a_public_module() -> None:
     typing = importlib.import_module("polars_l2.typing")
     assert {"IntoExpr", "NanPolicy", "MultiOutput"} <= set(vars(typing))
@@ -206,6 +249,10 @@ def test_importing_the_package_and_the_command_leaves_scipy_unloaded() -> None:
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
     )
     assert done.stdout.strip() == "[]"

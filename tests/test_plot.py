@@ -198,6 +198,7 @@ def test_without_matplotlib_the_error_names_the_extra(tmp_path: Path) -> None:
         text=True,
         cwd=tmp_path,
         check=False,
+        timeout=600,
     )
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
@@ -238,6 +239,7 @@ def test_cli_evaluate_writes_the_plot(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     width, height = png_size(png)

@@ -80,7 +80,9 @@ def test_workers_without_polars_l2_get_the_clear_message(tmp_path: Path) -> None
     # A bare virtual environment: the Python the workers run, without Polars.
     bare = tmp_path / "bare"
     subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True
+        [sys.executable, "-m", "venv", "--without-pip", str(bare)],
+        check=True,
+        timeout=600,
     )
     python = bare / "bin" / "python"
     script = tmp_path / "client.py"

@@ -141,6 +141,7 @@ def mypy_errors(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]
         text=True,
         cwd=root,
         check=False,
+        timeout=600,
     )
     # Exit status 1 means "type errors found"; anything else is mypy failing.
     assert result.returncode in (0, 1), result.stdout + result.stderr
@@ -170,6 +171,7 @@ def test_pyright_checks_user_code(tmp_path: Path) -> None:
         text=True,
         cwd=tmp_path,
         check=False,
+        timeout=600,
     )
     report = json.loads(result.stdout)
     failing = {
@@ -193,6 +195,7 @@ def test_the_wheel_ships_py_typed(tmp_path: Path) -> None:
         cwd=tmp_path,
         check=True,
         capture_output=True,
+        timeout=600,
     )
     (wheel,) = tmp_path.glob("polars_l2-*.whl")
     with zipfile.ZipFile(wheel) as archive:
