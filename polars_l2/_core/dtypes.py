@@ -292,15 +292,16 @@ def _sign_rule_difference(a: pl.Expr, p: pl.Expr, *, signed: bool) -> pl.Expr:
     wrapped, the exact difference ``D`` has ``2**63 <= |D| < 2**64``, and
     ``|D|`` is the bit pattern of ``d`` (``D > 0``) or of ``-d`` (``D < 0``)
     read as a UInt64, cast once. Unsigned, ``d`` wrapped exactly where
-    ``a < p``, and then ``p - a`` is exact. Measured at 1.1-1.4 times the
-    inexact ``a.cast(Float64) - p.cast(Float64)`` (halves: 2-3 times).
+    ``a < p``, and then ``p - a`` is exact. Cheaper than splitting each side
+    into 32-bit halves; benchmark case 5 measures it against the inexact
+    ``a.cast(Float64) - p.cast(Float64)``.
     """
     d = a - p
     if not signed:
         return pl.when(a >= p).then(d.cast(_F64)).otherwise(-((p - a).cast(_F64)))
     wrapped_positive = d.reinterpret(signed=False).cast(_F64)
     wrapped_negative = -((-d).reinterpret(signed=False).cast(_F64))
-    # The first branch is the common one; keep it first (measured faster).
+    # The first branch is the common one; keep it first (benchmark case 5).
     return (
         pl.when((a >= p) == (d >= 0))
         .then(d.cast(_F64))
@@ -414,15 +415,14 @@ def _scaled_difference(a: _Int, p: _Int, scale: int, *, present: pl.Expr) -> pl.
     if a.bound + p.bound <= _EXACT_IN_F64 and scale <= _EXACT_POWER_OF_TEN:
         # The difference, below 2**53, is exact in Int64 and in Float64, as
         # is 10**scale, and IEEE division rounds once: correctly rounded,
-        # without Int128 arithmetic (measured 3-4 times faster on
-        # Decimal(12, 2)). The divisor is a column: Polars divides by a
-        # scalar as a product with its reciprocal, which rounds twice
-        # (-3.0 / 10.0 gives -0.30000000000000004). It is built from the
-        # actual's validity alone: built from the units, the streaming
-        # engine (no common subexpressions) computed them twice, which cost
-        # as much as everything else. A when/then would not do: the
-        # in-memory engine turns one whose condition is all true into the
-        # scalar.
+        # without Int128 arithmetic (benchmark case 5, Decimal(12, 2)). The
+        # divisor is a column: Polars divides by a scalar as a product with
+        # its reciprocal, which rounds twice (-3.0 / 10.0 gives
+        # -0.30000000000000004). It is built from the actual's validity
+        # alone: built from the units, the streaming engine (no common
+        # subexpressions) would compute them twice. A when/then would not
+        # do: the in-memory engine turns one whose condition is all true
+        # into the scalar.
         units = (a.expr.cast(_I64) - p.expr.cast(_I64)).cast(_F64)
         return units / (present.cast(_F64) * float(10**scale))
     wide_a, wide_p = a.expr.cast(_I128), p.expr.cast(_I128)
