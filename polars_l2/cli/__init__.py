@@ -28,7 +28,7 @@ import polars as pl
 
 import polars_l2
 from polars_l2._core import metrics
-from polars_l2.cli import _compare, _ledger, _signals
+from polars_l2.cli import _compare, _ledger, _opened, _signals
 from polars_l2.cli._demo import DEMO, demo_report, demo_story
 from polars_l2.cli._errors import USER_ERRORS, CliError, about, first_line
 from polars_l2.cli._evaluate import (
@@ -37,6 +37,7 @@ from polars_l2.cli._evaluate import (
     column_spec,
     evaluate,
     load_states,
+    read_rows,
 )
 from polars_l2.cli._inputs import discover, same_file, supported_extensions
 from polars_l2.cli._output import (
@@ -66,7 +67,7 @@ from polars_l2.cli._output import (
 from polars_l2.cli._progress import wanted as _progress_wanted
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from polars_l2._core.arguments import Spec
     from polars_l2.cli._evaluate import Outcome
@@ -523,7 +524,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             allow_new_models=args.allow_new_models,
             notice=_notice,
         )
-        _write_outputs(args, outcome, sources, spec)
+        _write_outputs(args, outcome, spec)
     if args.save_state is not None and outcome.state is not None:
         _say(f"{PROG}: {state_summary(args.save_state, outcome.state)}\n")
     return 0
@@ -565,7 +566,7 @@ def _state_output(
 
 
 def _write_outputs(
-    args: argparse.Namespace, outcome: Outcome, sources: list[Source], spec: Spec | None
+    args: argparse.Namespace, outcome: Outcome, spec: Spec | None
 ) -> None:
     """Write the report, the plot and the state, each whole, the state last.
 
@@ -575,11 +576,11 @@ def _write_outputs(
     text = _report_text(outcome.report, args)
     others: list[tuple[Path, Writer]] = []
     if args.plot is not None and spec is not None:
-        # The plot reads the data files again: their errors are the user's.
-        with about(None):
+        # The plot reads the files counted again: their errors are the user's.
+        with about(None), read_rows(outcome.read, identify=False) as scans:
             figure = evaluation_figure(
                 outcome.report,
-                all_rows(sources, spec, skip=outcome.skipped),
+                all_rows(scans, spec),
                 spec,
                 confidence=args.confidence,
                 by_segment=args.plot_segments,
@@ -601,7 +602,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     sources = _sources(args)
     _check_outputs(args, [s.path for s in sources if isinstance(s.path, Path)])
     if _compare.needs_rows(args, sources):
-        table = _compare.on_rows(args, sources)
+        table = _compare.on_rows(args, sources, notice=_notice)
         _emit(
             render(table, args.format), args.output, _compare.plot_output(args, table)
         )
@@ -699,7 +700,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
     reopen_closed_streams()
-    with _signals.handled() as received:
+    with _signals.handled() as received, _copies_closed():
         try:
             return _run(argv)
         except _signals.Stopped as stop:
@@ -717,6 +718,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             if isinstance(error, USER_ERRORS):
                 return _fail(first_line(error))
             return _bug()  # anything else is a bug in polars-l2
+
+
+@contextlib.contextmanager
+def _copies_closed() -> Iterator[None]:
+    try:
+        yield
+    finally:
+        _opened.close_copies()
 
 
 def _run(argv: Sequence[str] | None) -> int:
