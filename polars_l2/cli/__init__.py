@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import shutil
 import signal
 import sys
@@ -30,7 +31,14 @@ import polars_l2
 from polars_l2._core import metrics
 from polars_l2.cli import _compare, _ledger, _opened, _signals
 from polars_l2.cli._demo import DEMO, demo_report, demo_story
-from polars_l2.cli._errors import USER_ERRORS, CliError, about, first_line
+from polars_l2.cli._errors import (
+    PANIC,
+    USER_ERRORS,
+    CliError,
+    about,
+    printable,
+    user_message,
+)
 from polars_l2.cli._evaluate import (
     ColumnOptions,
     all_rows,
@@ -229,8 +237,16 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line: no usage block."""
 
     def error(self, message: str) -> NoReturn:
-        one_line = " ".join(message.split())
+        one_line = " ".join(printable(message).split())
         self.exit(EXIT_ERROR, f"{self.prog}: error: {one_line} (see {self.prog} -h)\n")
+
+
+def _output_path(text: str) -> Path:
+    """Return an output's path; refuse a name that ends with '/' (a directory)."""
+    if text.endswith(("/", os.sep)):
+        msg = f"{text!r} ends with '/', so it names a directory, not a file to write"
+        raise argparse.ArgumentTypeError(msg)
+    return Path(text)
 
 
 def _confidence(text: str) -> float:
@@ -262,7 +278,7 @@ def _add_output_options(
         "-o",
         "--output",
         metavar="FILE",
-        type=Path,
+        type=_output_path,
         help="write to FILE (atomically) instead of standard output",
     )
     if table == "report":
@@ -276,7 +292,7 @@ def _add_output_options(
     group.add_argument(
         "--plot",
         metavar="FILE",
-        type=Path,
+        type=_output_path,
         help=f"also draw the {plot} to FILE, in the format its extension names "
         "(png, svg, pdf, ...; needs polars-l2[plot])",
     )
@@ -296,7 +312,7 @@ def _add_state_options(parser: argparse.ArgumentParser) -> None:
     states.add_argument(
         "--save-state",
         metavar="FILE",
-        type=Path,
+        type=_output_path,
         help="write the merged state of this evaluation to FILE (parquet), "
         "holding a lock on FILE from reading the states to writing it",
     )
@@ -481,7 +497,7 @@ def _column_options(args: argparse.Namespace) -> ColumnOptions:
 
 
 def _notice(text: str) -> None:
-    _say(f"{PROG}: note: {' '.join(text.split())}\n")
+    _say(f"{PROG}: note: {' '.join(printable(text).split())}\n")
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
@@ -526,13 +542,15 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         )
         _write_outputs(args, outcome, spec)
     if args.save_state is not None and outcome.state is not None:
-        _say(f"{PROG}: {state_summary(args.save_state, outcome.state)}\n")
+        _say(f"{PROG}: {printable(state_summary(args.save_state, outcome.state))}\n")
     return 0
 
 
 def _sources(args: argparse.Namespace) -> list[Source]:
     """Find the data files, and check that every ``--state`` file exists."""
-    sources = discover(args.paths, notice=lambda line: _say(f"{PROG}: {line}\n"))
+    sources = discover(
+        args.paths, notice=lambda line: _say(f"{PROG}: {printable(line)}\n")
+    )
     for state_path in args.state:
         with about(state_path):
             if not state_path.is_file():
@@ -662,7 +680,7 @@ def _say(text: str) -> None:
 
 
 def _fail(message: str) -> int:
-    _say(f"{PROG}: error: {' '.join(message.split())}\n")
+    _say(f"{PROG}: error: {' '.join(printable(message).split())}\n")
     return EXIT_ERROR
 
 
@@ -709,15 +727,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:  # SIGINT, when main did not install the handler
             received.ending = True
             return _signals.stopped(signal.SIGINT)
-        except Exception as error:
+        except (Exception, PANIC) as error:
             received.ending = True
             if received.signum is not None:
                 # An error raised in place of the signal's exception (by a
                 # library that caught it) is still the signal's doing.
                 return _signals.stopped(received.signum)
             if isinstance(error, USER_ERRORS):
-                return _fail(first_line(error))
-            return _bug()  # anything else is a bug in polars-l2
+                return _fail(user_message(error))
+            # Anything else, a Rust panic outside the reading of a user's
+            # file included, is a bug in polars-l2.
+            return _bug()
 
 
 @contextlib.contextmanager
@@ -733,5 +753,9 @@ def _run(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         return _fail(f"choose a command: evaluate or demo (see {PROG} -h)")
+    if sys.stdout is None and args.output is None:
+        # Started with stdout closed (>&-): the report would go nowhere.
+        msg = "standard output is closed: nowhere to write the report (give --output)"
+        raise CliError(msg)
     status: int = args.handler(args)
     return status

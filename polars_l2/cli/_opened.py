@@ -108,7 +108,11 @@ class Opened:
             return
         with about(self.source.path):
             now = os.fstat(self.handle.fileno())
-        fields = ("st_size", "st_mtime_ns", "st_ctime_ns")
+        fields = ["st_size", "st_mtime_ns"]
+        if now.st_nlink == self.status.st_nlink:
+            # Renaming another file over this one, or deleting it, changes
+            # its link count and so its change time, not its bytes.
+            fields.append("st_ctime_ns")
         if any(getattr(now, f) != getattr(self.status, f) for f in fields):
             msg = (
                 f"{self.source.name}: changed while it was read; "
