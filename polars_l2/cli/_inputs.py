@@ -418,10 +418,35 @@ def _expand(argument: str) -> list[_Found]:
     raise AssertionError  # pragma: no cover - for type checkers
 
 
+#: URI schemes that Polars accepts under another name.
+_SCHEME_ALIASES = {"gcs": "gs", "gcp": "gs"}
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """Return an object's store (``scheme://bucket``) and key.
+
+    Leading slashes of the key are dropped, as object stores drop them.
+
+    Examples
+    --------
+    >>> split_uri("s3://bkt//days/d0.parquet")
+    ('s3://bkt', 'days/d0.parquet')
+    >>> split_uri("GCS://bkt/a.csv")
+    ('gs://bkt', 'a.csv')
+    """
+    scheme, rest = uri.split("://", 1)
+    scheme = scheme.lower()
+    bucket, _, key = rest.partition("/")
+    return f"{_SCHEME_ALIASES.get(scheme, scheme)}://{bucket}", key.lstrip("/")
+
+
 def _identity(location: Location) -> tuple[object, ...]:
-    """Return what makes two locations one file: device and inode, locally."""
+    """Return what makes two locations one file: device and inode, locally.
+
+    An object is known by its store and key: ``s3://b//k`` is ``s3://b/k``.
+    """
     if isinstance(location, str):
-        return ("uri", location)
+        return ("uri", *split_uri(location))
     try:
         info = os.stat(location)
     except OSError as error:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from polars_l2.cli._errors import CliError, about
+from polars_l2.cli._inputs import split_uri
 from polars_l2.cli._ledger import Entry
 
 if TYPE_CHECKING:
@@ -226,28 +227,6 @@ def _store(base: str) -> object:
     from obstore.store import from_url  # noqa: PLC0415 - only for object storage
 
     return from_url(base)
-
-
-#: URI schemes that Polars accepts under another name.
-_SCHEME_ALIASES = {"gcs": "gs", "gcp": "gs"}
-
-
-def split_uri(uri: str) -> tuple[str, str]:
-    """Return an object's store (``scheme://bucket``) and key.
-
-    Leading slashes of the key are dropped, as object stores drop them.
-
-    Examples
-    --------
-    >>> split_uri("s3://bkt//days/d0.parquet")
-    ('s3://bkt', 'days/d0.parquet')
-    >>> split_uri("GCS://bkt/a.csv")
-    ('gs://bkt', 'a.csv')
-    """
-    scheme, rest = uri.split("://", 1)
-    scheme = scheme.lower()
-    bucket, _, key = rest.partition("/")
-    return f"{_SCHEME_ALIASES.get(scheme, scheme)}://{bucket}", key.lstrip("/")
 
 
 def _download(uri: str, copy: IO[bytes]) -> tuple[str, int]:
