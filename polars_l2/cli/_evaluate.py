@@ -37,7 +37,7 @@ from polars_l2._state import RESERVED, Measured
 from polars_l2.cli import _ledger, _row_groups
 from polars_l2.cli._errors import CliError, about
 from polars_l2.cli._inputs import is_empty
-from polars_l2.cli._opened import Opened, opened
+from polars_l2.cli._opened import opened
 from polars_l2.cli._progress import Progress
 
 if TYPE_CHECKING:
@@ -418,16 +418,20 @@ def _read(
                 return None
         with about(source.path):
             frame = file.scan()
-            parts = None if is_empty(frame) else list(_slices(file, frame))
+            empty = is_empty(frame)
+            sliced = (
+                None if empty else _row_groups.rows_to_slice(file.target, source.format)
+            )
         outcome = None
-        if parts is None:
+        if empty:
             run.empty.append(source.path)
             if alone:
                 raise _empty_input([source.path])
-        elif alone and len(parts) == 1:
-            outcome = _evaluate_whole(parts[0], source, spec, options)
+        elif alone and sliced is None:
+            outcome = _evaluate_whole(frame, source, spec, options)
         else:
-            for part in parts:
+            parts = [frame] if sliced is None else _row_groups.slices(frame, sliced)
+            for part in parts:  # one slice in memory at a time
                 run.merger.add(source.name, _state_of(part, source, spec, options))
         file.check_unchanged()
     if file.entry is not None:
@@ -436,10 +440,6 @@ def _read(
     if outcome is not None:
         outcome.read = run.read
     return outcome
-
-
-def _slices(file: Opened, frame: pl.LazyFrame) -> Iterator[pl.LazyFrame]:
-    return _row_groups.slices(frame, file.target, file.source.format)
 
 
 def _state_of(

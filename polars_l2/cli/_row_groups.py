@@ -36,26 +36,19 @@ def claimed_rows(target: str) -> tuple[int, int]:
     return sum(groups), max(groups, default=0)
 
 
-def slices(
-    frame: pl.LazyFrame, target: str, file_format: str
-) -> Iterator[pl.LazyFrame]:
-    """Yield `frame` whole, or in slices of :data:`ROWS` rows if a group is larger.
+def rows_to_slice(target: str, file_format: str) -> int | None:
+    """Return the rows of a file to read in slices; None to read it whole.
 
-    Parameters
-    ----------
-    frame
-        The scan of the file.
-    target
-        The path the scan reads (for the parquet footer).
-    file_format
-        The file's format: only parquet is sliced.
+    A parquet file whose largest row group claims more than :data:`ROWS`
+    rows is read in slices; any other file whole.
     """
     if file_format != "parquet":
-        yield frame
-        return
+        return None
     total, largest = claimed_rows(target)
-    if largest <= ROWS:
-        yield frame
-        return
+    return total if largest > ROWS else None
+
+
+def slices(frame: pl.LazyFrame, total: int) -> Iterator[pl.LazyFrame]:
+    """Yield consecutive slices of :data:`ROWS` rows of `frame`, `total` in all."""
     for offset in range(0, total, ROWS):
         yield frame.slice(offset, ROWS)
