@@ -49,7 +49,7 @@ import pyarrow.parquet as pq
 import polars_l2
 from polars_l2 import plot
 from polars_l2._core import metrics
-from polars_l2._state import METADATA_KEY_BYTES as STATE_METADATA_KEY
+from polars_l2._state.checks import is_state_file_schema
 from polars_l2.cli._errors import (
     CONTROLS,
     CliError,
@@ -543,15 +543,18 @@ def check_not_data(path: Path, flag: str) -> None:
 def is_state_file(path: Path) -> bool:
     """Whether `path` is a parquet file written as a polars-l2 state.
 
-    Only the parquet footer is read: the state's version marker, in the
-    schema's metadata or as a ``state_version`` column.
+    Only the parquet footer is read: a state has both version markers and
+    the columns of its version (:func:`polars_l2._state.is_state_file_schema`).
     """
     try:
         schema = pq.read_schema(path)
     except (OSError, ValueError, pa.ArrowException):
         return False
-    metadata = schema.metadata or {}
-    return STATE_METADATA_KEY in metadata or "state_version" in schema.names
+    metadata = {
+        key.decode(errors="replace"): value.decode(errors="replace")
+        for key, value in (schema.metadata or {}).items()
+    }
+    return is_state_file_schema(schema.names, metadata)
 
 
 def check_state_target(path: Path, flag: str = "--save-state") -> None:
