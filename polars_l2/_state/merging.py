@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2._core import arguments, moments
+from polars_l2._core import arguments, moments, options
 from polars_l2._core import keys as keys_
 from polars_l2._core import top_share as top_share_
 from polars_l2._state.checks import StateSource, load
@@ -363,6 +363,7 @@ def merge_states(
     └───────┴─────┴────────────┴───────────────┘
     """
     function = "polars_l2.merge_states"
+    options.check(function, allow_new_models=allow_new_models)
     sources = list(states)
     _refuse_same_file(sources, function=function)
     parts = []

@@ -29,7 +29,7 @@ import polars as pl
 
 import polars_l2
 from polars_l2._core import metrics
-from polars_l2.cli import _compare, _ledger, _opened, _signals
+from polars_l2.cli import _compare, _ledger, _opened, _rust_output, _signals
 from polars_l2.cli._demo import DEMO, demo_report, demo_story
 from polars_l2.cli._errors import (
     PANIC,
@@ -718,7 +718,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
     reopen_closed_streams()
-    with _signals.handled() as received, _copies_closed():
+    with (
+        _signals.handled() as received,
+        _copies_closed(),
+        _rust_output.kept() as rust,
+    ):
         try:
             return _run(argv)
         except _signals.Stopped as stop:
@@ -734,6 +738,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # library that caught it) is still the signal's doing.
                 return _signals.stopped(received.signum)
             if isinstance(error, USER_ERRORS):
+                # A panic on a user's file is said in this one line only.
+                rust.drop = isinstance(error.__cause__, PANIC)
                 return _fail(user_message(error))
             # Anything else, a Rust panic outside the reading of a user's
             # file included, is a bug in polars-l2.
