@@ -222,7 +222,7 @@ def _check_counts_fit(
     totals = stacked.select(column.sum() for column in wide).row(0)
     if all(total <= _INT64_MAX for total in totals):
         return
-    sums = stacked.group_by([pl.col("model"), *by]).agg(wide)
+    sums = stacked.group_by([pl.col("model"), *by]).agg(c.sum() for c in wide)
     for name in _COUNTS:
         largest = sums.get_column(name).max()
         if isinstance(largest, int) and largest > _INT64_MAX:
