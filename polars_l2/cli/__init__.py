@@ -94,7 +94,8 @@ examples:
 exit status:
   0    success (also when the reader of the output stops early: | head)
   1    a bug in polars-l2: a line asking for a report, then the traceback
-  2    bad input (files, columns, options): one line on stderr
+  2    bad input (files, columns, options; a corrupt file, also one that makes
+       Polars panic; a damaged state; stdout closed): one line on stderr
   3    compare --fail-if-worse: a candidate is worse in some segment
   130  interrupted (SIGINT, Ctrl-C): one line
   143  terminated (SIGTERM): one line
@@ -152,17 +153,24 @@ inputs:
   columns, usable as --by; integers are Int64, numbers Float64, dates Date,
   anything else String, as Polars types them.
   A file reached twice (two spellings, a hard or symbolic link) is read once,
-  with a one-line notice. A FIFO or /proc file is read once into memory; one
-  without an extension (<(command)) is refused, as is a Delta Lake table.
+  with a one-line notice. Each file is opened once and scanned through that
+  open file (names are literal: d[1].csv is that file); an object is
+  downloaded once. A FIFO or /proc file is copied to a temporary file, at
+  most $POLARS_L2_MAX_STREAM_BYTES bytes (16 GiB); one without an extension
+  (<(command)) is refused, as are devices and a Delta Lake table.
 
 one file or several:
   One data file (and no --state) is evaluated in one query: every column is
   exactly polars_l2.report's. Several files, or --state, are reduced one file
-  at a time to mergeable states, in memory that grows with the number of
-  segments, not rows, and merged: every column is the same up to rounding,
+  at a time to mergeable states, merged as they come, in memory that grows
+  with the number of segments, not rows or files: every column is the same
+  up to rounding,
   except top_1pct_share, which is then null (it needs the largest 1% of all
   the squared errors at once, which no state keeps).
   A file with no data rows is skipped; it is an error if nothing is left.
+  Identical content given twice is one source: the second is skipped with a
+  note, on every route. A parquet file whose row groups claim more than 4 Mi
+  rows is read in slices of 4 Mi rows (memory does not follow the claim).
   Segment keys keep their dtypes; files whose keys differ in dtype merge in
   a common one (Int64 and Float64 in Float64), or are refused naming the key.
 
@@ -171,14 +179,17 @@ states:
   the schema of polars_l2.state_schema). --state FILE (repeatable) merges a
   saved state in, so new files are added without reading the old ones again.
   --save-state may name one of the --state files: it is replaced atomically,
-  under a lock (.FILE.lock) held from reading the states to writing it, so
-  concurrent updates wait for each other (up to --lock-timeout seconds).
+  under a lock (.FILE.lock beside the file FILE leads to, so every spelling
+  of a state takes one lock; never opened through a link) held from reading
+  the states to writing it, so concurrent updates wait for each other (up to
+  --lock-timeout seconds).
   A state records its columns: with --state, column options left out are
   taken from it, and options given must match it. Models that differ from
   the state's are refused unless --allow-new-models is given.
-  A state lists the files it has absorbed (by content): a file already
-  counted, or a state given twice, is skipped with a note, so rerunning a job
-  never counts a day twice.
+  A state lists the sources it has absorbed, by the SHA-256 of the bytes
+  read (files, streams and objects alike): a source already counted, or a
+  state given twice, is skipped with a note, so rerunning a job never counts
+  a day twice, whatever the path or URI it is read from.
   --save-state refuses to replace a file that is not a polars-l2 state, and
   says on stderr, in one line, what it saved: the path, segments and rows.
   Keep states and reports out of data directories, or start their names with

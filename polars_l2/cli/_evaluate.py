@@ -9,13 +9,18 @@ bar is drawn:
   ``top_1pct_share``.
 - **Several data files, or any** ``--state``: each file is reduced, one after
   another, to a mergeable state (:func:`polars_l2.state`; this is what the
-  progress bar counts), the states and the saved ones are merged
-  (:func:`polars_l2.merge_states`) and finalised (:func:`polars_l2.finalize`).
-  Every column equals the report on all the data up to rounding,
-  ``top_1pct_share`` included (each state keeps the squared errors'
-  histogram, whose fixed bins merge by adding). Memory
-  grows with the number of segments, not of rows (measured: about 300 MB
-  for 10, 20 and 40 million rows and 1,000 segments).
+  progress bar counts), and the states and the saved ones are merged as they
+  come (:class:`Merger`, :func:`polars_l2.merge_states`) and finalised
+  (:func:`polars_l2.finalize`). Every column equals the report on all the
+  data up to rounding, ``top_1pct_share`` included (each state keeps the
+  squared errors' histogram, whose fixed bins merge by adding). Memory
+  grows with the number of segments, not of rows or files (measured: about
+  300 MB for 10, 20 and 40 million rows and 1,000 segments).
+
+Each file is opened once (:mod:`polars_l2.cli._opened`); a file whose
+content is counted already, in a ``--state`` or earlier in the run, is
+skipped with a note on every route, the one-query route included. A parquet
+file with huge row groups is read in slices (:mod:`polars_l2.cli._row_groups`).
 """
 
 from __future__ import annotations

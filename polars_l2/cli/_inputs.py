@@ -38,16 +38,19 @@ other schemes of :data:`REMOTE`).
   (same device and inode) and it is read the first time only; a one-line
   notice names the repeats.
 - **Non-regular files** (a FIFO, ``/dev/fd/N`` from process substitution, a
-  ``/proc`` file whose size reads 0) are read once into memory and then
-  scanned by their extension; without an extension they are refused, since
-  nothing names their format.
+  ``/proc`` file whose size reads 0) are copied once, bounded, when they
+  are opened (:mod:`polars_l2.cli._opened`) and then scanned by their
+  extension; without an extension they are refused, since nothing names
+  their format. Devices and sockets are refused.
 
-Object storage is listed and read by Polars itself, with the credentials and
-endpoint it takes from the environment (``AWS_ENDPOINT_URL``,
-``AWS_ACCESS_KEY_ID``, ``GOOGLE_APPLICATION_CREDENTIALS``,
-``AZURE_STORAGE_ACCOUNT_NAME``, ``HF_TOKEN``...): a prefix or glob is listed
-with Polars' own path expansion, so the files counted by the progress bar
-are the files Polars reads.
+Object storage is listed by Polars itself, with the credentials and endpoint
+it takes from the environment (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``,
+``GOOGLE_APPLICATION_CREDENTIALS``, ``AZURE_STORAGE_ACCOUNT_NAME``...): a
+prefix or glob is listed with Polars' own path expansion, so the files
+counted by the progress bar are the files Polars lists. Each object is then
+downloaded once, by the same object-store library configured by the same
+environment (see :mod:`polars_l2.cli._opened`); ``hf://`` objects, which it
+cannot read, are refused.
 """
 
 from __future__ import annotations

@@ -7,29 +7,38 @@ state's own ledger). A source is known by a fingerprint of its content, the
 SHA-256 of its bytes, not by its path, size, modification time or inode: a
 day's file copied, re-downloaded, restored from a backup or reached through
 another mount is still the same day, and those change every property of
-the file but its bytes. The cost is one more read of each file, sequential
-usually from the page cache (measured: 0.7 GB/s on one busy core), small
-beside the evaluation itself; it is paid only with ``--state`` or
-``--save-state``, where a ledger is kept.
+the file but its bytes. The bytes hashed are the bytes evaluated: each
+input is opened once and scanned through that open file, and an object in
+object storage is downloaded once (see :mod:`polars_l2.cli._opened`), so
+two spellings of one object, or a server-side copy, are one source.
 
-Before anything is read, :func:`plan_states` and :func:`plan_files` decide
-what to absorb:
+:func:`plan_states` decides which ``--state`` files to merge, before any
+data is read; :class:`Counted` decides for each data file, once it is
+opened and hashed:
 
 - a data file already in the ledger of a ``--state`` (the day a rerun of an
   interrupted job has counted already), or whose bytes were met earlier in
-  this run, is **skipped**, with a one-line notice naming it;
+  this run (identical content given twice is one source, on every route),
+  is **skipped**, with a one-line notice naming it;
 - a ``--state`` file given twice (``--state s --state ./s``, a copy), or
   already absorbed by another ``--state``, is skipped likewise;
 - two ``--state`` files that share a source, neither holding the other,
   cannot be merged without counting that source twice: refused, naming it.
+
+A ledger is checked field by field when it is read (:func:`read_ledger`):
+hostile metadata (``Infinity`` or ``1e400`` as a size, a nesting deep
+enough to exhaust the parser) is a damaged state, exit status 2.
 
 A state written without a ledger (by Python, or by polars-l2 before the
 ledger) is known by its own bytes only: what it absorbed is unknown, and
 cannot be checked.
 
 **The lock.** ``--save-state S`` holds an exclusive lock
-(:func:`fcntl.flock`) on a lock file beside S, ``.S.lock`` (its name starts
-with a dot, so a directory input skips it), from before any ``--state`` is
+(:func:`fcntl.flock`) on a lock file beside the file S leads to (every
+symbolic link followed, so that every spelling of one state takes one
+lock), ``.S.lock`` (its name starts with a dot, so a directory input skips
+it), opened without following a link planted there (:func:`open_lock`),
+from before any ``--state`` is
 read until the new S has replaced the old: two updates of S run one after
 the other, and neither loses the other's data. A process that finds S
 locked says so in one line and waits, up to ``--lock-timeout`` seconds
