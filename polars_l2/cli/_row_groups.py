@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-    import polars as pl
 
 #: The most rows decoded at once from one parquet file (4 Mi).
 ROWS = 1 << 22
@@ -29,9 +29,16 @@ ROWS = 1 << 22
 def claimed_rows(target: str) -> tuple[int, int]:
     """Return the rows a parquet file claims: in all, and in its largest group.
 
-    Only the footer is read.
+    Only the footer is read, by pyarrow. Where pyarrow cannot read it (a
+    column type it lacks, such as Polars' 128-bit integers), the largest
+    group is taken to be the whole file, as Polars counts it: such a file
+    is sliced whenever it is large.
     """
-    metadata = pq.read_metadata(target)
+    try:
+        metadata = pq.read_metadata(target)
+    except (OSError, ValueError, pa.ArrowException):
+        total = pl.scan_parquet(target, glob=False).select(pl.len()).collect().item()
+        return total, total
     groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
     return sum(groups), max(groups, default=0)
 
