@@ -146,9 +146,10 @@ inputs:
   A directory means every supported file below it, at any depth, in sorted
   order, skipping names that start with '.' or '_'. Files are scanned lazily
   and run on Polars' streaming engine.
-  Object storage: s3://, gs://, az:// and hf:// files, prefixes and globs,
-  read by Polars with the credentials and endpoint in the environment
-  (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...).
+  Object storage: s3://, gs:// and az:// files, prefixes and globs, listed
+  by Polars and each object downloaded once, with the credentials and
+  endpoint in the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...);
+  hf:// objects are refused.
   Hive directories (preds/region=north/part.parquet) give their keys as
   columns, usable as --by; integers are Int64, numbers Float64, dates Date,
   anything else String, as Polars types them.
