@@ -29,7 +29,8 @@ from pyarrow import feather
 
 import polars_l2
 from polars_l2 import cli
-from polars_l2.cli import _evaluate, _ledger, _opened, _row_groups
+from polars_l2.cli import _evaluate, _inputs, _ledger, _opened, _row_groups
+from polars_l2.cli._errors import CliError
 from polars_l2.exceptions import L2InputError
 from tests.children import child
 from tests.test_cli import CONSOLE_SCRIPT, program_env, run, run_shell
@@ -508,3 +509,14 @@ def test_an_argument_edge_is_one_line_naming_the_argument(
     with pytest.raises(L2InputError, match=pattern) as raised:
         call()
     assert "\n" not in str(raised.value)
+
+
+def test_an_object_that_cannot_be_read_once_is_refused() -> None:
+    # hf:// objects are listed by Polars but not readable by the object
+    # store that downloads each object once: refused, not read unhashed.
+    source = _inputs.Source("hf://datasets/user/data/day.parquet", "parquet")
+    with (
+        pytest.raises(CliError, match=r"hf:// objects cannot be read once"),
+        _opened.opened(source, identify=False),
+    ):
+        pass
