@@ -5,6 +5,11 @@ Importing this package registers the ``l2`` namespace on Polars expressions.
 
 from __future__ import annotations
 
+# isort: off
+# First: the command's signal handlers, before Polars is imported.
+from polars_l2 import _command_start  # noqa: F401
+# isort: on
+
 from importlib.metadata import PackageNotFoundError, version
 
 from polars_l2 import namespace as _namespace  # noqa: F401  (registers `l2`)

@@ -17,7 +17,8 @@ import polars as pl
 
 from polars_l2 import functions
 from polars_l2._compare import COLUMNS as COMPARE_COLUMNS
-from polars_l2._core import arguments, dtypes, metrics
+from polars_l2._core import arguments, dtypes, metrics, options
+from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -362,14 +363,47 @@ def _share(values: pl.Expr, within: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
     return pl.when(valid).then(within(values.cum_sum()) / total)
 
 
+def _check_frame(
+    frame: object, *, argument: str, function: str, source: str, needed: Sequence[str]
+) -> None:
+    """Refuse, in one line naming `argument`, what is not `source`'s output."""
+    prefix = f"polars_l2.plot.{function}: {argument} must be the output of {source}"
+    if not isinstance(frame, pl.DataFrame):
+        msg = f"{prefix}, a polars DataFrame; got {type(frame).__name__}"
+        raise L2InputError(msg)
+    missing = [name for name in needed if name not in frame.columns]
+    if missing:
+        msg = (
+            f"{prefix}, with columns {', '.join(map(repr, needed))}; it lacks "
+            f"{', '.join(map(repr, missing))} (it has {frame.columns})"
+        )
+        raise L2InputError(msg)
+
+
+def _check_report(report: object, max_segments: object, *, function: str) -> None:
+    _check_frame(
+        report,
+        argument="report",
+        function=function,
+        source="polars_l2.report",
+        needed=("model", "rmse"),
+    )
+    options.check(f"polars_l2.plot.{function}", max_segments=max_segments)
+
+
+def _check_curve(curve: object, max_segments: object, *, function: str) -> None:
+    _check_frame(
+        curve,
+        argument="curve",
+        function=function,
+        source="polars_l2.plot.concentration_curve",
+        needed=_CURVE_COLUMNS,
+    )
+    options.check(f"polars_l2.plot.{function}", max_segments=max_segments)
+
+
 def _segment_labels(report: pl.DataFrame) -> tuple[list[str], list[str]]:
     """Return the `by` column names of a report and one label per row."""
-    if "model" not in report.columns or "rmse" not in report.columns:
-        msg = (
-            "plot_report expects the output of polars_l2.report, with columns "
-            f"'model' and 'rmse'; got columns {report.columns}"
-        )
-        raise ValueError(msg)
     by = [c for c in report.columns if c not in _REPORT_METRIC_COLUMNS | {"model"}]
     if not by:
         return by, ["all rows"] * report.height
@@ -583,6 +617,7 @@ def plot_report(
     >>> figure.axes[0].get_xlabel()
     'RMSE (unweighted); bars: 95% confidence interval'
     """
+    _check_report(report, max_segments, function="plot_report")
     figure = _new_figure(7.0, 1.5 + 0.45 * min(report.height, max_segments))
     _draw_rmse(
         figure.add_subplot(),
@@ -645,6 +680,7 @@ def plot_concentration(
     >>> [ax.get_title() for ax in figure.axes]
     ['a', 'b']
     """
+    _check_curve(curve, max_segments, function="plot_concentration")
     panels = min(curve.select(_curve_segments(curve)[0]).n_unique(), max_segments)
     rows = math.ceil(panels / 3) if panels > 1 else 1
     figure = _new_figure(6.0 if panels <= 1 else 12.0, 4.5 * rows)
@@ -710,6 +746,8 @@ def plot_evaluation(
     >>> len(figure.axes)
     2
     """
+    _check_report(report, max_segments, function="plot_evaluation")
+    _check_curve(curve, max_segments, function="plot_evaluation")
     shown = min(report.height, max_segments)
     figure = _new_figure(12.0, max(4.5, 1.5 + 0.45 * shown))
     left, right = figure.subfigures(1, 2, squeeze=False)[0]
@@ -791,13 +829,14 @@ def plot_comparison(
     >>> figure.axes[0].get_xlabel()
     'MSE difference, candidate - baseline (bars: confidence interval)'
     """
-    needed = {"model", "overall", "mse_diff", "mse_diff_low", "mse_diff_high"}
-    if not needed <= set(comparison.columns):
-        msg = (
-            "plot_comparison expects the output of polars_l2.compare, with "
-            f"columns {sorted(needed)}; got columns {comparison.columns}"
-        )
-        raise ValueError(msg)
+    _check_frame(
+        comparison,
+        argument="comparison",
+        function="plot_comparison",
+        source="polars_l2.compare",
+        needed=("model", "overall", "mse_diff", "mse_diff_low", "mse_diff_high"),
+    )
+    options.check("polars_l2.plot.plot_comparison", max_segments=max_segments)
     keys = [c for c in comparison.columns if c not in _COMPARE_COLUMNS]
     segment = _segment_label(keys) if keys else pl.lit("")
     label = pl.concat_str(

@@ -21,7 +21,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import polars_l2
-from polars_l2.cli import _inputs
+from polars_l2.cli import _inputs, _opened
 from tests.test_cli import (
     assert_one_line_error,
     from_csv,
@@ -42,6 +42,12 @@ def evaluate(
     for key in by:
         args += ["--by", key]
     return inline(capsys, *args)
+
+
+def read(source: _inputs.Source) -> pl.DataFrame:
+    """Read a source as the command reads it: opened once, scanned."""
+    with _opened.opened(source, identify=False) as file:
+        return file.scan().collect()
 
 
 def assert_reports(got: str, rows: pl.DataFrame, by: Sequence[str]) -> None:
@@ -105,7 +111,7 @@ def test_hive_key_dtype_is_polars_own(tmp_path: Path) -> None:
         folder.mkdir(parents=True)
         pl.DataFrame({"y": [float(j)]}).write_parquet(folder / "part.parquet")
     polars = pl.scan_parquet(root, hive_partitioning=True).collect().sort("y")
-    ours = pl.concat([s.scan() for s in _inputs.discover([str(root)])]).collect()
+    ours = pl.concat([read(s) for s in _inputs.discover([str(root)])])
     assert ours.columns == ["y", *values]
     assert_frame_equal(ours.sort("y"), polars)
 
@@ -212,7 +218,8 @@ def test_an_empty_regular_file_is_still_skipped(tmp_path: Path) -> None:
     (tmp_path / "empty.csv").write_bytes(b"")
     (source,) = _inputs.discover([str(tmp_path / "empty.csv")])
     assert source.stream
-    assert source.is_empty()
+    with _opened.opened(source, identify=False) as file:
+        assert _inputs.is_empty(file.scan())
 
 
 @pytest.mark.skipif(not Path("/proc/meminfo").exists(), reason="needs /proc")
@@ -224,7 +231,8 @@ def test_a_proc_file_is_read_not_taken_for_empty(
     (tmp_path / "meminfo.csv").symlink_to("/proc/meminfo")
     (source,) = _inputs.discover([str(tmp_path / "meminfo.csv")])
     assert source.stream
-    assert not source.is_empty()
+    with _opened.opened(source, identify=False) as file:
+        assert not _inputs.is_empty(file.scan())
     assert_one_line_error(
         evaluate(capsys, tmp_path / "meminfo.csv"), r"meminfo\.csv: .*'y' not found"
     )

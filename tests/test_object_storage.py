@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -27,6 +29,15 @@ import pytest
 from polars_l2.cli import _inputs
 from tests.test_cli import assert_one_line_error, from_csv, make_data
 from tests.test_cli_inputs import assert_reports, evaluate
+from tests.test_cli_states import (
+    columns,
+    expected_n,
+    make_day,
+    n_of,
+    notes,
+    report_of,
+)
+from tests.test_cli_states import inline as inline_states
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -232,3 +243,137 @@ def test_polars_still_lists_object_storage() -> None:
     from polars.io._expand_paths import _expand_paths  # noqa: PLC0415
 
     assert callable(_expand_paths)
+
+
+# --- each object counted once --------------------------------------------------
+
+
+def _store() -> object:
+    return boto3.client(
+        "s3",
+        endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+
+
+def _put(key: str, frame: pl.DataFrame) -> None:
+    """Write `frame` as one parquet object with a plain PUT."""
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    _store().put_object(Bucket=BUCKET, Key=key, Body=buffer.getvalue())  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def days(s3: str, request: pytest.FixtureRequest) -> tuple[str, list[pl.DataFrame]]:
+    """Three day objects under a prefix of this test's own; return the prefix."""
+    prefix = f"days-{request.node.name}"
+    frames = [make_day(seed, rows=90 + 10 * seed) for seed in range(3)]
+    for i, frame in enumerate(frames):
+        _put(f"{prefix}/d{i}.parquet", frame)
+    return f"{s3}/{prefix}", frames
+
+
+def test_the_monitoring_recipe_over_a_glob_counts_each_object_once(
+    capsys: pytest.CaptureFixture[str],
+    days: tuple[str, list[pl.DataFrame]],
+    tmp_path: Path,
+) -> None:
+    prefix, frames = days
+    state = tmp_path / "st.parquet"
+    glob = f"{prefix}/*.parquet"
+    first = inline_states(
+        capsys, "evaluate", glob, *columns(), "--save-state", state, "-f", "csv"
+    )
+    assert n_of(report_of(first)) == expected_n(frames)
+    for _ in range(2):  # the job runs again, and again
+        again = inline_states(
+            capsys,
+            "evaluate",
+            glob,
+            "--state",
+            state,
+            "--save-state",
+            state,
+            "-f",
+            "csv",
+        )
+        assert n_of(report_of(again)) == expected_n(frames)
+        assert [re.sub(r" --state .*", "", line) for line in notes(again)] == [
+            f"polars-l2: note: skipping {prefix}/d{i}.parquet: already counted in"
+            for i in range(3)
+        ]
+
+
+def test_an_object_run_again_or_spelt_with_two_slashes_is_skipped(
+    capsys: pytest.CaptureFixture[str],
+    days: tuple[str, list[pl.DataFrame]],
+    tmp_path: Path,
+) -> None:
+    prefix, frames = days
+    state = tmp_path / "st.parquet"
+    d0 = f"{prefix}/d0.parquet"
+    doubled = d0.replace(f"{BUCKET}/", f"{BUCKET}//", 1)
+    both = inline_states(capsys, "evaluate", d0, doubled, *columns(), "-f", "csv")
+    assert both.returncode == 0, both.stderr
+    assert n_of(report_of(both)) == expected_n(frames[:1])
+    assert f"{doubled} (= {d0})" in both.stderr
+    inline_states(capsys, "evaluate", d0, *columns(), "--save-state", state)
+    for spelling in (d0, doubled):
+        again = inline_states(
+            capsys,
+            "evaluate",
+            spelling,
+            "--state",
+            state,
+            "--save-state",
+            state,
+            "-f",
+            "csv",
+        )
+        assert n_of(report_of(again)) == expected_n(frames[:1])
+        assert re.search(
+            rf"skipping {re.escape(spelling)}: already counted", notes(again)[0]
+        )
+
+
+def test_a_changed_object_is_counted_once_with_its_new_content(
+    capsys: pytest.CaptureFixture[str],
+    days: tuple[str, list[pl.DataFrame]],
+    tmp_path: Path,
+) -> None:
+    prefix, frames = days
+    state = tmp_path / "st.parquet"
+    d0 = f"{prefix}/d0.parquet"
+    inline_states(capsys, "evaluate", d0, *columns(), "--save-state", state)
+    corrected = make_day(7, rows=55)
+    _put(d0.removeprefix(f"s3://{BUCKET}/"), corrected)
+    update: list[str | Path] = ["evaluate", d0, "--state", state, "--save-state", state]
+    update += ["-f", "csv"]
+    changed = inline_states(capsys, *update)
+    assert n_of(report_of(changed)) == expected_n([frames[0], corrected])
+    assert notes(changed) == []
+    again = inline_states(capsys, *update)
+    assert n_of(report_of(again)) == expected_n([frames[0], corrected])
+    assert "already counted" in notes(again)[0]
+
+
+def test_a_server_side_copy_is_the_same_source(
+    capsys: pytest.CaptureFixture[str],
+    days: tuple[str, list[pl.DataFrame]],
+    tmp_path: Path,
+) -> None:
+    prefix, frames = days
+    state = tmp_path / "st.parquet"
+    key = f"{prefix}/d1.parquet".removeprefix(f"s3://{BUCKET}/")
+    _store().copy_object(  # type: ignore[attr-defined]
+        Bucket=BUCKET, Key=f"{key}.copy/d1.parquet", CopySource=f"{BUCKET}/{key}"
+    )
+    inline_states(
+        capsys, "evaluate", f"{prefix}/d1.parquet", *columns(), "--save-state", state
+    )
+    copy = f"s3://{BUCKET}/{key}.copy/d1.parquet"
+    result = inline_states(capsys, "evaluate", copy, "--state", state, "-f", "csv")
+    assert n_of(report_of(result)) == expected_n(frames[1:2])
+    assert "already counted" in notes(result)[0]

@@ -96,6 +96,14 @@ RULES: dict[str, Rule] = {
     "confidence": Rule(_is_level, "a number strictly between 0 and 1"),
     "top_share": Rule(_is_bool, "True or False"),
     "overall": Rule(_is_bool, "True or False"),
+    # 'no' is truthy: a string must not pass for True.
+    "allow_new_models": Rule(_is_bool, "True or False"),
+    "max_segments": Rule(
+        lambda value: (
+            isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        ),
+        "a positive integer",
+    ),
     "min_n": Rule(
         lambda value: (
             isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING, TypeAlias
 
 import polars as pl
@@ -59,6 +60,34 @@ def is_state(frame: object) -> bool:
         return False
     names = frame.collect_schema().names()
     return all(name in names for name in (*LEADING, *TRAILING))
+
+
+def is_state_file_schema(
+    names: Sequence[str], metadata: Mapping[str, str] | None
+) -> bool:
+    """Whether a table's columns and metadata are those of a saved state.
+
+    Both version markers must be there (the metadata's version, a number,
+    and the ``state_version`` column) with the columns of that version: all
+    of this version's, or for an older one at least those every version
+    had. One column named ``state_version`` does not make a state.
+
+    Examples
+    --------
+    >>> is_state_file_schema(["state_version", "y"], {METADATA_KEY: "5"})
+    False
+    >>> is_state_file_schema([*LEADING, *TRAILING], {})
+    False
+    >>> is_state_file_schema([*LEADING, *TRAILING], {METADATA_KEY: str(STATE_VERSION)})
+    True
+    """
+    written = (metadata or {}).get(METADATA_KEY, "")
+    if re.fullmatch(r"[0-9]{1,18}", written) is None:
+        return False
+    # Every version had these; the others came one version or another.
+    oldest = ("state_version", "model", "n")
+    needed = (*LEADING, *TRAILING) if int(written) >= STATE_VERSION else oldest
+    return all(name in names for name in needed)
 
 
 def state_keys(names: Sequence[str], *, function: str) -> list[str]:
@@ -136,7 +165,9 @@ def _check_versions(
         raise _invalid(function, label, problem)
     written = None if metadata is None else metadata.get(METADATA_KEY)
     if written is not None:
-        if not written.isdigit():
+        # ASCII digits only ('²' is a digit to str.isdigit, not to int), and
+        # few of them (int() refuses 4,300 digits).
+        if re.fullmatch(r"[0-9]{1,18}", written) is None:
             problem = f"its metadata {METADATA_KEY}={written!r} is not a version"
             raise _invalid(function, label, problem)
         if isinstance(newest, int) and int(written) < newest:
@@ -214,11 +245,39 @@ def _value_rules() -> list[tuple[str, str, pl.Expr]]:
         (m2, unknown, none_negative & (col(m2) < 0))
         for m2 in (*spreads, "abs_error_m2")
     ]
-    # Paired rows are some of the model's counted rows.
-    paired = col("paired_n")
-    rules += [
+    # Means of squares and absolute values are not negative, unless a
+    # negative weight made them so.
+    rules += [("sq_error_mean", unknown, none_negative & (col("sq_error_mean") < 0))]
+    return rules + _paired_rules()
+
+
+def _paired_rules() -> list[tuple[str, str, pl.Expr]]:
+    """Return the rules of the paired moments (null without a baseline)."""
+    col = pl.col
+    paired, negatives = col("paired_n"), col("paired_negative_weight_count")
+    unweighted, none_negative = col("weighted").not_(), negatives == 0
+    unknown = "is negative with no negative weight"
+    rules = [
+        # Paired rows are some of the model's counted rows.
         ("paired_n", "is negative", paired < 0),
-        ("paired_n", "exceeds n", paired > n),
+        ("paired_n", "exceeds n", paired > col("n")),
+        ("paired_negative_weight_count", "is negative", negatives < 0),
+        ("paired_negative_weight_count", "exceeds paired_n", negatives > paired),
+        (
+            "paired_negative_weight_count",
+            "is not 0, unweighted",
+            unweighted & (negatives != 0),
+        ),
+        ("paired_weight_sq_sum", "is negative", col("paired_weight_sq_sum") < 0),
+        ("sq_error_diff_m2", unknown, none_negative & (col("sq_error_diff_m2") < 0)),
+    ]
+    rules += [
+        (name, "differs from paired_n, unweighted", unweighted & (col(name) != paired))
+        for name in ("paired_weight_sum", "paired_weight_sq_sum")
+    ]
+    rules += [
+        (name, unknown, none_negative & (col(name) < 0))
+        for name in ("paired_sq_error_mean", "paired_baseline_sq_error_mean")
     ]
     return rules
 

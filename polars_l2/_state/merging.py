@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2._core import arguments, moments
+from polars_l2._core import arguments, moments, options
 from polars_l2._core import keys as keys_
 from polars_l2._core import top_share as top_share_
 from polars_l2._state.checks import StateSource, load
@@ -172,6 +172,7 @@ def merge(
     # Keys by exact name; the order column's name is free of every key.
     order = "_l2_order" + "_" * max((len(key) for key in keys), default=0)
     by = [arguments.column(key) for key in keys]
+    _check_counts_fit(stacked, by, function=function)
     histogram = top_share_.HISTOGRAM
     merged = (
         stacked.with_row_index(order)
@@ -207,6 +208,32 @@ def merge(
     )
 
 
+#: The counts of a state (Int64): merged, they are summed.
+_COUNTS = tuple(name for name, dtype in moments.MOMENTS.items() if dtype == pl.Int64)
+_INT64_MAX = 2**63 - 1
+
+
+def _check_counts_fit(
+    stacked: pl.DataFrame, by: Sequence[pl.Expr], *, function: str
+) -> None:
+    """Refuse a merge whose summed counts would pass Int64's range (and wrap)."""
+    wide = [arguments.column(name).cast(pl.Int128) for name in _COUNTS]
+    # Counts are checked non-negative, so the column's total bounds each group's.
+    totals = stacked.select(column.sum() for column in wide).row(0)
+    if all(total <= _INT64_MAX for total in totals):
+        return
+    sums = stacked.group_by([pl.col("model"), *by]).agg(c.sum() for c in wide)
+    for name in _COUNTS:
+        largest = sums.get_column(name).max()
+        if isinstance(largest, int) and largest > _INT64_MAX:
+            msg = (
+                f"{function}: merging these states would count {largest} in "
+                f"column {name!r} of one segment, more than a state holds "
+                "(2**63 - 1); merge fewer states"
+            )
+            raise L2InputError(msg)
+
+
 def _merge_histograms(
     stacked: pl.DataFrame, merged: pl.DataFrame, keys: list[str]
 ) -> pl.DataFrame:
@@ -227,21 +254,20 @@ def _merge_histograms(
         [pl.col("model"), *(pl.col(name) for name in inner)],
     )
     group = ["model", *inner]
-    packed = top_share_.pack(top_share_.merge(bins, group), group).collect()
+    # Longer than every key, so no key is named like it.
+    merged_bins = f"_l2_bins{'_' * longest}"
+    packed = (
+        top_share_.pack(top_share_.merge(bins, group), group)
+        .rename({histogram: merged_bins})
+        .collect()
+    )
     empty = pl.lit([], top_share_.HISTOGRAM_DTYPE)
     joined = (
         merged.select(pl.all(), *renamed)
-        .join(
-            packed,
-            on=group,
-            how="left",
-            nulls_equal=True,
-            suffix="_l2_bins",
-            maintain_order="left",
-        )
+        .join(packed, on=group, how="left", nulls_equal=True, maintain_order="left")
         .with_columns(
             pl.when(pl.col(histogram))
-            .then(pl.col(f"{histogram}_l2_bins").fill_null(empty))
+            .then(pl.col(merged_bins).fill_null(empty))
             .alias(histogram)
         )
     )
@@ -337,6 +363,7 @@ def merge_states(
     └───────┴─────┴────────────┴───────────────┘
     """
     function = "polars_l2.merge_states"
+    options.check(function, allow_new_models=allow_new_models)
     sources = list(states)
     _refuse_same_file(sources, function=function)
     parts = []

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import shutil
 import signal
 import sys
@@ -28,15 +29,23 @@ import polars as pl
 
 import polars_l2
 from polars_l2._core import metrics
-from polars_l2.cli import _compare, _ledger, _signals
+from polars_l2.cli import _compare, _ledger, _opened, _rust_output, _signals
 from polars_l2.cli._demo import DEMO, demo_report, demo_story
-from polars_l2.cli._errors import USER_ERRORS, CliError, about, first_line
+from polars_l2.cli._errors import (
+    PANIC,
+    USER_ERRORS,
+    CliError,
+    about,
+    printable,
+    user_message,
+)
 from polars_l2.cli._evaluate import (
     ColumnOptions,
     all_rows,
     column_spec,
     evaluate,
     load_states,
+    read_rows,
 )
 from polars_l2.cli._inputs import discover, same_file, supported_extensions
 from polars_l2.cli._output import (
@@ -66,7 +75,7 @@ from polars_l2.cli._output import (
 from polars_l2.cli._progress import wanted as _progress_wanted
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from polars_l2._core.arguments import Spec
     from polars_l2.cli._evaluate import Outcome
@@ -85,7 +94,8 @@ examples:
 exit status:
   0    success (also when the reader of the output stops early: | head)
   1    a bug in polars-l2: a line asking for a report, then the traceback
-  2    bad input (files, columns, options): one line on stderr
+  2    bad input (files, columns, options; a corrupt file, also one that makes
+       Polars panic; a damaged state; stdout closed): one line on stderr
   3    compare --fail-if-worse: a candidate is worse in some segment
   130  interrupted (SIGINT, Ctrl-C): one line
   143  terminated (SIGTERM): one line
@@ -136,24 +146,32 @@ inputs:
   A directory means every supported file below it, at any depth, in sorted
   order, skipping names that start with '.' or '_'. Files are scanned lazily
   and run on Polars' streaming engine.
-  Object storage: s3://, gs://, az:// and hf:// files, prefixes and globs,
-  read by Polars with the credentials and endpoint in the environment
-  (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...).
+  Object storage: s3://, gs:// and az:// files, prefixes and globs, listed
+  by Polars and each object downloaded once, with the credentials and
+  endpoint in the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...);
+  hf:// objects are refused.
   Hive directories (preds/region=north/part.parquet) give their keys as
   columns, usable as --by; integers are Int64, numbers Float64, dates Date,
   anything else String, as Polars types them.
   A file reached twice (two spellings, a hard or symbolic link) is read once,
-  with a one-line notice. A FIFO or /proc file is read once into memory; one
-  without an extension (<(command)) is refused, as is a Delta Lake table.
+  with a one-line notice. Each file is opened once and scanned through that
+  open file (names are literal: d[1].csv is that file); an object is
+  downloaded once. A FIFO or /proc file is copied to a temporary file, at
+  most $POLARS_L2_MAX_STREAM_BYTES bytes (16 GiB); one without an extension
+  (<(command)) is refused, as are devices and a Delta Lake table.
 
 one file or several:
   One data file (and no --state) is evaluated in one query: every column is
   exactly polars_l2.report's. Several files, or --state, are reduced one file
-  at a time to mergeable states, in memory that grows with the number of
-  segments, not rows, and merged: every column is the same up to rounding,
+  at a time to mergeable states, merged as they come, in memory that grows
+  with the number of segments, not rows or files: every column is the same
+  up to rounding,
   except top_1pct_share, which is then null (it needs the largest 1% of all
   the squared errors at once, which no state keeps).
   A file with no data rows is skipped; it is an error if nothing is left.
+  Identical content given twice is one source: the second is skipped with a
+  note, on every route. A parquet file whose row groups claim more than 4 Mi
+  rows is read in slices of 4 Mi rows (memory does not follow the claim).
   Segment keys keep their dtypes; files whose keys differ in dtype merge in
   a common one (Int64 and Float64 in Float64), or are refused naming the key.
 
@@ -162,14 +180,17 @@ states:
   the schema of polars_l2.state_schema). --state FILE (repeatable) merges a
   saved state in, so new files are added without reading the old ones again.
   --save-state may name one of the --state files: it is replaced atomically,
-  under a lock (.FILE.lock) held from reading the states to writing it, so
-  concurrent updates wait for each other (up to --lock-timeout seconds).
+  under a lock (.FILE.lock beside the file FILE leads to, so every spelling
+  of a state takes one lock; never opened through a link) held from reading
+  the states to writing it, so concurrent updates wait for each other (up to
+  --lock-timeout seconds).
   A state records its columns: with --state, column options left out are
   taken from it, and options given must match it. Models that differ from
   the state's are refused unless --allow-new-models is given.
-  A state lists the files it has absorbed (by content): a file already
-  counted, or a state given twice, is skipped with a note, so rerunning a job
-  never counts a day twice.
+  A state lists the sources it has absorbed, by the SHA-256 of the bytes
+  read (files, streams and objects alike): a source already counted, or a
+  state given twice, is skipped with a note, so rerunning a job never counts
+  a day twice, whatever the path or URI it is read from.
   --save-state refuses to replace a file that is not a polars-l2 state, and
   says on stderr, in one line, what it saved: the path, segments and rows.
   Keep states and reports out of data directories, or start their names with
@@ -228,8 +249,16 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line: no usage block."""
 
     def error(self, message: str) -> NoReturn:
-        one_line = " ".join(message.split())
+        one_line = " ".join(printable(message).split())
         self.exit(EXIT_ERROR, f"{self.prog}: error: {one_line} (see {self.prog} -h)\n")
+
+
+def _output_path(text: str) -> Path:
+    """Return an output's path; refuse a name that ends with '/' (a directory)."""
+    if text.endswith(("/", os.sep)):
+        msg = f"{text!r} ends with '/', so it names a directory, not a file to write"
+        raise argparse.ArgumentTypeError(msg)
+    return Path(text)
 
 
 def _confidence(text: str) -> float:
@@ -261,7 +290,7 @@ def _add_output_options(
         "-o",
         "--output",
         metavar="FILE",
-        type=Path,
+        type=_output_path,
         help="write to FILE (atomically) instead of standard output",
     )
     if table == "report":
@@ -275,7 +304,7 @@ def _add_output_options(
     group.add_argument(
         "--plot",
         metavar="FILE",
-        type=Path,
+        type=_output_path,
         help=f"also draw the {plot} to FILE, in the format its extension names "
         "(png, svg, pdf, ...; needs polars-l2[plot])",
     )
@@ -295,7 +324,7 @@ def _add_state_options(parser: argparse.ArgumentParser) -> None:
     states.add_argument(
         "--save-state",
         metavar="FILE",
-        type=Path,
+        type=_output_path,
         help="write the merged state of this evaluation to FILE (parquet), "
         "holding a lock on FILE from reading the states to writing it",
     )
@@ -480,7 +509,7 @@ def _column_options(args: argparse.Namespace) -> ColumnOptions:
 
 
 def _notice(text: str) -> None:
-    _say(f"{PROG}: note: {' '.join(text.split())}\n")
+    _say(f"{PROG}: note: {' '.join(printable(text).split())}\n")
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
@@ -523,15 +552,17 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             allow_new_models=args.allow_new_models,
             notice=_notice,
         )
-        _write_outputs(args, outcome, sources, spec)
+        _write_outputs(args, outcome, spec)
     if args.save_state is not None and outcome.state is not None:
-        _say(f"{PROG}: {state_summary(args.save_state, outcome.state)}\n")
+        _say(f"{PROG}: {printable(state_summary(args.save_state, outcome.state))}\n")
     return 0
 
 
 def _sources(args: argparse.Namespace) -> list[Source]:
     """Find the data files, and check that every ``--state`` file exists."""
-    sources = discover(args.paths, notice=lambda line: _say(f"{PROG}: {line}\n"))
+    sources = discover(
+        args.paths, notice=lambda line: _say(f"{PROG}: {printable(line)}\n")
+    )
     for state_path in args.state:
         with about(state_path):
             if not state_path.is_file():
@@ -565,7 +596,7 @@ def _state_output(
 
 
 def _write_outputs(
-    args: argparse.Namespace, outcome: Outcome, sources: list[Source], spec: Spec | None
+    args: argparse.Namespace, outcome: Outcome, spec: Spec | None
 ) -> None:
     """Write the report, the plot and the state, each whole, the state last.
 
@@ -575,11 +606,11 @@ def _write_outputs(
     text = _report_text(outcome.report, args)
     others: list[tuple[Path, Writer]] = []
     if args.plot is not None and spec is not None:
-        # The plot reads the data files again: their errors are the user's.
-        with about(None):
+        # The plot reads the files counted again: their errors are the user's.
+        with about(None), read_rows(outcome.read, identify=False) as scans:
             figure = evaluation_figure(
                 outcome.report,
-                all_rows(sources, spec, skip=outcome.skipped),
+                all_rows(scans, spec),
                 spec,
                 confidence=args.confidence,
                 by_segment=args.plot_segments,
@@ -601,7 +632,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     sources = _sources(args)
     _check_outputs(args, [s.path for s in sources if isinstance(s.path, Path)])
     if _compare.needs_rows(args, sources):
-        table = _compare.on_rows(args, sources)
+        table = _compare.on_rows(args, sources, notice=_notice)
         _emit(
             render(table, args.format), args.output, _compare.plot_output(args, table)
         )
@@ -661,7 +692,7 @@ def _say(text: str) -> None:
 
 
 def _fail(message: str) -> int:
-    _say(f"{PROG}: error: {' '.join(message.split())}\n")
+    _say(f"{PROG}: error: {' '.join(printable(message).split())}\n")
     return EXIT_ERROR
 
 
@@ -699,7 +730,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
     reopen_closed_streams()
-    with _signals.handled() as received:
+    with (
+        _signals.handled() as received,
+        _copies_closed(),
+        _rust_output.kept() as rust,
+    ):
         try:
             return _run(argv)
         except _signals.Stopped as stop:
@@ -708,15 +743,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:  # SIGINT, when main did not install the handler
             received.ending = True
             return _signals.stopped(signal.SIGINT)
-        except Exception as error:
+        except (Exception, PANIC) as error:
             received.ending = True
             if received.signum is not None:
                 # An error raised in place of the signal's exception (by a
                 # library that caught it) is still the signal's doing.
                 return _signals.stopped(received.signum)
             if isinstance(error, USER_ERRORS):
-                return _fail(first_line(error))
-            return _bug()  # anything else is a bug in polars-l2
+                # A panic on a user's file is said in this one line only.
+                rust.drop = isinstance(error.__cause__, PANIC)
+                return _fail(user_message(error))
+            # Anything else, a Rust panic outside the reading of a user's
+            # file included, is a bug in polars-l2.
+            return _bug()
+
+
+@contextlib.contextmanager
+def _copies_closed() -> Iterator[None]:
+    try:
+        yield
+    finally:
+        _opened.close_copies()
 
 
 def _run(argv: Sequence[str] | None) -> int:
@@ -724,5 +771,9 @@ def _run(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         return _fail(f"choose a command: evaluate or demo (see {PROG} -h)")
+    if sys.stdout is None and args.output is None:
+        # Started with stdout closed (>&-): the report would go nowhere.
+        msg = "standard output is closed: nowhere to write the report (give --output)"
+        raise CliError(msg)
     status: int = args.handler(args)
     return status

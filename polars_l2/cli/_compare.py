@@ -21,7 +21,7 @@ import polars as pl
 import polars_l2
 from polars_l2 import plot
 from polars_l2.cli._errors import CliError, about
-from polars_l2.cli._evaluate import ColumnOptions, scan_rows
+from polars_l2.cli._evaluate import ColumnOptions, read_rows
 from polars_l2.cli._output import plot_format, plot_writer
 
 if TYPE_CHECKING:
@@ -162,27 +162,36 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def on_rows(args: argparse.Namespace, sources: list[Source]) -> pl.DataFrame:
-    """Return :func:`polars_l2.compare` of the files' rows, read as one frame."""
+def on_rows(
+    args: argparse.Namespace,
+    sources: list[Source],
+    *,
+    notice: Callable[[str], None],
+) -> pl.DataFrame:
+    """Return :func:`polars_l2.compare` of the files' rows, read as one frame.
+
+    Each file is read once; a file with the content of another is skipped
+    with a notice, as the state route skips it.
+    """
     if not args.actual:
         msg = "--actual is required with data files"
         raise CliError(msg)
-    scans = [scan for scan in map(scan_rows, sources) if scan is not None]
-    if not scans:
-        msg = "empty input: no data rows"
-        raise CliError(msg)
-    frame = pl.concat(scans, how="diagonal_relaxed")
-    with about(sources[0].path if len(sources) == 1 else None):
-        return polars_l2.compare(
-            frame,
-            args.actual,
-            args.baseline,
-            args.candidate,
-            by=args.by or None,
-            weight=args.weight,
-            cluster=args.cluster,
-            **_options(args),
-        )
+    with read_rows(sources, identify=len(sources) > 1, notice=notice) as scans:
+        if not scans:
+            msg = "empty input: no data rows"
+            raise CliError(msg)
+        frame = pl.concat([scan for _, scan in scans], how="diagonal_relaxed")
+        with about(sources[0].path if len(sources) == 1 else None):
+            return polars_l2.compare(
+                frame,
+                args.actual,
+                args.baseline,
+                args.candidate,
+                by=args.by or None,
+                weight=args.weight,
+                cluster=args.cluster,
+                **_options(args),
+            )
 
 
 def on_state(args: argparse.Namespace, merged: pl.DataFrame) -> pl.DataFrame:

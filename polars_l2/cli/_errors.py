@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import polars as pl
+import pyarrow as pa
 
 import polars_l2
 
@@ -55,11 +56,20 @@ DATA_ERRORS: tuple[type[Exception], ...] = (
 #: The errors that are the user's wherever they are raised.
 USER_ERRORS: tuple[type[Exception], ...] = (CliError, polars_l2.L2InputError)
 
-#: The errors that are the user's where a user's path is read or written.
-_PATH_ERRORS: tuple[type[Exception], ...] = (
+#: What a Rust library raises when it panics: a BaseException, which no
+#: ``except Exception`` catches. Where a user's file is read, a panic is
+#: the file's doing (a corrupt page, a footer that claims 2**62 rows);
+#: anywhere else it is a bug.
+PANIC: type[BaseException] = pl.exceptions.PanicException
+
+#: The errors that are the user's where a user's path is read or written
+#: (pyarrow reads parquet footers and the states' schemas).
+_PATH_ERRORS: tuple[type[BaseException], ...] = (
     polars_l2.L2InputError,
     *DATA_ERRORS,
+    pa.ArrowException,
     OSError,
+    PANIC,
 )
 
 # "polars_l2.report: " names a Python function; on the command line the file
@@ -85,6 +95,66 @@ def _object_store_line(text: str) -> str:
         return f"{message.group(1).rstrip('.')} ({code.group(1)})"
     line = text.removeprefix(_STORE_PREFIX).splitlines()[0]
     return _STORE_DETAIL.sub("", line)
+
+
+#: Characters a terminal acts on or that break a line: C0 and C1 controls
+#: (ESC, newline, carriage return...), DEL, Unicode's line and paragraph
+#: separators and its bidirectional overrides and isolates (a character
+#: class body, for the patterns here and in the tables' cells).
+CONTROLS = "\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069"
+_UNPRINTABLE = re.compile(f"[{CONTROLS}]")
+_NAMED = {"\\": "\\\\", "|": "\\|", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_character(match: re.Match[str]) -> str:
+    r"""Return the escape of one matched character: ``\n``, ``\x1b``, ``\u202e``.
+
+    Examples
+    --------
+    >>> print(re.sub("[\x1b|]", escape_character, "a|\x1b"))
+    a\|\x1b
+    """
+    character = match.group()
+    named = _NAMED.get(character)
+    if named is not None:
+        return named
+    code = ord(character)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    r"""Return `text` with every control character escaped, on one line.
+
+    A file name or a name read from a state can hold anything: a newline
+    would cut a message in two, an escape sequence would act on the
+    terminal (``\x1b]0;...\x07`` sets its title).
+
+    Examples
+    --------
+    >>> print(printable("day\n1.csv"), printable("\x1b]0;owned\x07"))
+    day\n1.csv \x1b]0;owned\x07
+    """
+    return _UNPRINTABLE.sub(escape_character, text)
+
+
+def user_message(error: BaseException) -> str:
+    r"""Return the one line that says what is wrong in a user's error.
+
+    The command line's own errors and the library's are one line by
+    construction, except for the names they quote: the whole message is
+    kept (a newline in a name cannot cut it), without the library's
+    ``polars_l2.<function>: `` prefix.
+
+    Examples
+    --------
+    >>> print(user_message(CliError("a\nb.csv: no such file or directory")))
+    a\nb.csv: no such file or directory
+    >>> print(user_message(polars_l2.L2InputError("polars_l2.report: bad")))
+    bad
+    """
+    if isinstance(error, (CliError, polars_l2.L2InputError)):
+        return printable(_FUNCTION_PREFIX.sub("", str(error)).strip())
+    return printable(first_line(error))
 
 
 def extension_words(suffix: str) -> str:
@@ -151,4 +221,7 @@ def about(path: Path | str | None) -> Iterator[None]:
         raise
     except _PATH_ERRORS as error:
         prefix = "" if path is None else f"{path}: "
-        raise CliError(f"{prefix}{first_line(error)}") from error
+        what = first_line(error)
+        if isinstance(error, PANIC):
+            what = f"the reader failed on this file ({what})"
+        raise CliError(f"{prefix}{what}") from error

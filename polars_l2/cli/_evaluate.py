@@ -9,17 +9,23 @@ bar is drawn:
   ``top_1pct_share``.
 - **Several data files, or any** ``--state``: each file is reduced, one after
   another, to a mergeable state (:func:`polars_l2.state`; this is what the
-  progress bar counts), the states and the saved ones are merged
-  (:func:`polars_l2.merge_states`) and finalised (:func:`polars_l2.finalize`).
-  Every column equals the report on all the data up to rounding,
-  ``top_1pct_share`` included (each state keeps the squared errors'
-  histogram, whose fixed bins merge by adding). Memory
-  grows with the number of segments, not of rows (measured: about 300 MB
-  for 10, 20 and 40 million rows and 1,000 segments).
+  progress bar counts), and the states and the saved ones are merged as they
+  come (:class:`Merger`, :func:`polars_l2.merge_states`) and finalised
+  (:func:`polars_l2.finalize`). Every column equals the report on all the
+  data up to rounding, ``top_1pct_share`` included (each state keeps the
+  squared errors' histogram, whose fixed bins merge by adding). Memory
+  grows with the number of segments, not of rows or files (measured: about
+  300 MB for 10, 20 and 40 million rows and 1,000 segments).
+
+Each file is opened once (:mod:`polars_l2.cli._opened`); a file whose
+content is counted already, in a ``--state`` or earlier in the run, is
+skipped with a note on every route, the one-query route included. A parquet
+file with huge row groups is read in slices (:mod:`polars_l2.cli._row_groups`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 from dataclasses import dataclass, field
@@ -33,12 +39,14 @@ from polars_l2._core import arguments
 from polars_l2._core.arguments import Spec, column
 from polars_l2._core.per_output import OUTPUT_KEY
 from polars_l2._state import RESERVED, Measured
-from polars_l2.cli import _ledger
+from polars_l2.cli import _ledger, _row_groups
 from polars_l2.cli._errors import CliError, about
+from polars_l2.cli._inputs import is_empty
+from polars_l2.cli._opened import opened
 from polars_l2.cli._progress import Progress
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from pathlib import Path
     from typing import TextIO
 
@@ -47,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "STREAMING",
     "ColumnOptions",
+    "Merger",
     "Outcome",
     "SavedStates",
     "Spec",
@@ -54,7 +63,7 @@ __all__ = [
     "column_spec",
     "evaluate",
     "load_states",
-    "scan_rows",
+    "read_rows",
 ]
 
 #: Common-subplan elimination shares one scan between the group-bys of a plan
@@ -74,6 +83,8 @@ class Outcome:
     skipped: list[Location] = field(default_factory=list)
     #: Every source the state has absorbed (see :mod:`polars_l2.cli._ledger`).
     ledger: list[_ledger.Entry] = field(default_factory=list)
+    #: The files counted (each content once), in order.
+    read: list[Source] = field(default_factory=list)
 
 
 @dataclass
@@ -241,11 +252,63 @@ def _empty_input(paths: list[Location]) -> CliError:
     return CliError(f"empty input: no data rows in {shown}")
 
 
-def scan_rows(source: Source) -> pl.LazyFrame | None:
-    """Scan a file, or return None if it has no data rows."""
-    with about(source.path):
-        return None if source.is_empty() else source.scan()
-    raise AssertionError  # pragma: no cover - for type checkers
+class Merger:
+    """Merge states as they come, so memory grows with segments, not files.
+
+    Up to :attr:`FAN_IN` states wait; then they are merged into one, which
+    waits with the next ones (merging is exact up to rounding, in any
+    grouping). A merged state is labelled by its first part, for messages.
+    """
+
+    FAN_IN = 32
+
+    def __init__(
+        self, saved: Sequence[tuple[str, pl.DataFrame]], *, allow_new_models: bool
+    ) -> None:
+        self._parts = list(saved)
+        self._allow_new_models = allow_new_models
+        self._merges = 0
+
+    def add(self, label: str, state: pl.DataFrame) -> None:
+        """Take one more state; merge those waiting once there are enough."""
+        self._parts.append((label, state))
+        if len(self._parts) > self.FAN_IN:
+            self._fold()
+
+    def _fold(self) -> None:
+        first = self._parts[0][0].removesuffix(" and those after it")
+        merged = self._merge()
+        self._parts = [(f"{first} and those after it", merged)]
+
+    def _merge(self) -> pl.DataFrame:
+        # What is wrong with the states together (different segments) is
+        # about no one file.
+        with about(None):
+            merged = _state.merge(self._parts, allow_new_models=self._allow_new_models)
+        self._merges += 1
+        return merged
+
+    @property
+    def waiting(self) -> int:
+        """How many states wait to be merged (at most :attr:`FAN_IN` + 1)."""
+        return len(self._parts)
+
+    def result(self) -> pl.DataFrame | None:
+        """Return the merge of every state taken; None if there was none."""
+        return self._merge() if self._parts else None
+
+
+@dataclass
+class _Run:
+    """What one evaluation has read so far."""
+
+    counted: _ledger.Counted
+    ledger: list[_ledger.Entry]
+    merger: Merger
+    #: The sources counted, in order (an empty one too).
+    read: list[Source] = field(default_factory=list)
+    #: The sources without data rows.
+    empty: list[Location] = field(default_factory=list)
 
 
 def evaluate(
@@ -263,6 +326,12 @@ def evaluate(
     baseline: str | None = None,
 ) -> Outcome:
     """Evaluate the files and saved states into one report.
+
+    Each file is opened once (:mod:`polars_l2.cli._opened`): a file whose
+    content is counted already, in a ``--state`` or earlier in this run, is
+    skipped with a notice; the others are each reduced to a state and merged
+    as they come (:class:`Merger`). One file alone, without ``--state``, is
+    evaluated in one query, unless its parquet row groups must be sliced.
 
     Parameters
     ----------
@@ -303,76 +372,91 @@ def evaluate(
     if sources and spec is None:  # pragma: no cover - the parser requires it
         msg = "--actual and --predicted are required to read data files"
         raise CliError(msg)
-    ledger = [entry for state in states.inputs for entry in state.absorbed()]
-    if want_state or states.inputs:
-        # Fingerprints cost a read of each file; only a ledger needs them.
-        chosen, entries = _ledger.plan_files(
-            [s.path for s in sources], states.inputs, notice
-        )
-        sources = [s for s in sources if s.path in set(chosen)]
-        ledger += entries
     if spec is not None and states.measured is not None and sources:
         _say_new_models(states.measured, spec, notice)
-    if len(sources) == 1 and not states.frames and spec is not None:
-        outcome = _evaluate_whole(
-            sources[0],
-            spec,
-            confidence=confidence,
-            top_share=top_share,
-            want_state=want_state,
-            baseline=baseline,
-        )
-        outcome.ledger = ledger
-        return outcome
-    file_states, skipped = _file_states(
-        sources,
-        spec,
-        progress_stream=progress_stream,
-        progress=progress,
-        top_share=top_share,
-        baseline=baseline,
+    run = _Run(
+        _ledger.Counted(states.inputs),
+        [entry for state in states.inputs for entry in state.absorbed()],
+        Merger(states.frames, allow_new_models=allow_new_models),
     )
-    if not file_states and not states.frames:
-        raise _empty_input(skipped)
-    parts = [*states.frames, *((str(path), f) for path, f in file_states)]
-    # What is wrong with the states together (different segments) is about
-    # no one file.
-    with about(None):
-        merged = _state.merge(parts, allow_new_models=allow_new_models)
-    report = polars_l2.finalize(merged, confidence=confidence)
-    _check_not_empty(report)
-    return Outcome(report, merged, skipped, ledger)
-
-
-def _file_states(
-    sources: list[Source],
-    spec: Spec | None,
-    *,
-    progress_stream: TextIO,
-    progress: bool,
-    top_share: bool,
-    baseline: str | None,
-) -> tuple[list[tuple[Location, pl.DataFrame]], list[Location]]:
-    """Reduce each file to its state, one after another; list the empty ones."""
-    file_states: list[tuple[Location, pl.DataFrame]] = []
-    skipped: list[Location] = []
+    options = _Options(confidence, top_share, want_state, baseline)
+    alone = len(sources) == 1 and not states.frames
     with Progress(len(sources), stream=progress_stream, enabled=progress) as bar:
         for source in sources:
-            assert spec is not None  # checked by the caller
-            frame = scan_rows(source)
-            if frame is None:
-                skipped.append(source.path)
-            else:
-                # Column and dtype errors come while the plan is built,
-                # before any data is read.
-                with about(source.path):
-                    query = _state.state_query(
-                        frame, spec, top_share=top_share, baseline=baseline
-                    )
-                    state = query.collect(engine="streaming", optimizations=STREAMING)
-                file_states.append((source.path, state))
+            assert spec is not None  # checked above
+            whole = _read(source, spec, run, options, alone=alone, notice=notice)
+            if whole is not None:
+                whole.ledger = run.ledger
+                return whole
             bar.advance()
-    return file_states, skipped
+    merged = run.merger.result()
+    if merged is None:
+        raise _empty_input(run.empty)
+    report = polars_l2.finalize(merged, confidence=confidence)
+    _check_not_empty(report)
+    return Outcome(report, merged, run.empty, run.ledger, run.read)
+
+
+@dataclass(frozen=True)
+class _Options:
+    confidence: float
+    top_share: bool
+    want_state: bool
+    baseline: str | None
+
+
+def _read(
+    source: Source,
+    spec: Spec,
+    run: _Run,
+    options: _Options,
+    *,
+    alone: bool,
+    notice: Callable[[str], None],
+) -> Outcome | None:
+    """Count one file into `run`; return the whole outcome if it is read alone."""
+    with opened(source, identify=options.want_state or not alone) as file:
+        if file.entry is not None:
+            why = run.counted.skip(file.entry)
+            if why is not None:
+                notice(why)
+                return None
+        with about(source.path):
+            frame = file.scan()
+            empty = is_empty(frame)
+            sliced = (
+                None if empty else _row_groups.rows_to_slice(file.target, source.format)
+            )
+        outcome = None
+        if empty:
+            run.empty.append(source.path)
+            if alone:
+                raise _empty_input([source.path])
+        elif alone and sliced is None:
+            outcome = _evaluate_whole(frame, source, spec, options)
+        else:
+            parts = [frame] if sliced is None else _row_groups.slices(frame, sliced)
+            for part in parts:  # one slice in memory at a time
+                run.merger.add(source.name, _state_of(part, source, spec, options))
+        file.check_unchanged()
+    if file.entry is not None:
+        run.ledger.append(file.entry)
+    run.read.append(source)
+    if outcome is not None:
+        outcome.read = run.read
+    return outcome
+
+
+def _state_of(
+    frame: pl.LazyFrame, source: Source, spec: Spec, options: _Options
+) -> pl.DataFrame:
+    # Column and dtype errors come while the plan is built, before any data
+    # is read.
+    with about(source.path):
+        query = _state.state_query(
+            frame, spec, top_share=options.top_share, baseline=options.baseline
+        )
+        return query.collect(engine="streaming", optimizations=STREAMING)
 
 
 def _say_new_models(
@@ -394,30 +478,26 @@ def _say_new_models(
 
 
 def _evaluate_whole(
-    source: Source,
-    spec: Spec,
-    *,
-    confidence: float,
-    top_share: bool,
-    want_state: bool,
-    baseline: str | None,
+    frame: pl.LazyFrame, source: Source, spec: Spec, options: _Options
 ) -> Outcome:
-    frame = scan_rows(source)
-    if frame is None:
-        raise _empty_input([source.path])
     with about(source.path):
         queries = [
             _report.report_query(
-                frame, spec, confidence=confidence, top_share=top_share
+                frame,
+                spec,
+                confidence=options.confidence,
+                top_share=options.top_share,
             )
         ]
-        if want_state:
+        if options.want_state:
             queries.append(
-                _state.state_query(frame, spec, top_share=top_share, baseline=baseline)
+                _state.state_query(
+                    frame, spec, top_share=options.top_share, baseline=options.baseline
+                )
             )
         results = pl.collect_all(queries, engine="streaming", optimizations=STREAMING)
     _check_not_empty(results[0])
-    return Outcome(results[0], results[1] if want_state else None)
+    return Outcome(results[0], results[1] if options.want_state else None)
 
 
 def _check_not_empty(report: pl.DataFrame) -> None:
@@ -429,20 +509,42 @@ def _check_not_empty(report: pl.DataFrame) -> None:
         raise CliError(msg)
 
 
-def all_rows(
-    sources: list[Source], spec: Spec, *, skip: list[Location]
-) -> pl.LazyFrame:
+@contextlib.contextmanager
+def read_rows(
+    sources: Sequence[Source],
+    *,
+    identify: bool,
+    notice: Callable[[str], None] = lambda _: None,
+) -> Iterator[list[tuple[Source, pl.LazyFrame]]]:
+    """Open every file at once and yield the scans of those with data rows.
+
+    With `identify`, a file whose content another has given already is
+    skipped with a notice, as :func:`evaluate` skips it. The files stay open
+    for the duration of the block, which reads them.
+    """
+    counted = _ledger.Counted([])
+    scans = []
+    with contextlib.ExitStack() as stack:
+        for source in sources:
+            file = stack.enter_context(opened(source, identify=identify))
+            why = None if file.entry is None else counted.skip(file.entry)
+            if why is not None:
+                notice(why)
+                continue
+            with about(source.path):
+                frame = file.scan()
+                if not is_empty(frame):
+                    scans.append((source, frame))
+        yield scans
+
+
+def all_rows(scans: Sequence[tuple[Source, pl.LazyFrame]], spec: Spec) -> pl.LazyFrame:
     """Return the rows of every file as one lazy frame (the columns of `spec`).
 
     Dtypes that differ between files (an integer column in one CSV, a float
     one in another) are relaxed to their common supertype.
     """
-    skipped = set(skip)
     return pl.concat(
-        [
-            s.scan().select(column(name) for name in spec.needed)
-            for s in sources
-            if s.path not in skipped
-        ],
+        [frame.select(column(name) for name in spec.needed) for _, frame in scans],
         how="vertical_relaxed",
     )

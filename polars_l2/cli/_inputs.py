@@ -38,16 +38,19 @@ other schemes of :data:`REMOTE`).
   (same device and inode) and it is read the first time only; a one-line
   notice names the repeats.
 - **Non-regular files** (a FIFO, ``/dev/fd/N`` from process substitution, a
-  ``/proc`` file whose size reads 0) are read once into memory and then
-  scanned by their extension; without an extension they are refused, since
-  nothing names their format.
+  ``/proc`` file whose size reads 0) are copied once, bounded, when they
+  are opened (:mod:`polars_l2.cli._opened`) and then scanned by their
+  extension; without an extension they are refused, since nothing names
+  their format. Devices and sockets are refused.
 
-Object storage is listed and read by Polars itself, with the credentials and
-endpoint it takes from the environment (``AWS_ENDPOINT_URL``,
-``AWS_ACCESS_KEY_ID``, ``GOOGLE_APPLICATION_CREDENTIALS``,
-``AZURE_STORAGE_ACCOUNT_NAME``, ``HF_TOKEN``...): a prefix or glob is listed
-with Polars' own path expansion, so the files counted by the progress bar
-are the files Polars reads.
+Object storage is listed by Polars itself, with the credentials and endpoint
+it takes from the environment (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``,
+``GOOGLE_APPLICATION_CREDENTIALS``, ``AZURE_STORAGE_ACCOUNT_NAME``...): a
+prefix or glob is listed with Polars' own path expansion, so the files
+counted by the progress bar are the files Polars lists. Each object is then
+downloaded once, by the same object-store library configured by the same
+environment (see :mod:`polars_l2.cli._opened`); ``hf://`` objects, which it
+cannot read, are refused.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import IO, TYPE_CHECKING, TypeAlias
 from urllib.parse import unquote
 
 import polars as pl
@@ -70,14 +73,14 @@ from polars_l2.cli._errors import CliError, about, extension_words
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
+    from polars_l2.cli._ledger import Entry
+
 #: How many rows of a CSV or NDJSON file Polars reads to infer the dtypes.
 INFER_SCHEMA_LENGTH = 10_000
 
 #: Where a file is: a local path, or an object-storage URI (a string).
 Location: TypeAlias = "Path | str"
 
-#: What a scanner reads: a local path, a URI, or the bytes of a stream.
-_Target: TypeAlias = "Path | str | bytes"
 
 #: The URI schemes read from object storage (those Polars' readers take).
 REMOTE = re.compile(r"^(s3|s3a|gs|gcs|gcp|az|azure|abfs|abfss|adl|hf)://", re.I)
@@ -86,24 +89,26 @@ REMOTE = re.compile(r"^(s3|s3a|gs|gcs|gcp|az|azure|abfs|abfss|adl|hf)://", re.I)
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 
 
-def _scan_parquet(target: _Target) -> pl.LazyFrame:
+def _scan_parquet(target: str) -> pl.LazyFrame:
     return pl.scan_parquet(target, glob=False)
 
 
-def _scan_csv(target: _Target) -> pl.LazyFrame:
+def _scan_csv(target: str) -> pl.LazyFrame:
     return pl.scan_csv(target, glob=False, infer_schema_length=INFER_SCHEMA_LENGTH)
 
 
-def _scan_ipc(target: _Target) -> pl.LazyFrame:
+def _scan_ipc(target: str) -> pl.LazyFrame:
     return pl.scan_ipc(target, glob=False)
 
 
-def _scan_ndjson(target: _Target) -> pl.LazyFrame:
+def _scan_ndjson(target: str) -> pl.LazyFrame:
+    # scan_ndjson has no glob=False: the target, an open file's descriptor
+    # path, holds no pattern characters.
     return pl.scan_ndjson(target, infer_schema_length=INFER_SCHEMA_LENGTH)
 
 
 #: File extension -> (format name, scanner).
-FORMATS: dict[str, tuple[str, Callable[[_Target], pl.LazyFrame]]] = {
+FORMATS: dict[str, tuple[str, Callable[[str], pl.LazyFrame]]] = {
     ".parquet": ("parquet", _scan_parquet),
     ".pq": ("parquet", _scan_parquet),
     ".csv": ("csv", _scan_csv),
@@ -151,18 +156,20 @@ class Partition:
 
 @dataclass(frozen=True)
 class Source:
-    """One input file and how to read it."""
+    """One input file and how to read it (open it with :mod:`._opened`)."""
 
     #: A local path, or an object-storage URI.
     path: Location
     format: str
     #: The Hive partitions of its path, in order from the root down.
     partitions: tuple[Partition, ...] = ()
-    #: Whether it is read once into memory (not a regular file, or a size
-    #: of 0 that may not be its real size, as in /proc).
+    #: Whether it is a stream (not a regular file, or a size of 0 that may
+    #: not be its real size, as in /proc): copied once, when first opened.
     stream: bool = False
-    #: The bytes of a stream, once read (a FIFO can be read only once).
-    _bytes: list[bytes] = field(default_factory=list, compare=False, repr=False)
+    #: The copy of a stream and its entry, once made (a FIFO is read once).
+    copies: list[tuple[IO[bytes], Entry]] = field(
+        default_factory=list, compare=False, repr=False
+    )
 
     @property
     def name(self) -> str:
@@ -174,21 +181,14 @@ class Source:
         """Whether the file is in object storage."""
         return is_remote(self.path)
 
-    def _target(self) -> _Target:
-        if not self.stream:
-            return self.path
-        if not self._bytes:
-            with open(self.path, "rb") as stream:
-                self._bytes.append(stream.read())
-        return self._bytes[0]
+    def scan(self, target: str) -> pl.LazyFrame:
+        """Return a lazy scan of `target`, the open file of this source.
 
-    def scan(self) -> pl.LazyFrame:
-        """Return a lazy scan of the file; nothing is read yet.
-
-        A stream is read into memory the first time. The Hive partitions
-        are added as columns after the file's own.
+        `target` names the file opened once (``/proc/self/fd/N``), read
+        literally, whatever its name holds. The Hive partitions are added
+        as columns after the file's own.
         """
-        frame = FORMATS[_suffix(self.path)][1](self._target())
+        frame = FORMATS[_suffix(self.path)][1](target)
         if not self.partitions:
             return frame
         names = frame.collect_schema().names()
@@ -202,16 +202,15 @@ class Source:
                 raise CliError(msg)
         return frame.with_columns(p.expr() for p in self.partitions)
 
-    def is_empty(self) -> bool:
-        """Whether the file holds no data rows (reads at most its first rows)."""
-        if self.stream and self._target() == b"":
-            return True
-        try:
-            first_column = self.scan().collect_schema().names()[:1]
-            head = self.scan().select(first_column).head(1).collect()
-        except pl.exceptions.NoDataError:
-            return True
-        return head.height == 0
+
+def is_empty(frame: pl.LazyFrame) -> bool:
+    """Whether a scanned file holds no data rows (reads at most its first rows)."""
+    try:
+        first_column = frame.collect_schema().names()[:1]
+        head = frame.select(first_column).head(1).collect()
+    except pl.exceptions.NoDataError:
+        return True
+    return head.height == 0
 
 
 def supported_extensions() -> str:
@@ -422,10 +421,35 @@ def _expand(argument: str) -> list[_Found]:
     raise AssertionError  # pragma: no cover - for type checkers
 
 
+#: URI schemes that Polars accepts under another name.
+_SCHEME_ALIASES = {"gcs": "gs", "gcp": "gs"}
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """Return an object's store (``scheme://bucket``) and key.
+
+    Leading slashes of the key are dropped, as object stores drop them.
+
+    Examples
+    --------
+    >>> split_uri("s3://bkt//days/d0.parquet")
+    ('s3://bkt', 'days/d0.parquet')
+    >>> split_uri("GCS://bkt/a.csv")
+    ('gs://bkt', 'a.csv')
+    """
+    scheme, rest = uri.split("://", 1)
+    scheme = scheme.lower()
+    bucket, _, key = rest.partition("/")
+    return f"{_SCHEME_ALIASES.get(scheme, scheme)}://{bucket}", key.lstrip("/")
+
+
 def _identity(location: Location) -> tuple[object, ...]:
-    """Return what makes two locations one file: device and inode, locally."""
+    """Return what makes two locations one file: device and inode, locally.
+
+    An object is known by its store and key: ``s3://b//k`` is ``s3://b/k``.
+    """
     if isinstance(location, str):
-        return ("uri", location)
+        return ("uri", *split_uri(location))
     try:
         info = os.stat(location)
     except OSError as error:

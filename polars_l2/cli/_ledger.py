@@ -7,29 +7,38 @@ state's own ledger). A source is known by a fingerprint of its content, the
 SHA-256 of its bytes, not by its path, size, modification time or inode: a
 day's file copied, re-downloaded, restored from a backup or reached through
 another mount is still the same day, and those change every property of
-the file but its bytes. The cost is one more read of each file, sequential
-usually from the page cache (measured: 0.7 GB/s on one busy core), small
-beside the evaluation itself; it is paid only with ``--state`` or
-``--save-state``, where a ledger is kept.
+the file but its bytes. The bytes hashed are the bytes evaluated: each
+input is opened once and scanned through that open file, and an object in
+object storage is downloaded once (see :mod:`polars_l2.cli._opened`), so
+two spellings of one object, or a server-side copy, are one source.
 
-Before anything is read, :func:`plan_states` and :func:`plan_files` decide
-what to absorb:
+:func:`plan_states` decides which ``--state`` files to merge, before any
+data is read; :class:`Counted` decides for each data file, once it is
+opened and hashed:
 
 - a data file already in the ledger of a ``--state`` (the day a rerun of an
   interrupted job has counted already), or whose bytes were met earlier in
-  this run, is **skipped**, with a one-line notice naming it;
+  this run (identical content given twice is one source, on every route),
+  is **skipped**, with a one-line notice naming it;
 - a ``--state`` file given twice (``--state s --state ./s``, a copy), or
   already absorbed by another ``--state``, is skipped likewise;
 - two ``--state`` files that share a source, neither holding the other,
   cannot be merged without counting that source twice: refused, naming it.
+
+A ledger is checked field by field when it is read (:func:`read_ledger`):
+hostile metadata (``Infinity`` or ``1e400`` as a size, a nesting deep
+enough to exhaust the parser) is a damaged state, exit status 2.
 
 A state written without a ledger (by Python, or by polars-l2 before the
 ledger) is known by its own bytes only: what it absorbed is unknown, and
 cannot be checked.
 
 **The lock.** ``--save-state S`` holds an exclusive lock
-(:func:`fcntl.flock`) on a lock file beside S, ``.S.lock`` (its name starts
-with a dot, so a directory input skips it), from before any ``--state`` is
+(:func:`fcntl.flock`) on a lock file beside the file S leads to (every
+symbolic link followed, so that every spelling of one state takes one
+lock), ``.S.lock`` (its name starts with a dot, so a directory input skips
+it), opened without following a link planted there (:func:`open_lock`),
+from before any ``--state`` is
 read until the new S has replaced the old: two updates of S run one after
 the other, and neither loses the other's data. A process that finds S
 locked says so in one line and waits, up to ``--lock-timeout`` seconds
@@ -58,8 +67,6 @@ from polars_l2.cli._errors import CliError, about
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
-
-    from polars_l2.cli._inputs import Location
 
 #: The parquet metadata key of a saved state's ledger.
 LEDGER_KEY = "polars_l2.ledger"
@@ -93,35 +100,62 @@ class Entry:
         }
 
 
-def fingerprint(path: Path, kind: str) -> Entry | None:
-    """Return the fingerprint of a regular file, or None for a stream.
+_HEX = frozenset("0123456789abcdef")
 
-    A FIFO or a device has no content to fingerprint without consuming it:
-    it is evaluated, and cannot be recognised again.
-    """
-    with about(path):
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return None
-        with open(path, "rb") as handle:
-            digest = hashlib.file_digest(handle, "sha256")
-            size = handle.tell()
-    return Entry(kind, digest.hexdigest(), size, str(path))
+
+def _entry(item: object) -> Entry:
+    """Return one ledger entry, checked field by field."""
+    if not isinstance(item, dict):
+        msg = f"an entry is {type(item).__name__}, not an object"
+        raise TypeError(msg)
+    kind, sha256, size, name = (item.get(k) for k in ("kind", "sha256", "size", "name"))
+    problems = {
+        "kind": kind not in ("file", "state"),
+        "sha256": not (
+            isinstance(sha256, str) and len(sha256) == 64 and set(sha256) <= _HEX
+        ),
+        "size": not (type(size) is int and 0 <= size < 1 << 63),
+        "name": not isinstance(name, str),
+    }
+    for field_name, bad in problems.items():
+        if bad:
+            msg = f"field {field_name!r} is {item.get(field_name)!r}"
+            raise ValueError(msg)
+    assert isinstance(size, int)  # checked above
+    return Entry(str(kind), str(sha256), size, str(name))
+
+
+def _no_constant(name: str) -> object:
+    msg = f"{name} is not a number a ledger holds"
+    raise ValueError(msg)
 
 
 def read_ledger(metadata: Mapping[str, str], path: Path) -> list[Entry] | None:
-    """Return the ledger in a state's metadata; None if it has none."""
+    """Return the ledger in a state's metadata; None if it has none.
+
+    Raises
+    ------
+    CliError
+        If the ledger is not a JSON list of entries, each with a kind
+        (``file`` or ``state``), a SHA-256 (64 hexadecimal digits), a size (a
+        non-negative 64-bit integer) and a name (a string), naming the field.
+    """
     text = metadata.get(LEDGER_KEY)
     if text is None:
         return None
     try:
-        items = json.loads(text)
-        entries = [
-            Entry(str(i["kind"]), str(i["sha256"]), int(i["size"]), str(i["name"]))
-            for i in items
-        ]
-    except (ValueError, TypeError, KeyError) as error:
+        # Infinity, NaN and 1e400 are no sizes; a nesting deep enough to
+        # exhaust the parser's stack is no ledger either.
+        items = json.loads(text, parse_constant=_no_constant)
+        if not isinstance(items, list):
+            msg = f"it is {type(items).__name__}, not a list"
+            raise TypeError(msg)
+        entries = [_entry(item) for item in items]
+    except (ValueError, TypeError, RecursionError) as error:
+        problem = "nested too deep" if isinstance(error, RecursionError) else error
         msg = (
-            f"{path}: damaged state: its ledger ({LEDGER_KEY}) does not read ({error})"
+            f"{path}: damaged state: its ledger ({LEDGER_KEY}) does not read "
+            f"({problem})"
         )
         raise CliError(msg) from error
     return entries
@@ -203,35 +237,27 @@ def plan_states(
     return kept
 
 
-def plan_files(
-    paths: Sequence[Location],
-    states: Sequence[StateInput],
-    notice: Callable[[str], None],
-) -> tuple[list[Location], list[Entry]]:
-    """Return the data files to read, and their ledger entries.
+class Counted:
+    """The sources counted so far: those of the ``--state`` files, and this run's.
 
-    A file already counted in a state, or with the bytes of a file met
-    earlier in this run, is skipped with a notice. An object in object
-    storage (a URI) is not fingerprinted: it is always read.
+    A data file whose content is counted already (in a state's ledger, or
+    earlier in this run) is skipped: :meth:`skip` says why.
     """
-    chosen: list[Location] = []
-    entries: list[Entry] = []
-    seen: dict[str, Location] = {}
-    for path in paths:
-        entry = fingerprint(path, "file") if isinstance(path, Path) else None
-        if entry is None:
-            chosen.append(path)
-            continue
-        holder = next((s for s in states if s.holds(entry.sha256)), None)
+
+    def __init__(self, states: Sequence[StateInput]) -> None:
+        self._states = states
+        self._first: dict[str, str] = {}
+
+    def skip(self, entry: Entry) -> str | None:
+        """Return why the source of `entry` is not counted again; None to count it."""
+        holder = next((s for s in self._states if s.holds(entry.sha256)), None)
         if holder is not None:
-            notice(f"skipping {path}: already counted in --state {holder.path}")
-        elif entry.sha256 in seen:
-            notice(f"skipping {path}: the same content as {seen[entry.sha256]}")
-        else:
-            seen[entry.sha256] = path
-            chosen.append(path)
-            entries.append(entry)
-    return chosen, entries
+            return f"skipping {entry.name}: already counted in --state {holder.path}"
+        first = self._first.get(entry.sha256)
+        if first is not None:
+            return f"skipping {entry.name}: the same content as {first}"
+        self._first[entry.sha256] = entry.name
+        return None
 
 
 def lock_timeout(text: str | None = None) -> float:
@@ -251,12 +277,67 @@ def lock_timeout(text: str | None = None) -> float:
 
 
 def lock_path(path: Path) -> Path:
-    """Return the lock file of state `path`: ``.NAME.lock`` beside it."""
-    name = f".{path.name}.lock"
+    """Return the lock file of state `path`: ``.NAME.lock`` beside its real file.
+
+    The name is that of the file `path` leads to (every symbolic link, of
+    the file or of a directory on the way, followed), so every spelling of
+    one state (a link to it, a path through a linked directory) takes one
+    lock, beside the file that the update replaces.
+    """
+    real = Path(os.path.realpath(path))
+    name = f".{real.name}.lock"
     if len(os.fsencode(name)) > _NAME_MAX:
-        short = hashlib.sha256(os.fsencode(path.name)).hexdigest()[:16]
+        short = hashlib.sha256(os.fsencode(real.name)).hexdigest()[:16]
         name = f".polars-l2-{short}.lock"
-    return path.with_name(name)
+    return real.with_name(name)
+
+
+def _refuse_lock(lock: Path, state: Path, problem: str) -> CliError:
+    return CliError(
+        f"{lock}: the lock file of {state} {problem}; refusing to use it "
+        "(remove it if no polars-l2 is running)"
+    )
+
+
+def open_lock(lock: Path, state: Path) -> int:
+    """Open (creating it) the lock file `lock`, never through a link.
+
+    Raises
+    ------
+    CliError
+        If a symbolic link, or anything but a regular file, is at `lock`;
+        or, in a directory that anyone may write to (``/tmp``), a lock file
+        that another user owns (anyone could have put it there).
+    """
+    with about(lock):
+        try:
+            before = os.lstat(lock)
+        except FileNotFoundError:
+            before = None
+    if before is not None and not stat.S_ISREG(before.st_mode):
+        kind = "is a symbolic link" if stat.S_ISLNK(before.st_mode) else "is not a file"
+        raise _refuse_lock(lock, state, kind)
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    try:
+        fd = os.open(lock, flags, 0o666)
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # a link put there since the lstat
+            raise _refuse_lock(lock, state, "is a symbolic link") from error
+        with about(lock):
+            raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _refuse_lock(lock, state, "is not a file")
+        directory = os.stat(lock.parent)
+        if directory.st_mode & stat.S_IWOTH and info.st_uid != os.geteuid():
+            raise _refuse_lock(
+                lock, state, "belongs to another user in a directory anyone may write"
+            )
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 @contextlib.contextmanager
@@ -269,11 +350,10 @@ def locked(
     ------
     CliError
         If another process holds it for more than `timeout` seconds, or the
-        lock file cannot be created.
+        lock file cannot be created or is refused (:func:`open_lock`).
     """
     lock = lock_path(path)
-    with about(lock):
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+    fd = open_lock(lock, path)
     try:
         deadline = time.monotonic() + timeout
         waiting = False

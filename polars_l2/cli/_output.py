@@ -49,8 +49,14 @@ import pyarrow.parquet as pq
 import polars_l2
 from polars_l2 import plot
 from polars_l2._core import metrics
-from polars_l2._state import METADATA_KEY_BYTES as STATE_METADATA_KEY
-from polars_l2.cli._errors import CliError, about, extension_words
+from polars_l2._state.checks import is_state_file_schema
+from polars_l2.cli._errors import (
+    CONTROLS,
+    CliError,
+    about,
+    escape_character,
+    extension_words,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -81,20 +87,10 @@ def _significant(value: float | None) -> str | None:
 
 
 #: Characters that would break a row of a text table, or that a terminal
-#: would act on: the backslash (the escape character itself), C0 and C1
-#: control characters (line breaks, tab, ESC) and Unicode's line and
-#: paragraph separators.
-_UNSAFE = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_UNSAFE_MARKDOWN = re.compile(r"[|\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_NAMED_ESCAPES = {"\\": "\\\\", "|": "\\|", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escape_character(match: re.Match[str]) -> str:
-    character = match.group()
-    if character in _NAMED_ESCAPES:
-        return _NAMED_ESCAPES[character]
-    code = ord(character)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+#: would act on: the backslash (the escape character itself) and the
+#: controls every message escapes too (:data:`CONTROLS`).
+_UNSAFE = re.compile(f"[\\\\{CONTROLS}]")
+_UNSAFE_MARKDOWN = re.compile(f"[|\\\\{CONTROLS}]")
 
 
 def escape_text(text: str, *, markdown: bool) -> str:
@@ -108,7 +104,7 @@ def escape_text(text: str, *, markdown: bool) -> str:
     a\\b\x1b[0m
     """
     unsafe = _UNSAFE_MARKDOWN if markdown else _UNSAFE
-    return unsafe.sub(_escape_character, text)
+    return unsafe.sub(escape_character, text)
 
 
 def _escaped(frame: pl.DataFrame, *, markdown: bool) -> pl.DataFrame:
@@ -366,14 +362,15 @@ def write_stdout(text: str) -> None:
     """Write `text` to standard output, which the reader may have closed.
 
     With stdout closed when the command started (``>&-``), the text has
-    nowhere to go and is dropped: the exit status is the same as with stdout
-    open. When the reader stops early (``polars-l2 demo | head -1``), the
-    rest is not wanted: the command ends quietly, with status 0. Any other
+    nowhere to go: that is an error, as it is for GNU tools. When the reader
+    stops early (``polars-l2 demo | head -1``), the rest is not wanted: the
+    command ends quietly, with status 0. Any other
     write error (a full disk behind ``> file``) is the user's, in one line.
     """
     stream = sys.stdout
-    if stream is None:
-        return
+    if stream is None:  # closed when the command started (>&-)
+        msg = "standard output is closed: nowhere to write the report"
+        raise CliError(msg)
     try:
         with about("standard output"):
             try:
@@ -546,15 +543,18 @@ def check_not_data(path: Path, flag: str) -> None:
 def is_state_file(path: Path) -> bool:
     """Whether `path` is a parquet file written as a polars-l2 state.
 
-    Only the parquet footer is read: the state's version marker, in the
-    schema's metadata or as a ``state_version`` column.
+    Only the parquet footer is read: a state has both version markers and
+    the columns of its version (:func:`polars_l2._state.is_state_file_schema`).
     """
     try:
         schema = pq.read_schema(path)
     except (OSError, ValueError, pa.ArrowException):
         return False
-    metadata = schema.metadata or {}
-    return STATE_METADATA_KEY in metadata or "state_version" in schema.names
+    metadata = {
+        key.decode(errors="replace"): value.decode(errors="replace")
+        for key, value in (schema.metadata or {}).items()
+    }
+    return is_state_file_schema(schema.names, metadata)
 
 
 def check_state_target(path: Path, flag: str = "--save-state") -> None:

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from polars_l2._command_start import early_handler
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from types import FrameType
@@ -93,10 +95,12 @@ def handled() -> Iterator[Received]:
         signal.SIGINT: signal.default_int_handler,
         signal.SIGTERM: signal.SIG_DFL,
     }
+    # The command's early handlers (polars_l2._command_start) stand for the
+    # defaults: they are replaced here and put back after.
     previous = {
         signum: signal.getsignal(signum)
         for signum, default in defaults.items()
-        if signal.getsignal(signum) is default
+        if signal.getsignal(signum) in (default, early_handler)
     }
     for signum in previous:
         signal.signal(signum, handler)
