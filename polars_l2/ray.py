@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import pyarrow as pa
 
 import polars_l2
-from polars_l2 import _distributed, _docs
+from polars_l2 import _distributed, _docs, _extras
 from polars_l2._core import options
 
 if TYPE_CHECKING:
@@ -217,8 +217,7 @@ def state(
     >>> ds = ray.data.read_parquet("predictions/")  # doctest: +SKIP
     >>> polars_l2.ray.state(ds, "y", "yhat", by="region")  # doctest: +SKIP
     """
-    import ray  # noqa: PLC0415 - the optional extra, imported on use
-
+    ray = _extras.require("ray", user="polars_l2.ray", library="ray", extra="ray")
     spec = _distributed.parse(
         actual,
         predicted,
