@@ -1251,6 +1251,7 @@ def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     meanings = dict(codes)
     assert "bug" in meanings["1"]
     assert "bad input" in meanings["2"]
-    assert "--fail-if-worse" in meanings["3"]
+    assert "release gate" in meanings["3"]
+    assert "--fail-if" in meanings["3"]
     assert "SIGINT" in meanings["130"]
     assert "SIGTERM" in meanings["143"]

@@ -28,7 +28,7 @@ import polars as pl
 
 import polars_l2
 from polars_l2._core import metrics
-from polars_l2.cli import _compare, _ledger, _signals
+from polars_l2.cli import _compare, _gates, _ledger, _signals
 from polars_l2.cli._demo import DEMO, demo_report, demo_story
 from polars_l2.cli._errors import USER_ERRORS, CliError, about, first_line
 from polars_l2.cli._evaluate import (
@@ -86,7 +86,9 @@ exit status:
   0    success (also when the reader of the output stops early: | head)
   1    a bug in polars-l2: a line asking for a report, then the traceback
   2    bad input (files, columns, options): one line on stderr
-  3    compare --fail-if-worse: a candidate is worse in some segment
+  3    a release gate failed: a row meets a --fail-if condition, or compare
+       --fail-if-worse finds a candidate worse in some segment (stderr names
+       each failing row, one line each; every output is written first)
   130  interrupted (SIGINT, Ctrl-C): one line
   143  terminated (SIGTERM): one line
 """
@@ -188,6 +190,7 @@ output:
   in the format FILE's extension names: png, svg, pdf, jpg, ...
   --plot-segments draws one concentration curve per segment (at most 12).
 
+{_gates.EPILOG}
 writing files (--output, --save-state, --plot):
   A file is written to a temporary file beside it ('.NAME.XXXXXXXX.tmp') and
   renamed over it, so it is either the old file or the new one, also after
@@ -208,6 +211,8 @@ examples:
       --save-state state.parquet
   polars-l2 evaluate day2.parquet --actual y --predicted yhat \\
       --state state.parquet --save-state state.parquet
+  polars-l2 evaluate preds.parquet --actual price --predicted model \\
+      --by region --overall --fail-if "rmse > 12000"
 """
 
 _DEMO_EPILOG = """\
@@ -239,6 +244,17 @@ def _confidence(text: str) -> float:
         value = math.nan
     if not 0.0 < value < 1.0:
         msg = f"must be a number between 0 and 1 (exclusive), got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _min_n(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        msg = f"must be a non-negative integer, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return value
 
@@ -371,6 +387,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="level of the RMSE confidence interval (default: 0.95)",
     )
     evaluate_parser.add_argument(
+        "--min-n",
+        type=_min_n,
+        default=30,
+        metavar="N",
+        help="segments with fewer (effective) rows are flagged small (default: 30)",
+    )
+    evaluate_parser.add_argument(
+        "--overall",
+        action="store_true",
+        help="add each model's row over all segments (overall = true), after "
+        "its segments; as overall=True in polars_l2.report",
+    )
+    _gates.add_option(
+        evaluate_parser.add_argument_group("release gates"), table="report"
+    )
+    evaluate_parser.add_argument(
         "--no-top-share",
         dest="top_share",
         action="store_false",
@@ -483,10 +515,18 @@ def _notice(text: str) -> None:
     _say(f"{PROG}: note: {' '.join(text.split())}\n")
 
 
+def _gate_line(line: str) -> None:
+    _say(f"{PROG}: {line}\n")
+
+
 def _run_evaluate(args: argparse.Namespace) -> int:
     if not args.paths and not args.state:
         msg = "nothing to evaluate: give data files (PATH) or --state files"
         raise CliError(msg)
+    if not args.state:
+        # With --state the keys come from the states: checked on the report.
+        known = ["model", *args.by, "output", "overall", *VALUE_COLUMNS, "small"]
+        _gates.check_columns(args.fail_if, known)
     if not args.state:
         # Fail on the options before discovering the files.
         column_spec(
@@ -517,6 +557,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             spec,
             confidence=args.confidence,
             top_share=args.top_share,
+            min_n=args.min_n,
+            overall=args.overall,
             want_state=args.save_state is not None,
             progress_stream=sys.stderr,
             progress=_progress_wanted(sys.stderr, len(sources)),
@@ -526,7 +568,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         _write_outputs(args, outcome, sources, spec)
     if args.save_state is not None and outcome.state is not None:
         _say(f"{PROG}: {state_summary(args.save_state, outcome.state)}\n")
-    return 0
+    return _gates.status(outcome.report, args.fail_if, say=_gate_line, notice=_notice)
 
 
 def _sources(args: argparse.Namespace) -> list[Source]:
@@ -593,6 +635,7 @@ def _run_compare(args: argparse.Namespace) -> int:
         msg = "nothing to compare: give data files (PATH) or --state files"
         raise CliError(msg)
     options = _compare.column_options(args)
+    _compare.check_gates(args)
     if not args.state:
         # Fail on the options before discovering the files.
         column_spec(
@@ -605,7 +648,7 @@ def _run_compare(args: argparse.Namespace) -> int:
         _emit(
             render(table, args.format), args.output, _compare.plot_output(args, table)
         )
-        return _compare.status(args, table)
+        return _compare.status(args, table, say=_gate_line, notice=_notice)
     with _state_lock(args):
         states = load_states(args.state, notice=_notice)
         spec = column_spec(
@@ -631,7 +674,7 @@ def _run_compare(args: argparse.Namespace) -> int:
         table = _compare.on_state(args, outcome.state)
         others = [*_compare.plot_output(args, table), *_state_output(args, outcome)]
         _emit(render(table, args.format), args.output, others)
-    return _compare.status(args, table)
+    return _compare.status(args, table, say=_gate_line, notice=_notice)
 
 
 def _run_demo(args: argparse.Namespace) -> int:

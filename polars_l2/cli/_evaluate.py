@@ -255,6 +255,8 @@ def evaluate(
     *,
     confidence: float,
     top_share: bool = True,
+    min_n: int = 30,
+    overall: bool = False,
     want_state: bool,
     progress_stream: TextIO,
     progress: bool,
@@ -279,6 +281,9 @@ def evaluate(
         Whether to compute ``top_1pct_share`` (from each file's histogram,
         merged, when there are several). False skips its cost, as in
         :func:`polars_l2.report`.
+    min_n, overall
+        As in :func:`polars_l2.report`: the size below which a segment is
+        flagged small, and whether each model's overall row is added.
     want_state
         Whether the merged state is needed (for ``--save-state``).
     progress_stream
@@ -319,6 +324,8 @@ def evaluate(
             spec,
             confidence=confidence,
             top_share=top_share,
+            min_n=min_n,
+            overall=overall,
             want_state=want_state,
             baseline=baseline,
         )
@@ -339,7 +346,9 @@ def evaluate(
     # no one file.
     with about(None):
         merged = _state.merge(parts, allow_new_models=allow_new_models)
-    report = polars_l2.finalize(merged, confidence=confidence)
+    report = polars_l2.finalize(
+        merged, confidence=confidence, min_n=min_n, overall=overall
+    )
     _check_not_empty(report)
     return Outcome(report, merged, skipped, ledger)
 
@@ -399,6 +408,8 @@ def _evaluate_whole(
     *,
     confidence: float,
     top_share: bool,
+    min_n: int = 30,
+    overall: bool = False,
     want_state: bool,
     baseline: str | None,
 ) -> Outcome:
@@ -408,7 +419,12 @@ def _evaluate_whole(
     with about(source.path):
         queries = [
             _report.report_query(
-                frame, spec, confidence=confidence, top_share=top_share
+                frame,
+                spec,
+                confidence=confidence,
+                top_share=top_share,
+                min_n=min_n,
+                overall=overall,
             )
         ]
         if want_state:
