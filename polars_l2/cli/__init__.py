@@ -38,6 +38,7 @@ from polars_l2.cli._evaluate import (
     evaluate,
     load_states,
 )
+from polars_l2.cli._fit import fit_table
 from polars_l2.cli._inputs import discover, same_file, supported_extensions
 from polars_l2.cli._output import (
     FORMATS,
@@ -47,8 +48,8 @@ from polars_l2.cli._output import (
     check_state_target,
     check_writable,
     choose_columns,
+    columns_parser,
     evaluation_figure,
-    fit_table,
     parse_columns,
     plot_format,
     plot_writer,
@@ -280,14 +281,17 @@ def _add_output_options(
         type=Path,
         help="write to FILE (atomically) instead of standard output",
     )
-    if table == "report":
-        group.add_argument(
-            "--columns",
-            metavar="A,B,...",
-            type=parse_columns,
-            help="show only these report columns, comma-separated (model and "
-            f"keys always shown): {', '.join(VALUE_COLUMNS)}",
-        )
+    allowed = VALUE_COLUMNS if table == "report" else _compare.VALUE_COLUMNS
+    group.add_argument(
+        "--columns",
+        metavar="A,B,...",
+        type=parse_columns
+        if table == "report"
+        else columns_parser(allowed, table="comparison"),
+        help=f"show only these {table} columns, comma-separated (model and "
+        f"keys always shown): {', '.join(allowed)}; or all (every column, "
+        "also on a narrow terminal)",
+    )
     group.add_argument(
         "--plot",
         metavar="FILE",
@@ -450,7 +454,7 @@ def _to_terminal(output: Path | None) -> bool:
 
 
 def _report_text(report: pl.DataFrame, args: argparse.Namespace) -> str:
-    """Render the report as asked: its columns, its format, the terminal's width."""
+    """Render the table as asked: its columns, its format, the terminal's width."""
     shown = choose_columns(report, args.columns)
     if args.format == "table" and args.columns is None and _to_terminal(args.output):
         # Only a terminal is narrowed; a pipe or a file gets every column.
@@ -525,7 +529,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         raise CliError(msg)
     if not args.state:
         # With --state the keys come from the states: checked on the report.
-        known = ["model", *args.by, "output", "overall", *VALUE_COLUMNS, "small"]
+        known = ["model", *args.by, "output", "overall", *VALUE_COLUMNS]
         _gates.check_columns(args.fail_if, known)
     if not args.state:
         # Fail on the options before discovering the files.
@@ -646,7 +650,9 @@ def _run_compare(args: argparse.Namespace) -> int:
     if _compare.needs_rows(args, sources):
         table = _compare.on_rows(args, sources)
         _emit(
-            render(table, args.format), args.output, _compare.plot_output(args, table)
+            _report_text(table, args),
+            args.output,
+            _compare.plot_output(args, table),
         )
         return _compare.status(args, table, say=_gate_line, notice=_notice)
     with _state_lock(args):
@@ -673,7 +679,7 @@ def _run_compare(args: argparse.Namespace) -> int:
         assert outcome.state is not None  # want_state
         table = _compare.on_state(args, outcome.state)
         others = [*_compare.plot_output(args, table), *_state_output(args, outcome)]
-        _emit(render(table, args.format), args.output, others)
+        _emit(_report_text(table, args), args.output, others)
     return _compare.status(args, table, say=_gate_line, notice=_notice)
 
 
@@ -689,7 +695,8 @@ def _run_demo(args: argparse.Namespace) -> int:
             others.append((args.plot, plot_writer(figure, plot_format(args.plot))))
     text = _report_text(by_region, args)
     if args.format == "table" and args.output is None:
-        text += demo_story(overall, str(path))
+        width = shutil.get_terminal_size().columns if _to_terminal(None) else 88
+        text += demo_story(overall, str(path), width)
     _emit(text, args.output, others)
     return 0
 

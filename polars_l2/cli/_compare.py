@@ -66,6 +66,11 @@ examples:
 _EPILOG = _EPILOG_TEMPLATE.format(gates=_gates.EPILOG)
 
 
+#: The comparison's value columns --columns may name (model, the baseline,
+#: the keys and overall are always shown).
+VALUE_COLUMNS: tuple[str, ...] = COMPARE_COLUMNS[COMPARE_COLUMNS.index("n") :]
+
+
 def register(
     commands: argparse._SubParsersAction[Any],
     *,
