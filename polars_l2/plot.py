@@ -368,7 +368,11 @@ def _segment_labels(report: pl.DataFrame) -> tuple[list[str], list[str]]:
     by = [c for c in report.columns if c not in _REPORT_METRIC_COLUMNS | {"model"}]
     if not by:
         return by, ["all rows"] * report.height
-    return by, report.select(_segment_label(by)).to_series().to_list()
+    label = _segment_label(by)
+    if "overall" in report.columns:
+        # An overall row's keys are null: it is all rows, not a null segment.
+        label = pl.when(pl.col("overall")).then(pl.lit("all rows")).otherwise(label)
+    return by, report.select(label).to_series().to_list()
 
 
 def interval_label(confidence: float) -> str:

@@ -46,6 +46,23 @@ _COUNTS = ("n", "clusters")
 #: Beyond these magnitudes a number is shown in scientific notation.
 _LARGE, _SMALL = 1e6, 1e-3
 
+#: The order in which people read an evaluation: the size of the segment,
+#: RMSE with its interval, MAE, bias, the concentration of the squared error,
+#: a comparison's verdict and its effect; every other column follows in the
+#: table's order. The command line's table keeps columns by this priority on
+#: a narrow terminal. Each group is shown whole or not at all.
+PRIORITY: tuple[tuple[str, ...], ...] = (
+    ("n",),
+    ("rmse", "rmse_low", "rmse_high"),
+    ("mae",),
+    ("bias",),
+    ("top_1pct_share",),
+    ("verdict",),
+    ("mse_diff", "mse_diff_low", "mse_diff_high"),
+    ("skill",),
+    ("p_value_adjusted",),
+)
+
 _NULL_TEXT = "—"
 _VERDICT_FILL = {"better": "#d8f0d8", "worse": "#f8d4d4"}
 _OVERALL_BORDER = "#6b6b6b"
@@ -176,6 +193,8 @@ def _table(
         great_tables.style.text(whitespace="nowrap"), great_tables.loc.body()
     )
     gt = _formatted(gt, frame, values, digits)
+    # The keys, then the values in the order people read them (PRIORITY).
+    gt = gt.cols_move_to_start([*keys, *values] if keys else ["model", *values])
     gt = _keys_shown(gt, frame, keys)
     gt, merged = _merged_intervals(gt, values)
     hidden: list[str] = [
@@ -206,7 +225,19 @@ def _value_columns(
             )
             raise ValueError(msg)
         values = [c for c in available if c in columns]
-    return keys, values
+    return keys, by_priority(values)
+
+
+def by_priority(columns: Sequence[str]) -> list[str]:
+    """Return `columns` in the order of :data:`PRIORITY`, then the others.
+
+    Examples
+    --------
+    >>> by_priority(["n", "sse", "mse", "rmse", "rmse_low", "rmse_high", "mae"])
+    ['n', 'rmse', 'rmse_low', 'rmse_high', 'mae', 'sse', 'mse']
+    """
+    first = [c for group in PRIORITY for c in group if c in columns]
+    return [*first, *(c for c in columns if c not in first)]
 
 
 def report_table(

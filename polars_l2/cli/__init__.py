@@ -28,7 +28,7 @@ import polars as pl
 
 import polars_l2
 from polars_l2._core import metrics
-from polars_l2.cli import _compare, _gates, _ledger, _signals
+from polars_l2.cli import _compare, _gates, _html, _ledger, _signals
 from polars_l2.cli._demo import DEMO, demo_report, demo_story
 from polars_l2.cli._errors import USER_ERRORS, CliError, about, first_line
 from polars_l2.cli._evaluate import (
@@ -270,9 +270,10 @@ def _add_output_options(
     group.add_argument(
         "-f",
         "--format",
-        choices=FORMATS,
+        choices=(*FORMATS, "html"),
         default="table",
-        help="output format (default: table)",
+        help="output format (default: table); html is one self-contained page "
+        "with the formatted table and the figures (needs polars-l2[view])",
     )
     group.add_argument(
         "-o",
@@ -477,6 +478,8 @@ def _emit(text: str, output: Path | None, others: list[tuple[Path, Writer]]) -> 
 
 def _check_outputs(args: argparse.Namespace, data: list[Path]) -> None:
     """Refuse, before reading anything, outputs that would clobber a file."""
+    if args.format == "html":
+        _html.check_available()
     states: list[Path] = getattr(args, "state", [])
     targets = [
         (flag, path)
@@ -516,6 +519,7 @@ def _column_options(args: argparse.Namespace) -> ColumnOptions:
 
 
 def _notice(text: str) -> None:
+    _html.remember(text)
     _say(f"{PROG}: note: {' '.join(text.split())}\n")
 
 
@@ -575,9 +579,14 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return _gates.status(outcome.report, args.fail_if, say=_gate_line, notice=_notice)
 
 
+def _discovery_notice(line: str) -> None:
+    _html.remember(line)
+    _say(f"{PROG}: {line}\n")
+
+
 def _sources(args: argparse.Namespace) -> list[Source]:
     """Find the data files, and check that every ``--state`` file exists."""
-    sources = discover(args.paths, notice=lambda line: _say(f"{PROG}: {line}\n"))
+    sources = discover(args.paths, notice=_discovery_notice)
     for state_path in args.state:
         with about(state_path):
             if not state_path.is_file():
@@ -618,9 +627,11 @@ def _write_outputs(
     An interrupt before the state is in place leaves the old state, whose
     ledger then still lacks this run's files: a rerun counts them once.
     """
-    text = _report_text(outcome.report, args)
     others: list[tuple[Path, Writer]] = []
-    if args.plot is not None and spec is not None:
+    figure = None
+    html = args.format == "html"
+    rows = bool(sources) and not args.state
+    if (args.plot is not None or (html and rows)) and spec is not None:
         # The plot reads the data files again: their errors are the user's.
         with about(None):
             figure = evaluation_figure(
@@ -630,7 +641,18 @@ def _write_outputs(
                 confidence=args.confidence,
                 by_segment=args.plot_segments,
             )
+    if args.plot is not None and figure is not None:
         others.append((args.plot, plot_writer(figure, plot_format(args.plot))))
+    if html:
+        text = _html.report_page(
+            outcome.report,
+            args,
+            figure=figure,
+            inputs=[*(s.path for s in sources), *args.state],
+            gates=_gates.outcomes(outcome.report, args.fail_if),
+        )
+    else:
+        text = _report_text(outcome.report, args)
     _emit(text, args.output, [*others, *_state_output(args, outcome)])
 
 
@@ -650,7 +672,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     if _compare.needs_rows(args, sources):
         table = _compare.on_rows(args, sources)
         _emit(
-            _report_text(table, args),
+            _comparison_text(table, args, sources),
             args.output,
             _compare.plot_output(args, table),
         )
@@ -679,8 +701,21 @@ def _run_compare(args: argparse.Namespace) -> int:
         assert outcome.state is not None  # want_state
         table = _compare.on_state(args, outcome.state)
         others = [*_compare.plot_output(args, table), *_state_output(args, outcome)]
-        _emit(_report_text(table, args), args.output, others)
+        _emit(_comparison_text(table, args, sources), args.output, others)
     return _compare.status(args, table, say=_gate_line, notice=_notice)
+
+
+def _comparison_text(
+    table: pl.DataFrame, args: argparse.Namespace, sources: list[Source]
+) -> str:
+    if args.format != "html":
+        return _report_text(table, args)
+    return _html.comparison_page(
+        table,
+        args,
+        inputs=[*(s.path for s in sources), *args.state],
+        gates=_gates.outcomes(table, args.fail_if, worse=args.fail_if_worse),
+    )
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -690,10 +725,23 @@ def _run_demo(args: argparse.Namespace) -> int:
     with resources.as_file(resource) as path:
         houses = pl.scan_parquet(path)
         by_region, overall = demo_report(houses)
-        if args.plot is not None:
+        figure = None
+        if args.plot is not None or args.format == "html":
             figure = evaluation_figure(by_region, houses, DEMO, confidence=0.95)
+        if args.plot is not None and figure is not None:
             others.append((args.plot, plot_writer(figure, plot_format(args.plot))))
-    text = _report_text(by_region, args)
+    if args.format == "html":
+        text = _html.report_page(
+            by_region,
+            args,
+            figure=figure,
+            inputs=[Path(str(path))],
+            command="demo",
+            subtitle="house prices against the models linear and boosted, by "
+            "region (the sample shipped with polars-l2)",
+        )
+    else:
+        text = _report_text(by_region, args)
     if args.format == "table" and args.output is None:
         width = shutil.get_terminal_size().columns if _to_terminal(None) else 88
         text += demo_story(overall, str(path), width)
@@ -772,6 +820,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The HTML report shows the command and the notes of this run.
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    _html.forget()
     if args.command is None:
         return _fail(f"choose a command: evaluate or demo (see {PROG} -h)")
     status: int = args.handler(args)

@@ -26,22 +26,10 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from polars_l2.cli._output import render, split_columns
+from polars_l2.view import PRIORITY
 
 if TYPE_CHECKING:
     import polars as pl
-
-#: The value columns by priority, each group kept whole or left out.
-PRIORITY: tuple[tuple[str, ...], ...] = (
-    ("n",),
-    ("rmse", "rmse_low", "rmse_high"),
-    ("mae",),
-    ("bias",),
-    ("top_1pct_share",),
-    ("verdict",),
-    ("mse_diff", "mse_diff_low", "mse_diff_high"),
-    ("skill",),
-    ("p_value_adjusted",),
-)
 
 #: The narrowest width the note is wrapped at.
 _MIN_NOTE_WIDTH = 20

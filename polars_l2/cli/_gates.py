@@ -13,6 +13,7 @@ the gate ``verdict = 'worse'``, and names the segments where it holds.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from polars_l2 import _gates
@@ -167,6 +168,45 @@ def _undecided(table: pl.DataFrame, each: _gates.Condition) -> str | None:
     )
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one gate found: its name, a line per failing row, rows unchecked."""
+
+    gate: str
+    failing: list[str]
+    unchecked: str | None = None
+
+
+def outcomes(
+    table: pl.DataFrame,
+    conditions: Sequence[_gates.Condition],
+    *,
+    worse: bool = False,
+) -> list[Outcome]:
+    """Check each gate on `table`: ``--fail-if-worse`` first, then each condition.
+
+    Raises
+    ------
+    CliError
+        If a condition cannot be evaluated on the table (a column it lacks,
+        values that cannot be compared).
+    """
+    found = []
+    try:
+        if worse:
+            shown = ["mse_diff", "skill", "p_value_adjusted"]
+            found.append(
+                Outcome("worse", _lines(table, _gates.parse(WORSE), "worse", shown))
+            )
+        for each in conditions:
+            label = f"--fail-if {each.text!r}"
+            lines = _lines(table, each, label, each.columns)
+            found.append(Outcome(label, lines, _undecided(table, each)))
+    except L2InputError as error:
+        raise CliError(str(error).removeprefix(f"{_gates.FUNCTION}: ")) from None
+    return found
+
+
 def status(
     table: pl.DataFrame,
     conditions: Sequence[_gates.Condition],
@@ -185,28 +225,13 @@ def status(
     Raises
     ------
     CliError
-        If a condition cannot be evaluated on the table (a column it lacks,
-        values that cannot be compared).
+        If a condition cannot be evaluated on the table (see :func:`outcomes`).
     """
     failed = False
-    try:
-        if worse:
-            lines = _lines(
-                table,
-                _gates.parse(WORSE),
-                "worse",
-                ["mse_diff", "skill", "p_value_adjusted"],
-            )
-            failed |= bool(lines)
-            for line in lines:
-                say(line)
-        for each in conditions:
-            lines = _lines(table, each, f"--fail-if {each.text!r}", each.columns)
-            failed |= bool(lines)
-            for line in lines:
-                say(line)
-            if (unknown := _undecided(table, each)) is not None:
-                notice(unknown)
-    except L2InputError as error:
-        raise CliError(str(error).removeprefix(f"{_gates.FUNCTION}: ")) from None
+    for outcome in outcomes(table, conditions, worse=worse):
+        failed |= bool(outcome.failing)
+        for line in outcome.failing:
+            say(line)
+        if outcome.unchecked is not None:
+            notice(outcome.unchecked)
     return EXIT_GATE if failed else 0
