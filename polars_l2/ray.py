@@ -200,6 +200,8 @@ def state(
         schema Ray finds by running it). The message names the column.
     ValueError
         If the dataset's ``DataContext`` lets Ray skip failing blocks.
+    ImportError
+        Without Ray; the message names the extra: ``polars-l2[ray]``.
     ray.exceptions.RayError
         If a task fails for another reason, such as an error upstream in the
         dataset's own pipeline.

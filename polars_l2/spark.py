@@ -345,6 +345,8 @@ def state(
         ``spark.sql.files.ignoreMissingFiles`` is true).
     RuntimeError
         If Spark's Python workers cannot import polars-l2.
+    ImportError
+        Without PySpark; the message names the extra: ``polars-l2[spark]``.
 
     References
     ----------

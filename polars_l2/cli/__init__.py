@@ -478,8 +478,6 @@ def _emit(text: str, output: Path | None, others: list[tuple[Path, Writer]]) -> 
 
 def _check_outputs(args: argparse.Namespace, data: list[Path]) -> None:
     """Refuse, before reading anything, outputs that would clobber a file."""
-    if args.format == "html":
-        _html.check_available()
     states: list[Path] = getattr(args, "state", [])
     targets = [
         (flag, path)
@@ -823,6 +821,8 @@ def _run(argv: Sequence[str] | None) -> int:
     # The HTML report shows the command and the notes of this run.
     args.argv = list(sys.argv[1:] if argv is None else argv)
     _html.forget()
+    if getattr(args, "format", None) == "html":
+        _html.check_available()  # before any file is read
     if args.command is None:
         return _fail(f"choose a command: evaluate or demo (see {PROG} -h)")
     status: int = args.handler(args)
