@@ -334,6 +334,38 @@ def _add_state_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
+    """Add evaluate's options of the report: its level, sizes, rows and gates."""
+    parser.add_argument(
+        "--confidence",
+        type=_confidence,
+        default=0.95,
+        metavar="X",
+        help="level of the RMSE confidence interval (default: 0.95)",
+    )
+    parser.add_argument(
+        "--min-n",
+        type=_min_n,
+        default=30,
+        metavar="N",
+        help="segments with fewer (effective) rows are flagged small (default: 30)",
+    )
+    parser.add_argument(
+        "--overall",
+        action="store_true",
+        help="add each model's row over all segments (overall = true), after "
+        "its segments; as overall=True in polars_l2.report",
+    )
+    _gates.add_option(parser.add_argument_group("release gates"), table="report")
+    parser.add_argument(
+        "--no-top-share",
+        dest="top_share",
+        action="store_false",
+        help="skip top_1pct_share (left null), which costs a pass over the "
+        "squared errors; as top_share=False in polars_l2.report",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of the ``polars-l2`` command and its subcommands."""
     formatter = argparse.RawDescriptionHelpFormatter
@@ -384,36 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a segment column; repeat for several (one row per combination)",
     )
     columns.add_argument("--weight", metavar="COL", help="row weights")
-    evaluate_parser.add_argument(
-        "--confidence",
-        type=_confidence,
-        default=0.95,
-        metavar="X",
-        help="level of the RMSE confidence interval (default: 0.95)",
-    )
-    evaluate_parser.add_argument(
-        "--min-n",
-        type=_min_n,
-        default=30,
-        metavar="N",
-        help="segments with fewer (effective) rows are flagged small (default: 30)",
-    )
-    evaluate_parser.add_argument(
-        "--overall",
-        action="store_true",
-        help="add each model's row over all segments (overall = true), after "
-        "its segments; as overall=True in polars_l2.report",
-    )
-    _gates.add_option(
-        evaluate_parser.add_argument_group("release gates"), table="report"
-    )
-    evaluate_parser.add_argument(
-        "--no-top-share",
-        dest="top_share",
-        action="store_false",
-        help="skip top_1pct_share (left null), which costs a pass over the "
-        "squared errors; as top_share=False in polars_l2.report",
-    )
+    _add_report_options(evaluate_parser)
     _add_state_options(evaluate_parser)
     _add_output_options(evaluate_parser).add_argument(
         "--plot-segments",
