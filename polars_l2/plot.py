@@ -1,9 +1,12 @@
-"""Plots of an evaluation: RMSE per segment, and where the squared error comes from.
+"""Plots of an evaluation: RMSE and MAE per segment, where the squared error comes from.
 
 The drawing functions need matplotlib, from the optional extra
 ``pip install 'polars-l2[plot]'``. They draw on a standalone
 :class:`matplotlib.figure.Figure` (Agg canvas), never on pyplot's global state,
-so they are safe in scripts, servers and threads. The curve data itself,
+so they are safe in scripts, servers and threads. Every figure is made by one
+helper, ``_new_figure``, whose figures Jupyter, VS Code and IPython show
+inline whatever was imported before (see :mod:`polars_l2._figure`): a new
+plot gets that by drawing on it. The curve data itself,
 :func:`concentration_curve`, is plain Polars and needs no extra.
 """
 
