@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from polars_l2 import namespace as _namespace  # noqa: F401  (registers `l2`)
 from polars_l2._compare import compare
+from polars_l2._gates import gate_failures
 from polars_l2._report import report
 from polars_l2._state import (
     STATE_VERSION,
@@ -41,6 +42,7 @@ __all__ = [
     "__version__",
     "compare",
     "finalize",
+    "gate_failures",
     "l2",
     "loss",
     "merge_states",

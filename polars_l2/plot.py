@@ -1,21 +1,24 @@
-"""Plots of an evaluation: RMSE per segment, and where the squared error comes from.
+"""Plots of an evaluation: RMSE and MAE per segment, where the squared error comes from.
 
 The drawing functions need matplotlib, from the optional extra
 ``pip install 'polars-l2[plot]'``. They draw on a standalone
 :class:`matplotlib.figure.Figure` (Agg canvas), never on pyplot's global state,
-so they are safe in scripts, servers and threads. The curve data itself,
+so they are safe in scripts, servers and threads. Every figure is made by one
+helper, ``_new_figure``, whose figures Jupyter, VS Code and IPython show
+inline whatever was imported before (see :mod:`polars_l2._figure`): a new
+plot gets that by drawing on it. The curve data itself,
 :func:`concentration_curve`, is plain Polars and needs no extra.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
+import textwrap
 from typing import TYPE_CHECKING, overload
 
 import polars as pl
 
-from polars_l2 import functions
+from polars_l2 import _extras, functions
 from polars_l2._compare import COLUMNS as COMPARE_COLUMNS
 from polars_l2._core import arguments, dtypes, metrics, options
 from polars_l2.exceptions import L2InputError
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
     from os import PathLike
     from types import ModuleType
 
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure, SubFigure
 
@@ -39,10 +43,6 @@ __all__ = [
     "supported_formats",
 ]
 
-_INSTALL_HINT = (
-    "polars_l2.plot needs matplotlib, which is not installed; "
-    "install the plot extra: pip install 'polars-l2[plot]'"
-)
 _SEGMENT_SEPARATOR = " / "
 
 _REPORT_METRIC_COLUMNS = frozenset(
@@ -64,20 +64,18 @@ def _segment_label(keys: list[str]) -> pl.Expr:
 
 def _import(module: str) -> ModuleType:
     """Import a matplotlib module, or raise an ImportError saying what to install."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
-        raise ImportError(_INSTALL_HINT) from exc
+    return _extras.require(
+        module, user="polars_l2.plot", library="matplotlib", extra="plot"
+    )
 
 
 def _new_figure(width: float, height: float) -> Figure:
-    figure_module = _import("matplotlib.figure")
-    backend_agg = _import("matplotlib.backends.backend_agg")
-    figure: Figure = figure_module.Figure(
-        figsize=(width, height), dpi=100, layout="constrained"
-    )
-    # An explicit Agg canvas: no pyplot, no interactive backend, no global state.
-    backend_agg.FigureCanvasAgg(figure)
+    """Return the empty figure every plot draws on.
+
+    Every figure goes through here: it is shown inline by Jupyter, VS Code
+    and IPython whatever was imported before (see :mod:`polars_l2._figure`).
+    """
+    figure: Figure = _import("polars_l2._figure").new_figure(width, height)
     return figure
 
 
@@ -407,7 +405,11 @@ def _segment_labels(report: pl.DataFrame) -> tuple[list[str], list[str]]:
     by = [c for c in report.columns if c not in _REPORT_METRIC_COLUMNS | {"model"}]
     if not by:
         return by, ["all rows"] * report.height
-    return by, report.select(_segment_label(by)).to_series().to_list()
+    label = _segment_label(by)
+    if "overall" in report.columns:
+        # An overall row's keys are null: it is all rows, not a null segment.
+        label = pl.when(pl.col("overall")).then(pl.lit("all rows")).otherwise(label)
+    return by, report.select(label).to_series().to_list()
 
 
 def interval_label(confidence: float) -> str:
@@ -421,11 +423,80 @@ def interval_label(confidence: float) -> str:
     return f"{round(confidence * 100, 6):g}%"
 
 
-def _rmse_label(*, intervals: bool, confidence: float, weighted: bool) -> str:
-    kind = "weighted RMSE" if weighted else "RMSE (unweighted)"
+_SUFFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def compact_number(value: float) -> str:
+    """Return a tick label: 3 significant digits and an SI suffix from 10,000 up.
+
+    Examples
+    --------
+    >>> [compact_number(x) for x in (0.25, 1500.0, 250_000.0, -3.5e6, 1.2e13)]
+    ['0.25', '1,500', '250k', '-3.5M', '12T']
+    """
+    size = abs(value)
+    if size >= 1e4:
+        for scale, suffix in _SUFFIXES:
+            if size >= scale:
+                return f"{value / scale:.3g}{suffix}"
+    return f"{value:,.6g}"
+
+
+def _rmse_label(
+    *, intervals: bool, confidence: float, weighted: bool, mae: bool = False
+) -> str:
+    measured = "RMSE and MAE" if mae else "RMSE"
+    kind = f"weighted {measured}" if weighted else f"{measured} (unweighted)"
     if not intervals:
         return kind
     return f"{kind}; bars: {interval_label(confidence)} confidence interval"
+
+
+#: How each metric of the per-segment plot is drawn: marker, filled.
+_METRIC_MARKERS = {"rmse": ("o", True), "mae": ("D", False)}
+
+
+def _legend_outside(ax: Axes, handles: list[Artist], title: str | None) -> None:
+    """Put the legend right of the axes, where it covers no data."""
+    ax.legend(
+        handles=handles,
+        title=title,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        borderaxespad=0.0,
+        frameon=False,
+    )
+
+
+def _draw_metric(
+    ax: Axes,
+    rows: pl.DataFrame,
+    metric: str,
+    y: list[float],
+    *,
+    colour: str,
+) -> None:
+    """Draw one metric of one model: a marker per segment, its interval as bars."""
+    marker, filled = _METRIC_MARKERS[metric]
+    value = rows[metric].cast(pl.Float64)
+    low, high = f"{metric}_low", f"{metric}_high"
+    xerr = None
+    if low in rows.columns and high in rows.columns:
+        # A null interval (n < 2) draws no bar rather than a zero-width one.
+        below = (value - rows[low].cast(pl.Float64)).fill_null(0.0).to_numpy()
+        above = (rows[high].cast(pl.Float64) - value).fill_null(0.0).to_numpy()
+        xerr = [below, above]
+    ax.errorbar(
+        value.fill_null(float("nan")).to_numpy(),
+        y,
+        xerr=xerr,
+        fmt=marker,
+        color=colour,
+        markerfacecolor=colour if filled else "white",
+        markersize=6 if filled else 5,
+        capsize=3 if filled else 2,
+        elinewidth=1.5 if filled else 0.8,
+    )
 
 
 def _draw_rmse(
@@ -436,58 +507,82 @@ def _draw_rmse(
     confidence: float,
     weighted: bool | None,
 ) -> None:
+    """Draw RMSE per segment and model, and MAE beside it where the report has it."""
+    lines = _import("matplotlib.lines")
     by, labels = _segment_labels(report)
     frame = report.with_columns(_segment=pl.Series(labels, dtype=pl.String))
     segments = list(dict.fromkeys(labels))
     shown = segments[:max_segments]
     models = list(dict.fromkeys(frame["model"].to_list()))
-    height = 0.8 / max(len(models), 1)
+    drawn = [m for m in _METRIC_MARKERS if m in report.columns]
+    slots = max(len(models) * len(drawn), 1)
+    height = 0.8 / slots
     position = {segment: i for i, segment in enumerate(shown)}
+    handles: list[Artist] = []
     for k, model in enumerate(models):
+        colour = f"C{k % 10}"
         rows = frame.filter(
             (pl.col("model") == model) & pl.col("_segment").is_in(shown)
         )
-        y = [position[s] - 0.4 + height * (k + 0.5) for s in rows["_segment"]]
-        rmse = rows["rmse"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
-        low = rows["rmse_low"].cast(pl.Float64) if "rmse_low" in rows.columns else None
-        high = (
-            rows["rmse_high"].cast(pl.Float64) if "rmse_high" in rows.columns else None
+        for j, metric in enumerate(drawn):
+            slot = k * len(drawn) + j
+            y = [position[s] - 0.4 + height * (slot + 0.5) for s in rows["_segment"]]
+            _draw_metric(ax, rows, metric, y, colour=colour)
+        handles.append(
+            lines.Line2D([], [], color=colour, marker="s", ls="", label=str(model))
         )
-        if low is not None and high is not None:
-            # A null interval (n < 2) draws no bar rather than a zero-width one.
-            below = (rows["rmse"] - low).fill_null(0.0).to_numpy()
-            above = (high - rows["rmse"]).fill_null(0.0).to_numpy()
-            ax.errorbar(
-                rmse, y, xerr=[below, above], fmt="o", capsize=3, label=str(model)
+    if len(drawn) > 1:
+        for metric in drawn:
+            marker, filled = _METRIC_MARKERS[metric]
+            handles.append(
+                lines.Line2D(
+                    [],
+                    [],
+                    color="black",
+                    marker=marker,
+                    ls="",
+                    markerfacecolor="black" if filled else "white",
+                    label=metric.upper(),
+                )
             )
-        else:
-            ax.plot(rmse, y, "o", label=str(model))
-    ax.set_yticks(range(len(shown)), shown)
-    ax.invert_yaxis()
+    ax.set_yticks(range(len(shown)), [_wrapped(s, _SEGMENT_LABEL_WIDTH) for s in shown])
     ax.set_ylim(len(shown) - 0.5, -0.5)
     ax.set_xlim(left=0)
-    # Thousands separators: RMSE is often in money or other large units.
-    ax.xaxis.set_major_formatter(lambda x, _: f"{x:,.6g}")
+    # RMSE is often in money or other large units: 250k, not 250000.
+    ax.xaxis.set_major_formatter(lambda x, _: compact_number(x))
+    ax.xaxis.set_major_locator(_import("matplotlib.ticker").MaxNLocator(nbins=5))
     ax.set_xlabel(
         _rmse_label(
             intervals={"rmse_low", "rmse_high"} <= set(report.columns),
             confidence=confidence,
             # The report has weight_sum exactly when it was weighted.
             weighted="weight_sum" in report.columns if weighted is None else weighted,
+            mae=len(drawn) > 1,
         )
     )
     ax.set_ylabel(_SEGMENT_SEPARATOR.join(by) if by else "")
-    title = "RMSE per segment"
+    title = "RMSE and MAE per segment" if len(drawn) > 1 else "RMSE per segment"
     if len(segments) > len(shown):
         title += f" (first {len(shown)} of {len(segments)})"
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(title="model")
+    _legend_outside(ax, handles, "model")
+
+
+_SHARE_OF_ROWS = "share of rows, largest squared error first"
+_SHARE_OF_SSE = "share of SSE"
 
 
 def _draw_concentration(
-    ax: Axes, curve: pl.DataFrame, *, title: str, legend: bool = True
+    ax: Axes, curve: pl.DataFrame, *, title: str, alone: bool = True
 ) -> None:
+    """Draw every model's curve on `ax`; `alone` labels the axes and the legend.
+
+    In a grid of panels (not `alone`), the figure carries one axis label of
+    each kind and one legend, outside the panels: labels repeated under each
+    panel would run into each other, and a legend inside a small panel
+    covers its curves.
+    """
     for model in dict.fromkeys(curve["model"].to_list()):
         rows = curve.filter(pl.col("model") == model)
         ax.plot(
@@ -502,11 +597,12 @@ def _draw_concentration(
     )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("share of rows, largest squared error first")
-    ax.set_ylabel("share of SSE")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    if legend:
+    if alone:
+        ax.set_xlabel(_SHARE_OF_ROWS)
+        ax.set_ylabel(_SHARE_OF_SSE)
+        # Each curve lies above the diagonal, so the lower right is empty.
         ax.legend(title="model", loc="lower right")
 
 
@@ -519,6 +615,26 @@ def _curve_segments(curve: pl.DataFrame) -> tuple[list[str], list[str]]:
 
 
 _CONCENTRATION_TITLE = "Where the squared error comes from"
+#: The font size of a panel's title, in points.
+_PANEL_TITLE_SIZE = 10
+#: The most characters of a line of a segment's label on the RMSE plot's axis.
+_SEGMENT_LABEL_WIDTH = 28
+
+
+def _wrapped(label: str, width: int) -> str:
+    """Return `label` on at most two lines of `width` characters, cut with "…".
+
+    Examples
+    --------
+    >>> _wrapped("north", 10)
+    'north'
+    >>> print(_wrapped("coastal luxury homes with a sea view", 15))
+    coastal luxury
+    homes with a…
+    """
+    if len(label) <= width:
+        return label
+    return textwrap.fill(label, width, max_lines=2, placeholder="…")
 
 
 def _draw_curves(
@@ -533,14 +649,26 @@ def _draw_curves(
     segments = list(dict.fromkeys(labels))
     shown = segments[:max_segments]
     columns_ = min(3, len(shown))
+    # Characters of a title line that fit above one panel (a character is
+    # about 0.6 of the font size wide; the panel has about 3/4 of its share).
+    panel = target.bbox.width / target.dpi / columns_ * 72 * 0.75
+    width = max(8, int(panel / (_PANEL_TITLE_SIZE * 0.6)))
     axes = target.subplots(
         math.ceil(len(shown) / columns_), columns_, squeeze=False
     ).ravel()
-    for i, (ax, segment) in enumerate(zip(axes, shown, strict=False)):
+    for ax, segment in zip(axes, shown, strict=False):
         rows = frame.filter(pl.col("_segment") == segment).drop("_segment")
-        _draw_concentration(ax, rows, title=segment, legend=i == 0)
+        _draw_concentration(ax, rows, title="", alone=False)
+        # A long segment label takes two lines at most, not its neighbour's room.
+        ax.set_title(_wrapped(segment, width), fontsize=_PANEL_TITLE_SIZE)
     for ax in axes[len(shown) :]:
         ax.set_visible(False)
+    handles, names = axes[0].get_legend_handles_labels()
+    # Right of the panels: the margins below and above hold the axis label
+    # and the title, and constrained layout would overlap two of them.
+    target.legend(handles, names, loc="outside right center", frameon=False)
+    target.supxlabel(_SHARE_OF_ROWS)
+    target.supylabel(_SHARE_OF_SSE)
     title = f"{_CONCENTRATION_TITLE}, per {_SEGMENT_SEPARATOR.join(keys)}"
     if len(segments) > len(shown):
         title += f" (first {len(shown)} of {len(segments)})"
@@ -766,6 +894,90 @@ def plot_evaluation(
 _COMPARE_COLUMNS = frozenset(COMPARE_COLUMNS)
 
 _VERDICT_COLOURS = {"better": "tab:green", "worse": "tab:red"}
+#: The legend of the forest plot: each verdict's marker, in this order.
+_VERDICT_LEGEND = {
+    "better": ("better (significant)", "tab:green", True),
+    "worse": ("worse (significant)", "tab:red", True),
+    "inconclusive": ("inconclusive", "tab:gray", False),
+    None: ("small: no verdict", "silver", False),
+}
+_RATIO_LABEL = (
+    "MSE ratio, candidate / baseline (log scale; left of 1: the candidate "
+    "is better; bars: confidence interval)"
+)
+
+
+def _ratios(rows: pl.DataFrame) -> pl.DataFrame:
+    """Return each row's MSE ratio and its interval: 1 + mse_diff / mse_baseline.
+
+    The interval of the difference, divided by the baseline's MSE: the same
+    test on a scale where every segment's change is relative, so a small
+    segment's is as visible as a large one's. Null where the baseline's MSE
+    is not positive.
+    """
+    baseline = pl.col("mse_baseline").cast(pl.Float64)
+    valid = baseline > 0
+
+    def ratio(diff: str) -> pl.Expr:
+        return pl.when(valid).then(1.0 + pl.col(diff).cast(pl.Float64) / baseline)
+
+    return rows.select(
+        ratio=ratio("mse_diff"),
+        low=ratio("mse_diff_low"),
+        high=ratio("mse_diff_high"),
+    )
+
+
+def _ratio_axis(ax: Axes, ratios: pl.DataFrame) -> float:
+    """Set the log-scale axis around every ratio and bar end; return its left end."""
+    ticker = _import("matplotlib.ticker")
+    values = pl.concat([ratios[c] for c in ratios.columns]).drop_nulls()
+    values = values.filter(values.is_finite() & (values > 0))
+    low = min(float(values.min()), 1.0) if values.len() else 0.5  # type: ignore[arg-type]
+    high = max(float(values.max()), 1.0) if values.len() else 2.0  # type: ignore[arg-type]
+    left, right = low / 1.3, high * 1.3
+    ax.set_xscale("log")
+    ax.set_xlim(left, right)
+    decades = math.log10(right / left)
+    # Ticks at 1, 2 and 5 per decade on a short axis, one per decade on a long one.
+    subs = (1.0, 2.0, 5.0) if decades <= 3 else (1.0,)
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:g}")
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    return left
+
+
+def _comparison_rows(comparison: pl.DataFrame, max_segments: int) -> pl.DataFrame:
+    _check_frame(
+        comparison,
+        argument="comparison",
+        function="plot_comparison",
+        source="polars_l2.compare",
+        needed=(
+            "model",
+            "overall",
+            "mse_baseline",
+            "mse_diff",
+            "mse_diff_low",
+            "mse_diff_high",
+        ),
+    )
+    options.check("polars_l2.plot.plot_comparison", max_segments=max_segments)
+    keys = [c for c in comparison.columns if c not in _COMPARE_COLUMNS]
+    segment = _segment_label(keys) if keys else pl.lit("")
+    label = pl.concat_str(
+        pl.col("model"),
+        pl.when(pl.col("overall")).then(pl.lit("all rows")).otherwise(segment),
+        separator=": ",
+    )
+    rows = (
+        comparison.with_columns(label.alias("_label"))
+        .sort("overall", descending=True, maintain_order=True)
+        .head(max_segments)
+    )
+    if "verdict" not in rows.columns:
+        rows = rows.with_columns(verdict=pl.lit(None, dtype=pl.String))
+    return rows
 
 
 def plot_comparison(
@@ -774,13 +986,19 @@ def plot_comparison(
     max_segments: int = 40,
     path: str | PathLike[str] | None = None,
 ) -> Figure:
-    """Draw a forest plot of :func:`polars_l2.compare`: ``mse_diff`` per segment.
+    """Draw a forest plot of :func:`polars_l2.compare`: the MSE ratio per segment.
 
-    One row per candidate and segment (the overall row first): the
-    difference of MSE, candidate minus baseline, with its confidence
-    interval, around a vertical line at zero. Left of zero the candidate is
+    One row per candidate and segment (the overall row first): the ratio of
+    the candidate's MSE to the baseline's, ``1 + mse_diff / mse_baseline``
+    (one minus ``skill``), with the confidence interval of ``mse_diff`` on
+    the same scale, around a vertical line at one, on a log scale: a halving
+    and a doubling are as far from one, and every segment's change is
+    visible whatever the size of its errors. Left of one the candidate is
     better. A filled green (better) or red (worse) marker is a significant
-    verdict at the adjusted level; a hollow one is inconclusive or small.
+    verdict at the adjusted level; a hollow one is inconclusive, or small
+    (no verdict); the legend says which. A bar whose lower end is not
+    positive ends in an arrow at the left edge. A segment whose baseline
+    MSE is zero has no ratio and no marker.
 
     Parameters
     ----------
@@ -789,7 +1007,8 @@ def plot_comparison(
     max_segments
         Draw at most this many rows (the first ones).
     path
-        Also write the figure to this PNG file.
+        Where to write the figure, in the format its extension names;
+        ``None`` writes nothing.
 
     Returns
     -------
@@ -824,59 +1043,61 @@ def plot_comparison(
     ...         "new": [1.1, 2.2, 2.9, 4.1, 4.8, 6.3],
     ...     }
     ... )
-    >>> table = polars_l2.compare(df, "y", "old", "new", by="g", min_n=2)
+    >>> table = polars_l2.compare(df, "y", "old", "new", by="g", min_n=4)
     >>> figure = plot_comparison(table)
-    >>> figure.axes[0].get_xlabel()
-    'MSE difference, candidate - baseline (bars: confidence interval)'
+    >>> figure.axes[0].get_xscale()
+    'log'
+    >>> [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    ['better (significant)', 'small: no verdict']
     """
-    _check_frame(
-        comparison,
-        argument="comparison",
-        function="plot_comparison",
-        source="polars_l2.compare",
-        needed=("model", "overall", "mse_diff", "mse_diff_low", "mse_diff_high"),
-    )
-    options.check("polars_l2.plot.plot_comparison", max_segments=max_segments)
-    keys = [c for c in comparison.columns if c not in _COMPARE_COLUMNS]
-    segment = _segment_label(keys) if keys else pl.lit("")
-    label = pl.concat_str(
-        pl.col("model"),
-        pl.when(pl.col("overall")).then(pl.lit("all rows")).otherwise(segment),
-        separator=": ",
-    )
-    rows = (
-        comparison.with_columns(label.alias("_label"))
-        .sort("overall", descending=True, maintain_order=True)
-        .head(max_segments)
-    )
-    figure = _new_figure(8.0, 1.5 + 0.3 * rows.height)
+    lines = _import("matplotlib.lines")
+    rows = _comparison_rows(comparison, max_segments)
+    ratios = _ratios(rows)
+    figure = _new_figure(9.0, 1.7 + 0.3 * rows.height)
     ax = figure.add_subplot()
-    verdicts = (
-        rows["verdict"].to_list() if "verdict" in rows.columns else [None] * rows.height
-    )
-    for i, row in enumerate(rows.iter_rows(named=True)):
-        diff = row["mse_diff"]
-        if diff is None:
+    left = _ratio_axis(ax, ratios)
+    seen: list[str | None] = []
+    for i, (verdict, ratio, low, high) in enumerate(
+        zip(rows["verdict"], *(ratios[c] for c in ratios.columns), strict=True)
+    ):
+        if ratio is None or not math.isfinite(ratio):
             continue
-        low, high = row["mse_diff_low"], row["mse_diff_high"]
-        colour = _VERDICT_COLOURS.get(verdicts[i] or "", "tab:gray")
+        name, colour, filled = _VERDICT_LEGEND.get(verdict, _VERDICT_LEGEND[None])
         if low is not None and high is not None:
-            ax.plot([low, high], [i, i], color=colour, linewidth=1.5)
-        filled = verdicts[i] in _VERDICT_COLOURS
+            start = low if low > 0 else left
+            ax.plot([start, high], [i, i], color=colour, linewidth=1.5)
+            if low <= 0:
+                ax.plot([left], [i], marker="<", color=colour, ls="", clip_on=False)
         ax.plot(
-            [diff],
+            [ratio],
             [i],
             "o",
             color=colour,
             markerfacecolor=colour if filled else "white",
         )
-    ax.axvline(0.0, color="black", linewidth=0.8)
+        seen.append(verdict if verdict in _VERDICT_LEGEND else None)
+    ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_yticks(range(rows.height), rows["_label"].to_list())
     ax.set_ylim(rows.height - 0.5, -0.5)
-    ax.set_xlabel("MSE difference, candidate - baseline (bars: confidence interval)")
-    title = "Is the candidate better? (filled: significant after adjustment)"
+    ax.set_xlabel(_RATIO_LABEL)
+    title = "Is the candidate better? MSE ratio per segment"
     if comparison.height > rows.height:
         title += f"; first {rows.height} of {comparison.height}"
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
+    handles: list[Artist] = []
+    for verdict, (name, colour, filled) in _VERDICT_LEGEND.items():
+        if verdict in seen:
+            handles.append(
+                lines.Line2D(
+                    [],
+                    [],
+                    color=colour,
+                    marker="o",
+                    ls="-",
+                    label=name,
+                    markerfacecolor=colour if filled else "white",
+                )
+            )
+    _legend_outside(ax, handles, "verdict")
     return _finish(figure, path)

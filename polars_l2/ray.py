@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import pyarrow as pa
 
 import polars_l2
-from polars_l2 import _distributed, _docs
+from polars_l2 import _distributed, _docs, _extras
 from polars_l2._core import options
 
 if TYPE_CHECKING:
@@ -200,6 +200,8 @@ def state(
         schema Ray finds by running it). The message names the column.
     ValueError
         If the dataset's ``DataContext`` lets Ray skip failing blocks.
+    ImportError
+        Without Ray; the message names the extra: ``polars-l2[ray]``.
     ray.exceptions.RayError
         If a task fails for another reason, such as an error upstream in the
         dataset's own pipeline.
@@ -217,8 +219,7 @@ def state(
     >>> ds = ray.data.read_parquet("predictions/")  # doctest: +SKIP
     >>> polars_l2.ray.state(ds, "y", "yhat", by="region")  # doctest: +SKIP
     """
-    import ray  # noqa: PLC0415 - the optional extra, imported on use
-
+    ray = _extras.require("ray", user="polars_l2.ray", library="ray", extra="ray")
     spec = _distributed.parse(
         actual,
         predicted,

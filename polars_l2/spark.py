@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 import polars_l2
-from polars_l2 import _distributed, _docs
+from polars_l2 import _distributed, _docs, _extras
 from polars_l2._core import options
 from polars_l2.exceptions import L2InputError
 
@@ -345,6 +345,8 @@ def state(
         ``spark.sql.files.ignoreMissingFiles`` is true).
     RuntimeError
         If Spark's Python workers cannot import polars-l2.
+    ImportError
+        Without PySpark; the message names the extra: ``polars-l2[spark]``.
 
     References
     ----------
@@ -358,6 +360,9 @@ def state(
     >>> df = spark.read.parquet("predictions/")  # doctest: +SKIP
     >>> polars_l2.spark.state(df, "y", "yhat", by="region")  # doctest: +SKIP
     """
+    _extras.require(
+        "pyspark.sql", user="polars_l2.spark", library="pyspark", extra="spark"
+    )
     from pyspark.sql.pandas.types import from_arrow_schema  # noqa: PLC0415
 
     spec = _distributed.parse(

@@ -35,6 +35,7 @@ from polars.testing import assert_frame_equal
 
 import polars_l2
 from polars_l2 import _report, _state, cli, plot
+from polars_l2._extras import install_hint
 from polars_l2.cli import _errors as _cli_errors
 from polars_l2.cli import _progress as _cli_progress
 from polars_l2.data import make_houses
@@ -796,7 +797,8 @@ def test_plot_without_matplotlib_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def missing(module: str) -> None:
-        raise ImportError(f"{module}: {plot._INSTALL_HINT}")
+        hint = install_hint("polars_l2.plot", "matplotlib", "plot")
+        raise ImportError(f"{module}: {hint}")
 
     monkeypatch.setattr(plot, "_import", missing)
     result = inline(capsys, "demo", "--plot", tmp_path / "houses.png")
@@ -1254,6 +1256,7 @@ def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     meanings = dict(codes)
     assert "bug" in meanings["1"]
     assert "bad input" in meanings["2"]
-    assert "--fail-if-worse" in meanings["3"]
+    assert "release gate" in meanings["3"]
+    assert "--fail-if" in meanings["3"]
     assert "SIGINT" in meanings["130"]
     assert "SIGTERM" in meanings["143"]

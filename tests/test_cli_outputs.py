@@ -25,7 +25,7 @@ from polars.testing import assert_frame_equal
 
 import polars_l2
 from polars_l2._core import metrics
-from polars_l2.cli import _inputs, _output, _progress
+from polars_l2.cli import _fit, _inputs, _output, _progress
 from polars_l2.cli._errors import CliError
 from tests.children import TIMEOUT, WAIT_FOR_A_SIGNAL, child, read_line
 from tests.test_cli import assert_one_line_error, inline, program_env
@@ -544,7 +544,10 @@ def test_columns_chooses_what_is_shown(
 @pytest.mark.parametrize(
     ("columns", "pattern"),
     [
-        ("rmse,nope", r"unknown report column 'nope'; choose from n, weight_sum, sse"),
+        (
+            "rmse,nope",
+            r"unknown report column 'nope'; choose from n, weight_sum, small, sse",
+        ),
         ("rmse,,mae", r"expected column names separated by commas"),
         (
             "weight_sum",
@@ -581,27 +584,102 @@ def table_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line[:1] in "┌│├╞└"]
 
 
-def test_a_narrow_terminal_gets_the_essential_columns(
-    monkeypatch: pytest.MonkeyPatch,
+def header(text: str) -> list[str]:
+    return [cell.strip() for cell in table_lines(text)[1].strip("│").split("┆")]
+
+
+def cell_widths(text: str) -> dict[str, int]:
+    """Return each column's width in a drawn table: its widest cell or header."""
+    rows = [
+        [cell.strip() for cell in line.strip("│").split("┆")]
+        for line in table_lines(text)
+        if line.startswith("│")
+    ]
+    return {name: max(len(row[i]) for row in rows) for i, name in enumerate(rows[0])}
+
+
+def table_width(widths: dict[str, int], columns: list[str]) -> int:
+    """Return the width of a table of these columns: "│ a ┆ b │" per line."""
+    return 1 + sum(widths[name] + 3 for name in columns)
+
+
+#: The documented priority (polars_l2/cli/_fit.py, docs/cli.md), as groups.
+PRIORITY = [
+    ["n"], ["rmse", "rmse_low", "rmse_high"], ["mae"], ["bias"],
+    ["top_1pct_share"], ["verdict"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_demo_shows_the_priority_columns_that_fit_and_names_the_rest(
+    width: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = demo_on_terminal(monkeypatch, 100)
-    lines = table_lines(text)
-    assert max(map(len, lines)) <= 100
-    header = [cell.strip() for cell in lines[1].strip("│").split("┆")]
-    assert header == [
-        "model", "region", "overall", "n", "rmse", "rmse_low", "rmse_high", "mae",
-        "r2",
-    ]  # fmt: skip
-    left_out = (
-        "small", "sse", "sse_share", "mse", "mse_low", "mse_high", "mae_low",
-        "mae_high", "bias", "bias_low", "bias_high", "max_error", "top_1pct_share",
-    )  # fmt: skip
+    everything = demo_on_terminal(monkeypatch, 10_000)
+    all_columns = header(everything)
+    widths = cell_widths(everything)
+    assert table_width(widths, all_columns) == max(map(len, table_lines(everything)))
+    text = demo_on_terminal(monkeypatch, width)
+    # Nothing is wider than the terminal: no line wraps, so no word breaks.
+    assert max(map(len, text.splitlines())) <= width
+    shown = header(text)
+    assert shown[:2] == ["model", "region"]
+    assert shown == [c for c in all_columns if c in shown]  # the table's order
+    left_out = [c for c in all_columns if c not in shown]
+    assert left_out
+    # Each group left out would not have fit beside the columns shown.
+    groups = [g for g in PRIORITY if g[0] in all_columns]
+    grouped = {c for g in groups for c in g}
+    rest = [[c] for c in all_columns[2:] if c not in grouped]
+    for group in [*groups, *rest]:
+        if group[0] in left_out:
+            wider = [c for c in all_columns if c in shown or c in group]
+            assert table_width(widths, wider) > width, group
+        else:
+            assert set(group) <= set(shown), group
+    # A lower-priority column never took the room of a higher one: with
+    # only the priority columns shown, each group left out still would not fit.
+    for i, group in enumerate(groups):
+        if group[0] in left_out:
+            before = [c for g in groups[:i] for c in g if c in shown]
+            assert table_width(widths, ["model", "region", *before, *group]) > width
+    # The note names exactly the columns left out, in the table's order.
     note = text.split("└", 1)[1].split("\n", 1)[1].split("\n\n", 1)[0]
-    assert max(map(len, note.splitlines())) <= 100
     assert " ".join(note.split()) == (
         f"(left out to fit the terminal: {', '.join(left_out)}; see them with "
-        "--columns or --format csv)"
+        "--columns all or --format csv)"
     )
+    # --columns all shows every column, however narrow the terminal.
+    assert header(demo_on_terminal(monkeypatch, width, "--columns", "all")) == (
+        all_columns
+    )
+
+
+def test_at_80_columns_the_demo_keeps_rmse_its_interval_and_mae(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shown = header(demo_on_terminal(monkeypatch, 80))
+    for column in ("n", "rmse", "rmse_low", "rmse_high", "mae"):
+        assert column in shown
+    wide = header(demo_on_terminal(monkeypatch, 120))
+    for column in ("bias", "top_1pct_share"):
+        assert column in wide
+
+
+def test_the_demo_story_breaks_lines_between_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = demo_on_terminal(monkeypatch, 60)
+    story = text.split("└", 1)[1]
+    assert max(map(len, story.splitlines())) <= 60
+    words = " ".join(story.split())
+    # Every word of the paragraph and the command is whole.
+    assert "'boosted' has the lower MAE" in words
+    command = story.split("command line:", 1)[1]
+    # The command's lines end in " \\" where it goes on (the path's length
+    # decides where, so the test reads it whole).
+    whole = " ".join(command.replace("\\\n", " ").split())
+    assert whole.startswith("polars-l2 evaluate ")
+    assert whole.endswith("--by region")
 
 
 def test_a_wide_terminal_a_pipe_and_a_file_get_every_column(
@@ -633,11 +711,14 @@ def test_fit_table_keeps_model_and_keys_however_narrow() -> None:
     report = pl.DataFrame(
         {"model": ["m"], "shop": ["x" * 30], "n": [2], "rmse": [1.5], "mae": [1.0]}
     )
-    table, note = _output.fit_table(report, 10)
+    table, note = _fit.fit_table(report, 10)
     header = [c.strip() for c in table.splitlines()[1].strip("│").split("┆")]
-    assert header == ["model", "shop", "n", "rmse"]
+    assert header == ["model", "shop"]
     assert note is not None
-    assert "mae" in note
+    assert "n, rmse, mae" in " ".join(note.split())
+    # The note breaks between words, never inside a column's name.
+    assert all(word.strip("(),;") for word in note.split())
+    assert max(map(len, note.splitlines())) <= 20
 
 
 # --- the progress bar ----------------------------------------------------------

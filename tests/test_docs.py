@@ -110,7 +110,7 @@ def public_api() -> dict[str, Any]:
     }
     # Public submodules: the plot helpers and the distributed adapters, whose
     # engines (matplotlib, Ray, Spark) are only imported when used.
-    for name in ("plot", "ray", "spark"):
+    for name in ("plot", "ray", "spark", "view"):
         module = importlib.import_module(f"polars_l2.{name}")
         api.update(
             {f"polars_l2.{name}.{n}": getattr(module, n) for n in module.__all__}

@@ -134,17 +134,21 @@ def test_rmse_plot_says_the_level_and_weighting() -> None:
     pytest.importorskip("matplotlib")
     df = segmented_frame(3)
     unweighted = plot.plot_report(report_of(df)).axes[0].get_xlabel()
-    assert unweighted == "RMSE (unweighted); bars: 95% confidence interval"
+    assert unweighted == "RMSE and MAE (unweighted); bars: 95% confidence interval"
     weighted = plot.plot_report(
         report_of(df, weight="w", confidence=0.9), confidence=0.9
     )
     assert (
-        weighted.axes[0].get_xlabel() == "weighted RMSE; bars: 90% confidence interval"
+        weighted.axes[0].get_xlabel()
+        == "weighted RMSE and MAE; bars: 90% confidence interval"
     )
     told = plot.plot_report(report_of(df), confidence=0.995, weighted=True)
-    assert told.axes[0].get_xlabel() == "weighted RMSE; bars: 99.5% confidence interval"
-    # Without interval columns, no level is claimed.
-    bare = plot.plot_report(report_of(df).drop("rmse_low", "rmse_high"))
+    assert (
+        told.axes[0].get_xlabel()
+        == "weighted RMSE and MAE; bars: 99.5% confidence interval"
+    )
+    # Without interval columns, no level is claimed; without MAE, RMSE alone.
+    bare = plot.plot_report(report_of(df).drop("rmse_low", "rmse_high", "mae"))
     assert bare.axes[0].get_xlabel() == "RMSE (unweighted)"
 
 
@@ -164,8 +168,9 @@ def test_plot_concentration_draws_a_panel_per_segment() -> None:
         figure.get_suptitle() == "Where the squared error comes from, per region / tier"
     )
     first = figure.axes[0]
-    legend = first.get_legend()
-    assert legend is not None
+    # One legend for the grid, outside the panels.
+    assert all(ax.get_legend() is None for ax in figure.axes)
+    (legend,) = figure.legends
     assert [t.get_text() for t in legend.get_texts()][:2] == ["a", "b"]
     # Each panel's model lines are that segment's curve.
     line = first.get_lines()[0]
@@ -198,8 +203,8 @@ def test_plot_evaluation_with_segment_curves() -> None:
         report_of(df, weight="w"),
         concentration_curve(df, "y", ["a", "b"], weight="w", by="region"),
     )
-    assert figure.axes[0].get_title() == "RMSE per segment"
-    assert figure.axes[0].get_xlabel().startswith("weighted RMSE; bars: 95%")
+    assert figure.axes[0].get_title() == "RMSE and MAE per segment"
+    assert figure.axes[0].get_xlabel().startswith("weighted RMSE and MAE; bars: 95%")
     assert titles(figure)[1:] == ["north", "south", "west"]
 
 
@@ -267,18 +272,24 @@ def test_cli_plot_states_level_weighting_and_segments(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     (figure,) = figures.drawn
-    assert figure.axes[0].get_xlabel() == "weighted RMSE; bars: 80% confidence interval"
+    assert (
+        figure.axes[0].get_xlabel()
+        == "weighted RMSE and MAE; bars: 80% confidence interval"
+    )
     assert titles(figure)[1:] == ["north", "south", "west"]
     assert out.read_bytes().startswith(b"<?xml")
     # Without --plot-segments, one pooled curve.
     result = inline(capsys, *args, "--plot", str(tmp_path / "q.png"))
     assert result.returncode == 0, result.stderr
     assert titles(figures.drawn[1]) == [
-        "RMSE per segment",
+        "RMSE and MAE per segment",
         "Where the squared error comes from",
     ]
     assert (
-        figures.drawn[1].axes[0].get_xlabel().startswith("RMSE (unweighted); bars: 95%")
+        figures.drawn[1]
+        .axes[0]
+        .get_xlabel()
+        .startswith("RMSE and MAE (unweighted); bars: 95%")
     )
 
 

@@ -29,7 +29,15 @@ import polars as pl
 
 import polars_l2
 from polars_l2._core import metrics
-from polars_l2.cli import _compare, _ledger, _opened, _rust_output, _signals
+from polars_l2.cli import (
+    _compare,
+    _gates,
+    _html,
+    _ledger,
+    _opened,
+    _rust_output,
+    _signals,
+)
 from polars_l2.cli._demo import DEMO, demo_report, demo_story
 from polars_l2.cli._errors import (
     PANIC,
@@ -47,6 +55,7 @@ from polars_l2.cli._evaluate import (
     load_states,
     read_rows,
 )
+from polars_l2.cli._fit import fit_table
 from polars_l2.cli._inputs import discover, same_file, supported_extensions
 from polars_l2.cli._output import (
     FORMATS,
@@ -56,8 +65,8 @@ from polars_l2.cli._output import (
     check_state_target,
     check_writable,
     choose_columns,
+    columns_parser,
     evaluation_figure,
-    fit_table,
     parse_columns,
     plot_format,
     plot_writer,
@@ -96,7 +105,9 @@ exit status:
   1    a bug in polars-l2: a line asking for a report, then the traceback
   2    bad input (files, columns, options; a corrupt file, also one that makes
        Polars panic; a damaged state; stdout closed): one line on stderr
-  3    compare --fail-if-worse: a candidate is worse in some segment
+  3    a release gate failed: a row meets a --fail-if condition, or compare
+       --fail-if-worse finds a candidate worse in some segment (stderr names
+       each failing row, one line each; every output is written first)
   130  interrupted (SIGINT, Ctrl-C): one line
   143  terminated (SIGTERM): one line
 """
@@ -209,6 +220,7 @@ output:
   in the format FILE's extension names: png, svg, pdf, jpg, ...
   --plot-segments draws one concentration curve per segment (at most 12).
 
+{_gates.EPILOG}
 writing files (--output, --save-state, --plot):
   A file is written to a temporary file beside it ('.NAME.XXXXXXXX.tmp') and
   renamed over it, so it is either the old file or the new one, also after
@@ -229,6 +241,8 @@ examples:
       --save-state state.parquet
   polars-l2 evaluate day2.parquet --actual y --predicted yhat \\
       --state state.parquet --save-state state.parquet
+  polars-l2 evaluate preds.parquet --actual price --predicted model \\
+      --by region --overall --fail-if "rmse > 12000"
 """
 
 _DEMO_EPILOG = """\
@@ -272,6 +286,17 @@ def _confidence(text: str) -> float:
     return value
 
 
+def _min_n(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        msg = f"must be a non-negative integer, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _add_output_options(
     parser: argparse.ArgumentParser,
     *,
@@ -282,9 +307,10 @@ def _add_output_options(
     group.add_argument(
         "-f",
         "--format",
-        choices=FORMATS,
+        choices=(*FORMATS, "html"),
         default="table",
-        help="output format (default: table)",
+        help="output format (default: table); html is one self-contained page "
+        "with the formatted table and the figures (needs polars-l2[view])",
     )
     group.add_argument(
         "-o",
@@ -293,14 +319,17 @@ def _add_output_options(
         type=_output_path,
         help="write to FILE (atomically) instead of standard output",
     )
-    if table == "report":
-        group.add_argument(
-            "--columns",
-            metavar="A,B,...",
-            type=parse_columns,
-            help="show only these report columns, comma-separated (model and "
-            f"keys always shown): {', '.join(VALUE_COLUMNS)}",
-        )
+    allowed = VALUE_COLUMNS if table == "report" else _compare.VALUE_COLUMNS
+    group.add_argument(
+        "--columns",
+        metavar="A,B,...",
+        type=parse_columns
+        if table == "report"
+        else columns_parser(allowed, table="comparison"),
+        help=f"show only these {table} columns, comma-separated (model and "
+        f"keys always shown): {', '.join(allowed)}; or all (every column, "
+        "also on a narrow terminal)",
+    )
     group.add_argument(
         "--plot",
         metavar="FILE",
@@ -339,6 +368,38 @@ def _add_state_options(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long to wait for another update of the --save-state file "
         f"(default: ${_ledger.LOCK_TIMEOUT_VARIABLE} or {_ledger.LOCK_TIMEOUT:g})",
+    )
+
+
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
+    """Add evaluate's options of the report: its level, sizes, rows and gates."""
+    parser.add_argument(
+        "--confidence",
+        type=_confidence,
+        default=0.95,
+        metavar="X",
+        help="level of the RMSE confidence interval (default: 0.95)",
+    )
+    parser.add_argument(
+        "--min-n",
+        type=_min_n,
+        default=30,
+        metavar="N",
+        help="segments with fewer (effective) rows are flagged small (default: 30)",
+    )
+    parser.add_argument(
+        "--overall",
+        action="store_true",
+        help="add each model's row over all segments (overall = true), after "
+        "its segments; as overall=True in polars_l2.report",
+    )
+    _gates.add_option(parser.add_argument_group("release gates"), table="report")
+    parser.add_argument(
+        "--no-top-share",
+        dest="top_share",
+        action="store_false",
+        help="skip top_1pct_share (left null), which costs a pass over the "
+        "squared errors; as top_share=False in polars_l2.report",
     )
 
 
@@ -392,20 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a segment column; repeat for several (one row per combination)",
     )
     columns.add_argument("--weight", metavar="COL", help="row weights")
-    evaluate_parser.add_argument(
-        "--confidence",
-        type=_confidence,
-        default=0.95,
-        metavar="X",
-        help="level of the RMSE confidence interval (default: 0.95)",
-    )
-    evaluate_parser.add_argument(
-        "--no-top-share",
-        dest="top_share",
-        action="store_false",
-        help="skip top_1pct_share (left null), which costs a pass over the "
-        "squared errors; as top_share=False in polars_l2.report",
-    )
+    _add_report_options(evaluate_parser)
     _add_state_options(evaluate_parser)
     _add_output_options(evaluate_parser).add_argument(
         "--plot-segments",
@@ -419,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
         confidence=_confidence,
         add_state_options=_add_state_options,
         add_output_options=lambda parser: _add_output_options(
-            parser, table="comparison", plot="forest plot of mse_diff per segment"
+            parser, table="comparison", plot="forest plot of the MSE ratio per segment"
         ),
         handler=_run_compare,
     )
@@ -447,7 +495,7 @@ def _to_terminal(output: Path | None) -> bool:
 
 
 def _report_text(report: pl.DataFrame, args: argparse.Namespace) -> str:
-    """Render the report as asked: its columns, its format, the terminal's width."""
+    """Render the table as asked: its columns, its format, the terminal's width."""
     shown = choose_columns(report, args.columns)
     if args.format == "table" and args.columns is None and _to_terminal(args.output):
         # Only a terminal is narrowed; a pipe or a file gets every column.
@@ -509,13 +557,22 @@ def _column_options(args: argparse.Namespace) -> ColumnOptions:
 
 
 def _notice(text: str) -> None:
+    _html.remember(text)
     _say(f"{PROG}: note: {' '.join(printable(text).split())}\n")
+
+
+def _gate_line(line: str) -> None:
+    _say(f"{PROG}: {printable(line)}\n")
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     if not args.paths and not args.state:
         msg = "nothing to evaluate: give data files (PATH) or --state files"
         raise CliError(msg)
+    if not args.state:
+        # With --state the keys come from the states: checked on the report.
+        known = ["model", *args.by, "output", "overall", *VALUE_COLUMNS]
+        _gates.check_columns(args.fail_if, known)
     if not args.state:
         # Fail on the options before discovering the files.
         column_spec(
@@ -546,23 +603,28 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             spec,
             confidence=args.confidence,
             top_share=args.top_share,
+            min_n=args.min_n,
+            overall=args.overall,
             want_state=args.save_state is not None,
             progress_stream=sys.stderr,
             progress=_progress_wanted(sys.stderr, len(sources)),
             allow_new_models=args.allow_new_models,
             notice=_notice,
         )
-        _write_outputs(args, outcome, spec)
+        _write_outputs(args, outcome, sources, spec)
     if args.save_state is not None and outcome.state is not None:
         _say(f"{PROG}: {printable(state_summary(args.save_state, outcome.state))}\n")
-    return 0
+    return _gates.status(outcome.report, args.fail_if, say=_gate_line, notice=_notice)
+
+
+def _discovery_notice(line: str) -> None:
+    _html.remember(line)
+    _say(f"{PROG}: {printable(line)}\n")
 
 
 def _sources(args: argparse.Namespace) -> list[Source]:
     """Find the data files, and check that every ``--state`` file exists."""
-    sources = discover(
-        args.paths, notice=lambda line: _say(f"{PROG}: {printable(line)}\n")
-    )
+    sources = discover(args.paths, notice=_discovery_notice)
     for state_path in args.state:
         with about(state_path):
             if not state_path.is_file():
@@ -596,16 +658,21 @@ def _state_output(
 
 
 def _write_outputs(
-    args: argparse.Namespace, outcome: Outcome, spec: Spec | None
+    args: argparse.Namespace,
+    outcome: Outcome,
+    sources: list[Source],
+    spec: Spec | None,
 ) -> None:
     """Write the report, the plot and the state, each whole, the state last.
 
     An interrupt before the state is in place leaves the old state, whose
     ledger then still lacks this run's files: a rerun counts them once.
     """
-    text = _report_text(outcome.report, args)
     others: list[tuple[Path, Writer]] = []
-    if args.plot is not None and spec is not None:
+    figure = None
+    html = args.format == "html"
+    rows = bool(outcome.read) and not args.state
+    if (args.plot is not None or (html and rows)) and spec is not None:
         # The plot reads the files counted again: their errors are the user's.
         with about(None), read_rows(outcome.read, identify=False) as scans:
             figure = evaluation_figure(
@@ -615,7 +682,18 @@ def _write_outputs(
                 confidence=args.confidence,
                 by_segment=args.plot_segments,
             )
+    if args.plot is not None and figure is not None:
         others.append((args.plot, plot_writer(figure, plot_format(args.plot))))
+    if html:
+        text = _html.report_page(
+            outcome.report,
+            args,
+            figure=figure,
+            inputs=[*(s.path for s in sources), *args.state],
+            gates=_gates.outcomes(outcome.report, args.fail_if),
+        )
+    else:
+        text = _report_text(outcome.report, args)
     _emit(text, args.output, [*others, *_state_output(args, outcome)])
 
 
@@ -624,6 +702,7 @@ def _run_compare(args: argparse.Namespace) -> int:
         msg = "nothing to compare: give data files (PATH) or --state files"
         raise CliError(msg)
     options = _compare.column_options(args)
+    _compare.check_gates(args)
     if not args.state:
         # Fail on the options before discovering the files.
         column_spec(
@@ -634,9 +713,11 @@ def _run_compare(args: argparse.Namespace) -> int:
     if _compare.needs_rows(args, sources):
         table = _compare.on_rows(args, sources, notice=_notice)
         _emit(
-            render(table, args.format), args.output, _compare.plot_output(args, table)
+            _comparison_text(table, args, sources),
+            args.output,
+            _compare.plot_output(args, table),
         )
-        return _compare.status(args, table)
+        return _compare.status(args, table, say=_gate_line, notice=_notice)
     with _state_lock(args):
         states = load_states(args.state, notice=_notice)
         spec = column_spec(
@@ -661,8 +742,21 @@ def _run_compare(args: argparse.Namespace) -> int:
         assert outcome.state is not None  # want_state
         table = _compare.on_state(args, outcome.state)
         others = [*_compare.plot_output(args, table), *_state_output(args, outcome)]
-        _emit(render(table, args.format), args.output, others)
-    return _compare.status(args, table)
+        _emit(_comparison_text(table, args, sources), args.output, others)
+    return _compare.status(args, table, say=_gate_line, notice=_notice)
+
+
+def _comparison_text(
+    table: pl.DataFrame, args: argparse.Namespace, sources: list[Source]
+) -> str:
+    if args.format != "html":
+        return _report_text(table, args)
+    return _html.comparison_page(
+        table,
+        args,
+        inputs=[*(s.path for s in sources), *args.state],
+        gates=_gates.outcomes(table, args.fail_if, worse=args.fail_if_worse),
+    )
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -672,12 +766,26 @@ def _run_demo(args: argparse.Namespace) -> int:
     with resources.as_file(resource) as path:
         houses = pl.scan_parquet(path)
         by_region, overall = demo_report(houses)
-        if args.plot is not None:
+        figure = None
+        if args.plot is not None or args.format == "html":
             figure = evaluation_figure(by_region, houses, DEMO, confidence=0.95)
+        if args.plot is not None and figure is not None:
             others.append((args.plot, plot_writer(figure, plot_format(args.plot))))
-    text = _report_text(by_region, args)
+    if args.format == "html":
+        text = _html.report_page(
+            by_region,
+            args,
+            figure=figure,
+            inputs=[Path(str(path))],
+            command="demo",
+            subtitle="house prices against the models linear and boosted, by "
+            "region (the sample shipped with polars-l2)",
+        )
+    else:
+        text = _report_text(by_region, args)
     if args.format == "table" and args.output is None:
-        text += demo_story(overall, str(path))
+        width = shutil.get_terminal_size().columns if _to_terminal(None) else 88
+        text += demo_story(overall, str(path), width)
     _emit(text, args.output, others)
     return 0
 
@@ -769,6 +877,11 @@ def _copies_closed() -> Iterator[None]:
 def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The HTML report shows the command and the notes of this run.
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    _html.forget()
+    if getattr(args, "format", None) == "html":
+        _html.check_available()  # before any file is read
     if args.command is None:
         return _fail(f"choose a command: evaluate or demo (see {PROG} -h)")
     if sys.stdout is None and args.output is None:

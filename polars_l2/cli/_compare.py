@@ -20,6 +20,8 @@ import polars as pl
 
 import polars_l2
 from polars_l2 import plot
+from polars_l2._compare import COLUMNS as COMPARE_COLUMNS
+from polars_l2.cli import _gates
 from polars_l2.cli._errors import CliError, about
 from polars_l2.cli._evaluate import ColumnOptions, read_rows
 from polars_l2.cli._output import plot_format, plot_writer
@@ -31,10 +33,7 @@ if TYPE_CHECKING:
     from polars_l2.cli._inputs import Source
     from polars_l2.cli._output import Writer
 
-#: The exit status of ``--fail-if-worse`` when a candidate is worse somewhere.
-EXIT_WORSE = 3
-
-_EPILOG = """\
+_EPILOG_TEMPLATE = """\
 what it does:
   For each candidate and segment, the paired t-test on the per-row
   differences of squared errors, candidate minus baseline, over the rows
@@ -52,14 +51,24 @@ inputs and states:
   --save-state.
 
 exit status:
-  0 success; 2 bad input; 3 with --fail-if-worse, when any adjusted verdict
-  is worse (a release gate for CI).
+  0 success; 2 bad input; 3 a release gate failed: with --fail-if-worse, an
+  adjusted verdict is worse (stderr names each such segment), or a row meets
+  a --fail-if condition ("skill < -0.02").
 
+{gates}
 examples:
   polars-l2 compare preds.parquet --actual y --baseline old --candidate new
   polars-l2 compare 'days/*.parquet' --actual y --baseline old \\
       --candidate new --by region --cluster day --fail-if-worse
+  polars-l2 compare preds.parquet --actual y --baseline old --candidate new \\
+      --by region --fail-if "skill < -0.02" --format html --output compare.html
 """
+_EPILOG = _EPILOG_TEMPLATE.format(gates=_gates.EPILOG)
+
+
+#: The comparison's value columns --columns may name (model, the baseline,
+#: the keys and overall are always shown).
+VALUE_COLUMNS: tuple[str, ...] = COMPARE_COLUMNS[COMPARE_COLUMNS.index("n") :]
 
 
 def register(
@@ -128,8 +137,10 @@ def register(
     test.add_argument(
         "--fail-if-worse",
         action="store_true",
-        help=f"exit with status {EXIT_WORSE} when any adjusted verdict is worse",
+        help=f"exit with status {_gates.EXIT_GATE} when any adjusted verdict is "
+        "worse, naming each such segment on stderr",
     )
+    _gates.add_option(test, table="comparison")
     add_state_options(parser)
     add_output_options(parser)
     parser.set_defaults(handler=handler)
@@ -215,7 +226,24 @@ def plot_output(
     return [(args.plot, plot_writer(figure, plot_format(args.plot)))]
 
 
-def status(args: argparse.Namespace, table: pl.DataFrame) -> int:
-    """Return the exit status: :data:`EXIT_WORSE` if asked and any is worse."""
-    worse = table.get_column("verdict") == "worse"
-    return EXIT_WORSE if args.fail_if_worse and worse.any() else 0
+def check_gates(args: argparse.Namespace) -> None:
+    """Refuse, before reading anything, a ``--fail-if`` on a column none has.
+
+    With ``--state`` the keys come from the states, so only the table's
+    own columns are known then: the check waits for the table.
+    """
+    if not args.state:
+        _gates.check_columns(args.fail_if, [*COMPARE_COLUMNS, *args.by])
+
+
+def status(
+    args: argparse.Namespace,
+    table: pl.DataFrame,
+    *,
+    say: Callable[[str], None],
+    notice: Callable[[str], None],
+) -> int:
+    """Return the exit status of the gates: 3 if any row fails one, else 0."""
+    return _gates.status(
+        table, args.fail_if, worse=args.fail_if_worse, say=say, notice=notice
+    )

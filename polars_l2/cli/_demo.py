@@ -45,7 +45,35 @@ def demo_report(houses: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return by_region_df, overall_df
 
 
-def demo_story(overall: pl.DataFrame, path: str) -> str:
+def command_lines(words: list[str], width: int, *, indent: str = "  ") -> str:
+    r"""Return a shell command on lines of at most `width`, broken between words.
+
+    Each line but the last ends with a backslash, so the text pastes into a
+    shell as one command. A word longer than a line has a line of its own.
+
+    Examples
+    --------
+    >>> words = ["polars-l2", "evaluate", "data.parquet", "--by", "r"]
+    >>> print(command_lines(words, 30))
+      polars-l2 evaluate \
+          data.parquet --by r
+    """
+    lines: list[str] = []
+    current = indent
+    for word in words:
+        continuation = indent + "    "
+        candidate = f"{current} {word}" if current.strip() else f"{current}{word}"
+        # Room for the " \\" that ends a line which is not the last.
+        if current.strip() and len(candidate) + 2 > width:
+            lines.append(f"{current} \\")
+            current = f"{continuation}{word}"
+        else:
+            current = candidate
+    lines.append(current)
+    return "\n".join(lines)
+
+
+def demo_story(overall: pl.DataFrame, path: str, width: int = _STORY_WIDTH) -> str:
     rows = {row["model"]: row for row in overall.iter_rows(named=True)}
     hurt = max(rows, key=lambda m: rows[m]["top_1pct_share"])
     other = next(m for m in rows if m != hurt)
@@ -61,6 +89,11 @@ def demo_story(overall: pl.DataFrame, path: str) -> str:
         f"coastal luxury houses, priced above anything '{hurt}' predicts, decide "
         "its RMSE: see the Coast rows.",
     ]
-    text = "\n\n".join(textwrap.fill(p, width=_STORY_WIDTH) for p in paragraphs)
-    command = _DEMO_COMMAND.format(path=path)
-    return f"\n{text}\n\nThe same report from the command line:\n  {command}\n"
+    # On a terminal narrower than the text, lines break between words there.
+    width = min(width, _STORY_WIDTH)
+    text = "\n\n".join(
+        textwrap.fill(p, width=width, break_long_words=False, break_on_hyphens=False)
+        for p in paragraphs
+    )
+    command = command_lines(_DEMO_COMMAND.format(path=path).split(" "), width)
+    return f"\n{text}\n\nThe same report from the command line:\n{command}\n"

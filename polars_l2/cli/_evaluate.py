@@ -318,6 +318,8 @@ def evaluate(
     *,
     confidence: float,
     top_share: bool = True,
+    min_n: int = 30,
+    overall: bool = False,
     want_state: bool,
     progress_stream: TextIO,
     progress: bool,
@@ -348,6 +350,9 @@ def evaluate(
         Whether to compute ``top_1pct_share`` (from each file's histogram,
         merged, when there are several). False skips its cost, as in
         :func:`polars_l2.report`.
+    min_n, overall
+        As in :func:`polars_l2.report`: the size below which a segment is
+        flagged small, and whether each model's overall row is added.
     want_state
         Whether the merged state is needed (for ``--save-state``).
     progress_stream
@@ -379,7 +384,7 @@ def evaluate(
         [entry for state in states.inputs for entry in state.absorbed()],
         Merger(states.frames, allow_new_models=allow_new_models),
     )
-    options = _Options(confidence, top_share, want_state, baseline)
+    options = _Options(confidence, top_share, want_state, baseline, min_n, overall)
     alone = len(sources) == 1 and not states.frames
     with Progress(len(sources), stream=progress_stream, enabled=progress) as bar:
         for source in sources:
@@ -392,7 +397,9 @@ def evaluate(
     merged = run.merger.result()
     if merged is None:
         raise _empty_input(run.empty)
-    report = polars_l2.finalize(merged, confidence=confidence)
+    report = polars_l2.finalize(
+        merged, confidence=confidence, min_n=min_n, overall=overall
+    )
     _check_not_empty(report)
     return Outcome(report, merged, run.empty, run.ledger, run.read)
 
@@ -403,6 +410,8 @@ class _Options:
     top_share: bool
     want_state: bool
     baseline: str | None
+    min_n: int = 30
+    overall: bool = False
 
 
 def _read(
@@ -487,6 +496,8 @@ def _evaluate_whole(
                 spec,
                 confidence=options.confidence,
                 top_share=options.top_share,
+                min_n=options.min_n,
+                overall=options.overall,
             )
         ]
         if options.want_state:

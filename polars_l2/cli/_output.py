@@ -37,7 +37,6 @@ import re
 import stat
 import sys
 import tempfile
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal, TypeAlias
@@ -240,21 +239,43 @@ def _json(frame: pl.DataFrame) -> str:
 # --- which columns to show ----------------------------------------------------
 
 #: The report's value columns --columns may name (model and the keys are
-#: always shown): the counts, then every metric of the registry.
-VALUE_COLUMNS: tuple[str, ...] = ("n", "weight_sum", *metrics.METRICS)
+#: always shown): the counts, the small flag, then every metric of the registry.
+VALUE_COLUMNS: tuple[str, ...] = ("n", "weight_sum", "small", *metrics.METRICS)
 
-#: What the table keeps on a terminal too narrow for every column, then, if
-#: that is still too wide, the least it shows.
-ESSENTIAL: tuple[tuple[str, ...], ...] = (
-    ("n", "rmse", "rmse_low", "rmse_high", "mae", "r2"),
-    ("n", "rmse"),
-)
+#: ``--columns all``: every column, on a terminal too.
+ALL = ("all",)
+
+
+def columns_parser(
+    allowed: Sequence[str], *, table: str = "report"
+) -> Callable[[str], tuple[str, ...]]:
+    """Return the parser of ``--columns a,b,c`` for a table of these columns."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(dict.fromkeys(part.strip() for part in text.split(",")))
+        if names == ALL:
+            return ALL
+        unknown = [name for name in names if name not in (*allowed, "model")]
+        if "" in names or not names:
+            msg = f"expected column names separated by commas, got {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        if unknown:
+            msg = (
+                f"unknown {table} column {unknown[0]!r}; choose from "
+                f"{', '.join(allowed)} (model and the segment keys are "
+                "always shown), or all"
+            )
+            raise argparse.ArgumentTypeError(msg)
+        return tuple(name for name in names if name != "model")
+
+    return parse
 
 
 def parse_columns(text: str) -> tuple[str, ...]:
     """Parse ``--columns a,b,c`` into names, each once, refusing unknown ones.
 
     ``model`` and segment keys may be listed; they are shown anyway.
+    ``all`` asks for every column (:data:`ALL`).
 
     Raises
     ------
@@ -265,20 +286,10 @@ def parse_columns(text: str) -> tuple[str, ...]:
     --------
     >>> parse_columns("rmse, mae,rmse")
     ('rmse', 'mae')
+    >>> parse_columns("all")
+    ('all',)
     """
-    names = tuple(dict.fromkeys(part.strip() for part in text.split(",")))
-    unknown = [name for name in names if name not in (*VALUE_COLUMNS, "model")]
-    if "" in names or not names:
-        msg = f"expected column names separated by commas, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    if unknown:
-        msg = (
-            f"unknown report column {unknown[0]!r}; choose from "
-            f"{', '.join(VALUE_COLUMNS)} (model and the segment keys are "
-            "always shown)"
-        )
-        raise argparse.ArgumentTypeError(msg)
-    return tuple(name for name in names if name != "model")
+    return columns_parser(VALUE_COLUMNS)(text)
 
 
 def split_columns(report: pl.DataFrame) -> tuple[list[str], list[str]]:
@@ -301,7 +312,7 @@ def choose_columns(report: pl.DataFrame, wanted: Sequence[str] | None) -> pl.Dat
         If a wanted column is not in this report (``weight_sum`` without
         weights), listing the ones that are.
     """
-    if wanted is None:
+    if wanted is None or wanted == ALL:
         return report
     leading, values = split_columns(report)
     missing = [name for name in wanted if name not in values]
@@ -312,50 +323,6 @@ def choose_columns(report: pl.DataFrame, wanted: Sequence[str] | None) -> pl.Dat
         )
         raise CliError(msg)
     return report.select(*leading, *wanted)
-
-
-def _widest(text: str) -> int:
-    return max((len(line) for line in text.splitlines()), default=0)
-
-
-def fit_table(report: pl.DataFrame, width: int) -> tuple[str, str | None]:
-    """Render the table in `width` characters, leaving out columns if needed.
-
-    Returns the table and, when columns were left out, a line saying which
-    and how to see them. The model and the keys are always shown.
-
-    Examples
-    --------
-    >>> report = pl.DataFrame(
-    ...     {"model": ["a"], "n": [3], "rmse": [1.0], "sse": [3.0], "bias": [0.5]}
-    ... )
-    >>> table, note = fit_table(report, 30)
-    >>> print(table, end="")
-    ┌───────┬───┬──────┐
-    │ model ┆ n ┆ rmse │
-    ╞═══════╪═══╪══════╡
-    │ a     ┆ 3 ┆ 1    │
-    └───────┴───┴──────┘
-    >>> print(note)
-    (left out to fit the terminal: sse,
-    bias; see them with --columns or
-    --format csv)
-    """
-    text = render(report, "table")
-    if _widest(text) <= width:
-        return text, None
-    leading, values = split_columns(report)
-    for essential in ESSENTIAL:
-        kept = [name for name in values if name in essential]
-        text = render(report.select(*leading, *kept), "table")
-        if _widest(text) <= width:
-            break
-    left_out = [name for name in values if name not in kept]
-    note = (
-        f"(left out to fit the terminal: {', '.join(left_out)}; "
-        "see them with --columns or --format csv)"
-    )
-    return text, textwrap.fill(note, max(width, 40), break_on_hyphens=False)
 
 
 def write_stdout(text: str) -> None:

@@ -1,0 +1,237 @@
+"""Release gates on the command line: ``--fail-if`` and ``--fail-if-worse``.
+
+``--fail-if CONDITION`` (repeatable, on ``evaluate`` and ``compare``) fails the
+run, with exit status 3, when some row of the report or comparison meets the
+condition: each failing row and condition is one line on stderr, after the
+output is written. The condition is :func:`polars_l2.gate_failures`'s, checked
+when the command line is read: anything but comparisons of columns and
+literals (a function call, a subquery, shell syntax) is refused in one line,
+with exit status 2, before any file is read. ``compare --fail-if-worse`` is
+the gate ``verdict = 'worse'``, and names the segments where it holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from polars_l2 import _gates
+from polars_l2.cli._errors import CliError
+from polars_l2.cli._output import _significant as significant
+from polars_l2.cli._output import escape_text, split_columns
+from polars_l2.exceptions import L2InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Sequence
+
+    import polars as pl
+
+#: The exit status when a gate fails (some row meets a --fail-if condition,
+#: or a candidate is worse with --fail-if-worse).
+EXIT_GATE = 3
+
+#: The condition --fail-if-worse stands for.
+WORSE = "verdict = 'worse'"
+
+_HELP = (
+    "exit with status {status} if any row of the {table} meets CONDITION, a "
+    "comparison of its columns with values, joined by and, or, not: "
+    '"rmse > 12000", "skill < -0.02 and n >= 100"; repeatable (any fails)'
+)
+
+EPILOG = """\
+release gates:
+  --fail-if CONDITION fails the run (exit status 3) when a row of the table
+  meets CONDITION, after writing every output; stderr names each failing row
+  and condition, one line each. A condition compares columns (by name; quote
+  an unusual one in double quotes) with each other or with values (numbers,
+  'text', true, false), or tests "is null" / "is not null", joined by and,
+  or, not and parentheses: "rmse > 12000", "top_1pct_share >= 0.5 and n >=
+  100". Nothing else is read: a function call, arithmetic or a subquery is
+  refused (exit status 2) before any file is read. A null makes a comparison
+  unknown, and an unknown row does not fail (stderr says how many); a NaN
+  compares above every number.
+"""
+
+
+def condition(text: str) -> _gates.Condition:
+    """Parse one ``--fail-if`` value (argparse's ``type``), refusing bad syntax.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If `text` is not a comparison of columns and values (one line).
+
+    Examples
+    --------
+    >>> condition("rmse > 12000").columns
+    ('rmse',)
+    >>> condition("__import__('os')")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: condition "__import__('os')": function calls are not allowed (__import__(...))
+    """  # noqa: E501 - a doctest's expected line is the message, whole
+    try:
+        return _gates.parse(text, function="--fail-if")
+    except L2InputError as error:
+        raise argparse.ArgumentTypeError(
+            str(error).removeprefix("--fail-if: ")
+        ) from None
+
+
+def add_option(group: argparse._ArgumentGroup, *, table: str) -> None:
+    """Add ``--fail-if`` to an argument group of a subcommand."""
+    group.add_argument(
+        "--fail-if",
+        metavar="CONDITION",
+        type=condition,
+        action="append",
+        default=[],
+        help=_HELP.format(status=EXIT_GATE, table=table),
+    )
+
+
+def check_columns(
+    conditions: Sequence[_gates.Condition], columns: Collection[str]
+) -> None:
+    """Refuse, before the evaluation, a condition on a column the table lacks.
+
+    Raises
+    ------
+    CliError
+        Naming the condition, the column and the columns there will be.
+    """
+    for each in conditions:
+        for name in each.columns:
+            if name not in columns:
+                msg = (
+                    f"--fail-if {each.text!r}: no column {name!r}; the columns "
+                    f"are {', '.join(columns)}"
+                )
+                raise CliError(msg)
+
+
+def _identity(row: dict[str, object], leading: Sequence[str]) -> str:
+    """Return which row it is: model and keys, or the model and "all rows"."""
+    overall = bool(row.get("overall"))
+    parts = []
+    for name in leading:
+        if name in ("baseline", "overall") or (overall and name != "model"):
+            continue
+        value = row[name]
+        shown = "null" if value is None else escape_text(str(value), markdown=False)
+        parts.append(f"{escape_text(name, markdown=False)}={shown}")
+    if overall and len(leading) > 1:
+        parts.append("all rows")
+    return ", ".join(parts)
+
+
+def _value(row: dict[str, object], name: str) -> str:
+    value = row[name]
+    if isinstance(value, float):
+        text = f"{significant(value)}"
+        low, high = row.get(f"{name}_low"), row.get(f"{name}_high")
+        if isinstance(low, float) and isinstance(high, float):
+            text += f" [{significant(low)}, {significant(high)}]"
+    else:
+        text = "null" if value is None else escape_text(str(value), markdown=False)
+    return f"{escape_text(name, markdown=False)}={text}"
+
+
+def _lines(
+    table: pl.DataFrame, each: _gates.Condition, label: str, shown: Sequence[str]
+) -> list[str]:
+    leading, _ = split_columns(table)
+    failing = _gates.gate_failures(table, [each.text]).drop(_gates.CONDITION)
+    values = [name for name in shown if name not in leading]
+    return [
+        f"{label}: {_identity(row, leading)}"
+        + (f" ({', '.join(_value(row, n) for n in values)})" if values else "")
+        for row in failing.iter_rows(named=True)
+    ]
+
+
+def _undecided(table: pl.DataFrame, each: _gates.Condition) -> str | None:
+    rows = _gates.undecided(table, each)
+    if rows.height == 0:
+        return None
+    leading, _ = split_columns(table)
+    names = "; ".join(
+        _identity(row, leading) for row in rows.head(3).iter_rows(named=True)
+    )
+    more = f"; and {rows.height - 3} more" if rows.height > 3 else ""
+    noun = "row reads" if rows.height == 1 else "rows read"
+    return (
+        f"--fail-if {each.text!r}: {rows.height} {noun} a null and could not "
+        f"be checked ({names}{more})"
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one gate found: its name, a line per failing row, rows unchecked."""
+
+    gate: str
+    failing: list[str]
+    unchecked: str | None = None
+
+
+def outcomes(
+    table: pl.DataFrame,
+    conditions: Sequence[_gates.Condition],
+    *,
+    worse: bool = False,
+) -> list[Outcome]:
+    """Check each gate on `table`: ``--fail-if-worse`` first, then each condition.
+
+    Raises
+    ------
+    CliError
+        If a condition cannot be evaluated on the table (a column it lacks,
+        values that cannot be compared).
+    """
+    found = []
+    try:
+        if worse:
+            shown = ["mse_diff", "skill", "p_value_adjusted"]
+            found.append(
+                Outcome("worse", _lines(table, _gates.parse(WORSE), "worse", shown))
+            )
+        for each in conditions:
+            label = f"--fail-if {each.text!r}"
+            lines = _lines(table, each, label, each.columns)
+            found.append(Outcome(label, lines, _undecided(table, each)))
+    except L2InputError as error:
+        raise CliError(str(error).removeprefix(f"{_gates.FUNCTION}: ")) from None
+    return found
+
+
+def status(
+    table: pl.DataFrame,
+    conditions: Sequence[_gates.Condition],
+    *,
+    worse: bool = False,
+    say: Callable[[str], None],
+    notice: Callable[[str], None],
+) -> int:
+    """Check the gates on `table`; say each failing row; return the exit status.
+
+    Returns
+    -------
+    int
+        :data:`EXIT_GATE` if any row fails a gate, else 0.
+
+    Raises
+    ------
+    CliError
+        If a condition cannot be evaluated on the table (see :func:`outcomes`).
+    """
+    failed = False
+    for outcome in outcomes(table, conditions, worse=worse):
+        failed |= bool(outcome.failing)
+        for line in outcome.failing:
+            say(line)
+        if outcome.unchecked is not None:
+            notice(outcome.unchecked)
+    return EXIT_GATE if failed else 0
