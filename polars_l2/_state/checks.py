@@ -125,12 +125,18 @@ _KINDS: dict[str, tuple[str, Callable[[pl.DataType], bool]]] = {
         f"the histogram's {top_share_.HISTOGRAM_DTYPE}",
         lambda dtype: dtype == top_share_.HISTOGRAM_DTYPE,
     ),
+    "floats": (
+        "a list of floats",
+        lambda dtype: isinstance(dtype, pl.List) and dtype.inner.is_float(),
+    ),
 }
 
 
 def _column_kind(dtype: pl.DataType) -> str:
     if dtype.is_integer():
         return "integer"
+    if dtype == pl.List(pl.Float64):
+        return "floats"
     if isinstance(dtype, pl.List):
         return "list"
     return "float" if dtype.is_float() else str(dtype).lower()
