@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from polars_l2 import namespace as _namespace  # noqa: F401  (registers `l2`)
 from polars_l2._compare import compare
 from polars_l2._gates import gate_failures
+from polars_l2._decompose import decompose
 from polars_l2._murphy import murphy
 from polars_l2._report import report
 from polars_l2._state import (
@@ -42,6 +43,7 @@ __all__ = [
     "NanPolicy",
     "__version__",
     "compare",
+    "decompose",
     "finalize",
     "gate_failures",
     "l2",

@@ -89,7 +89,7 @@ def elementary(y: pl.Expr, z: pl.Expr, theta: float, functional: str) -> pl.Expr
     return pl.when(y.is_nan() | z.is_nan()).then(float("nan")).otherwise(step * v)
 
 
-def _prediction(spec: Spec, model: str) -> tuple[pl.Expr, pl.Expr | None, pl.Expr]:
+def prediction(spec: Spec, model: str) -> tuple[pl.Expr, pl.Expr | None, pl.Expr]:
     """Return a model's counted prediction (Float64), weight and actual."""
     e, w, y = counted(spec, model)
     z = pl.when(e.is_not_null()).then(as_float64(model, spec.schema[model], spec))
@@ -107,7 +107,7 @@ def choose(
     """
     pooled: pl.Expr | None = None
     for model in spec.predicted:
-        z, _, y = _prediction(spec, model)
+        z, _, y = prediction(spec, model)
         both = y.append(z)
         pooled = both if pooled is None else pooled.append(both)
     assert pooled is not None  # a spec has a model
@@ -145,7 +145,7 @@ def _aggregations(
 ) -> tuple[list[pl.Expr], list[pl.Expr]]:
     """One model's per-θ aggregations, and the fields that make its lists."""
     model = spec.predicted[i]
-    z, w, y = _prediction(spec, model)
+    z, w, y = prediction(spec, model)
     scores = [elementary(y, z, t, grid.functional) for t in grid.thetas]
     p = f"{_AGG}{i}_"
     aggs: list[pl.Expr] = []
@@ -176,7 +176,7 @@ def _aggregations(
     ]
     if baseline is None or baseline == i:
         return aggs, [*fields, *(pl.lit(None, _FLOATS).alias(c) for c in _PAIRED)]
-    zb, _, _ = _prediction(spec, spec.predicted[baseline])
+    zb, _, _ = prediction(spec, spec.predicted[baseline])
     both = z.is_not_null() & zb.is_not_null()
     diffs = [
         pl.when(both).then(s - elementary(y, zb, t, grid.functional))
