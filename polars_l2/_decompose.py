@@ -270,6 +270,37 @@ class BinTable:
         }
         return pl.DataFrame(rows, schema=schema, orient="row").select(names)
 
+    def curve(self) -> pl.DataFrame:
+        """Return the reliability table: per model, segment and bin, with the fit."""
+        parts = []
+        key_types = {
+            u: self.table.schema[k]
+            for k, u in zip(self.keys, self.user_keys, strict=True)
+        }
+        for order, keys, fit in self.fits():
+            predicted, observed, fitted, weight = fit.bins
+            size = predicted.shape[0]
+            columns: dict[str, pl.Series] = {
+                "model": pl.Series([self.models[order]] * size, dtype=pl.String),
+                **{
+                    name: pl.Series([value] * size, dtype=key_types[name])
+                    for name, value in zip(self.user_keys, keys, strict=True)
+                },
+                "predicted": pl.Series(predicted, dtype=pl.Float64),
+                "actual": pl.Series(observed, dtype=pl.Float64),
+                "fit": pl.Series(fitted, dtype=pl.Float64),
+                "weight": pl.Series(weight, dtype=pl.Float64),
+            }
+            parts.append(pl.DataFrame(columns))
+        if not parts:
+            schema = {
+                "model": pl.String(),
+                **key_types,
+                **dict.fromkeys(("predicted", "actual", "fit", "weight"), pl.Float64()),
+            }
+            return pl.DataFrame(schema=schema)
+        return pl.concat(parts, how="vertical")
+
 
 def bin_table(
     frame: object,
