@@ -25,6 +25,7 @@ from polars_l2._state import (
     state,
     state_schema,
 )
+from polars_l2._worst import worst
 from polars_l2.accessor import l2
 from polars_l2.exceptions import L2InputError
 from polars_l2.functions import loss, mse, rmse, sse
@@ -56,4 +57,5 @@ __all__ = [
     "sse",
     "state",
     "state_schema",
+    "worst",
 ]

@@ -88,10 +88,11 @@ def murphy(
         ``"mean"`` (default) or ``"median"``.
     thetas
         The grid: a strictly increasing sequence of finite numbers, or the
-        number of points to choose from the data (default None: 100), as
-        the quantiles at evenly spaced levels of the actual values and
-        every model's predictions, pooled (equal quantiles once), in one
-        query before the main one.
+        most points to choose from the data (default None: 100), in one
+        query before the main one: the midpoints of consecutive distinct
+        quantiles, at evenly spaced levels, of the actual values and every
+        model's predictions, pooled. Midpoints rarely equal an observed
+        value, where the median's elementary score jumps (see Notes).
     baseline
         A prediction column, or None. With it, each other model's rows also
         give the paired difference of mean elementary scores, the model
@@ -137,6 +138,12 @@ def murphy(
 
     Notes
     -----
+    At θ equal to an observed :math:`y`, the median's elementary score of
+    a row predicted below :math:`y` is :math:`-1/2` in this convention (it
+    is :math:`1/2` just below :math:`y` and 0 above): a grid point on an
+    observed value of a discrete target (counts) shows that jump, which
+    the chosen grid avoids.
+
     Each θ is one aggregation per model in the query: the cost grows with
     the number of θ (see the performance page). States keep the curves
     (``murphy_*`` columns) and merge only when their grids are equal, so

@@ -26,6 +26,7 @@ the state's ``murphy_theta`` column, and only states of one grid merge
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -99,23 +100,27 @@ def prediction(spec: Spec, model: str) -> tuple[pl.Expr, pl.Expr | None, pl.Expr
 def choose(
     frame: pl.LazyFrame, spec: Spec, points: int, *, function: str
 ) -> tuple[float, ...]:
-    """Choose θ from the data in one query: quantiles of actual and predictions.
+    """Choose θ from the data in one query: between quantiles of the values.
 
-    `points` levels evenly spaced from 0 to 1 of the finite counted
-    actual values and predictions of every model, pooled; equal quantiles
-    are kept once.
+    The quantiles at `points` + 1 levels evenly spaced from 0 to 1 of the
+    finite counted actual values and predictions of every model, pooled;
+    θ are the midpoints of consecutive distinct quantiles (at most
+    `points`). Midpoints rarely equal an observed value, where the
+    elementary scores jump (for the median, model-diagnostics' convention
+    gives -1/2 at θ = y to a row predicted below y); outside the range of
+    the values every elementary score is zero.
     """
-    pooled: pl.Expr | None = None
-    for model in spec.predicted:
-        z, _, y = prediction(spec, model)
-        both = y.append(z)
-        pooled = both if pooled is None else pooled.append(both)
-    assert pooled is not None  # a spec has a model
+    models = [prediction(spec, model) for model in spec.predicted]
+    # Each actual value once: where any model counts it.
+    pooled = pl.coalesce([y for _, _, y in models])
+    for z, _, _ in models:
+        pooled = pooled.append(z)
     finite = pooled.filter(pooled.is_finite())
-    levels = np.linspace(0.0, 1.0, points).tolist()
-    found = frame.select(finite.quantile(levels).alias("q")).collect().item()
+    levels = np.linspace(0.0, 1.0, points + 1).tolist()
+    found = frame.select(finite.quantile(levels, "linear").alias("q")).collect().item()
     listed = [] if found is None else found.to_list()
-    values = sorted({float(v) for v in listed if v is not None})
+    quantiles = sorted({float(v) for v in listed if v is not None})
+    values = [(a + b) / 2 for a, b in itertools.pairwise(quantiles)] or quantiles
     if not values:
         msg = (
             f"{function}: no finite actual value or prediction to choose the "

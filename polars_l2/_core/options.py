@@ -89,18 +89,18 @@ def _is_count(value: object, least: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
-def _numbers_problem(value: object, what: str, *, increasing: bool) -> str | None:
-    """Say what is wrong with a sequence of finite numbers, or None."""
+def _numbers_problem(value: object) -> str | None:
+    """Say what is wrong with a strictly increasing sequence of numbers, or None."""
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         return ""
     numbers = tuple(value)
     if not numbers:
-        return f"{what} must not be empty"
+        return "must not be empty"
     for x in numbers:
         if isinstance(x, bool) or not isinstance(x, Real) or not math.isfinite(x):
-            return f"{what} must be finite numbers, got {x!r}"
-    if increasing and any(b <= a for a, b in itertools.pairwise(numbers)):
-        return f"{what} must be strictly increasing, got {list(numbers)}"
+            return f"must be finite numbers, got {x!r}"
+    if any(b <= a for a, b in itertools.pairwise(numbers)):
+        return f"must be strictly increasing, got {list(numbers)}"
     return None
 
 
@@ -110,7 +110,7 @@ def _thetas_problem(value: object) -> str | None:
         return None
     if isinstance(value, int):
         return ""
-    return _numbers_problem(value, "thetas", increasing=True)
+    return _numbers_problem(value)
 
 
 def _bins_problem(value: object) -> str | None:
@@ -119,7 +119,7 @@ def _bins_problem(value: object) -> str | None:
         return None
     if isinstance(value, int):
         return ""
-    return _numbers_problem(value, "bin edges", increasing=True)
+    return _numbers_problem(value)
 
 
 def _multioutput_problem(value: object) -> str | None:
