@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import polars as pl
 import pytest
@@ -12,12 +14,13 @@ import polars_l2
 from tests import real_data
 
 DATASETS = {"randhie": real_data.randhie, "fair": real_data.fair}
+Functional = Literal["mean", "median"]
 
 
 @pytest.mark.parametrize("functional", ["mean", "median"])
 @pytest.mark.parametrize("name", sorted(DATASETS))
 def test_elementary_scores_match_model_diagnostics_at_every_theta(
-    name: str, functional: str
+    name: str, functional: Functional
 ) -> None:
     frame = DATASETS[name]()
     table = polars_l2.murphy(
@@ -34,7 +37,9 @@ def test_elementary_scores_match_model_diagnostics_at_every_theta(
 
 
 @pytest.mark.parametrize("functional", ["mean", "median"])
-def test_weighted_elementary_scores_match_model_diagnostics(functional: str) -> None:
+def test_weighted_elementary_scores_match_model_diagnostics(
+    functional: Functional,
+) -> None:
     frame = real_data.fair().with_columns(
         w=pl.Series(np.random.default_rng(3).uniform(0.1, 3.0, 6366))
     )
@@ -50,7 +55,9 @@ def test_weighted_elementary_scores_match_model_diagnostics(functional: str) -> 
 
 
 @pytest.mark.parametrize(("functional", "metric"), [("mean", "mse"), ("median", "mae")])
-def test_the_curve_integrates_to_half_the_loss(functional: str, metric: str) -> None:
+def test_the_curve_integrates_to_half_the_loss(
+    functional: Functional, metric: str
+) -> None:
     # Between consecutive values of y and z the curve is linear (mean) or
     # constant (median): the midpoint rule on those pieces is exact.
     frame = real_data.diabetes().head(150)
@@ -74,15 +81,17 @@ def test_merged_states_give_the_curves_of_the_whole_frame(weighted: bool) -> Non
     frame = real_data.randhie().with_columns(w=(pl.col("idp") + 0.5))
     weight = "w" if weighted else None
     thetas = [0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0]
-    options = {
-        "by": "idp",
-        "weight": weight,
-        "murphy": "median",
-        "thetas": thetas,
-        "baseline": "mean",
-    }
     states = [
-        polars_l2.state(part, "y", ["mean", "median"], **options)  # type: ignore[arg-type]
+        polars_l2.state(
+            part,
+            "y",
+            ["mean", "median"],
+            by="idp",
+            weight=weight,
+            murphy="median",
+            thetas=thetas,
+            baseline="mean",
+        )
         for part in _chunks(frame, 4)
     ]
     merged = polars_l2.merge_states(states)
