@@ -13,6 +13,7 @@ from polars_l2 import _command_start  # noqa: F401
 from importlib.metadata import PackageNotFoundError, version
 
 from polars_l2 import namespace as _namespace  # noqa: F401  (registers `l2`)
+from polars_l2._bias import bias_by
 from polars_l2._compare import compare
 from polars_l2._gates import gate_failures
 from polars_l2._decompose import decompose
@@ -43,6 +44,7 @@ __all__ = [
     "MultiOutput",
     "NanPolicy",
     "__version__",
+    "bias_by",
     "compare",
     "decompose",
     "finalize",

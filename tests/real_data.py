@@ -9,45 +9,46 @@ them differently; on scikit-learn's ``diabetes`` they agree.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-import numpy as np
 import polars as pl
 import statsmodels.api as sm
 from sklearn.datasets import load_diabetes
 
+if TYPE_CHECKING:
+    import numpy as np
 
-def _models(features: np.ndarray, target: np.ndarray) -> pl.DataFrame:
-    design = sm.add_constant(features)
+
+def _models(features: pl.DataFrame, target: np.ndarray) -> pl.DataFrame:
+    """Return the features, the target ``y`` and both models' predictions."""
+    design = sm.add_constant(features.to_numpy().astype(float))
     mean = sm.OLS(target, design).fit().predict(design)
     median = sm.QuantReg(target, design).fit(q=0.5).predict(design)
-    return pl.DataFrame(
-        {"y": target, "mean": np.asarray(mean), "median": np.asarray(median)}
+    return features.with_columns(
+        y=pl.Series(target), mean=pl.Series(mean), median=pl.Series(median)
     )
 
 
 @functools.cache
 def randhie() -> pl.DataFrame:
     """RAND health insurance: doctor visits (``y``), and ``idp`` as a segment."""
-    data = sm.datasets.randhie.load_pandas().data
-    features = data.drop(columns="mdvis")
-    frame = _models(features.to_numpy(float), data["mdvis"].to_numpy(float))
-    return frame.with_columns(idp=pl.Series(data["idp"].to_numpy().astype(np.int64)))
+    data = pl.from_pandas(sm.datasets.randhie.load_pandas().data)
+    frame = _models(data.drop("mdvis"), data["mdvis"].to_numpy().astype(float))
+    return frame.with_columns(pl.col("idp").cast(pl.Int64))
 
 
 @functools.cache
 def fair() -> pl.DataFrame:
-    """Fair's affairs: time spent in affairs (``y``), ``children`` a segment."""
-    data = sm.datasets.fair.load_pandas().data
-    features = data.drop(columns="affairs")
-    frame = _models(features.to_numpy(float), data["affairs"].to_numpy(float))
-    return frame.with_columns(
-        children=pl.Series((data["children"].to_numpy() > 0).astype(np.int64))
-    )
+    """Fair's affairs: time in affairs (``y``), ``has_children`` a segment."""
+    data = pl.from_pandas(sm.datasets.fair.load_pandas().data)
+    frame = _models(data.drop("affairs"), data["affairs"].to_numpy().astype(float))
+    return frame.with_columns(has_children=(pl.col("children") > 0).cast(pl.Int64))
 
 
 @functools.cache
 def diabetes() -> pl.DataFrame:
     """scikit-learn's diabetes progression (``y``), ``sex`` as a segment."""
-    bunch = load_diabetes(scaled=False)
-    frame = _models(bunch.data, bunch.target.astype(float))
-    return frame.with_columns(sex=pl.Series(bunch.data[:, 1].astype(np.int64)))
+    bunch = load_diabetes(scaled=False, as_frame=True)
+    features = pl.from_pandas(bunch.data)
+    frame = _models(features, bunch.target.to_numpy().astype(float))
+    return frame.with_columns(pl.col("sex").cast(pl.Int64))

@@ -103,10 +103,10 @@ def test_given_edges_bin_the_predictions() -> None:
 
 def test_per_segment_equals_the_segment_alone() -> None:
     frame = real_data.fair()
-    both = polars_l2.decompose(frame, "y", "mean", by="children", loss="absolute")
+    both = polars_l2.decompose(frame, "y", "mean", by="has_children", loss="absolute")
     for row in both.iter_rows(named=True):
         alone = polars_l2.decompose(
-            frame.filter(pl.col("children") == row["children"]),
+            frame.filter(pl.col("has_children") == row["has_children"]),
             "y",
             "mean",
             loss="absolute",

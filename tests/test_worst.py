@@ -34,16 +34,16 @@ def test_worst_rows_equal_numpy_argsort_with_ties_to_the_earlier_row(k: int) -> 
 
 def test_per_segment_the_share_is_of_the_segment_s_sse() -> None:
     frame = real_data.fair().with_row_index("id")
-    got = polars_l2.worst(frame, "y", "median", k=5, by="children")
+    got = polars_l2.worst(frame, "y", "median", k=5, by="has_children")
     for key in (0, 1):
-        part = frame.filter(pl.col("children") == key)
-        rows = got.filter(pl.col("children") == key)
+        part = frame.filter(pl.col("has_children") == key)
+        rows = got.filter(pl.col("has_children") == key)
         order, shares = _numpy_worst(part["y"].to_numpy(), part["median"].to_numpy(), 5)
         np.testing.assert_array_equal(
             rows["id"].to_numpy(), part["id"].to_numpy()[order]
         )
         np.testing.assert_allclose(rows["sse_share"].to_numpy(), shares, rtol=1e-12)
-    assert got["children"].to_list() == [0] * 5 + [1] * 5
+    assert got["has_children"].to_list() == [0] * 5 + [1] * 5
 
 
 def test_a_lazy_frame_gives_a_lazy_frame_and_nulls_are_not_counted() -> None:
