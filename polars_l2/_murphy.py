@@ -145,9 +145,10 @@ def murphy(
     the chosen grid avoids.
 
     Each θ is one aggregation per model in the query: the cost grows with
-    the number of θ (see the performance page). States keep the curves
-    (``murphy_*`` columns) and merge only when their grids are equal, so
-    give the same `thetas` to every part of a distributed evaluation.
+    the number of θ (see the page "Performance of Murphy diagrams"). States
+    keep the curves (``murphy_*`` columns) and merge only when their grids
+    are equal, so give the same `thetas` to every part of a distributed
+    evaluation.
 
     References
     ----------
@@ -189,13 +190,13 @@ def murphy(
         confidence=confidence,
         nan_policy=nan_policy,
     )
-    if is_state(frame):
-        assert isinstance(frame, pl.DataFrame | pl.LazyFrame)
-        state = load(frame, function=function)
+    data = frames.coerce(frame, function=function).frame
+    if is_state(data):
+        state = load(data, function=function)
         _check_state(state, functional, thetas, baseline, function=function)
     else:
         state = _frame_state(
-            frame,
+            data,
             actual,
             predicted,
             by=by,
@@ -211,7 +212,7 @@ def murphy(
 
 
 def _frame_state(
-    frame: object,
+    frame: pl.DataFrame | pl.LazyFrame,
     actual: object,
     predicted: object,
     *,
@@ -245,9 +246,8 @@ def _frame_state(
         function=function,
         reserved=reserved,
     )
-    data = frames.coerce(frame, function=function)
     query = state_query(
-        data.frame,
+        frame,
         spec,
         function=function,
         baseline=None if baseline is None else str(baseline),
