@@ -208,3 +208,12 @@ def test_a_grid_chosen_from_the_data_spans_actual_and_predictions() -> None:
     pooled = np.concatenate([frame["y"], frame["mean"], frame["median"]])
     quantiles = np.unique(np.quantile(pooled, np.linspace(0, 1, 12)))
     np.testing.assert_allclose(thetas, (quantiles[1:] + quantiles[:-1]) / 2)
+
+
+def test_vector_targets_are_refused_with_murphy() -> None:
+    frame = pl.DataFrame(
+        {"y": [[1.0, 2.0], [3.0, 4.0]], "z": [[1.5, 2.0], [3.0, 3.0]]},
+        schema={"y": pl.Array(pl.Float64, 2), "z": pl.Array(pl.Float64, 2)},
+    )
+    with pytest.raises(polars_l2.L2InputError, match="scalar targets, not vectors"):
+        polars_l2.state(frame, "y", "z", murphy="mean", thetas=[1.0])
