@@ -173,6 +173,9 @@ def state_query(
     line).
     """
     resolved = arguments.resolve(frame, spec, function=function, allow_vectors=True)
+    if murphy is not None and resolved.vector:
+        msg = f"{function}: murphy= takes scalar targets, not vectors"
+        raise L2InputError(msg)
     if resolved.vector:
         # One row per output, with the output number as the last key, exactly
         # as in the report.
@@ -196,9 +199,6 @@ def state_query(
         histogram = pl.lit(None, top_share_.HISTOGRAM_DTYPE)
     murphy_columns = _murphy.absent()
     if murphy is not None:
-        if resolved.vector:
-            msg = f"{function}: murphy= takes scalar targets, not vectors"
-            raise L2InputError(msg)
         grid = _murphy.grid(resolved.frame, internal, murphy, thetas, function=function)
         curves = _murphy.rows(resolved.frame, internal, grid, position)
         long = long.join(
