@@ -110,11 +110,13 @@ def murphy(
     DataFrame
         One row per model, segment and θ, in the models' order, segments
         sorted by key, θ increasing: ``model`` (String), the `by` keys,
-        ``theta`` and ``score`` (Float64, in the units of the target for the
-        mean, a probability-like number in [0, 1/2] for the median; null
-        where no row counts). With `baseline`: ``baseline`` (String),
-        ``score_diff``, ``score_diff_low``, ``score_diff_high`` (Float64:
-        the paired difference and its Student-t interval, with Kish's
+        ``theta`` (Float64, in the target's units) and ``score`` (Float64:
+        in the target's units for the mean; for the median a share of rows
+        times 1/2, at most 1/2, negative only at a θ equal to observed
+        values, see Notes; null where no row counts). With `baseline`:
+        ``baseline`` (String), ``score_diff``, ``score_diff_low``,
+        ``score_diff_high`` (Float64: the paired difference and its
+        Student-t interval, with Kish's
         effective size when weighted, as in :func:`polars_l2.compare`) and
         ``dominance`` (String, the same on every θ of a segment):
         ``"better"`` where the model's curve is nowhere above the
