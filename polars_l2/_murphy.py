@@ -108,22 +108,20 @@ def murphy(
     Returns
     -------
     DataFrame
-        One row per model, segment and θ, in the models' order, segments
-        sorted by key, θ increasing: ``model`` (String), the `by` keys,
-        ``theta`` (Float64, in the target's units) and ``score`` (Float64:
-        in the target's units for the mean; for the median a share of rows
-        times 1/2, at most 1/2, negative only at a θ equal to observed
-        values, see Notes; null where no row counts). With `baseline`:
-        ``baseline`` (String), ``score_diff``, ``score_diff_low``,
-        ``score_diff_high`` (Float64: the paired difference and its
-        Student-t interval, with Kish's
-        effective size when weighted, as in :func:`polars_l2.compare`) and
-        ``dominance`` (String, the same on every θ of a segment):
-        ``"better"`` where the model's curve is nowhere above the
-        baseline's and somewhere below, ``"worse"`` the other way round,
-        ``"equal"``, or ``"crossing"`` (the ranking depends on the loss);
-        judged on the point estimates, not on the pointwise intervals,
-        which do not hold jointly over θ.
+        One row per model, segment and θ, in the models' order, segments sorted
+        by key, θ increasing: ``model`` (String), the `by` keys, ``theta``
+        (Float64, in the target's units) and ``score`` (Float64: in the target's
+        units for the mean; for the median a share of rows times 1/2, at most
+        1/2, negative only at a θ equal to observed values, see Notes; null
+        where no row counts). With `baseline`: ``baseline`` (String),
+        ``score_diff``, ``score_diff_low``, ``score_diff_high`` (Float64: the
+        paired difference and its Student-t interval, with Kish's effective size
+        when weighted, as in :func:`polars_l2.compare`) and ``dominance``
+        (String, the same on every θ of a segment): ``"better"`` where the
+        model's curve is nowhere above the baseline's and somewhere below,
+        ``"worse"`` the other way round, ``"equal"``, or ``"crossing"`` (the
+        ranking depends on the loss); judged on the point estimates, not on the
+        pointwise intervals, which do not hold jointly over θ.
 
     Raises
     ------
