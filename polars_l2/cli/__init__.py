@@ -474,14 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
         handler=_run_compare,
     )
 
-    _evidence.register(
-        commands,
-        confidence=_confidence,
-        add_output_options=lambda parser, table, plot: _add_output_options(
-            parser, table=table, plot=plot
-        ),
-        handler=_run_evidence,
-    )
+    _evidence.register(commands, _confidence, _add_output_options, _run_evidence)
 
     demo_parser = commands.add_parser(
         "demo",

@@ -126,9 +126,8 @@ def _count_or_list(text: str) -> int | list[float]:
 
 def register(
     commands: argparse._SubParsersAction[Any],
-    *,
     confidence: Callable[[str], float],
-    add_output_options: Callable[[argparse.ArgumentParser, str, str], object],
+    add_output_options: Callable[..., object],
     handler: Callable[[argparse.Namespace], int],
 ) -> None:
     """Add the ``murphy``, ``decompose``, ``worst`` and ``bias`` subcommands."""
@@ -187,7 +186,19 @@ def register(
         "bias": "",
     }
     for name, parser in parsers.items():
-        add_output_options(parser, name, figures[name])
+        add_output_options(parser, table=name, plot=figures[name])
+
+
+def add_worst_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--worst N`` to ``evaluate``."""
+    parser.add_argument(
+        "--worst",
+        type=int,
+        metavar="N",
+        help="also print the N rows with the largest squared errors per model "
+        "(and segment) after the report (table and markdown formats; "
+        "polars-l2 worst prints them in any format)",
+    )
 
 
 def add_worst_option(parser: argparse.ArgumentParser) -> None:
