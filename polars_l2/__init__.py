@@ -15,8 +15,8 @@ from importlib.metadata import PackageNotFoundError, version
 from polars_l2 import namespace as _namespace  # noqa: F401  (registers `l2`)
 from polars_l2._bias import bias_by
 from polars_l2._compare import compare
-from polars_l2._gates import gate_failures
 from polars_l2._decompose import decompose
+from polars_l2._gates import gate_failures
 from polars_l2._murphy import murphy
 from polars_l2._report import report
 from polars_l2._state import (

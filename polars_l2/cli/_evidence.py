@@ -201,18 +201,6 @@ def add_worst_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_worst_option(parser: argparse.ArgumentParser) -> None:
-    """Add ``--worst N`` to ``evaluate``."""
-    parser.add_argument(
-        "--worst",
-        type=int,
-        metavar="N",
-        help="also print the N rows with the largest squared errors per model "
-        "(and segment) after the report (table and markdown formats; "
-        "polars-l2 worst prints them in any format)",
-    )
-
-
 def rows(scans: Sequence[tuple[Source, pl.LazyFrame]]) -> pl.LazyFrame:
     """Return the rows of every scanned file, all columns, as one lazy frame."""
     if not scans:
