@@ -1225,6 +1225,24 @@ def _suptitle(
     figure.suptitle(title)
 
 
+#: Characters of a title line above a panel of :func:`_grid` (4.5 inches).
+_PANEL_TITLE_WIDTH = 40
+
+
+def _panel_title(segment: str, note: str) -> str:
+    """Return a panel's title: its segment on one line, then `note` on another."""
+    lines = [textwrap.shorten(segment, _PANEL_TITLE_WIDTH, placeholder="…")]
+    if note:
+        lines.append(textwrap.shorten(note, _PANEL_TITLE_WIDTH, placeholder="…"))
+    return "\n".join(line for line in lines if line)
+
+
+def _figure_legend(figure: Figure, axes: list[Axes], title: str) -> None:
+    """One legend for every panel, right of them, where it covers no data."""
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, title=title, loc="outside right upper")
+
+
 _MURPHY_COLUMNS = ("model", "baseline", *_murphy.COLUMNS)
 
 
@@ -1238,8 +1256,8 @@ def plot_murphy(
 
     Without a baseline, each model's curve (lower is better at every θ);
     with one, each model's difference from the baseline with its pointwise
-    interval around zero (below zero: better), the dominance verdict in the
-    legend.
+    interval around zero (below zero: better), the dominance verdicts in
+    each panel's title.
 
     Parameters
     ----------
@@ -1291,17 +1309,18 @@ def plot_murphy(
     keys, panels, total = _panels(table, _MURPHY_COLUMNS, max_segments)
     figure, axes = _grid(len(panels))
     for ax, (segment, rows) in zip(axes, panels, strict=True):
+        verdicts: list[str] = []
         for model in dict.fromkeys(rows.get_column("model").to_list()):
             mine = rows.filter(pl.col("model") == model)
             theta = mine.get_column("theta").to_numpy()
             if not paired:
                 ax.plot(theta, mine.get_column("score").to_numpy(), label=str(model))
                 continue
-            verdict = str(mine.get_column("dominance").drop_nulls().first())
+            verdicts.append(
+                f"{model} {mine.get_column('dominance').drop_nulls().first()!s}"
+            )
             (line,) = ax.plot(
-                theta,
-                mine.get_column("score_diff").to_numpy(),
-                label=f"{model} ({verdict})",
+                theta, mine.get_column("score_diff").to_numpy(), label=str(model)
             )
             ax.fill_between(
                 theta,
@@ -1317,9 +1336,11 @@ def plot_murphy(
         else:
             ax.set_ylabel("mean elementary score")
         ax.set_xlabel("θ")
-        ax.set_title(segment)
+        ax.set_title(
+            _panel_title(segment, ", ".join(verdicts)), fontsize=_PANEL_TITLE_SIZE
+        )
         ax.grid(alpha=0.3)
-        ax.legend(title="model")
+    _figure_legend(figure, axes, "model")
     title = "Murphy diagram" + (" (bands: pointwise intervals)" if paired else "")
     _suptitle(figure, title, keys, len(panels), total)
     return _finish(figure, path)
@@ -1412,9 +1433,9 @@ def plot_reliability(
             [low, high], [low, high], linestyle=":", color="grey", label="calibrated"
         )
         ax.set_xlabel("predicted (bin mean)")
-        ax.set_ylabel("actual (bin mean or median); line: isotonic fit")
-        ax.set_title(segment)
+        ax.set_ylabel("actual (bin mean or median)")
+        ax.set_title(_panel_title(segment, ""), fontsize=_PANEL_TITLE_SIZE)
         ax.grid(alpha=0.3)
-        ax.legend(title="model")
+    _figure_legend(figure, axes, "model; line: isotonic fit")
     _suptitle(figure, "Reliability diagram", keys, len(panels), total)
     return _finish(figure, path)
