@@ -13,8 +13,11 @@ from polars_l2 import _command_start  # noqa: F401
 from importlib.metadata import PackageNotFoundError, version
 
 from polars_l2 import namespace as _namespace  # noqa: F401  (registers `l2`)
+from polars_l2._bias import bias_by
 from polars_l2._compare import compare
+from polars_l2._decompose import decompose
 from polars_l2._gates import gate_failures
+from polars_l2._murphy import murphy
 from polars_l2._report import report
 from polars_l2._state import (
     STATE_VERSION,
@@ -23,6 +26,7 @@ from polars_l2._state import (
     state,
     state_schema,
 )
+from polars_l2._worst import worst
 from polars_l2.accessor import l2
 from polars_l2.exceptions import L2InputError
 from polars_l2.functions import loss, mse, rmse, sse
@@ -40,16 +44,20 @@ __all__ = [
     "MultiOutput",
     "NanPolicy",
     "__version__",
+    "bias_by",
     "compare",
+    "decompose",
     "finalize",
     "gate_failures",
     "l2",
     "loss",
     "merge_states",
     "mse",
+    "murphy",
     "report",
     "rmse",
     "sse",
     "state",
     "state_schema",
+    "worst",
 ]

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from polars_l2._core import arguments, metrics, moments, options, report_rows
+from polars_l2._core import (
+    arguments,
+    metrics,
+    moments,
+    multiplicity,
+    options,
+    report_rows,
+)
 from polars_l2._core.moments import ORDER
 from polars_l2._state import RESERVED, is_state, state_keys
 from polars_l2.exceptions import L2InputError
@@ -479,21 +486,11 @@ def _adjusted(table: pl.DataFrame, adjust: str | None, alpha: float) -> pl.DataF
     """Add ``p_value_adjusted`` (per candidate, across its segments) and ``verdict``."""
     p = pl.col("p_value")
     tested = ~pl.col("overall") & ~pl.col("small") & p.is_not_null()
-    indexed = table.with_row_index("_l2_row")
-    if adjust is None:
-        adjusted = indexed.select("_l2_row", p.alias("p_value_adjusted"))
-    else:
-        ranked = indexed.filter(tested).sort("model", "p_value", maintain_order=True)
-        i = pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("model")
-        m = pl.len().over("model")
-        if adjust == "holm":
-            step = ((m - i + 1) * p).clip(upper_bound=1.0)
-            value = step.cum_max().over("model")
-        else:
-            step = (m * p / i).clip(upper_bound=1.0)
-            value = step.cum_min(reverse=True).over("model")
-        adjusted = ranked.select("_l2_row", value.alias("p_value_adjusted"))
-    result = indexed.join(adjusted, on="_l2_row", how="left", maintain_order="left")
+    result = table.with_columns(
+        multiplicity.adjusted(
+            table, p_value="p_value", tested=tested, group=["model"], method=adjust
+        )
+    )
     adjusted_p = (
         pl.when(pl.col("overall")).then(p).when(tested).then(pl.col("p_value_adjusted"))
     )
@@ -508,4 +505,4 @@ def _adjusted(table: pl.DataFrame, adjust: str | None, alpha: float) -> pl.DataF
     return result.with_columns(
         adjusted_p.alias("p_value_adjusted"),
         pl.when(~pl.col("small")).then(verdict).alias("verdict"),
-    ).drop("_l2_row", _SE, _DF)
+    ).drop(_SE, _DF)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import math
 import textwrap
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Literal, overload
 
 import polars as pl
 
-from polars_l2 import _extras, functions
+from polars_l2 import _decompose, _extras, _murphy, functions
 from polars_l2._compare import COLUMNS as COMPARE_COLUMNS
 from polars_l2._core import arguments, dtypes, metrics, options
 from polars_l2.exceptions import L2InputError
@@ -39,7 +39,10 @@ __all__ = [
     "plot_comparison",
     "plot_concentration",
     "plot_evaluation",
+    "plot_murphy",
+    "plot_reliability",
     "plot_report",
+    "reliability_curve",
     "supported_formats",
 ]
 
@@ -1100,4 +1103,339 @@ def plot_comparison(
                 )
             )
     _legend_outside(ax, handles, "verdict")
+    return _finish(figure, path)
+
+
+def reliability_curve(
+    frame: pl.DataFrame | pl.LazyFrame,
+    actual: str,
+    predicted: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = None,
+    weight: str | None = None,
+    loss: Literal["squared", "absolute"] = "squared",
+    bins: int | Sequence[float] | None = 100,
+    nan_policy: NanPolicy = "propagate",
+) -> pl.DataFrame:
+    """Return the reliability diagram's table: per bin, actual against predicted.
+
+    The table behind :func:`polars_l2.decompose`: per model, segment and
+    bin of the predictions, the mean prediction, the mean (``loss=
+    "squared"``) or median (``"absolute"``) of the actual values, and the
+    isotonic fit, the recalibrated prediction that is monotone in the
+    prediction. A calibrated model's points lie on the diagonal; the fit's
+    distance from it is the miscalibration. Plain Polars and scipy; needs
+    no extra.
+
+    Parameters
+    ----------
+    frame, actual, predicted, by, weight, loss, nan_policy
+        As in :func:`polars_l2.decompose`.
+    bins
+        As in :func:`polars_l2.decompose`, but 100 quantile bins by
+        default: a diagram needs no more points.
+
+    Returns
+    -------
+    DataFrame
+        ``model`` (String), the `by` keys, ``predicted``, ``actual``,
+        ``fit`` (Float64, in the target's units) and ``weight`` (Float64,
+        the bin's weight: its row count unweighted), one row per non-empty
+        bin, by increasing prediction.
+
+    Raises
+    ------
+    L2InputError
+        As :func:`polars_l2.decompose`.
+
+    References
+    ----------
+    .. [1] T. Dimitriadis, T. Gneiting and A. I. Jordan, "Stable reliability
+           diagrams for probabilistic classifiers", *PNAS* 118(8),
+           e2016191118, 2021.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from polars_l2.plot import reliability_curve
+    >>> df = pl.DataFrame({"y": [0.0, 0.0, 1.0, 1.0], "yhat": [-1.0, 1.0, 1.0, 2.0]})
+    >>> reliability_curve(df, "y", "yhat", bins=None)
+    shape: (3, 5)
+    ┌───────┬───────────┬────────┬─────┬────────┐
+    │ model ┆ predicted ┆ actual ┆ fit ┆ weight │
+    │ ---   ┆ ---       ┆ ---    ┆ --- ┆ ---    │
+    │ str   ┆ f64       ┆ f64    ┆ f64 ┆ f64    │
+    ╞═══════╪═══════════╪════════╪═════╪════════╡
+    │ yhat  ┆ -1.0      ┆ 0.0    ┆ 0.0 ┆ 1.0    │
+    │ yhat  ┆ 1.0       ┆ 0.5    ┆ 0.5 ┆ 2.0    │
+    │ yhat  ┆ 2.0       ┆ 1.0    ┆ 1.0 ┆ 1.0    │
+    └───────┴───────────┴────────┴─────┴────────┘
+    """
+    function = "polars_l2.plot.reliability_curve"
+    options.check(function, loss=loss, bins=bins, nan_policy=nan_policy)
+    table = _decompose.bin_table(
+        frame,
+        actual,
+        predicted,
+        by=by,
+        weight=weight,
+        loss=loss,
+        bins=bins,
+        nan_policy=nan_policy,
+        function=function,
+    )
+    return table.curve()
+
+
+def _panels(
+    table: pl.DataFrame, own: Sequence[str], max_segments: int
+) -> tuple[list[str], list[tuple[str, pl.DataFrame]], int]:
+    """Split a table by segment: its keys, (label, rows) per panel, and the total."""
+    keys = [name for name in table.columns if name not in own]
+    if not keys:
+        return keys, [("", table)], 1
+    labelled = table.with_columns(_segment_label(keys).alias("_l2_segment"))
+    segments = list(dict.fromkeys(labelled.get_column("_l2_segment").to_list()))
+    panels = [
+        (segment, labelled.filter(pl.col("_l2_segment") == segment))
+        for segment in segments[:max_segments]
+    ]
+    return keys, panels, len(segments)
+
+
+def _grid(
+    count: int, width: float = 4.5, height: float = 3.8
+) -> tuple[Figure, list[Axes]]:
+    columns_ = min(3, count)
+    rows = math.ceil(count / columns_)
+    figure = _new_figure(width * columns_ + 0.5, height * rows + 0.6)
+    axes = list(figure.subplots(rows, columns_, squeeze=False).ravel())
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    return figure, axes[:count]
+
+
+def _suptitle(
+    figure: Figure, title: str, keys: list[str], shown: int, total: int
+) -> None:
+    if keys:
+        title += f", per {_SEGMENT_SEPARATOR.join(keys)}"
+    if total > shown:
+        title += f" (first {shown} of {total})"
+    figure.suptitle(title)
+
+
+#: Characters of a title line above a panel of :func:`_grid` (4.5 inches).
+_PANEL_TITLE_WIDTH = 40
+
+
+def _panel_title(segment: str, note: str) -> str:
+    """Return a panel's title: its segment on one line, then `note` on another."""
+    lines = [textwrap.shorten(segment, _PANEL_TITLE_WIDTH, placeholder="…")]
+    if note:
+        lines.append(textwrap.shorten(note, _PANEL_TITLE_WIDTH, placeholder="…"))
+    return "\n".join(line for line in lines if line)
+
+
+def _figure_legend(figure: Figure, axes: list[Axes], title: str) -> None:
+    """One legend for every panel, right of them, where it covers no data."""
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, title=title, loc="outside right upper")
+
+
+_MURPHY_COLUMNS = ("model", "baseline", *_murphy.COLUMNS)
+
+
+def plot_murphy(
+    table: pl.DataFrame,
+    *,
+    path: str | PathLike[str] | None = None,
+    max_segments: int = 12,
+) -> Figure:
+    """Draw Murphy diagrams: mean elementary score against θ, per segment.
+
+    Without a baseline, each model's curve (lower is better at every θ);
+    with one, each model's difference from the baseline with its pointwise
+    interval around zero (below zero: better), the dominance verdicts in
+    each panel's title.
+
+    Parameters
+    ----------
+    table
+        The output of :func:`polars_l2.murphy`.
+    path
+        Where to write the figure, in the format its extension names;
+        ``None`` writes nothing.
+    max_segments
+        Draw at most this many segments' panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure: one axes per segment.
+
+    Raises
+    ------
+    ImportError
+        Without matplotlib; install ``polars-l2[plot]``.
+    ValueError
+        If `table` lacks the columns of :func:`polars_l2.murphy`.
+
+    References
+    ----------
+    .. [1] W. Ehm, T. Gneiting, A. Jordan and F. Krüger, "Of quantiles and
+           expectiles: consistent scoring functions, Choquet representations
+           and forecast rankings", *Journal of the Royal Statistical
+           Society B* 78(3), 505-562, 2016.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_l2
+    >>> from polars_l2.plot import plot_murphy
+    >>> df = pl.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "a": [1.5, 2.0, 2.0, 5.0]})
+    >>> df = df.with_columns(b=pl.col("y") + 0.1)
+    >>> figure = plot_murphy(polars_l2.murphy(df, "y", ["a", "b"], thetas=8))
+    >>> figure.axes[0].get_xlabel()
+    'θ'
+    """
+    if not {"model", "theta", "score"} <= set(table.columns):
+        msg = (
+            "plot_murphy expects the output of polars_l2.murphy, with columns "
+            f"model, theta and score; got columns {table.columns}"
+        )
+        raise ValueError(msg)
+    paired = "score_diff" in table.columns
+    keys, panels, total = _panels(table, _MURPHY_COLUMNS, max_segments)
+    figure, axes = _grid(len(panels))
+    for ax, (segment, rows) in zip(axes, panels, strict=True):
+        verdicts: list[str] = []
+        for model in dict.fromkeys(rows.get_column("model").to_list()):
+            mine = rows.filter(pl.col("model") == model)
+            theta = mine.get_column("theta").to_numpy()
+            if not paired:
+                ax.plot(theta, mine.get_column("score").to_numpy(), label=str(model))
+                continue
+            verdicts.append(
+                f"{model} {mine.get_column('dominance').drop_nulls().first()!s}"
+            )
+            (line,) = ax.plot(
+                theta, mine.get_column("score_diff").to_numpy(), label=str(model)
+            )
+            ax.fill_between(
+                theta,
+                mine.get_column("score_diff_low").fill_null(float("nan")).to_numpy(),
+                mine.get_column("score_diff_high").fill_null(float("nan")).to_numpy(),
+                color=line.get_color(),
+                alpha=0.2,
+            )
+        if paired:
+            ax.axhline(0.0, color="black", linewidth=0.8)
+            baseline = str(rows.get_column("baseline").first())
+            ax.set_ylabel(f"score difference from {baseline}")
+        else:
+            ax.set_ylabel("mean elementary score")
+        ax.set_xlabel("θ")
+        ax.set_title(
+            _panel_title(segment, ", ".join(verdicts)), fontsize=_PANEL_TITLE_SIZE
+        )
+        ax.grid(alpha=0.3)
+    _figure_legend(figure, axes, "model")
+    title = "Murphy diagram" + (" (bands: pointwise intervals)" if paired else "")
+    _suptitle(figure, title, keys, len(panels), total)
+    return _finish(figure, path)
+
+
+_RELIABILITY_COLUMNS = ("model", "predicted", "actual", "fit", "weight")
+
+
+def plot_reliability(
+    curve: pl.DataFrame,
+    *,
+    path: str | PathLike[str] | None = None,
+    max_segments: int = 12,
+) -> Figure:
+    """Draw reliability diagrams: actual against predicted, with the isotonic fit.
+
+    Per segment, each model's bins as points (area by weight) and its
+    isotonic fit as a step line, around the diagonal of perfect
+    calibration.
+
+    Parameters
+    ----------
+    curve
+        The output of :func:`reliability_curve`.
+    path
+        Where to write the figure, in the format its extension names;
+        ``None`` writes nothing.
+    max_segments
+        Draw at most this many segments' panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure: one axes per segment.
+
+    Raises
+    ------
+    ImportError
+        Without matplotlib; install ``polars-l2[plot]``.
+    ValueError
+        If `curve` lacks the columns of :func:`reliability_curve`.
+
+    References
+    ----------
+    .. [1] T. Dimitriadis, T. Gneiting and A. I. Jordan, "Stable reliability
+           diagrams for probabilistic classifiers", *PNAS* 118(8),
+           e2016191118, 2021.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from polars_l2.plot import plot_reliability, reliability_curve
+    >>> df = pl.DataFrame({"y": [0.0, 0.0, 1.0, 1.0], "yhat": [-1.0, 1.0, 1.0, 2.0]})
+    >>> figure = plot_reliability(reliability_curve(df, "y", "yhat"))
+    >>> figure.axes[0].get_xlabel()
+    'predicted (bin mean)'
+    """
+    if not set(_RELIABILITY_COLUMNS) <= set(curve.columns):
+        msg = (
+            "plot_reliability expects the output of reliability_curve, with "
+            f"columns {list(_RELIABILITY_COLUMNS)}; got columns {curve.columns}"
+        )
+        raise ValueError(msg)
+    keys, panels, total = _panels(curve, _RELIABILITY_COLUMNS, max_segments)
+    figure, axes = _grid(len(panels))
+    for ax, (segment, rows) in zip(axes, panels, strict=True):
+        largest = max(float(rows.get_column("weight").to_numpy().max()), 1e-300)
+        for model in dict.fromkeys(rows.get_column("model").to_list()):
+            mine = rows.filter(pl.col("model") == model)
+            x = mine.get_column("predicted").to_numpy()
+            (line,) = ax.step(
+                x, mine.get_column("fit").to_numpy(), where="mid", label=str(model)
+            )
+            ax.scatter(
+                x,
+                mine.get_column("actual").to_numpy(),
+                s=4 + 60 * mine.get_column("weight").to_numpy() / largest,
+                color=line.get_color(),
+                alpha=0.4,
+            )
+        low = float(
+            rows.select(pl.min_horizontal(pl.col("predicted", "actual").min())).item()
+            or 0.0
+        )
+        high = float(
+            rows.select(pl.max_horizontal(pl.col("predicted", "actual").max())).item()
+            or 1.0
+        )
+        ax.plot(
+            [low, high], [low, high], linestyle=":", color="grey", label="calibrated"
+        )
+        ax.set_xlabel("predicted (bin mean)")
+        ax.set_ylabel("actual (bin mean or median)")
+        ax.set_title(_panel_title(segment, ""), fontsize=_PANEL_TITLE_SIZE)
+        ax.grid(alpha=0.3)
+    _figure_legend(figure, axes, "model; line: isotonic fit")
+    _suptitle(figure, "Reliability diagram", keys, len(panels), total)
     return _finish(figure, path)

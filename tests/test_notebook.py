@@ -48,6 +48,14 @@ FIGURES = {
     "plot_concentration": "plot.plot_concentration(curves)",
     "plot_evaluation": "plot.plot_evaluation(report, curve)",
     "plot_comparison": "plot.plot_comparison(comparison)",
+    "plot_murphy": (
+        "plot.plot_murphy(polars_l2.murphy(houses, 'price', 'boosted', "
+        "baseline='linear', by='region', thetas=20))"
+    ),
+    "plot_reliability": (
+        "plot.plot_reliability("
+        "plot.reliability_curve(houses, 'price', ['linear', 'boosted']))"
+    ),
 }
 
 VIEWS = {

@@ -156,6 +156,24 @@ def test_every_figure_keeps_its_text_apart_and_its_data_uncovered(
         "pooled curve": plot.plot_concentration(curve),
         "evaluation": plot.plot_evaluation(report, curve),
         "comparison": plot.plot_comparison(comparison),
+        "murphy": plot.plot_murphy(
+            polars_l2.murphy(houses, "price", ["linear", "boosted"], thetas=30)
+        ),
+        "murphy per segment": plot.plot_murphy(
+            polars_l2.murphy(
+                long_segments(houses),
+                "price",
+                "boosted",
+                baseline="linear",
+                by="region",
+                thetas=30,
+            )
+        ),
+        "reliability": plot.plot_reliability(
+            plot.reliability_curve(
+                long_segments(houses), "price", ["linear", "boosted"], by="region"
+            )
+        ),
     }
     for name, figure in figures.items():
         assert overlapping_texts(figure) == [], name

@@ -78,6 +78,11 @@ def assert_close(got: pl.DataFrame, want: pl.DataFrame, rel: float = 1e-9) -> No
     for name in got.columns:
         left, right = got[name], want[name]
         if isinstance(left.dtype, pl.List):
+            assert left.is_null().to_list() == right.is_null().to_list(), name
+            if left.dtype == pl.List(pl.Float64):
+                # A Murphy column: per θ, within rounding.
+                assert_close(left.explode().to_frame(), right.explode().to_frame(), rel)
+                continue
             # The histogram: its bins, each field within rounding.
             assert_close(
                 left.explode().struct.unnest(), right.explode().struct.unnest(), rel
@@ -557,18 +562,23 @@ def test_state_schema_refuses_what_cannot_describe_a_state(
         polars_l2.state_schema(by)  # type: ignore[arg-type]
 
 
-#: The columns each older version lacks (what version 4 added, and before).
+#: The columns each older version lacks (what versions 5 and 4 added, and before).
+_ADDED_IN_5 = ["murphy_functional", "murphy_theta", "murphy_score"]
 _ADDED_IN_4 = ["abs_error_m2", "paired_n", "sq_error_diff_m2", "sq_error_histogram"]
 _ADDED_IN_3 = ["actual", "weight", "nan_policy"]
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_an_older_state_is_refused_naming_its_version_and_what_it_lacks(
     version: int,
 ) -> None:
     df = keyed(pl.Series(["x", "y"]))
     new = polars_l2.state(df, "y", "a", by="g")
-    lacks = _ADDED_IN_4 + (_ADDED_IN_3 if version < 3 else [])
+    lacks = (
+        _ADDED_IN_5
+        + (_ADDED_IN_4 if version < 4 else [])
+        + (_ADDED_IN_3 if version < 3 else [])
+    )
     old = new.drop(lacks).with_columns(state_version=pl.lit(version, pl.Int64))
     calls: list[Callable[[], object]] = [
         lambda: polars_l2.merge_states([old, new]),

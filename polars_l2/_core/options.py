@@ -11,6 +11,7 @@ accepted values and the value given.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,6 +31,12 @@ ADJUST = ("holm", "bh")
 
 #: The named ways to combine the outputs of vector targets (``multioutput``).
 MULTIOUTPUT_MODES = ("uniform_average", "raw_values", "sum")
+
+#: The functionals of Murphy diagrams: what L2 and L1 estimate.
+FUNCTIONALS = ("mean", "median")
+
+#: The losses of the score decomposition.
+LOSSES = ("squared", "absolute")
 
 
 def _no_detail(value: object) -> str | None:  # noqa: ARG001 - the default
@@ -78,6 +85,43 @@ def _output_weights_problem(value: object) -> str | None:
     return None
 
 
+def _is_count(value: object, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _numbers_problem(value: object) -> str | None:
+    """Say what is wrong with a strictly increasing sequence of numbers, or None."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        return ""
+    numbers = tuple(value)
+    if not numbers:
+        return "must not be empty"
+    for x in numbers:
+        if isinstance(x, bool) or not isinstance(x, Real) or not math.isfinite(x):
+            return f"must be finite numbers, got {x!r}"
+    if any(b <= a for a, b in itertools.pairwise(numbers)):
+        return f"must be strictly increasing, got {list(numbers)}"
+    return None
+
+
+def _thetas_problem(value: object) -> str | None:
+    """Say what is wrong with a ``thetas`` value (None: nothing)."""
+    if value is None or _is_count(value, 2):
+        return None
+    if isinstance(value, int):
+        return ""
+    return _numbers_problem(value)
+
+
+def _bins_problem(value: object) -> str | None:
+    """Say what is wrong with a ``bins`` value (None: nothing)."""
+    if value is None or _is_count(value, 1):
+        return None
+    if isinstance(value, int):
+        return ""
+    return _numbers_problem(value)
+
+
 def _multioutput_problem(value: object) -> str | None:
     """Say what is wrong with a ``multioutput`` value (None: nothing)."""
     if isinstance(value, str):
@@ -124,6 +168,33 @@ RULES: dict[str, Rule] = {
         ),
         "a positive integer (the number of outputs) or None",
     ),
+    "functional": Rule(
+        lambda value: isinstance(value, str) and value in FUNCTIONALS,
+        " or ".join(map(repr, FUNCTIONALS)),
+    ),
+    "murphy": Rule(
+        lambda value: (
+            value is None or (isinstance(value, str) and value in FUNCTIONALS)
+        ),
+        " or ".join(map(repr, FUNCTIONALS)) + " or None",
+    ),
+    "loss": Rule(
+        lambda value: isinstance(value, str) and value in LOSSES,
+        " or ".join(map(repr, LOSSES)),
+    ),
+    "thetas": Rule(
+        lambda value: _thetas_problem(value) is None,
+        "None, a number of points (at least 2) or a strictly increasing "
+        "sequence of finite numbers",
+        lambda value: _thetas_problem(value) or None,
+    ),
+    "bins": Rule(
+        lambda value: _bins_problem(value) is None,
+        "None, a number of bins (at least 1) or a strictly increasing "
+        "sequence of finite bin edges",
+        lambda value: _bins_problem(value) or None,
+    ),
+    "k": Rule(lambda value: _is_count(value, 1), "a positive integer"),
     "multioutput": Rule(
         lambda value: _multioutput_problem(value) is None,
         f"one of {MULTIOUTPUT_MODES} or a sequence of output weights",

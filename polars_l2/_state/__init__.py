@@ -50,6 +50,14 @@ column                    Arrow type  meaning (over the counted rows)
 ``sq_error_histogram``    list        the squared errors' power-of-two histogram:
                                       per bin its weight, sum, minimum, maximum
                                       (null if built with ``top_share=False``)
+``murphy_functional``     string      ``"mean"`` or ``"median"`` (null: built
+                                      without ``murphy=``)
+``murphy_theta``          list        the θ grid of the Murphy diagram
+``murphy_score``          list        per θ, the mean elementary score
+``murphy_diff_mean``      list        per θ, the mean paired difference of
+                                      elementary scores, this model minus the
+                                      baseline (null without a baseline)
+``murphy_diff_m2``        list        per θ, its centred second moment
 ========================  ==========  =============================================
 
 The histogram's bins are fixed (the sign and exponent bits of the squared
@@ -95,12 +103,12 @@ values are possible (counts not null nor negative, weight sums of an
 unweighted state equal to ``n``, second moments not negative where no weight
 is, ``actual_min`` at most ``actual_max``...).
 
-States of versions 1 to 3 lack columns version 4 needs (``abs_error_m2``,
-the paired moments, the histogram; versions 1 and 2 also what was
-measured): they are refused, with a message naming the version and the
-missing columns. Rebuild them from the data. Reading them with those
-columns null would not do: a merge adds what is present, so a missing part
-would silently vanish from the sums.
+States of versions 1 to 4 lack columns version 5 needs (the Murphy
+columns; before version 4 also ``abs_error_m2``, the paired moments, the
+histogram; versions 1 and 2 also what was measured): they are refused,
+with a message naming the version and the missing columns. Rebuild them
+from the data. Reading them with those columns null would not do: a merge
+adds what is present, so a missing part would silently vanish from the sums.
 
 The moments come from Polars' stable ``var`` and ``cov`` (weighted:
 :math:`\sum w (v - \bar v_w)^2 = n[\mathrm{cov}(wv, v) - \bar v_w

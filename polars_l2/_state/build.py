@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
 from polars_l2._core import arguments, frames, moments, options, per_output
+from polars_l2._core import elementary as _murphy
 from polars_l2._core import keys as keys_
 from polars_l2._core import top_share as top_share_
 from polars_l2._frame_kind import same_kind
@@ -30,6 +31,8 @@ def state(
     nan_policy: NanPolicy = "propagate",
     baseline: str | None = None,
     top_share: bool = True,
+    murphy: Literal["mean", "median"] | None = None,
+    thetas: int | Sequence[float] | None = None,
 ) -> pl.DataFrame | pl.LazyFrame:
     """Reduce a frame to its metric state: one row per model and segment.
 
@@ -71,6 +74,17 @@ def state(
         histogram reads the data again, which a LazyFrame that computes
         columns cannot do in bounded memory on the streaming engine: see
         the Notes of :func:`polars_l2.report`.
+    murphy
+        ``"mean"`` or ``"median"``: also keep each model's Murphy diagram
+        for that functional (and with `baseline`, the paired differences),
+        which :func:`polars_l2.murphy` reads; None (default) leaves the
+        ``murphy_*`` columns null.
+    thetas
+        The θ grid of `murphy`: a strictly increasing sequence of finite
+        numbers, or a number of points (default 100) to choose from the
+        data, as :func:`polars_l2.murphy` does (one more query). States
+        merge only with the same grid: give the grid when several states
+        will be merged.
 
     Returns
     -------
@@ -128,10 +142,16 @@ def state(
         function=function,
         reserved=RESERVED,
     )
-    options.check(function, top_share=top_share)
+    options.check(function, top_share=top_share, murphy=murphy, thetas=thetas)
     data = frames.coerce(frame, function=function)
     result = state_query(
-        data.frame, spec, function=function, baseline=baseline, top_share=top_share
+        data.frame,
+        spec,
+        function=function,
+        baseline=baseline,
+        top_share=top_share,
+        murphy=murphy,
+        thetas=thetas,
     )
     return data.result(result)
 
@@ -143,6 +163,8 @@ def state_query(
     function: str = "polars_l2.state",
     baseline: str | None = None,
     top_share: bool = True,
+    murphy: str | None = None,
+    thetas: int | Sequence[float] | None = None,
 ) -> pl.LazyFrame:
     """Return the state of `frame` for a checked column spec, lazily.
 
@@ -151,6 +173,9 @@ def state_query(
     line).
     """
     resolved = arguments.resolve(frame, spec, function=function, allow_vectors=True)
+    if murphy is not None and resolved.vector:
+        msg = f"{function}: murphy= takes scalar targets, not vectors"
+        raise L2InputError(msg)
     if resolved.vector:
         # One row per output, with the output number as the last key, exactly
         # as in the report.
@@ -172,6 +197,14 @@ def state_query(
         histogram = pl.col(top_share_.HISTOGRAM).fill_null(empty)
     else:
         histogram = pl.lit(None, top_share_.HISTOGRAM_DTYPE)
+    murphy_columns = _murphy.absent()
+    if murphy is not None:
+        grid = _murphy.grid(resolved.frame, internal, murphy, thetas, function=function)
+        curves = _murphy.rows(resolved.frame, internal, grid, position)
+        long = long.join(
+            curves, on=group, how="left", nulls_equal=True, maintain_order="left"
+        )
+        murphy_columns = [pl.col(name) for name in _murphy.COLUMNS]
     return long.select(
         pl.lit(STATE_VERSION, pl.Int64).alias("state_version"),
         pl.lit(spec.actual, pl.String).alias("actual"),
@@ -185,6 +218,7 @@ def state_query(
         pl.lit(spec.nan_policy, pl.String).alias("nan_policy"),
         *moments.MOMENTS,
         histogram.alias(top_share_.HISTOGRAM),
+        *murphy_columns,
     )
 
 

@@ -125,12 +125,18 @@ _KINDS: dict[str, tuple[str, Callable[[pl.DataType], bool]]] = {
         f"the histogram's {top_share_.HISTOGRAM_DTYPE}",
         lambda dtype: dtype == top_share_.HISTOGRAM_DTYPE,
     ),
+    "floats": (
+        "a list of floats",
+        lambda dtype: isinstance(dtype, pl.List) and dtype.inner.is_float(),
+    ),
 }
 
 
 def _column_kind(dtype: pl.DataType) -> str:
     if dtype.is_integer():
         return "integer"
+    if dtype == pl.List(pl.Float64):
+        return "floats"
     if isinstance(dtype, pl.List):
         return "list"
     return "float" if dtype.is_float() else str(dtype).lower()
@@ -316,7 +322,7 @@ def load(
         `label`, which should end with ``": "``).
     """
     frame, found = _read(source, function=function)
-    frame = _integers_from_floats(frame)
+    frame = _nulls_in_their_dtype(_integers_from_floats(frame))
     metadata = found if metadata is None else metadata
     check_dtypes(frame.schema, function=function, label=label)
     if "state_version" in frame.columns:
@@ -324,6 +330,23 @@ def load(
     key_columns(frame.columns, function=function, label=label)
     _check_values(frame, function=function, label=label)
     return frame
+
+
+def _nulls_in_their_dtype(frame: pl.DataFrame) -> pl.DataFrame:
+    """Give a fixed column that holds only nulls the dtype of its schema.
+
+    A table that went through pandas holds a column of nulls (the Murphy
+    columns of a state built without ``murphy=``) as Python objects, which
+    come back as String or Null: a null is the same value in any dtype.
+    """
+    fixed = fixed_schema({})
+    return frame.with_columns(
+        pl.lit(None, fixed[name]).alias(name)
+        for name in frame.columns
+        if name in fixed
+        and frame.schema[name] != fixed[name]
+        and frame.get_column(name).null_count() == frame.height
+    )
 
 
 def _integers_from_floats(frame: pl.DataFrame) -> pl.DataFrame:

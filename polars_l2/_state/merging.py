@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from polars_l2._core import arguments, moments, options
+from polars_l2._core import elementary as _murphy
 from polars_l2._core import keys as keys_
 from polars_l2._core import top_share as top_share_
 from polars_l2._state.checks import StateSource, load
@@ -188,6 +189,7 @@ def merge(
         .sort([pl.col(order), *by], nulls_last=True)
     )
     merged = _merge_histograms(stacked, merged, keys)
+    merged = _merge_murphy(stacked, merged, keys, function=function)
     recorded = {
         "actual": common.actual,
         "weight": common.weight,
@@ -272,6 +274,39 @@ def _merge_histograms(
         )
     )
     return joined.select(arguments.column(name) for name in merged.columns)
+
+
+def _merge_murphy(
+    stacked: pl.DataFrame, merged: pl.DataFrame, keys: list[str], *, function: str
+) -> pl.DataFrame:
+    """Put the Murphy columns of `stacked`, merged per model and keys, in `merged`.
+
+    States of different grids are refused; where a part was built without
+    ``murphy=``, the merged columns are null.
+    """
+    if not _murphy.check_grids(stacked, function=function):
+        return merged.with_columns(_murphy.absent())
+    longest = max((len(key) for key in keys), default=0)
+    inner: list[str] = [f"_l2_key{'_' * longest}{i}" for i in range(len(keys))]
+    renamed = [
+        arguments.column(key).alias(name) for key, name in zip(keys, inner, strict=True)
+    ]
+    group = ["model", *inner]
+    parts = stacked.select(
+        pl.col("model"),
+        *renamed,
+        "weight_sum",
+        "paired_weight_sum",
+        *_murphy.COLUMNS,
+    )
+    lists = _murphy.merged(parts, group)
+    joined = merged.select(pl.all(), *renamed).join(
+        lists, on=group, how="left", nulls_equal=True, maintain_order="left"
+    )
+    return joined.select(
+        *(arguments.column(name) for name in merged.columns),
+        *(pl.col(name) for name in _murphy.COLUMNS if name not in merged.columns),
+    )
 
 
 def check_weighted(frame: pl.DataFrame, *, function: str) -> bool | None:

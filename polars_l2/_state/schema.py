@@ -8,6 +8,7 @@ import polars as pl
 import pyarrow as pa
 
 from polars_l2._core import arguments, metrics, moments
+from polars_l2._core import elementary as _murphy
 from polars_l2._core import keys as keys_
 from polars_l2._core import top_share as top_share_
 
@@ -18,9 +19,10 @@ if TYPE_CHECKING:
 #: that wrote it; :func:`merge_states` and :func:`finalize` read states of
 #: this version, and refuse others, naming what differs. Version 3 recorded
 #: what was measured (``actual``, ``weight``, ``nan_policy``); version 4
-#: added ``abs_error_m2``, the paired moments and the histogram. An older
-#: reader would take the new columns for keys, so it must refuse them.
-STATE_VERSION: Final = 4
+#: added ``abs_error_m2``, the paired moments and the histogram; version 5
+#: the Murphy diagram's columns (``murphy_*``). An older reader would take
+#: the new columns for keys, so it must refuse them.
+STATE_VERSION: Final = 5
 
 LEADING = ("state_version", "actual", "model")
 TRAILING = (
@@ -29,6 +31,7 @@ TRAILING = (
     "nan_policy",
     *moments.MOMENTS,
     top_share_.HISTOGRAM,
+    *_murphy.COLUMNS,
 )
 FIXED = frozenset(LEADING + TRAILING)
 METADATA_KEY_BYTES = b"polars_l2.state_version"
@@ -58,6 +61,7 @@ def fixed_schema(keys: Mapping[str, pl.DataType]) -> pl.Schema:
     fields["nan_policy"] = pl.String()
     fields.update(moments.MOMENTS)
     fields[top_share_.HISTOGRAM] = top_share_.HISTOGRAM_DTYPE
+    fields.update(_murphy.COLUMNS)
     return pl.Schema(fields)
 
 
@@ -121,12 +125,20 @@ def state_schema(by: Mapping[str, keys_.KeyDtype] | None = None) -> pa.Schema:
     }
     # A list, not a large list, as ``string`` is not ``large_string``.
     bins = pl.Series(dtype=top_share_.HISTOGRAM_DTYPE).to_arrow().type.value_type
-    fixed[pl.List] = pa.list_(bins)
+    lists = {
+        top_share_.HISTOGRAM: pa.list_(bins),
+        **dict.fromkeys(
+            (name for name in _murphy.COLUMNS if name != _murphy.FUNCTIONAL),
+            pa.list_(pa.float64()),
+        ),
+    }
     fields = [
         pa.field(
             name,
             keys_.arrow_type(name, dtype, function=function)
             if name in keys
+            else lists[name]
+            if name in lists
             else fixed[dtype.base_type()],
         )
         for name, dtype in fixed_schema(keys).items()

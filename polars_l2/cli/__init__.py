@@ -31,6 +31,7 @@ import polars_l2
 from polars_l2._core import metrics
 from polars_l2.cli import (
     _compare,
+    _evidence,
     _gates,
     _html,
     _ledger,
@@ -454,6 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     columns.add_argument("--weight", metavar="COL", help="row weights")
     _add_report_options(evaluate_parser)
+    _evidence.add_worst_option(evaluate_parser)
     _add_state_options(evaluate_parser)
     _add_output_options(evaluate_parser).add_argument(
         "--plot-segments",
@@ -471,6 +473,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         handler=_run_compare,
     )
+
+    _evidence.register(commands, _confidence, _add_output_options, _run_evidence)
 
     demo_parser = commands.add_parser(
         "demo",
@@ -585,6 +589,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if args.plot is not None and (args.state or not sources):
         msg = "--plot needs the data files and no --state (a state keeps no rows)"
         raise CliError(msg)
+    _check_worst(args, sources)
     _check_outputs(args, [s.path for s in sources if isinstance(s.path, Path)])
     with _state_lock(args):
         states = load_states(args.state, notice=_notice)
@@ -694,7 +699,39 @@ def _write_outputs(
         )
     else:
         text = _report_text(outcome.report, args)
+        if args.worst is not None and spec is not None:
+            # The worst rows are read from the files counted, again.
+            with read_rows(outcome.read, identify=False) as scans:
+                found = _evidence.rows(scans)
+                text += _evidence.worst_text(args.worst, args.format, found, spec)
     _emit(text, args.output, [*others, *_state_output(args, outcome)])
+
+
+def _check_worst(args: argparse.Namespace, sources: list[Source]) -> None:
+    """Refuse ``--worst`` where it cannot be printed after the report."""
+    if args.worst is None:
+        return
+    if args.worst < 1:
+        msg = f"--worst must be a positive number of rows, got {args.worst}"
+        raise CliError(msg)
+    if args.state or not sources:
+        msg = "--worst needs the data files and no --state (a state keeps no rows)"
+        raise CliError(msg)
+    if args.format not in ("table", "markdown"):
+        msg = (
+            f"--worst prints a second table, which --format {args.format} cannot "
+            "hold; use polars-l2 worst for the rows in that format"
+        )
+        raise CliError(msg)
+
+
+def _run_evidence(args: argparse.Namespace) -> int:
+    """Run ``murphy``, ``decompose``, ``worst`` or ``bias`` on the files' rows."""
+    sources = _sources(args)
+    _check_outputs(args, [s.path for s in sources if isinstance(s.path, Path)])
+    table, others = _evidence.run(args, sources, notice=_notice)
+    _emit(render(table, args.format), args.output, others)
+    return 0
 
 
 def _run_compare(args: argparse.Namespace) -> int:

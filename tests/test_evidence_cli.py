@@ -1,0 +1,126 @@
+"""``murphy``, ``decompose``, ``worst``, ``bias`` and ``evaluate --worst``."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import polars_l2
+from polars_l2.cli import main
+from tests import real_data
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def _files(tmp_path: Path) -> list[Path]:
+    """Write the diabetes data and its models into two parquet files."""
+    frame = real_data.diabetes()
+    paths = [tmp_path / "a.parquet", tmp_path / "b.parquet"]
+    frame.head(200).write_parquet(paths[0])
+    frame.slice(200).write_parquet(paths[1])
+    return paths
+
+
+def _json(capsys: pytest.CaptureFixture[str], *args: str | Path) -> pl.DataFrame:
+    status = main([*map(str, args), "--format", "json"])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    return pl.DataFrame(json.loads(captured.out), infer_schema_length=None)
+
+
+def _same(got: pl.DataFrame, want: pl.DataFrame) -> None:
+    assert got.columns == want.columns
+    # JSON holds infinite floats as strings ("-inf").
+    got = got.with_columns(
+        pl.col(name).cast(pl.Float64)
+        for name, dtype in want.schema.items()
+        if dtype.is_float() and got.schema[name] == pl.String
+    )
+    assert_frame_equal(got, want, check_dtypes=False, rel_tol=1e-9, abs_tol=1e-12)
+
+
+COLUMNS = ("--actual", "y", "--predicted", "mean", "--predicted", "median")
+
+
+def test_each_subcommand_gives_the_library_s_table_of_all_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = _files(tmp_path)
+    frame = real_data.diabetes()
+    models = ["mean", "median"]
+    cases = [
+        (
+            ["murphy", *COLUMNS, "--thetas", "100,150,200", "--baseline", "mean"],
+            polars_l2.murphy(
+                frame, "y", models, thetas=[100.0, 150.0, 200.0], baseline="mean"
+            ),
+        ),
+        (
+            ["decompose", *COLUMNS, "--loss", "absolute", "--by", "sex"],
+            polars_l2.decompose(frame, "y", models, loss="absolute", by="sex"),
+        ),
+        (
+            ["worst", *COLUMNS, "-k", "4"],
+            polars_l2.worst(frame, "y", models, k=4),
+        ),
+        (
+            ["bias", *COLUMNS, "--feature", "bmi", "--bins", "3"],
+            polars_l2.bias_by(frame, "y", models, "bmi", bins=3),
+        ),
+    ]
+    for args, want in cases:
+        _same(_json(capsys, args[0], *paths, *args[1:]), want)
+
+
+def test_murphy_and_decompose_draw_their_diagrams(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = _files(tmp_path)
+    for command in ("murphy", "decompose"):
+        figure = tmp_path / f"{command}.png"
+        assert main([command, *map(str, paths), *COLUMNS, "--plot", str(figure)]) == 0
+        assert figure.read_bytes().startswith(b"\x89PNG")
+    capsys.readouterr()
+
+
+def test_evaluate_prints_the_worst_rows_after_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = _files(tmp_path)
+    status = main(
+        ["evaluate", *map(str, paths), *COLUMNS, "--worst", "2", "-f", "markdown"]
+    )
+    out = capsys.readouterr().out
+    assert status == 0
+    report, worst = out.split("**The 2 largest squared errors per model:**")
+    assert "| mean " in report
+    rows = [line for line in worst.splitlines() if line.startswith("| ")]
+    assert len(rows) == 1 + 4  # the header and two rows per model
+    want = polars_l2.worst(real_data.diabetes(), "y", ["mean", "median"], k=2)
+    assert [line.split("|")[-4].strip() for line in rows[1:]] == want["model"].to_list()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["evaluate", "--worst", "2", "-f", "csv"], "--worst prints a second table"),
+        (["evaluate", "--worst", "0"], "--worst must be a positive number"),
+        (["worst", "--plot", "x.png"], "--plot: worst draws no figure"),
+        (["murphy", "--thetas", "3,1"], "thetas must be strictly increasing"),
+        (["bias", "--feature", "nope"], "column 'nope' not found"),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    paths = _files(tmp_path)
+    status = main([args[0], *map(str, paths), *COLUMNS, *args[1:]])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1

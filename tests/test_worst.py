@@ -1,0 +1,66 @@
+"""The rows behind the error: worst rows against numpy's argsort."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+import polars_l2
+from tests import real_data
+
+
+def _numpy_worst(y: np.ndarray, z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the k largest squared errors (ties: earlier first), shares."""
+    squared = (y - z) ** 2
+    order = np.argsort(-squared, kind="stable")[:k]
+    return order, squared[order] / squared.sum()
+
+
+@pytest.mark.parametrize("k", [1, 10, 500])
+def test_worst_rows_equal_numpy_argsort_with_ties_to_the_earlier_row(k: int) -> None:
+    # Count targets and predictions rounded to integers: many tied errors.
+    frame = (
+        real_data.randhie().with_columns(pl.col("mean").round(0)).with_row_index("id")
+    )
+    got = polars_l2.worst(frame, "y", ["mean", "median"], k=k)
+    for model in ("mean", "median"):
+        rows = got.filter(pl.col("model") == model)
+        order, shares = _numpy_worst(frame["y"].to_numpy(), frame[model].to_numpy(), k)
+        np.testing.assert_array_equal(rows["id"].to_numpy(), order)
+        np.testing.assert_allclose(rows["sse_share"].to_numpy(), shares, rtol=1e-12)
+    assert got.columns == [*frame.columns, "model", "sq_error", "sse_share"]
+
+
+def test_per_segment_the_share_is_of_the_segment_s_sse() -> None:
+    frame = real_data.fair().with_row_index("id")
+    got = polars_l2.worst(frame, "y", "median", k=5, by="has_children")
+    for key in (0, 1):
+        part = frame.filter(pl.col("has_children") == key)
+        rows = got.filter(pl.col("has_children") == key)
+        order, shares = _numpy_worst(part["y"].to_numpy(), part["median"].to_numpy(), 5)
+        np.testing.assert_array_equal(
+            rows["id"].to_numpy(), part["id"].to_numpy()[order]
+        )
+        np.testing.assert_allclose(rows["sse_share"].to_numpy(), shares, rtol=1e-12)
+    assert got["has_children"].to_list() == [0] * 5 + [1] * 5
+
+
+def test_a_lazy_frame_gives_a_lazy_frame_and_nulls_are_not_counted() -> None:
+    frame = pl.LazyFrame(
+        {"y": [1.0, 2.0, None, 4.0], "^z$": [9.0, None, 0.0, 4.0], "_l2_row": [7] * 4}
+    )
+    got = polars_l2.worst(frame, "y", "^z$", k=3)
+    assert isinstance(got, pl.LazyFrame)
+    table = got.collect()
+    assert table["sq_error"].to_list() == [64.0, 0.0]
+    assert table["_l2_row"].to_list() == [7, 7]
+    assert table["sse_share"].to_list() == [1.0, 0.0]
+
+
+def test_a_column_named_like_an_output_is_refused() -> None:
+    frame = pl.DataFrame({"y": [1.0], "z": [2.0], "model": ["m"]})
+    with pytest.raises(polars_l2.L2InputError, match="column named 'model'"):
+        polars_l2.worst(frame, "y", "z")
+    with pytest.raises(polars_l2.L2InputError, match="k must be a positive integer"):
+        polars_l2.worst(frame.drop("model"), "y", "z", k=0)
