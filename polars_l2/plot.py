@@ -276,6 +276,50 @@ def _model_name(model: IntoExpr) -> str:
     return model if isinstance(model, str) else model.meta.output_name()
 
 
+def _counted_squares(
+    lazy: pl.LazyFrame,
+    actual: IntoExpr,
+    model: IntoExpr,
+    *,
+    weight: IntoExpr | None,
+    nan_policy: NanPolicy,
+    by: tuple[str, ...],
+) -> tuple[pl.LazyFrame, list[str]]:
+    """Return the counted rows' keys, squared errors and weights, largest first.
+
+    The rows that count are the metrics' (``arguments.counted_rows``); a
+    null key is a segment, not a gap. Also the keys' internal names.
+    """
+    e2 = functions.loss(actual, model, nan_policy=nan_policy)
+    w = None
+    if weight is not None:
+        w = dtypes.weight(
+            arguments.parse_into_expr(weight, role="weight"),
+            nan_policy=nan_policy,
+            metric="plot",
+        )
+    e2, w, _ = arguments.counted_rows(e2, w)
+    keys = [f"{arguments.BY}{i}" for i in range(len(by))]
+    rows = (
+        lazy.select(
+            *(
+                arguments.column(name).alias(key)
+                for name, key in zip(by, keys, strict=True)
+            ),
+            e2.alias(_E2),
+            (pl.lit(1.0, dtype=pl.Float64) if w is None else w).alias(_W),
+        )
+        .drop_nulls([_E2])
+        .sort(
+            [*keys, _E2],
+            descending=[*(False for _ in keys), True],
+            nulls_last=True,
+            maintain_order=True,
+        )
+    )
+    return rows, keys
+
+
 def _one_curve(
     lazy: pl.LazyFrame,
     actual: IntoExpr,
@@ -286,41 +330,14 @@ def _one_curve(
     points: int,
     by: tuple[str, ...],
 ) -> pl.LazyFrame:
-    e2 = functions.loss(actual, model, nan_policy=nan_policy).alias(_E2)
-    if weight is None:
-        w = pl.lit(1.0, dtype=pl.Float64).alias(_W)
-    else:
-        w = dtypes.weight(
-            arguments.parse_into_expr(weight, role="weight"),
-            nan_policy=nan_policy,
-            metric="plot",
-        ).alias(_W)
-    keys = [f"{arguments.BY}{i}" for i in range(len(by))]
+    rows, keys = _counted_squares(
+        lazy, actual, model, weight=weight, nan_policy=nan_policy, by=by
+    )
 
     def within(expr: pl.Expr) -> pl.Expr:
         # Each segment's curve over its own rows; one curve without keys.
         return expr.over(keys) if keys else expr
 
-    # The counted rows, as in the metrics: a row of weight zero counts for
-    # nothing, whatever its error. A null key is a segment, not a gap.
-    rows = (
-        lazy.select(
-            *(
-                arguments.column(name).alias(key)
-                for name, key in zip(by, keys, strict=True)
-            ),
-            e2,
-            w,
-        )
-        .drop_nulls([_E2, _W])
-        .filter(pl.col(_W) != 0)
-        .sort(
-            [*keys, _E2],
-            descending=[*(False for _ in keys), True],
-            nulls_last=True,
-            maintain_order=True,
-        )
-    )
     rank = within(pl.int_range(pl.len(), dtype=pl.Int64))
     length = within(pl.len())
     # Evenly spaced ranks: every `step`-th row, so at most `points` per curve.

@@ -156,22 +156,15 @@ def _aggregations(
     aggs: list[pl.Expr] = []
     if w is None:
         aggs += [s.mean().alias(f"{p}s{j}") for j, s in enumerate(scores)]
+        score = _listed([pl.col(f"{p}s{j}") for j in range(len(scores))])
     else:
         aggs.append(w.sum().alias(f"{p}w"))
         aggs += [(w * s).sum().alias(f"{p}s{j}") for j, s in enumerate(scores)]
-    n_theta = len(grid.thetas)
-
-    def listed(name: str) -> pl.Expr:
-        return pl.concat_list([pl.col(f"{p}{name}{j}") for j in range(n_theta)])
-
-    if w is None:
-        score = listed("s")
-    else:
         total = pl.col(f"{p}w")
-        score = pl.concat_list(
+        score = _listed(
             [
                 pl.when(total != 0).then(pl.col(f"{p}s{j}") / total)
-                for j in range(n_theta)
+                for j in range(len(scores))
             ]
         )
     fields = [
@@ -187,20 +180,35 @@ def _aggregations(
         pl.when(both).then(s - elementary(y, zb, t, grid.functional))
         for s, t in zip(scores, grid.thetas, strict=True)
     ]
-    if w is None:
+    paired_aggs, paired_fields = _paired(
+        diffs, None if w is None else pl.when(both).then(w), p
+    )
+    return [*aggs, *paired_aggs], [*fields, *paired_fields]
+
+
+def _listed(columns: list[pl.Expr]) -> pl.Expr:
+    """Return one list of the per-θ columns, in the grid's order."""
+    return pl.concat_list(columns)
+
+
+def _paired(
+    diffs: Sequence[pl.Expr], wp: pl.Expr | None, p: str
+) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Per-θ mean and centred second moment of the paired differences.
+
+    `wp` is the weight of the paired rows (None unweighted); the moments are
+    the state's paired moments' (``moments._m2`` for the weighted spread).
+    """
+    n_theta = len(diffs)
+    aggs = [diffs[0].count().alias(f"{p}n")]
+    nf = pl.col(f"{p}n").cast(pl.Float64)
+    if wp is None:
         aggs += [d.mean().alias(f"{p}d{j}") for j, d in enumerate(diffs)]
         aggs += [d.var(ddof=0).alias(f"{p}v{j}") for j, d in enumerate(diffs)]
-        aggs.append(diffs[0].count().alias(f"{p}n"))
-        nf = pl.col(f"{p}n").cast(pl.Float64)
-        m2 = pl.concat_list(
-            [(pl.col(f"{p}v{j}") * nf).fill_null(0.0) for j in range(n_theta)]
-        )
-        return aggs, [*fields, listed("d").alias(DIFF_MEAN), m2.alias(DIFF_M2)]
-    wp = pl.when(both).then(w)
-    aggs += [
-        diffs[0].count().alias(f"{p}n"),
-        wp.sum().alias(f"{p}pw"),
-    ]
+        means = [pl.col(f"{p}d{j}") for j in range(n_theta)]
+        m2s = [(pl.col(f"{p}v{j}") * nf).fill_null(0.0) for j in range(n_theta)]
+        return aggs, [_listed(means).alias(DIFF_MEAN), _listed(m2s).alias(DIFF_M2)]
+    aggs.append(wp.sum().alias(f"{p}pw"))
     for j, d in enumerate(diffs):
         aggs += [
             (wp * d).sum().alias(f"{p}d{j}"),
@@ -211,16 +219,11 @@ def _aggregations(
     means = [
         pl.when(total != 0).then(pl.col(f"{p}d{j}") / total) for j in range(n_theta)
     ]
-    nf = pl.col(f"{p}n").cast(pl.Float64)
     m2s = [
         _m2(nf, pl.col(f"{p}c{j}"), mean, pl.col(f"{p}k{j}"))
         for j, mean in enumerate(means)
     ]
-    return aggs, [
-        *fields,
-        pl.concat_list(means).alias(DIFF_MEAN),
-        pl.concat_list(m2s).alias(DIFF_M2),
-    ]
+    return aggs, [_listed(means).alias(DIFF_MEAN), _listed(m2s).alias(DIFF_M2)]
 
 
 def rows(

@@ -406,14 +406,13 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of the ``polars-l2`` command and its subcommands."""
-    formatter = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
         prog=PROG,
         description="Evaluate regression predictions with Polars: MSE, RMSE "
         "with its confidence interval,\nMAE, bias, R² and the worst errors, per "
         "model and segment.",
         epilog=_TOP_EPILOG,
-        formatter_class=formatter,
+        formatter_class=_FORMATTER,
     )
     parser.add_argument(
         "-V",
@@ -422,14 +421,43 @@ def build_parser() -> argparse.ArgumentParser:
         version=f"{PROG} {polars_l2.__version__} (polars {pl.__version__})",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _register_evaluate(commands)
+    _compare.register(
+        commands,
+        confidence=_confidence,
+        add_state_options=_add_state_options,
+        add_output_options=lambda parser: _add_output_options(
+            parser, table="comparison", plot="forest plot of the MSE ratio per segment"
+        ),
+        handler=_run_compare,
+    )
+    _evidence.register(commands, _confidence, _add_output_options, _run_evidence)
+    demo_parser = commands.add_parser(
+        "demo",
+        help="evaluate the sample of house prices shipped with polars-l2",
+        description="Print the evaluation report of the sample shipped with "
+        "polars-l2:\nhouse prices by region, predicted by two models.",
+        epilog=_DEMO_EPILOG,
+        formatter_class=_FORMATTER,
+    )
+    _add_output_options(demo_parser)
+    demo_parser.set_defaults(handler=_run_demo)
+    return parser
 
+
+#: Every help text keeps the line breaks it is written with.
+_FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+def _register_evaluate(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """Add the ``evaluate`` subcommand and its options."""
     evaluate_parser = commands.add_parser(
         "evaluate",
         help="evaluate predictions stored in files",
         description="Report MSE, RMSE, MAE, bias, R² and more, per model and "
         "segment,\nfor predictions stored in files.",
         epilog=_EVALUATE_EPILOG,
-        formatter_class=formatter,
+        formatter_class=_FORMATTER,
     )
     evaluate_parser.add_argument(
         "paths",
@@ -463,30 +491,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --plot, one concentration curve per --by segment (at most 12)",
     )
     evaluate_parser.set_defaults(handler=_run_evaluate)
-
-    _compare.register(
-        commands,
-        confidence=_confidence,
-        add_state_options=_add_state_options,
-        add_output_options=lambda parser: _add_output_options(
-            parser, table="comparison", plot="forest plot of the MSE ratio per segment"
-        ),
-        handler=_run_compare,
-    )
-
-    _evidence.register(commands, _confidence, _add_output_options, _run_evidence)
-
-    demo_parser = commands.add_parser(
-        "demo",
-        help="evaluate the sample of house prices shipped with polars-l2",
-        description="Print the evaluation report of the sample shipped with "
-        "polars-l2:\nhouse prices by region, predicted by two models.",
-        epilog=_DEMO_EPILOG,
-        formatter_class=formatter,
-    )
-    _add_output_options(demo_parser)
-    demo_parser.set_defaults(handler=_run_demo)
-    return parser
 
 
 def _to_terminal(output: Path | None) -> bool:
