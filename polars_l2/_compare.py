@@ -409,7 +409,7 @@ def _table(
             variances, on=[ORDER, *keys, "overall"], how="left", nulls_equal=True
         )
     size = metrics.effective_n(
-        pl.col("paired_weight_sum"), pl.col("paired_weight_sq_sum")
+        pl.col("paired_weight_sum"), pl.col("paired_weight_sq_ratio")
     )
     valid = metrics.weights_valid(
         pl.col("paired_weight_sum"), pl.col("paired_negative_weight_count")
@@ -419,7 +419,7 @@ def _table(
             pl.col("sq_error_diff_m2"),
             pl.col("paired_n"),
             pl.col("paired_weight_sum"),
-            pl.col("paired_weight_sq_sum"),
+            pl.col("paired_weight_sq_ratio"),
         )
         df = size - 1
     else:

@@ -340,12 +340,16 @@ def report_query(
     :class:`~polars_l2._core.arguments.Spec` already (the command line).
     """
     resolved = arguments.resolve(frame, spec, function=function, allow_vectors=True)
-    if resolved.vector:
+    vector = resolved.vector
+    if vector:
         # One row per output, with the output number as the last key.
         resolved = per_output.rows_per_output(resolved, function=function)
     internal = resolved.spec
     rows = moments.long_moments(resolved.frame, internal)
     histograms = top_share_.histogram(resolved.frame, internal) if top_share else None
+    # Vector columns: the output number is the last key, kept by the overall
+    # rows (one per output, as without keys).
+    kept = tuple(internal.by[-1:]) if vector else ()
     result = report_rows.build(
         rows,
         histograms,
@@ -354,6 +358,8 @@ def report_query(
         confidence=confidence,
         min_n=min_n,
         overall=overall,
+        kept=kept,
+        empty=moments.no_rows(resolved.frame, internal, kept),
     )
     return result.select(
         resolved.model_column(),

@@ -1,6 +1,6 @@
 """Spark types at the edges of the adapter: what it says where Spark cannot go.
 
-The spark and spark-connect paths (tests/paths.py) run the typed-key cases;
+The spark and spark-connect paths (tests/routes.py) run the typed-key cases;
 these tests check the documented limits, with the adapter's own message.
 Needs the ``spark`` extra (and Java 17 or newer); CI runs them
 (``pytest -m distributed``).
@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 import polars_l2
-from tests.paths import DISTRIBUTED_MARKS, PATHS, Context, Query
+from tests.routes import DISTRIBUTED_MARKS, ROUTES, Context, Query
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -41,7 +41,7 @@ def test_spark_connect_refuses_a_time_key_naming_it(
 ) -> None:
     # The limit the spark-connect path documents (unsupported_keys), as a
     # user meets it: an L2InputError naming the key, not Spark's analysis error.
-    path = PATHS["spark-connect"]
+    path = ROUTES["spark-connect"]
     assert path.supports(TIMES) is not None
     context = Context(tmp_path, {path.name: spark_connect})
     with pytest.raises(
@@ -53,7 +53,7 @@ def test_spark_connect_refuses_a_time_key_naming_it(
 
 def test_classic_spark_gives_a_time_key_back(spark: Any, tmp_path: Path) -> None:
     # The limit is Spark Connect's: a classic session returns time columns.
-    path = PATHS["spark"]
+    path = ROUTES["spark"]
     assert path.supports(TIMES) is None
     got = path.run(TIMES, Context(tmp_path, {path.name: spark}))
     assert got.schema["g"] == pl.Time()

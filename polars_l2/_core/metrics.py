@@ -125,13 +125,17 @@ def _rmse(m: Moments) -> pl.Expr:
     return _mse(m).sqrt()
 
 
-def effective_n(weight_sum: pl.Expr, weight_sq_sum: pl.Expr) -> pl.Expr:
-    """Return Kish's effective sample size, W² / Σw² (the row count unweighted)."""
-    return weight_sum.pow(2) / weight_sq_sum
+def effective_n(weight_sum: pl.Expr, weight_sq_ratio: pl.Expr) -> pl.Expr:
+    """Return Kish's effective sample size, W² / Σw² (the row count unweighted).
+
+    From the state's ``weight_sq_ratio`` (Σw² / W), as W over it: neither
+    W² nor Σw² is formed, so weights of any scale give the same size.
+    """
+    return weight_sum / weight_sq_ratio
 
 
 def standard_error(
-    m2: pl.Expr, n: pl.Expr, weight_sum: pl.Expr, weight_sq_sum: pl.Expr
+    m2: pl.Expr, n: pl.Expr, weight_sum: pl.Expr, weight_sq_ratio: pl.Expr
 ) -> pl.Expr:
     r"""Return the standard error of a weighted mean from its centred moment.
 
@@ -139,13 +143,13 @@ def standard_error(
     size (unweighted, the usual :math:`s/\sqrt{n}` with ``ddof=1``). Null
     where fewer than two rows count or the effective size is at most 1.
     """
-    size = effective_n(weight_sum, weight_sq_sum)
+    size = effective_n(weight_sum, weight_sq_ratio)
     return pl.when((n >= 2) & (size > 1)).then((m2 / weight_sum / (size - 1)).sqrt())
 
 
 def _se(m: Moments, m2: str = "sq_error_m2") -> pl.Expr:
     """Return the standard error of the mean whose centred moment is `m2`."""
-    return standard_error(m[m2], m["n"], m["weight_sum"], m["weight_sq_sum"])
+    return standard_error(m[m2], m["n"], m["weight_sum"], m["weight_sq_ratio"])
 
 
 def _rmse_bound(z: float, sign: float) -> Callable[[Moments], pl.Expr]:
@@ -345,9 +349,12 @@ def report_columns(
     columns = [pl.col("n")]
     if weighted:
         columns.append(pl.col("weight_sum"))
-    size = effective_n(pl.col("weight_sum"), pl.col("weight_sq_sum"))
+    size = effective_n(pl.col("weight_sum"), pl.col("weight_sq_ratio"))
+    # An effective size that is unknown (weights summing to 0) is small.
     small = (
-        pl.when(pl.col("n") == 0).then(pl.lit(value=True)).otherwise(~(size >= min_n))
+        pl.when(pl.col("n") == 0)
+        .then(pl.lit(value=True))
+        .otherwise(~(size >= min_n).fill_null(value=False))
     )
     columns.append(small.alias("small"))
     columns += [metric.expr(moments) for metric in registry.values()]
@@ -355,5 +362,13 @@ def report_columns(
 
 
 def total_sse(group: list[str]) -> pl.Expr:
-    """Return the SSE summed over the rows of each `group` (nulls skipped)."""
-    return REGISTRY["sse"].formula(state_moments()).sum().over(group)
+    """Return the SSE summed over the rows of each `group`, or null if unknown.
+
+    A row without counted rows has no SSE and adds nothing; a row whose
+    rows count but whose SSE is null (a negative weight) leaves the total
+    unknown, so that every share of the group is null rather than shares
+    of part of the error that sum to 1.
+    """
+    sse = REGISTRY["sse"].formula(state_moments())
+    unknown = (sse.is_null() & (pl.col("n") > 0)).any()
+    return pl.when(unknown.not_()).then(sse.sum()).over(group)

@@ -151,7 +151,8 @@ def state_query(
     line).
     """
     resolved = arguments.resolve(frame, spec, function=function, allow_vectors=True)
-    if resolved.vector:
+    vector = resolved.vector
+    if vector:
         # One row per output, with the output number as the last key, exactly
         # as in the report.
         resolved = per_output.rows_per_output(resolved, function=function)
@@ -183,6 +184,7 @@ def state_query(
         pl.lit(spec.weight, pl.String).alias("weight"),
         pl.lit(internal.weighted).alias("weighted"),
         pl.lit(spec.nan_policy, pl.String).alias("nan_policy"),
+        pl.lit(vector).alias("per_output"),
         *moments.MOMENTS,
         histogram.alias(top_share_.HISTOGRAM),
     )

@@ -18,15 +18,19 @@ if TYPE_CHECKING:
 #: that wrote it; :func:`merge_states` and :func:`finalize` read states of
 #: this version, and refuse others, naming what differs. Version 3 recorded
 #: what was measured (``actual``, ``weight``, ``nan_policy``); version 4
-#: added ``abs_error_m2``, the paired moments and the histogram. An older
+#: added ``abs_error_m2``, the paired moments and the histogram; version 5
+#: ``per_output`` (whether the last key numbers the outputs of vector
+#: columns) and ``weight_sq_ratio`` (:math:`\sum w^2 / W`) with its paired
+#: twin, in place of the sums of squared weights, which overflow. An older
 #: reader would take the new columns for keys, so it must refuse them.
-STATE_VERSION: Final = 4
+STATE_VERSION: Final = 5
 
 LEADING = ("state_version", "actual", "model")
 TRAILING = (
     "weight",
     "weighted",
     "nan_policy",
+    "per_output",
     *moments.MOMENTS,
     top_share_.HISTOGRAM,
 )
@@ -56,6 +60,7 @@ def fixed_schema(keys: Mapping[str, pl.DataType]) -> pl.Schema:
     fields["weight"] = pl.String()
     fields["weighted"] = pl.Boolean()
     fields["nan_policy"] = pl.String()
+    fields["per_output"] = pl.Boolean()
     fields.update(moments.MOMENTS)
     fields[top_share_.HISTOGRAM] = top_share_.HISTOGRAM_DTYPE
     return pl.Schema(fields)

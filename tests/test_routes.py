@@ -1,6 +1,6 @@
 """Every path to a report gives the same report, and the right one.
 
-Two kinds of cases run through the ``path`` fixture (tests/paths.py):
+Two kinds of cases run through the ``path`` fixture (tests/routes.py):
 
 - report cases (plain, weighted, nulls, several models, keys, NaN, a
   single-row segment, no rows, Int64, Decimal and Boolean inputs): every
@@ -29,20 +29,20 @@ import pytest
 from sklearn.metrics import mean_squared_error, r2_score
 
 import polars_l2
-from tests.paths import (
-    PATHS,
+from tests.report_reference import reference_report
+from tests.routes import (
+    ROUTES,
     Query,
     assert_same_report,
     isclose,
     key_columns,
-    path_keys,
+    route_keys,
 )
-from tests.report_reference import reference_report
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from tests.paths import BoundPath
+    from tests.routes import BoundRoute
 
 # --- report cases: every path against report and the reference -------------
 
@@ -244,17 +244,17 @@ def _on_paths(cases: Iterable[str]) -> list[Any]:
     """Return the (path, case) parameters: :data:`ENGINE_CASES` on engines."""
     return [
         pytest.param(name, case, marks=path.marks, id=f"{name}-{case}")
-        for name, path in PATHS.items()
+        for name, path in ROUTES.items()
         for case in cases
         if case in ENGINE_CASES or not path.distributed
     ]
 
 
 @pytest.mark.parametrize(
-    ("any_path", "case"), _on_paths(REPORT_CASES), indirect=["any_path"]
+    ("any_route", "case"), _on_paths(REPORT_CASES), indirect=["any_route"]
 )
-def test_every_path_gives_the_report(any_path: BoundPath, case: str) -> None:
-    path = any_path
+def test_every_path_gives_the_report(any_route: BoundRoute, case: str) -> None:
+    path = any_route
     query = REPORT_CASES[case]
     got = path.report(query)
     right = polars_l2.report(
@@ -285,7 +285,7 @@ class Right:
     key_dtypes: dict[str, pl.DataType] = field(default_factory=dict)
 
 
-def _assert_right(got: pl.DataFrame, right: Right, path: BoundPath) -> None:
+def _assert_right(got: pl.DataFrame, right: Right, path: BoundRoute) -> None:
     """Check `got` against the right values, as `path` documents it gives them.
 
     The keys must have their dtype on every path that keeps dtypes.
@@ -297,7 +297,7 @@ def _assert_right(got: pl.DataFrame, right: Right, path: BoundPath) -> None:
         values = pl.Series(
             name, [row[name] for row in right.rows], dtype=right.key_dtypes.get(name)
         )
-        shown = path_keys(path.path, values)
+        shown = route_keys(path.path, values)
         assert got[name].to_list() == shown.to_list(), (name, got[name], shown)
         if path.path.text is None:
             assert got.schema[name] == shown.dtype, (name, got.schema[name])
@@ -646,7 +646,7 @@ def _issue_cases() -> dict[str, tuple[Query, Right]]:
 
 ISSUE_CASES = _issue_cases()
 
-_ALL = tuple(name for name, p in PATHS.items() if p.metrics is None)
+_ALL = tuple(name for name, p in ROUTES.items() if p.metrics is None)
 _LOCAL = ("eager", "lazy", "streaming", "state", "chunks", "cli-file", "cli-files")
 _FUNCTIONS = ("functions",)
 _REPORT = ("eager", "lazy", "streaming", "cli-file")
@@ -765,12 +765,12 @@ ROUNDING_DEPENDENT = _pending(_ROUNDING_DEPENDENT)
 
 
 @pytest.mark.parametrize(
-    ("any_path", "case"), _on_paths(ISSUE_CASES), indirect=["any_path"]
+    ("any_route", "case"), _on_paths(ISSUE_CASES), indirect=["any_route"]
 )
 def test_issue_11_right_values_on_every_path(
-    any_path: BoundPath, case: str, request: pytest.FixtureRequest
+    any_route: BoundRoute, case: str, request: pytest.FixtureRequest
 ) -> None:
-    path = any_path
+    path = any_route
     reason = KNOWN_FAILURES.get((case, path.name))
     if reason is not None:
         request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
@@ -783,7 +783,7 @@ def test_issue_11_right_values_on_every_path(
 
 
 def test_paths_are_named_once() -> None:
-    assert len(PATHS) == len({p.name for p in PATHS.values()})
+    assert len(ROUTES) == len({p.name for p in ROUTES.values()})
 
 
 def test_engine_cases_are_cases() -> None:

@@ -7,7 +7,7 @@ A *path* takes a :class:`Query` (a DataFrame and the arguments of
 path                how
 ==================  =====================================================
 ``functions``       ``polars_l2.sse``, ``mse`` and ``rmse`` in a select or a
-                    group-by: only those three columns (the ``any_path``
+                    group-by: only those three columns (the ``any_route``
                     fixture; ``path`` gives the whole-report paths below)
 ``eager``           ``report`` on the DataFrame
 ``lazy``            ``report`` on a LazyFrame, collected in memory
@@ -26,7 +26,7 @@ Each path states its documented properties as attributes (:class:`Path`),
 the distributed ones also the types their engine holds data in
 (:func:`arrow_dtype`, :func:`spark_dtype`) and the key types it cannot give
 back (``unsupported_keys``),
-and :func:`as_path_gives` applies them to the right report before
+and :func:`as_route_gives` applies them to the right report before
 :func:`assert_same_report` compares: that is the one place where the
 differences between paths are written. The differences that a fix will
 remove are the module constants below; set one to False when the fix lands,
@@ -96,7 +96,7 @@ class Query:
 
 
 @dataclass(frozen=True)
-class Path:
+class Route:
     """One way to get a report, and what its documentation says it gives."""
 
     name: str
@@ -150,10 +150,10 @@ class Context:
 
 
 @dataclass(frozen=True)
-class BoundPath:
+class BoundRoute:
     """A path with what it needs to run: what the ``path`` fixture gives."""
 
-    path: Path
+    path: Route
     context: Context
 
     @property
@@ -170,7 +170,7 @@ class BoundPath:
 
     def expected(self, right: pl.DataFrame) -> pl.DataFrame:
         """Return what this path documents it gives when `right` is right."""
-        return as_path_gives(self.path, right)
+        return as_route_gives(self.path, right)
 
 
 # --- in-process paths -------------------------------------------------------
@@ -433,19 +433,19 @@ def _spark(engine: str) -> Callable[[Query, Context], pl.DataFrame]:
     return run
 
 
-PATHS: dict[str, Path] = {
+ROUTES: dict[str, Route] = {
     p.name: p
     for p in [
-        Path("functions", _functions, metrics=FUNCTIONS),
-        Path("eager", _eager),
-        Path("lazy", _lazy("in-memory")),
-        Path("streaming", _lazy("streaming")),
-        Path("state", _state, from_state=True),
-        Path("chunks", _chunks, from_state=True),
-        Path(
+        Route("functions", _functions, metrics=FUNCTIONS),
+        Route("eager", _eager),
+        Route("lazy", _lazy("in-memory")),
+        Route("streaming", _lazy("streaming")),
+        Route("state", _state, from_state=True),
+        Route("chunks", _chunks, from_state=True),
+        Route(
             "cli-file", _cli(1, "csv"), text="csv", nan_policy=False, empty_input=False
         ),
-        Path(
+        Route(
             "cli-files",
             _cli(3, "json"),
             from_state=True,
@@ -453,15 +453,15 @@ PATHS: dict[str, Path] = {
             nan_policy=False,
             empty_input=False,
         ),
-        Path("ray", _ray, from_state=True, distributed=True, holds=arrow_dtype),
-        Path(
+        Route("ray", _ray, from_state=True, distributed=True, holds=arrow_dtype),
+        Route(
             "spark",
             _spark("spark"),
             from_state=True,
             distributed=True,
             holds=spark_dtype,
         ),
-        Path(
+        Route(
             "spark-connect",
             _spark("spark-connect"),
             from_state=True,
@@ -485,7 +485,7 @@ def key_columns(report: pl.DataFrame) -> list[str]:
     return report.columns[: report.columns.index(first)]
 
 
-def path_keys(path: Path, keys: pl.Series) -> pl.Series:
+def route_keys(path: Route, keys: pl.Series) -> pl.Series:
     """Return the naming column `keys` of a right report as `path` gives it.
 
     A path through an engine gives keys in the dtype the engine holds them
@@ -506,14 +506,14 @@ def path_keys(path: Path, keys: pl.Series) -> pl.Series:
     return pl.read_json(io.StringIO(text)).to_series().cast(pl.String)
 
 
-def as_path_gives(path: Path, expected: pl.DataFrame) -> pl.DataFrame:
+def as_route_gives(path: Route, expected: pl.DataFrame) -> pl.DataFrame:
     """Return what `path` documents it gives when the right report is `expected`.
 
     This is the one place where the documented differences of a path are
     applied to a whole report.
     """
     keys = key_columns(expected)
-    expected = expected.with_columns(path_keys(path, expected[k]) for k in keys)
+    expected = expected.with_columns(route_keys(path, expected[k]) for k in keys)
     if path.metrics is not None:
         expected = expected.select(*keys, *path.metrics)
     return expected
@@ -526,7 +526,7 @@ def assert_same_report(got: pl.DataFrame, expected: pl.DataFrame) -> None:
     (model, output, keys) and the count ``n`` exactly, with their dtypes;
     every float to a relative :data:`REL_TOL` (absolute :data:`ABS_TOL`),
     NaN equal to NaN, null to null, and infinities equal in sign. Apply
-    :func:`as_path_gives` to `expected` first for a path's documented
+    :func:`as_route_gives` to `expected` first for a path's documented
     differences.
     """
     assert got.columns == expected.columns, (got.columns, expected.columns)
@@ -542,7 +542,7 @@ def assert_same_report(got: pl.DataFrame, expected: pl.DataFrame) -> None:
     )
 
 
-def report_through(path: Path, query: Query, ctx: Context) -> pl.DataFrame:
+def report_through(path: Route, query: Query, ctx: Context) -> pl.DataFrame:
     """Return the report of `query` through `path` (parsed back from text)."""
     got = path.run(query, ctx)
     if path.text is None:
