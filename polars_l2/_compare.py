@@ -361,7 +361,11 @@ def _state_rows(
 
 def _cluster_variance(sums: pl.LazyFrame, group: list[str]) -> pl.LazyFrame:
     """Per `group`: clusters, and the cluster-robust variance of the mean."""
-    w, s = pl.col("_l2_w"), pl.col("_l2_s")
+    # Relative to the group's largest cluster weight: the variance is
+    # scale-free, and the squares below never overflow or underflow,
+    # whatever the weights' scale (one row per cluster: a small table).
+    scale = pl.col("_l2_w").abs().max()
+    w, s = pl.col("_l2_w") / scale, pl.col("_l2_s") / scale
     total, mean = w.sum(), s.sum() / w.sum()
     g = pl.len()
     score = ((s - w * mean).pow(2)).sum()

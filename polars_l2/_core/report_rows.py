@@ -134,9 +134,9 @@ def build(
     both = both.sort([ORDER, "overall", *keys], nulls_last=True, maintain_order=True)
     share = None
     if histograms is not None:
-        share = pl.col(_TOP)
+        share = {bound: pl.col(_TOP + bound) for bound in top_share.BOUNDS}
         if KNOWN in rows.collect_schema():
-            share = pl.when(pl.col(KNOWN)).then(share)
+            share = {k: pl.when(pl.col(KNOWN)).then(v) for k, v in share.items()}
     metric_columns = metrics.report_columns(
         weighted=weighted,
         confidence=confidence,
