@@ -214,9 +214,9 @@ def compare(
             )
             raise L2InputError(msg)
         rows, keys, user_keys = _state_rows(frame, baseline, models, function)
-        clusters = None
+        clusters = empty = None
     else:
-        rows, keys, user_keys, clusters = _frame_rows(
+        rows, keys, user_keys, clusters, empty = _frame_rows(
             frame,
             actual,
             baseline,
@@ -227,7 +227,7 @@ def compare(
             nan_policy=nan_policy,
             function=function,
         )
-    table = _table(rows, clusters, keys, min_n=min_n).collect()
+    table = _table(rows, clusters, keys, min_n=min_n, empty=empty).collect()
     table = _tests(table, confidence)
     table = _adjusted(table, adjust, 1 - confidence)
     shown = [
@@ -252,11 +252,12 @@ def _frame_rows(
     cluster: object,
     nan_policy: object,
     function: str,
-) -> tuple[pl.LazyFrame, list[str], list[str], pl.LazyFrame | None]:
+) -> tuple[pl.LazyFrame, list[str], list[str], pl.LazyFrame | None, pl.LazyFrame]:
     """Paired moments per candidate and segment from the rows.
 
     With `cluster`, also each cluster's weight and weighted sum of the
-    differences, per candidate and segment.
+    differences, per candidate and segment; and each candidate's paired
+    moments of no rows (for its overall row when no row counts).
     """
     reserved = (*COLUMNS, *RESERVED)
     keys_given = arguments.names(by, role="by", function=function, reserved=reserved)
@@ -279,6 +280,10 @@ def _frame_rows(
     long = moments.long_moments(
         resolved.frame, internal, baseline=0, baseline_name=baseline
     ).filter(pl.col(ORDER) != 0)
+    empty = moments.no_rows(
+        resolved.frame, internal, baseline=0, baseline_name=baseline
+    ).filter(pl.col(ORDER) != 0)
+    empty = _user_models(empty.select(ORDER, "model", *moments.MOMENTS), resolved)
     # Internal key names: the user's may be patterns or clash with ours.
     inner = [f"{_KEY}{i}" for i in range(len(keys_given))]
     names = [name for name, _ in resolved.key_names()]
@@ -288,7 +293,7 @@ def _frame_rows(
     ]
     if cluster is None:
         rows = long.select(ORDER, "model", *renamed, *moments.MOMENTS)
-        return _user_models(rows, resolved), inner, list(keys_given), None
+        return _user_models(rows, resolved), inner, list(keys_given), None, empty
     per_cluster = long.select(
         ORDER, "model", *renamed, pl.col(names[-1]).alias(_CLUSTER), *moments.MOMENTS
     )
@@ -305,7 +310,7 @@ def _frame_rows(
         .fill_null(0.0)
         .alias("_l2_s"),
     ).filter(pl.col("_l2_w") != 0)
-    return rows, inner, list(keys_given), sums
+    return rows, inner, list(keys_given), sums, empty
 
 
 def _user_models(rows: pl.LazyFrame, resolved: arguments.Resolved) -> pl.LazyFrame:
@@ -376,10 +381,23 @@ def _cluster_variance(sums: pl.LazyFrame, group: list[str]) -> pl.LazyFrame:
 
 
 def _table(
-    rows: pl.LazyFrame, sums: pl.LazyFrame | None, keys: list[str], *, min_n: int
+    rows: pl.LazyFrame,
+    sums: pl.LazyFrame | None,
+    keys: list[str],
+    *,
+    min_n: int,
+    empty: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
-    """Per candidate and segment, then overall: the paired means and their SE."""
-    pooled = report_rows.merged_segments(rows, keys)
+    """Per candidate and segment, then overall: the paired means and their SE.
+
+    `empty` (each candidate's moments of no rows) gives a candidate without
+    rows its overall row, as without keys.
+    """
+    pooled = report_rows.merged_segments(rows, keys, empty=empty)
+    if not keys and empty is not None:
+        # Clustered rows come per cluster: none without rows, unless merged
+        # with the moments of no rows.
+        rows = pooled.select(rows.collect_schema().names())
     both = pl.concat(
         [
             rows.with_columns(pl.lit(value=False).alias("overall")),

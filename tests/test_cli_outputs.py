@@ -595,6 +595,7 @@ def test_a_narrow_terminal_gets_the_essential_columns(
     left_out = (
         "small", "sse", "sse_share", "mse", "mse_low", "mse_high", "mae_low",
         "mae_high", "bias", "bias_low", "bias_high", "max_error", "top_1pct_share",
+        "top_1pct_share_low", "top_1pct_share_high",
     )  # fmt: skip
     note = text.split("└", 1)[1].split("\n", 1)[1].split("\n\n", 1)[0]
     assert max(map(len, note.splitlines())) <= 100

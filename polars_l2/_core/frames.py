@@ -19,7 +19,11 @@ only once, and the report reads its data once per model. A pandas
 DataFrame is read by ``pl.from_pandas(..., nan_to_null=False)``: its index is
 dropped, and NaN stays NaN on every input kind, so that ``nan_policy`` alone
 decides what a NaN does (``"omit"`` gives pandas' own skip-NaN behaviour);
-pandas' missing values (``None``, ``pd.NA``, ``NaT``) are null.
+pandas' missing values (``None``, ``pd.NA``, ``NaT``) are null. A *state*
+given as a pandas DataFrame is the exception: a state's missing moments
+(no rows) went to pandas' NumPy columns as NaN, the only missing value they
+have, so there NaN is read back as null (keep states in Parquet or Arrow to
+keep a NaN moment apart from a missing one).
 
 A Rust library that panics while converting the input (Polars cannot read an
 Arrow ``decimal256`` column, for one) raises ``pyo3_runtime.PanicException``,
@@ -221,8 +225,10 @@ def _coerce(data: object, *, function: str, role: str, accepted: str) -> Input:
     if _is_dataset(data):
         return Input(pl.scan_pyarrow_dataset(data), lazy=False)
     if _is_pandas(data):
-        # NaN stays NaN: nan_policy decides, as for every other input kind.
-        return Input(pl.from_pandas(data, nan_to_null=False), lazy=False)
+        # NaN stays NaN: nan_policy decides, as for every other input kind;
+        # in a state, NaN is how pandas holds a missing moment.
+        nan_to_null = role == "state"
+        return Input(pl.from_pandas(data, nan_to_null=nan_to_null), lazy=False)
     if not isinstance(data, pl.Series) and hasattr(data, "__arrow_c_stream__"):
         try:
             return Input(pl.DataFrame(data), lazy=False)

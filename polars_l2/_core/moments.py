@@ -520,18 +520,26 @@ _MOMENTS = "_l2_moments"
 
 
 def no_rows(
-    frame: pl.DataFrame | pl.LazyFrame, spec: Spec, kept: tuple[str, ...] = ()
+    frame: pl.DataFrame | pl.LazyFrame,
+    spec: Spec,
+    kept: tuple[str, ...] = (),
+    *,
+    baseline: int | None = None,
+    baseline_name: str | None = None,
 ) -> pl.LazyFrame:
     """Return each model's moments of no rows: what a segment without data holds.
 
     :func:`long_moments` of none of `frame`'s rows, grouped by the `kept`
     keys only (no row at all where there are kept keys: a group-by of no
-    rows has no groups, as the report without other keys has none). Reads
-    no data.
+    rows has no groups, as the report without other keys has none), with
+    the paired moments against `baseline` as :func:`long_moments` gives
+    them. Reads no data.
     """
     keys = set(spec.by) - set(kept)
     alone = dataclasses.replace(spec, by=tuple(k for k in spec.by if k not in keys))
-    return long_moments(frame.lazy().head(0), alone)
+    return long_moments(
+        frame.lazy().head(0), alone, baseline=baseline, baseline_name=baseline_name
+    )
 
 
 def _wide_first(
