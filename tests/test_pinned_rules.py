@@ -54,7 +54,7 @@ def test_a_segment_of_exactly_min_n_rows_is_not_small(rows: int, small: bool) ->
 
 
 def _bin(x: float) -> int:
-    """The bin of a positive squared error: its binary exponent, biased by 1023.
+    """Return the bin of a squared error: its binary exponent, biased by 1023.
 
     ``math.frexp`` gives x = m * 2**e with 0.5 <= m < 1, so the power of
     two at or below x is 2**(e - 1); IEEE 754 stores that exponent + 1023.

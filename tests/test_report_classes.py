@@ -90,7 +90,7 @@ def test_a_state_says_whether_it_numbers_outputs() -> None:
     assert overall.height == 1
     assert overall["output"].to_list() == [None]
     vector = polars_l2.state(frame, "y", "p", by="group")
-    with pytest.raises(polars_l2.L2InputError, match="vector .* and scalar"):
+    with pytest.raises(polars_l2.L2InputError, match=r"vector .* and scalar"):
         polars_l2.merge_states([vector, state])
 
 

@@ -1,4 +1,4 @@
-"""Weights are scale-free from 1e-300 to 1e300: the registry's ``weight_scale``.
+r"""Weights are scale-free from 1e-300 to 1e300: the registry's ``weight_scale``.
 
 Multiplying every weight by a positive constant changes no metric that
 claims ``weight_scale`` (every one but ``sse``, and ``weight_sum`` itself),
@@ -6,7 +6,7 @@ intervals, top-1% share and its bounds, and ``compare``'s p-values
 included, on the report, on merged states and on the expression functions.
 The squares of weights, which overflow beyond about 1e154 and underflow
 below about 1e-154, are never formed (the state keeps
-:math:`\\sum w^2 / W`).
+:math:`\sum w^2 / W`).
 """
 
 from __future__ import annotations
