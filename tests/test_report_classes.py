@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,9 @@ from sklearn.metrics import r2_score, root_mean_squared_error
 
 import polars_l2
 from tests.report_reference import top_share
+
+if TYPE_CHECKING:
+    from polars_l2.typing import NanPolicy
 
 # --- vector targets: overall rows per output --------------------------------
 
@@ -278,11 +281,16 @@ def test_nan_from_pandas_stays_nan_and_nan_policy_decides(kind: str) -> None:
     frame = NAN_CASES[kind]
     assert frame["y"].isna().sum() == (1 if kind == "numpy" else 0)  # pandas' view
     polars = pl.DataFrame({"y": [1.0, 2.0, math.nan, 4.0], "p": [1.5, 2.0, 3.0, 4.0]})
-    for policy in ("propagate", "omit"):
-        for build in (
-            lambda f, p: polars_l2.report(f, "y", "p", nan_policy=p),
-            lambda f, p: polars_l2.finalize(polars_l2.state(f, "y", "p", nan_policy=p)),
-        ):
+
+    def report(f: Any, policy: NanPolicy) -> pl.DataFrame:
+        return polars_l2.report(f, "y", "p", nan_policy=policy)
+
+    def finalized(f: Any, policy: NanPolicy) -> pl.DataFrame:
+        return polars_l2.finalize(polars_l2.state(f, "y", "p", nan_policy=policy))
+
+    policies: list[NanPolicy] = ["propagate", "omit"]
+    for policy in policies:
+        for build in (report, finalized):
             got = build(frame, policy).row(0, named=True)
             want = build(polars, policy).row(0, named=True)
             assert got["n"] == want["n"] == (4 if policy == "propagate" else 3)
@@ -329,11 +337,11 @@ class _Stream:
     ],
 )
 def test_an_input_polars_cannot_read_is_one_line(make: Any, message: str) -> None:
-    for function in (polars_l2.report, polars_l2.state):
+    for name in ("report", "state"):
         with pytest.raises(polars_l2.L2InputError, match=message) as caught:
-            function(make(), "y", "p")
+            getattr(polars_l2, name)(make(), "y", "p")
         assert "\n" not in str(caught.value)
-        assert str(caught.value).startswith(f"polars_l2.{function.__name__}: ")
+        assert str(caught.value).startswith(f"polars_l2.{name}: ")
 
 
 def test_a_lazy_frame_with_a_256_bit_decimal_is_refused_at_plan_time() -> None:
