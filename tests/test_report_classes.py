@@ -19,7 +19,6 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
@@ -35,6 +34,8 @@ from tests.report_reference import top_share
 
 if TYPE_CHECKING:
     from polars_l2.typing import NanPolicy
+
+pd = pytest.importorskip("pandas")
 
 # --- vector targets: overall rows per output --------------------------------
 
@@ -283,10 +284,11 @@ def test_nan_from_pandas_stays_nan_and_nan_policy_decides(kind: str) -> None:
     polars = pl.DataFrame({"y": [1.0, 2.0, math.nan, 4.0], "p": [1.5, 2.0, 3.0, 4.0]})
 
     def report(f: Any, policy: NanPolicy) -> pl.DataFrame:
-        return polars_l2.report(f, "y", "p", nan_policy=policy)
+        return pl.DataFrame(polars_l2.report(f, "y", "p", nan_policy=policy))
 
     def finalized(f: Any, policy: NanPolicy) -> pl.DataFrame:
-        return polars_l2.finalize(polars_l2.state(f, "y", "p", nan_policy=policy))
+        state = polars_l2.state(f, "y", "p", nan_policy=policy)
+        return pl.DataFrame(polars_l2.finalize(state))
 
     policies: list[NanPolicy] = ["propagate", "omit"]
     for policy in policies:
