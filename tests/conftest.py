@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.routes import ROUTES, SPARK_TIME_ZONE, BoundRoute, Context
+from tests.routes import REPORT_ROUTES, ROUTES, SPARK_TIME_ZONE, BoundRoute, Context
 
 if TYPE_CHECKING:
     from pathlib import Path as FilePath
@@ -152,17 +152,33 @@ def _engine(request: pytest.FixtureRequest, name: str) -> Any:
 def _params(*, functions: bool) -> list[Any]:
     return [
         pytest.param(name, marks=p.marks) if p.distributed else name
-        for name, p in ROUTES.items()
+        for name, p in REPORT_ROUTES.items()
         if functions or p.metrics is None
     ]
 
 
 def _bound(request: pytest.FixtureRequest, tmp_path: FilePath) -> BoundRoute:
     chosen = ROUTES[request.param]
+    return BoundRoute(chosen, route_context(request, chosen.name, tmp_path))
+
+
+def route_context(
+    request: pytest.FixtureRequest, name: str, tmp_path: FilePath
+) -> Context:
+    """Return the context route `name` runs in: its engine, the session's tables."""
+    chosen = ROUTES[name]
     engines = {}
     if chosen.distributed:
-        engines[chosen.name] = _engine(request, chosen.name)
-    return BoundRoute(chosen, Context(tmp_path, engines))
+        engine = name.removesuffix("-compare")
+        engines[engine] = _engine(request, engine)
+    tables = request.getfixturevalue("table_directory")
+    return Context(tmp_path, engines, tables=tables)
+
+
+@pytest.fixture(scope="session")
+def table_directory(tmp_path_factory: pytest.TempPathFactory) -> FilePath:
+    """Where the input kinds' Delta and Iceberg tables are written, once each."""
+    return tmp_path_factory.mktemp("tables")
 
 
 @pytest.fixture(params=_params(functions=False))
