@@ -34,8 +34,8 @@ import pytest
 from sklearn.metrics import mean_squared_error, r2_score
 
 import polars_l2
-from tests.report_reference import reference_report
 from tests.conftest import route_context
+from tests.report_reference import reference_report
 from tests.routes import (
     FEATURES,
     KINDS,
@@ -103,7 +103,10 @@ def test_every_cell_of_the_route_matrix_gives_the_right_answer(
         return
     got = report_through(route, query, context)
     assert_same_report(
-        got, right_answer(route, query), rel_tol=MATRIX_REL_TOL, abs_tol=0.0
+        got,
+        right_answer(route, query, feature=feature),
+        rel_tol=MATRIX_REL_TOL,
+        abs_tol=0.0,
     )
 
 
@@ -130,6 +133,7 @@ def test_pending_and_refused_cells_are_cells() -> None:
         ), (entrance, kind, feature)
     for entrance, feature in REFUSALS:
         assert any(takes(entrance, k, feature) for k in KINDS), (entrance, feature)
+
 
 # --- report cases: every route against report and the reference -------------
 

@@ -42,7 +42,10 @@ Property = Literal[
     "symmetric",
 ]
 
-_ALL: frozenset[Property] = frozenset(get_args(Property))
+#: Every property, in order: what tests/test_common.py checks on every route.
+PROPERTIES: tuple[Property, ...] = get_args(Property)
+
+_ALL: frozenset[Property] = frozenset(PROPERTIES)
 
 
 @dataclass(frozen=True)
