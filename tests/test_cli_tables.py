@@ -160,3 +160,26 @@ def test_a_decimal256_feather_file_is_one_line(
         r"wide\.feather: column 'y' has dtype Decimal\(precision=40, scale=2\), "
         r"a 256-bit decimal that Polars cannot read",
     )
+
+
+def test_a_table_read_again_into_a_saved_state_is_skipped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, rows: pl.DataFrame
+) -> None:
+    root = tmp_path / "delta"
+    write_delta(rows, root, delete="y > 1000")
+    state = tmp_path / "_state.parquet"
+    first = inline(capsys, *_saving(root, state))
+    assert first.returncode == 0, first.stderr
+    again = inline(capsys, *_saving(root, state), "--state", state)
+    assert again.returncode == 0, again.stderr
+    assert "skipping" in again.stderr
+    assert (
+        from_csv(again.stdout)["n"].to_list() == from_csv(first.stdout)["n"].to_list()
+    )
+
+
+def _saving(root: Path, state: Path) -> list[str | Path]:
+    return [
+        "evaluate", root, "--actual", "y", "--predicted", "a", "-f", "csv",
+        "--save-state", state,
+    ]  # fmt: skip

@@ -157,11 +157,6 @@ def _refuse_unreadable(data: object, *, function: str, role: str) -> None:
             raise L2InputError(msg)
 
 
-def is_panic(error: BaseException) -> bool:
-    """Whether `error` is a Rust panic (``pyo3_runtime.PanicException``)."""
-    return type(error).__name__ == "PanicException"
-
-
 @contextlib.contextmanager
 def panics_refused(what: str) -> Iterator[None]:
     """Turn a Rust panic inside the block into a one-line :class:`L2InputError`.
@@ -171,9 +166,7 @@ def panics_refused(what: str) -> Iterator[None]:
     """
     try:
         yield
-    except BaseException as error:
-        if not is_panic(error):
-            raise
+    except pl.exceptions.PanicException as error:
         first = (str(error).strip().splitlines() or ["a panic"])[0]
         msg = f"{what}: could not be read ({first})"
         raise L2InputError(msg) from None

@@ -273,12 +273,21 @@ def _paired_rules() -> list[tuple[str, str, pl.Expr]]:
             "is not 0, unweighted",
             unweighted & (negatives != 0),
         ),
-        ("paired_weight_sq_sum", "is negative", col("paired_weight_sq_sum") < 0),
+        (
+            "paired_weight_sq_ratio",
+            unknown,
+            none_negative & (col("paired_weight_sq_ratio") < 0),
+        ),
+        (
+            "paired_weight_sq_ratio",
+            "differs from 1, unweighted",
+            unweighted & (paired > 0) & (col("paired_weight_sq_ratio") != 1),
+        ),
         ("sq_error_diff_m2", unknown, none_negative & (col("sq_error_diff_m2") < 0)),
     ]
     rules += [
         (name, "differs from paired_n, unweighted", unweighted & (col(name) != paired))
-        for name in ("paired_weight_sum", "paired_weight_sq_sum")
+        for name in ("paired_weight_sum",)
     ]
     rules += [
         (name, unknown, none_negative & (col(name) < 0))

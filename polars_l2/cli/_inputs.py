@@ -327,7 +327,10 @@ class Source:
         partitions are added as columns after the file's own.
         """
         frame = self._scanned(target)
-        schema = frame.collect_schema()
+        try:
+            schema = frame.collect_schema()
+        except pl.exceptions.NoDataError:
+            return frame  # an empty file: is_empty says so
         # Checked before any row is read: Polars panics reading such a column.
         unreadable = unreadable_column(schema)
         if unreadable is not None:
