@@ -472,13 +472,16 @@ def _cli(
 
 
 class Refused(Exception):  # noqa: N818  (what the command did, not a failure)
-    """The command line refused its input: exit status 2, one line on stderr."""
+    """The command line refused its input: exit status 2, one error line.
+
+    Notes may come first (an input skipped as the same content as another).
+    """
 
     def __init__(self, stderr: str) -> None:
-        lines = stderr.splitlines()
-        assert len(lines) == 1, stderr
+        *notes, error = stderr.splitlines()
+        assert all(line.startswith("polars-l2: note: ") for line in notes), stderr
         assert stderr.endswith("\n")
-        super().__init__(lines[0])
+        super().__init__(error)
 
 
 # --- distributed engines ----------------------------------------------------

@@ -6,7 +6,9 @@ intervals, top-1% share and its bounds, and ``compare``'s p-values
 included, on the report, on merged states and on the expression functions.
 The squares of weights, which overflow beyond about 1e154 and underflow
 below about 1e-154, are never formed (the state keeps
-:math:`\sum w^2 / W`).
+:math:`\sum w^2 / W`). The centred moments are sums of weights times
+squared deviations, which must stay within Float64 (the errors here are a
+few units: w * e**4 stays below 1e305 at a scale of 1e300).
 """
 
 from __future__ import annotations
