@@ -357,3 +357,20 @@ def test_a_lazy_frame_with_a_256_bit_decimal_is_refused_at_plan_time() -> None:
     assert unreadable_column(pl.Schema({"y": pl.Decimal(40, 2)})) is not None
     assert unreadable_column(pl.Schema({"y": pl.List(pl.Decimal(39, 0))})) is not None
     assert unreadable_column(schema) is None
+
+
+def test_a_null_vector_counts_in_no_output_of_the_functions() -> None:
+    # The null Array keeps hidden values under it (Polars builds it from a
+    # full one): they must not count (Polars 2.0.0's arr.get reads them).
+    frame = pl.DataFrame(
+        {"y": [[1.0, 2.0], [3.0, 5.0], [0.0, 1.0]], "p": [[2.0, 2.0]] * 3},
+        schema={"y": pl.Array(pl.Float64, 2), "p": pl.Array(pl.Float64, 2)},
+    ).with_columns(
+        pl.when(pl.int_range(pl.len()) == 1).then(None).otherwise("y").alias("y")
+    )
+    got = frame.select(polars_l2.sse("y", "p", multioutput="raw_values")).item()
+    # Rows 0 and 2 only: (2-1)^2 + (2-0)^2, and (2-2)^2 + (2-1)^2.
+    assert got.to_list() == [5.0, 1.0]
+    report = polars_l2.report(frame, "y", "p")
+    assert report["sse"].to_list() == [5.0, 1.0]
+    assert report["n"].to_list() == [2, 2]
