@@ -238,9 +238,9 @@ def _edges(
 def _moments_table(rows: pl.LazyFrame, spec: arguments.Spec) -> pl.DataFrame:
     """Per model, segment and bin: the bias, its standard error and freedom."""
     valid = metrics.weights_valid(pl.col("weight_sum"), pl.col("negative_weight_count"))
-    size = metrics.effective_n(pl.col("weight_sum"), pl.col("weight_sq_sum"))
+    size = metrics.effective_n(pl.col("weight_sum"), pl.col("weight_sq_ratio"))
     se = metrics.standard_error(
-        pl.col("error_m2"), pl.col("n"), pl.col("weight_sum"), pl.col("weight_sq_sum")
+        pl.col("error_m2"), pl.col("n"), pl.col("weight_sum"), pl.col("weight_sq_ratio")
     )
     return rows.select(
         ORDER,

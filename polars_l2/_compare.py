@@ -221,9 +221,9 @@ def compare(
             )
             raise L2InputError(msg)
         rows, keys, user_keys = _state_rows(frame, baseline, models, function)
-        clusters = None
+        clusters = empty = None
     else:
-        rows, keys, user_keys, clusters = _frame_rows(
+        rows, keys, user_keys, clusters, empty = _frame_rows(
             frame,
             actual,
             baseline,
@@ -234,7 +234,7 @@ def compare(
             nan_policy=nan_policy,
             function=function,
         )
-    table = _table(rows, clusters, keys, min_n=min_n).collect()
+    table = _table(rows, clusters, keys, min_n=min_n, empty=empty).collect()
     table = _tests(table, confidence)
     table = _adjusted(table, adjust, 1 - confidence)
     shown = [
@@ -259,11 +259,12 @@ def _frame_rows(
     cluster: object,
     nan_policy: object,
     function: str,
-) -> tuple[pl.LazyFrame, list[str], list[str], pl.LazyFrame | None]:
+) -> tuple[pl.LazyFrame, list[str], list[str], pl.LazyFrame | None, pl.LazyFrame]:
     """Paired moments per candidate and segment from the rows.
 
     With `cluster`, also each cluster's weight and weighted sum of the
-    differences, per candidate and segment.
+    differences, per candidate and segment; and each candidate's paired
+    moments of no rows (for its overall row when no row counts).
     """
     reserved = (*COLUMNS, *RESERVED)
     keys_given = arguments.names(by, role="by", function=function, reserved=reserved)
@@ -286,6 +287,10 @@ def _frame_rows(
     long = moments.long_moments(
         resolved.frame, internal, baseline=0, baseline_name=baseline
     ).filter(pl.col(ORDER) != 0)
+    empty = moments.no_rows(
+        resolved.frame, internal, baseline=0, baseline_name=baseline
+    ).filter(pl.col(ORDER) != 0)
+    empty = _user_models(empty.select(ORDER, "model", *moments.MOMENTS), resolved)
     # Internal key names: the user's may be patterns or clash with ours.
     inner = [f"{_KEY}{i}" for i in range(len(keys_given))]
     names = [name for name, _ in resolved.key_names()]
@@ -295,7 +300,7 @@ def _frame_rows(
     ]
     if cluster is None:
         rows = long.select(ORDER, "model", *renamed, *moments.MOMENTS)
-        return _user_models(rows, resolved), inner, list(keys_given), None
+        return _user_models(rows, resolved), inner, list(keys_given), None, empty
     per_cluster = long.select(
         ORDER, "model", *renamed, pl.col(names[-1]).alias(_CLUSTER), *moments.MOMENTS
     )
@@ -312,7 +317,7 @@ def _frame_rows(
         .fill_null(0.0)
         .alias("_l2_s"),
     ).filter(pl.col("_l2_w") != 0)
-    return rows, inner, list(keys_given), sums
+    return rows, inner, list(keys_given), sums, empty
 
 
 def _user_models(rows: pl.LazyFrame, resolved: arguments.Resolved) -> pl.LazyFrame:
@@ -368,7 +373,11 @@ def _state_rows(
 
 def _cluster_variance(sums: pl.LazyFrame, group: list[str]) -> pl.LazyFrame:
     """Per `group`: clusters, and the cluster-robust variance of the mean."""
-    w, s = pl.col("_l2_w"), pl.col("_l2_s")
+    # Relative to the group's largest cluster weight: the variance is
+    # scale-free, and the squares below never overflow or underflow,
+    # whatever the weights' scale (one row per cluster: a small table).
+    scale = pl.col("_l2_w").abs().max()
+    w, s = pl.col("_l2_w") / scale, pl.col("_l2_s") / scale
     total, mean = w.sum(), s.sum() / w.sum()
     g = pl.len()
     score = ((s - w * mean).pow(2)).sum()
@@ -379,10 +388,23 @@ def _cluster_variance(sums: pl.LazyFrame, group: list[str]) -> pl.LazyFrame:
 
 
 def _table(
-    rows: pl.LazyFrame, sums: pl.LazyFrame | None, keys: list[str], *, min_n: int
+    rows: pl.LazyFrame,
+    sums: pl.LazyFrame | None,
+    keys: list[str],
+    *,
+    min_n: int,
+    empty: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
-    """Per candidate and segment, then overall: the paired means and their SE."""
-    pooled = report_rows.merged_segments(rows, keys)
+    """Per candidate and segment, then overall: the paired means and their SE.
+
+    `empty` (each candidate's moments of no rows) gives a candidate without
+    rows its overall row, as without keys.
+    """
+    pooled = report_rows.merged_segments(rows, keys, empty=empty)
+    if not keys and empty is not None:
+        # Clustered rows come per cluster: none without rows, unless merged
+        # with the moments of no rows.
+        rows = pooled.select(rows.collect_schema().names())
     both = pl.concat(
         [
             rows.with_columns(pl.lit(value=False).alias("overall")),
@@ -416,7 +438,7 @@ def _table(
             variances, on=[ORDER, *keys, "overall"], how="left", nulls_equal=True
         )
     size = metrics.effective_n(
-        pl.col("paired_weight_sum"), pl.col("paired_weight_sq_sum")
+        pl.col("paired_weight_sum"), pl.col("paired_weight_sq_ratio")
     )
     valid = metrics.weights_valid(
         pl.col("paired_weight_sum"), pl.col("paired_negative_weight_count")
@@ -426,7 +448,7 @@ def _table(
             pl.col("sq_error_diff_m2"),
             pl.col("paired_n"),
             pl.col("paired_weight_sum"),
-            pl.col("paired_weight_sq_sum"),
+            pl.col("paired_weight_sq_ratio"),
         )
         df = size - 1
     else:

@@ -317,10 +317,10 @@ def _curves(
         pl.col(el.DIFF_M2),
         pl.col("paired_n"),
         pl.col("paired_weight_sum"),
-        pl.col("paired_weight_sq_sum"),
+        pl.col("paired_weight_sq_ratio"),
     )
     size = metrics.effective_n(
-        pl.col("paired_weight_sum"), pl.col("paired_weight_sq_sum")
+        pl.col("paired_weight_sum"), pl.col("paired_weight_sq_ratio")
     )
     table = rows.select(
         "model",

@@ -102,7 +102,10 @@ def report(
             all null Lists has no width and counts nowhere.
         ``overall`` (Boolean)
             True on a model's overall row (`overall`), whose keys are null;
-            without `by`, every row is overall.
+            without `by`, every row is overall. Vector columns have one
+            overall row per output (its ``output`` kept): the row of that
+            output without `by`. An input without rows still gives each
+            model its overall row (``n`` 0), as without `by`.
         ``n`` (Int64)
             Rows counted: a row counts for a model only where the actual,
             that model's prediction and the weight are all present and the
@@ -117,17 +120,25 @@ def report(
             Sum of (weighted) squared errors, their (weighted) mean, its
             square root.
         ``sse_share``
-            The segment's share of the model's SSE over all its segments:
-            the shares sum to 1 per model (1 on the overall row), so the
-            segments that drive the error are one sort away. Null where the
-            model's SSE is 0.
+            The segment's share of the model's SSE over all its segments
+            (of the output's, for vector columns): the shares sum to 1 per
+            model (1 on the overall row), so the segments that drive the
+            error are one sort away. Null where the model's SSE is 0, and
+            null in every segment where it is unknown (a segment whose
+            rows count but whose SSE is null: a negative weight).
         ``mse_low``, ``mse_high``
             The interval of MSE: the square of RMSE's.
         ``mae_low``, ``mae_high``, ``bias_low``, ``bias_high``
-            Normal intervals of MAE and bias, mean ± z·se, with se from the
-            (weighted) spread of :math:`|e|` and :math:`e` and Kish's
-            effective size. Every interval uses only mergeable moments; the
-            page "Is the new model better?" gives their coverage.
+            Intervals of MAE and bias, with se from the (weighted) spread of
+            :math:`|e|` and :math:`e` and Kish's effective size. The bias's
+            is normal, mean ± z·se. MAE is never negative, so its interval
+            is built on the log scale, as RMSE's is (the delta method:
+            :math:`\mathrm{MAE}\cdot\exp(\pm z\,se/\mathrm{MAE})`), which
+            never leaves :math:`[0, \infty)` and follows the right skew of a
+            mean of non-negative values; [0, 0] where MAE is 0. The
+            intervals of MSE, RMSE and MAE so never go below 0. Every
+            interval uses only mergeable moments; the page "Is the new model
+            better?" gives their coverage.
         ``rmse_low``, ``rmse_high``
             The confidence interval of RMSE at level `confidence` (see
             Notes). Null where fewer than two rows count.
@@ -152,10 +163,13 @@ def report(
         ``max_error``
             The largest absolute error of the counted rows, whatever their
             (non-zero) weight.
-        ``top_1pct_share``
+        ``top_1pct_share``, ``top_1pct_share_low``, ``top_1pct_share_high``
             The share of SSE that comes from the 1% of rows with the largest
             squared errors: 0.01 means no concentration, 1.0 that the errors
-            are all in a few rows (see Notes).
+            are all in a few rows (see Notes). It comes from a histogram, so
+            it is approximate: ``_low`` and ``_high`` bound the exact share
+            (which lies between them), and the share is their midpoint. They
+            merge (a merged state gives the single query's bounds).
 
         Every Float64 metric is null where no row counts, where the counted
         weights sum to zero, or where a counted weight is negative (as in
@@ -167,7 +181,14 @@ def report(
         ``numpy.average``); a NaN weight gives NaN with
         ``nan_policy="propagate"`` and leaves its row out with ``"omit"``.
         Squares overflow to inf beyond about 1e154 and underflow to 0 below
-        about 1e-162, as in numpy and scikit-learn. Each metric, with its
+        about 1e-162, as in numpy and scikit-learn. Weights are scale-free:
+        multiplying every weight by a positive constant from 1e-300 to 1e300
+        changes no column but ``weight_sum`` and ``sse``: the squares of the
+        weights are never formed, and the top-1% share works with relative
+        weights. The centred moments are sums of weights times squared
+        deviations, which must stay within Float64 (for the MSE's interval
+        a weight times the error to the fourth power: with weights of
+        1e300, errors up to about 100). Each metric, with its
         null rule and direction, is defined once, in the registry
         ``polars_l2._core.metrics.REGISTRY``. Rows come in the order of
         `predicted`, then sorted by the keys, nulls last.
@@ -340,12 +361,16 @@ def report_query(
     :class:`~polars_l2._core.arguments.Spec` already (the command line).
     """
     resolved = arguments.resolve(frame, spec, function=function, allow_vectors=True)
-    if resolved.vector:
+    vector = resolved.vector
+    if vector:
         # One row per output, with the output number as the last key.
         resolved = per_output.rows_per_output(resolved, function=function)
     internal = resolved.spec
     rows = moments.long_moments(resolved.frame, internal)
     histograms = top_share_.histogram(resolved.frame, internal) if top_share else None
+    # Vector columns: the output number is the last key, kept by the overall
+    # rows (one per output, as without keys).
+    kept = tuple(internal.by[-1:]) if vector else ()
     result = report_rows.build(
         rows,
         histograms,
@@ -354,6 +379,8 @@ def report_query(
         confidence=confidence,
         min_n=min_n,
         overall=overall,
+        kept=kept,
+        empty=moments.no_rows(resolved.frame, internal, kept),
     )
     return result.select(
         resolved.model_column(),

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.paths import PATHS, SPARK_TIME_ZONE, BoundPath, Context
+from tests.routes import REPORT_ROUTES, ROUTES, SPARK_TIME_ZONE, BoundRoute, Context
 
 if TYPE_CHECKING:
     from pathlib import Path as FilePath
@@ -67,7 +67,7 @@ def run(request: pytest.FixtureRequest) -> Runner:
     return RUNNERS[request.param]
 
 
-# --- the path fixture: every way to get a report (see tests/paths.py) -------
+# --- the route fixture: every way to get a report (see tests/routes.py) ------
 
 
 @pytest.fixture(scope="session")
@@ -106,11 +106,11 @@ def spark() -> Iterator[Any]:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.executorEnv.POLARS_MAX_THREADS", "1")
-        # Whatever the machine's zone: the paths' timestamps (tests/paths.py).
+        # Whatever the machine's zone: the routes' timestamps (tests/routes.py).
         .config("spark.sql.session.timeZone", SPARK_TIME_ZONE)
         # One parquet file per partition (see Spark's file-split sizing).
         .config("spark.sql.files.openCostInBytes", str(1 << 30))
-        # A Spark Connect server in the same JVM, for the spark-connect path.
+        # A Spark Connect server in the same JVM, for the spark-connect route.
         .config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
         .config("spark.connect.grpc.binding.port", str(_free_port()))
         .getOrCreate()
@@ -141,7 +141,7 @@ def _free_port() -> int:
 
 
 def _engine(request: pytest.FixtureRequest, name: str) -> Any:
-    """Start (once per session) the engine a distributed path runs on."""
+    """Start (once per session) the engine a distributed route runs on."""
     if name == "ray":
         request.getfixturevalue("cluster")
         return pytest.importorskip("ray.data")
@@ -152,26 +152,42 @@ def _engine(request: pytest.FixtureRequest, name: str) -> Any:
 def _params(*, functions: bool) -> list[Any]:
     return [
         pytest.param(name, marks=p.marks) if p.distributed else name
-        for name, p in PATHS.items()
+        for name, p in REPORT_ROUTES.items()
         if functions or p.metrics is None
     ]
 
 
-def _bound(request: pytest.FixtureRequest, tmp_path: FilePath) -> BoundPath:
-    chosen = PATHS[request.param]
+def _bound(request: pytest.FixtureRequest, tmp_path: FilePath) -> BoundRoute:
+    chosen = ROUTES[request.param]
+    return BoundRoute(chosen, route_context(request, chosen.name, tmp_path))
+
+
+def route_context(
+    request: pytest.FixtureRequest, name: str, tmp_path: FilePath
+) -> Context:
+    """Return the context route `name` runs in: its engine, the session's tables."""
+    chosen = ROUTES[name]
     engines = {}
     if chosen.distributed:
-        engines[chosen.name] = _engine(request, chosen.name)
-    return BoundPath(chosen, Context(tmp_path, engines))
+        engine = name.removesuffix("-compare")
+        engines[engine] = _engine(request, engine)
+    tables = request.getfixturevalue("table_directory")
+    return Context(tmp_path, engines, tables=tables)
+
+
+@pytest.fixture(scope="session")
+def table_directory(tmp_path_factory: pytest.TempPathFactory) -> FilePath:
+    """Where the input kinds' Delta and Iceberg tables are written, once each."""
+    return tmp_path_factory.mktemp("tables")
 
 
 @pytest.fixture(params=_params(functions=False))
-def path(request: pytest.FixtureRequest, tmp_path: FilePath) -> BoundPath:
-    """Give a way to get a whole report (tests/paths.py), ready to run."""
+def route(request: pytest.FixtureRequest, tmp_path: FilePath) -> BoundRoute:
+    """Give a way to get a whole report (tests/routes.py), ready to run."""
     return _bound(request, tmp_path)
 
 
 @pytest.fixture(params=_params(functions=True))
-def any_path(request: pytest.FixtureRequest, tmp_path: FilePath) -> BoundPath:
-    """Give a report path, or the expression functions (sse, mse and rmse)."""
+def any_route(request: pytest.FixtureRequest, tmp_path: FilePath) -> BoundRoute:
+    """Give a report route, or the expression functions (sse, mse and rmse)."""
     return _bound(request, tmp_path)

@@ -108,8 +108,15 @@ def segment(
             mean = np.sum(weights * values) / total
             spread = np.sum(weights * (values - mean) ** 2) / total
             half_width = z * math.sqrt(spread / (effective - 1))
-            row[f"{name}_low"] = mean - half_width
-            row[f"{name}_high"] = mean + half_width
+            if name == "mae":
+                # MAE is never negative: its interval is the delta method on
+                # its log, mean * exp(+-z se / mean) ([0, 0] for a mean of 0).
+                ratio = half_width / mean if mean > 0 else 0.0
+                row["mae_low"] = mean * math.exp(-ratio)
+                row["mae_high"] = mean * math.exp(ratio) if ratio < 700 else math.inf
+            else:
+                row[f"{name}_low"] = mean - half_width
+                row[f"{name}_high"] = mean + half_width
     if n >= 2:
         row["r2"] = r2_score(y, p, sample_weight=sample_weight)
     row["mae"] = mean_absolute_error(y, p, sample_weight=sample_weight)

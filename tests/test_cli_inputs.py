@@ -128,16 +128,6 @@ def test_a_hive_key_also_in_the_file_is_refused(
     )
 
 
-def test_a_delta_table_is_refused(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    (tmp_path / "table" / "_delta_log").mkdir(parents=True)
-    make_data(1, 50).write_parquet(tmp_path / "table" / "part-0.parquet")
-    assert_one_line_error(
-        evaluate(capsys, tmp_path), r"table: a Delta Lake table .*scan_delta"
-    )
-
-
 # --- a file reached twice -----------------------------------------------------
 
 

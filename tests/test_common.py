@@ -3,14 +3,19 @@
 Modelled on scikit-learn's ``tests/test_common.py``: the properties are
 listed per metric in :data:`polars_l2._core.metrics.REGISTRY`, and each test
 iterates the registry, so a metric added there is checked here without a
-new test. A metric that does not claim a property is also checked *not* to
-be silently skipped: every property test asserts it compared some metric.
+new test. The properties themselves come from the registry
+(``metrics.PROPERTIES``), each with its check (:data:`CHECKS`), and every
+property runs on every report route (:data:`ROUTES`: eager, streaming, a
+state, merged chunks), as narwhals runs each test over its constructors.
+A metric that does not claim a property is also checked *not* to be
+silently skipped: every property test asserts it compared some metric.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeAlias
 
 import polars as pl
 import pytest
@@ -56,10 +61,52 @@ def claiming(prop: Property) -> list[str]:
     return names
 
 
-def _report(frame: pl.DataFrame, *, weighted: bool) -> dict[str, float | None]:
-    result = polars_l2.report(
-        frame, "y", "p", weight="w" if weighted else None, top_share=True
-    )
+def _finalized(state: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    result = polars_l2.finalize(state)
+    assert isinstance(result, pl.DataFrame)
+    return result
+
+
+def _eager(frame: pl.DataFrame, weight: str | None) -> pl.DataFrame:
+    result = polars_l2.report(frame, "y", "p", weight=weight)
+    assert isinstance(result, pl.DataFrame)
+    return result
+
+
+def _streaming(frame: pl.DataFrame, weight: str | None) -> pl.DataFrame:
+    result = polars_l2.report(frame.lazy(), "y", "p", weight=weight)
+    assert isinstance(result, pl.LazyFrame)
+    return result.collect(engine="streaming")
+
+
+def _state(frame: pl.DataFrame, weight: str | None) -> pl.DataFrame:
+    return _finalized(polars_l2.state(frame, "y", "p", weight=weight))
+
+
+def _chunks(frame: pl.DataFrame, weight: str | None) -> pl.DataFrame:
+    # Three parts, some possibly empty, merged out of order.
+    cuts = [frame.height // 3, 2 * frame.height // 3]
+    parts = [frame[cuts[1] :], frame[: cuts[0]], frame[cuts[0] : cuts[1]]]
+    states = [polars_l2.state(part, "y", "p", weight=weight) for part in parts]
+    return _finalized(polars_l2.merge_states(states))
+
+
+#: The report routes every property is checked on, as narwhals runs each
+#: test over its constructors: the report in memory and on the streaming
+#: engine, a state finalised, and the merge of states of parts
+#: (tests/routes.py runs the other routes against these).
+ROUTES: dict[str, Callable[[pl.DataFrame, str | None], pl.DataFrame]] = {
+    "eager": _eager,
+    "streaming": _streaming,
+    "state": _state,
+    "chunks": _chunks,
+}
+
+
+def _report(
+    frame: pl.DataFrame, *, weighted: bool, route: str = "eager"
+) -> dict[str, float | None]:
+    result = ROUTES[route](frame, "w" if weighted else None)
     assert result.height == 1
     return result.row(0, named=True)
 
@@ -93,115 +140,102 @@ def test_every_metric_documents_itself(name: str) -> None:
     assert metric.doc.endswith(".")
     assert metric.direction in {"lower", "higher", "zero"}
     assert metric.null_rule.startswith("null where")
-    assert metric.properties <= {
-        "row_order",
-        "weight_repeats",
-        "weight_scale",
-        "zero_weight",
-        "pairwise_nulls",
-        "symmetric",
-    }
+    assert metric.properties <= set(metrics.PROPERTIES)
 
 
-@pytest.mark.parametrize("weighted", [False, True])
-@settings(max_examples=25)
-@given(data=st.data())
-def test_row_order(weighted: bool, data: st.DataObject) -> None:
+# --- each property: the frame, and the frame changed as the property allows --
+
+#: A check draws (frame, changed frame, weighted): every metric claiming the
+#: property gives the same value for both.
+Check: TypeAlias = Callable[[st.DataObject], tuple[pl.DataFrame, pl.DataFrame, bool]]
+
+
+def _row_order(data: st.DataObject) -> tuple[pl.DataFrame, pl.DataFrame, bool]:
+    weighted = data.draw(st.booleans())
     frame = data.draw(frames(weights=weighted))
     order = data.draw(st.permutations(range(frame.height)))
-    shuffled = frame[list(order)]
-    _check(
-        "row_order",
-        _report(shuffled, weighted=weighted),
-        _report(frame, weighted=weighted),
-    )
+    return frame, frame[list(order)], weighted
 
 
-@settings(max_examples=25)
-@given(frame=frames(min_rows=2, weights=True))
-def test_an_integer_weight_is_a_repeated_row(frame: pl.DataFrame) -> None:
+def _weight_repeats(data: st.DataObject) -> tuple[pl.DataFrame, pl.DataFrame, bool]:
+    frame = data.draw(frames(min_rows=2, weights=True))
     repeated = frame.select(pl.all().repeat_by(pl.col("w").cast(pl.Int64)).explode())
-    repeated = repeated.with_columns(w=pl.lit(1.0))
-    _check(
-        "weight_repeats",
-        _report(frame, weighted=True),
-        _report(repeated, weighted=True),
-    )
+    return frame, repeated.with_columns(w=pl.lit(1.0)), True
 
 
-@settings(max_examples=25)
-@given(frame=frames(weights=True), scale=st.sampled_from([0.25, 3.0, 1024.0]))
-def test_scaling_every_weight_changes_nothing(
-    frame: pl.DataFrame, scale: float
-) -> None:
-    scaled = frame.with_columns(pl.col("w") * scale)
-    _check(
-        "weight_scale",
-        _report(scaled, weighted=True),
-        _report(frame, weighted=True),
-    )
+def _weight_scale(data: st.DataObject) -> tuple[pl.DataFrame, pl.DataFrame, bool]:
+    # The whole Float64 range of scales (tests/test_weight_scale.py runs
+    # them on more routes and on compare). The centred moments are sums of
+    # weights times squared deviations (w * e**4 for the MSE's interval),
+    # which must stay within Float64: errors up to 12.5 here, whose e**4
+    # times 4e300 does.
+    frame = data.draw(frames(weights=True)).with_columns(pl.col("y", "p") / 8)
+    scale = data.draw(st.sampled_from([0.25, 3.0, 1024.0, 1e-300, 1e-160, 1e300]))
+    return frame, frame.with_columns(pl.col("w") * scale), True
 
 
 extreme = st.sampled_from([math.inf, -math.inf, math.nan, 1e300, -1e300, 0.0])
 
 
-@settings(max_examples=25)
-@given(
-    frame=frames(weights=True),
-    y=st.one_of(grid, extreme),
-    p=st.one_of(grid, extreme),
-    at=st.integers(0, 12),
-)
-def test_a_zero_weight_is_a_removed_row(
-    frame: pl.DataFrame, y: float, p: float, at: int
-) -> None:
+def _zero_weight(data: st.DataObject) -> tuple[pl.DataFrame, pl.DataFrame, bool]:
     # Whatever the row's values, infinite or NaN included.
+    frame = data.draw(frames(weights=True))
+    y, p = data.draw(st.one_of(grid, extreme)), data.draw(st.one_of(grid, extreme))
+    at = min(data.draw(st.integers(0, 12)), frame.height)
     row = pl.DataFrame({"y": [y], "p": [p], "w": [0.0]}, schema=SCHEMA)
-    at = min(at, frame.height)
-    with_zero = pl.concat([frame[:at], row, frame[at:]])
-    got = _report(with_zero, weighted=True)
-    want = _report(frame, weighted=True)
-    assert got["n"] == want["n"]
-    _check("zero_weight", got, want)
+    return frame, pl.concat([frame[:at], row, frame[at:]]), True
 
 
-@pytest.mark.parametrize("weighted", [False, True])
-@settings(max_examples=25)
-@given(data=st.data())
-def test_null_rows_are_dropped_pairwise(weighted: bool, data: st.DataObject) -> None:
+def _pairwise_nulls(data: st.DataObject) -> tuple[pl.DataFrame, pl.DataFrame, bool]:
+    weighted = data.draw(st.booleans())
     frame = data.draw(frames(weights=weighted))
     nulls = st.lists(
         st.sampled_from(["y", "p", "w"] if weighted else ["y", "p"]),
         min_size=1,
         max_size=2,
     )
-    extra = data.draw(st.lists(nulls, min_size=1, max_size=3))
     rows = []
-    for missing in extra:
+    for missing in data.draw(st.lists(nulls, min_size=1, max_size=3)):
         values: dict[str, float | None] = {"y": 1.5, "p": -2.0, "w": 2.0}
         values.update(dict.fromkeys(missing))
         rows.append(values)
-    with_nulls = pl.concat([frame, pl.DataFrame(rows, schema=SCHEMA)])
-    _check(
-        "pairwise_nulls",
-        _report(with_nulls, weighted=weighted),
-        _report(frame, weighted=weighted),
-    )
+    return frame, pl.concat([frame, pl.DataFrame(rows, schema=SCHEMA)]), weighted
 
 
-@pytest.mark.parametrize("weighted", [False, True])
-@settings(max_examples=25)
-@given(data=st.data())
-def test_symmetric_metrics_ignore_which_side_is_which(
-    weighted: bool, data: st.DataObject
-) -> None:
+def _symmetric(data: st.DataObject) -> tuple[pl.DataFrame, pl.DataFrame, bool]:
+    weighted = data.draw(st.booleans())
     frame = data.draw(frames(weights=weighted))
-    swapped = frame.select(y="p", p="y", w="w")
-    _check(
-        "symmetric",
-        _report(swapped, weighted=weighted),
-        _report(frame, weighted=weighted),
-    )
+    return frame, frame.select(y="p", p="y", w="w"), weighted
+
+
+#: How each property of the registry is checked (one entry per property).
+CHECKS: dict[Property, Check] = {
+    "row_order": _row_order,
+    "weight_repeats": _weight_repeats,
+    "weight_scale": _weight_scale,
+    "zero_weight": _zero_weight,
+    "pairwise_nulls": _pairwise_nulls,
+    "symmetric": _symmetric,
+}
+
+
+def test_every_property_of_the_registry_has_its_check() -> None:
+    assert list(CHECKS) == list(metrics.PROPERTIES)
+
+
+@pytest.mark.parametrize("route", list(ROUTES))
+@pytest.mark.parametrize("prop", metrics.PROPERTIES)
+@settings(max_examples=12)
+@given(data=st.data())
+def test_every_property_holds_on_every_route(
+    prop: Property, route: str, data: st.DataObject
+) -> None:
+    frame, changed, weighted = CHECKS[prop](data)
+    got = _report(changed, weighted=weighted, route=route)
+    want = _report(frame, weighted=weighted, route=route)
+    if prop == "zero_weight":
+        assert got["n"] == want["n"]
+    _check(prop, got, want)
 
 
 def test_the_metrics_that_claim_no_symmetry_are_not_symmetric() -> None:

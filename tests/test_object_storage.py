@@ -191,7 +191,8 @@ def test_one_object(capsys: pytest.CaptureFixture[str], s3: str) -> None:
         ("{s3}/missing/", r"missing/: nothing under this prefix"),
         ("{s3}/pre*/nothing*.parquet", r"no objects match this pattern"),
         ("{s3}/preds/x.txt", r"unsupported file type \(extension '\.txt'\)"),
-        ("{s3}/delta/", r"delta/: a Delta Lake table"),
+        # A Delta table is read by pl.scan_delta: this one's log is empty.
+        ("{s3}/delta/", r"delta: cannot read a Delta Lake table \("),
     ],
 )
 def test_bad_paths_are_one_line(

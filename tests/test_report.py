@@ -15,14 +15,14 @@ from sklearn.metrics import r2_score
 import polars_l2
 from polars_l2._core import top_share
 from tests.conftest import RUNNERS
-from tests.paths import Query
 from tests.report_reference import reference_report
+from tests.routes import Query
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from tests.conftest import Runner
-    from tests.paths import BoundPath
+    from tests.routes import BoundRoute
 
 COLUMNS = [
     "model",
@@ -47,6 +47,8 @@ COLUMNS = [
     "r2",
     "max_error",
     "top_1pct_share",
+    "top_1pct_share_low",
+    "top_1pct_share_high",
 ]
 
 
@@ -193,7 +195,7 @@ def test_rows_come_in_model_order_then_sorted_keys_nulls_last() -> None:
 
 
 def test_a_row_counts_only_where_actual_prediction_and_weight_are_present(
-    path: BoundPath,
+    route: BoundRoute,
 ) -> None:
     df = pl.DataFrame(
         {
@@ -202,7 +204,7 @@ def test_a_row_counts_only_where_actual_prediction_and_weight_are_present(
             "w": [1.0, 1.0, 1.0, None, 3.0],
         }
     )
-    got = path.report(Query(df, weight="w"))
+    got = route.report(Query(df, weight="w"))
     # Counted: rows 0 and 4 only, errors -1 and -3, weights 1 and 3.
     assert got["n"].item() == 2
     assert got["weight_sum"].item() == 4.0
@@ -213,7 +215,7 @@ def test_a_row_counts_only_where_actual_prediction_and_weight_are_present(
 
 
 def test_no_rows_zero_weights_and_negative_weights_give_null_metrics(
-    path: BoundPath,
+    route: BoundRoute,
 ) -> None:
     df = pl.DataFrame(
         {
@@ -223,7 +225,7 @@ def test_no_rows_zero_weights_and_negative_weights_give_null_metrics(
             "w": [1.0, 0.0, 0.0, 2.0, -1.0],
         }
     )
-    got = path.report(Query(df, by=["g"], weight="w"))
+    got = route.report(Query(df, by=["g"], weight="w"))
     metrics = ["sse", "mse", "rmse", "rmse_low", "mae", "bias", "r2", "top_1pct_share"]
     assert got.select(metrics).null_count().row(0) == (3,) * len(metrics)
     by_segment = {row["g"]: row for row in got.iter_rows(named=True)}
@@ -234,7 +236,7 @@ def test_no_rows_zero_weights_and_negative_weights_give_null_metrics(
     assert by_segment["negative"]["max_error"] == 2.0
 
 
-def test_a_constant_target_gives_the_documented_r2(path: BoundPath) -> None:
+def test_a_constant_target_gives_the_documented_r2(route: BoundRoute) -> None:
     df = pl.DataFrame(
         {
             "g": ["perfect"] * 3 + ["off"] * 3,
@@ -242,23 +244,23 @@ def test_a_constant_target_gives_the_documented_r2(path: BoundPath) -> None:
             "p": [5.0, 5.0, 5.0, 4.0, 5.0, 7.0],
         }
     )
-    got = path.report(Query(df, by=["g"]))
+    got = route.report(Query(df, by=["g"]))
     assert dict(got.select("g", "r2").iter_rows()) == {"off": 0.0, "perfect": 1.0}
     for g, y, p in [("off", [5.0] * 3, [4.0, 5.0, 7.0])]:
         want = r2_score(y, p)  # scikit-learn's force_finite convention
         assert got.filter(pl.col("g") == g)["r2"].item() == want
 
 
-def test_perfect_predictions(path: BoundPath) -> None:
+def test_perfect_predictions(route: BoundRoute) -> None:
     df = pl.DataFrame({"y": [1.0, 2.0, 3.0], "p": [1.0, 2.0, 3.0]})
-    got = path.report(Query(df)).row(0, named=True)
+    got = route.report(Query(df)).row(0, named=True)
     assert (got["mse"], got["rmse_low"], got["rmse_high"]) == (0.0, 0.0, 0.0)
     assert (got["r2"], got["bias"], got["max_error"]) == (1.0, 0.0, 0.0)
     assert got["top_1pct_share"] == 0.01
 
 
-def test_one_row_has_no_interval_and_no_r2(path: BoundPath) -> None:
-    got = path.report(Query(pl.DataFrame({"y": [1.0], "p": [3.0]})))
+def test_one_row_has_no_interval_and_no_r2(route: BoundRoute) -> None:
+    got = route.report(Query(pl.DataFrame({"y": [1.0], "p": [3.0]})))
     row = got.row(0, named=True)
     assert row["mse"] == 4.0
     assert row["rmse_low"] is row["rmse_high"] is row["r2"] is None
@@ -283,7 +285,7 @@ def test_r2_stays_accurate_for_targets_around_1e9() -> None:
     assert abs(raw - r2_score(y, p)) > 1e-7
 
 
-def test_integer_and_decimal_inputs_never_wrap(path: BoundPath) -> None:
+def test_integer_and_decimal_inputs_never_wrap(route: BoundRoute) -> None:
     big = 4_000_000_000
     df = pl.DataFrame(
         {
@@ -293,10 +295,10 @@ def test_integer_and_decimal_inputs_never_wrap(path: BoundPath) -> None:
             "u": pl.Series([1, 3, 5], dtype=pl.UInt8),
         }
     )
-    got = path.report(Query(df)).row(0, named=True)
+    got = route.report(Query(df)).row(0, named=True)
     assert got["sse"] == pytest.approx(2 * big**2)
     assert got["bias"] == 0.0
-    dec = path.report(Query(df, actual="d", predicted="u")).row(0, named=True)
+    dec = route.report(Query(df, actual="d", predicted="u")).row(0, named=True)
     assert dec["mse"] == pytest.approx(((0.05 - 1) ** 2 + 2.9**2 + 25) / 3)
 
 
@@ -476,5 +478,7 @@ def test_top_share_false_skips_the_histograms_and_changes_nothing_else() -> None
     assert graphs[0].count("group-by") - graphs[1].count("group-by") == 2 + 1
     assert graphs[1].count("source") == 1  # and a single scan
     got, want = lean.collect(), full.collect()
-    assert got["top_1pct_share"].null_count() == got.height
-    assert_frame_equal(got.drop("top_1pct_share"), want.drop("top_1pct_share"))
+    shares = ["top_1pct_share", "top_1pct_share_low", "top_1pct_share_high"]
+    for share in shares:
+        assert got[share].null_count() == got.height
+    assert_frame_equal(got.drop(shares), want.drop(shares))

@@ -1,6 +1,6 @@
 """Spark types at the edges of the adapter: what it says where Spark cannot go.
 
-The spark and spark-connect paths (tests/paths.py) run the typed-key cases;
+The spark and spark-connect routes (tests/routes.py) run the typed-key cases;
 these tests check the documented limits, with the adapter's own message.
 Needs the ``spark`` extra (and Java 17 or newer); CI runs them
 (``pytest -m distributed``).
@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 import polars_l2
-from tests.paths import DISTRIBUTED_MARKS, PATHS, Context, Query
+from tests.routes import DISTRIBUTED_MARKS, ROUTES, Context, Query
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -39,23 +39,23 @@ TIMES = Query(
 def test_spark_connect_refuses_a_time_key_naming_it(
     spark_connect: Any, tmp_path: Path
 ) -> None:
-    # The limit the spark-connect path documents (unsupported_keys), as a
+    # The limit the spark-connect route documents (unsupported_keys), as a
     # user meets it: an L2InputError naming the key, not Spark's analysis error.
-    path = PATHS["spark-connect"]
-    assert path.supports(TIMES) is not None
-    context = Context(tmp_path, {path.name: spark_connect})
+    route = ROUTES["spark-connect"]
+    assert route.supports(TIMES) is not None
+    context = Context(tmp_path, {route.name: spark_connect})
     with pytest.raises(
         polars_l2.L2InputError,
         match=r"by column 'g' has Spark type time.*UNSUPPORTED_TIME_TYPE.*cast it",
     ):
-        path.run(TIMES, context)
+        route.run(TIMES, context)
 
 
 def test_classic_spark_gives_a_time_key_back(spark: Any, tmp_path: Path) -> None:
     # The limit is Spark Connect's: a classic session returns time columns.
-    path = PATHS["spark"]
-    assert path.supports(TIMES) is None
-    got = path.run(TIMES, Context(tmp_path, {path.name: spark}))
+    route = ROUTES["spark"]
+    assert route.supports(TIMES) is None
+    got = route.run(TIMES, Context(tmp_path, {route.name: spark}))
     assert got.schema["g"] == pl.Time()
     assert got.select("g", "n").rows() == [
         (dt.time(12, 0, 0, 100_000), 1),

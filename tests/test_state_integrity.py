@@ -384,4 +384,5 @@ def test_measured_reads_what_a_state_recorded() -> None:
         weight="w",
         weighted=True,
         nan_policy="propagate",
+        per_output=False,
     )

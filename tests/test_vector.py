@@ -933,19 +933,27 @@ REPORT = pl.DataFrame(
 
 
 def report_per_output_loop(df: pl.DataFrame, k: int, **kwargs: Any) -> pl.DataFrame:
-    """Stack the scalar report of each output's column, as a reference."""
-    stacked = pl.concat(
-        [
+    """Stack the scalar report of each output's column, as a reference.
+
+    Each output is a report of its own (its segments' ``sse_share`` are
+    shares of that output's SSE), stacked in the vector report's order.
+    """
+    reports = [
+        polars_l2.report(
             df.select(
                 "g",
                 "w",
                 *[pl.col(c).cast(pl.Array(pl.Float64, k)).arr.get(j) for c in "ypq"],
                 output=pl.lit(j, pl.Int64),
-            )
-            for j in range(k)
-        ]
-    )
-    return polars_l2.report(stacked, "y", ["p", "q"], by=["g", "output"], **kwargs)
+            ),
+            "y",
+            ["p", "q"],
+            by=["g", "output"],
+            **kwargs,
+        )
+        for j in range(k)
+    ]
+    return pl.concat(reports).sort("model", "g", "output", nulls_last=True)
 
 
 @pytest.mark.parametrize("weighted", [False, True])

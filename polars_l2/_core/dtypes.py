@@ -72,6 +72,41 @@ def is_metric_dtype(dtype: pl.DataType) -> bool:
     return dtype.is_numeric() or dtype in (pl.Boolean, pl.Null)
 
 
+def unreadable_column(schema: pl.Schema) -> str | None:
+    """Return why Polars cannot compute with a column of `schema`, or None.
+
+    A Decimal of precision above 38 (an Arrow ``decimal256``, which a scan
+    of a Feather file reports) makes Polars panic when it reads the data.
+
+    Examples
+    --------
+    >>> print(unreadable_column(pl.Schema({"y": pl.Decimal(40, 2)})))
+    ... # doctest: +ELLIPSIS
+    column 'y' has dtype Decimal(precision=40, scale=2), a 256-bit decimal ...
+    >>> unreadable_column(pl.Schema({"y": pl.Decimal(38, 2)})) is None
+    True
+    """
+    for name, dtype in schema.items():
+        reason = _unreadable(dtype)
+        if reason is not None:
+            return f"column {name!r} {reason}"
+    return None
+
+
+def _unreadable(dtype: pl.DataType) -> str | None:
+    """:func:`unreadable_column` of one dtype: the reason, after the name."""
+    inner: pl.DataType | None = dtype
+    while inner is not None:
+        if isinstance(inner, pl.Decimal) and (inner.precision or 0) > _DIGITS:
+            return (
+                f"has dtype {dtype}, a 256-bit decimal that Polars cannot read: "
+                "cast it to decimal128 (precision at most 38) or float64 first"
+            )
+        nested = inner.inner if isinstance(inner, pl.List | pl.Array) else None
+        inner = nested if isinstance(nested, pl.DataType) else None
+    return None
+
+
 def is_vector(dtype: pl.DataType) -> bool:
     """Whether `dtype` holds one vector per row (an Array or a List)."""
     return isinstance(dtype, pl.Array | pl.List)
@@ -79,6 +114,10 @@ def is_vector(dtype: pl.DataType) -> bool:
 
 def check_dtype(expr: pl.Expr, dtype: pl.DataType, *, role: str, metric: str) -> None:
     """Raise :class:`L2InputError` unless :func:`is_metric_dtype` accepts `dtype`."""
+    wide = _unreadable(dtype)
+    if wide is not None:
+        msg = f"polars_l2.{metric}: {role} {describe(expr)} {wide}"
+        raise L2InputError(msg)
     if is_metric_dtype(dtype):
         return
     msg = (

@@ -16,23 +16,37 @@ Polars reads only the columns and rows the query needs, and the query may
 read it more than once (the report's top-1% share does). Any other Arrow
 stream is read into memory once, by ``pl.DataFrame``: a stream can be read
 only once, and the report reads its data once per model. A pandas
-DataFrame is read as ``pl.DataFrame`` reads it: its index is dropped, and
-NaN in a column of numpy floats is missing (pandas' own convention), while a
-column of Arrow types keeps NaN and null apart.
+DataFrame is read by ``pl.from_pandas(..., nan_to_null=False)``: its index is
+dropped, and NaN stays NaN on every input kind, so that ``nan_policy`` alone
+decides what a NaN does (``"omit"`` gives pandas' own skip-NaN behaviour);
+pandas' missing values (``None``, ``pd.NA``, ``NaT``) are null. A *state*
+given as a pandas DataFrame is the exception: a state's missing moments
+(no rows) went to pandas' NumPy columns as NaN, the only missing value they
+have, so there NaN is read back as null (keep states in Parquet or Arrow to
+keep a NaN moment apart from a missing one).
+
+A Rust library that panics while converting the input (Polars cannot read an
+Arrow ``decimal256`` column, for one) raises ``pyo3_runtime.PanicException``,
+which derives from ``BaseException`` and passes ``except Exception``: the
+conversion here turns it into a one-line :class:`L2InputError` naming the
+input and what is wrong, and refuses the types known to panic before any
+conversion (:func:`unreadable_arrow_type`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import polars as pl
+import pyarrow as pa
 
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 #: What the entrances accept, for the messages that refuse the rest.
 ACCEPTED = (
@@ -92,6 +106,72 @@ def _is_dataset(data: object) -> bool:
     return dataset is not None and isinstance(data, dataset.Dataset)
 
 
+def _is_pandas(data: object) -> bool:
+    """Whether `data` is a pandas DataFrame (without importing pandas)."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(data, pandas.DataFrame)
+
+
+def _arrow_types(dtype: pa.DataType) -> Iterator[pa.DataType]:
+    """Yield `dtype` and every type nested in it (list items, struct fields)."""
+    yield dtype
+    if isinstance(dtype, pa.ListType | pa.LargeListType | pa.FixedSizeListType):
+        yield from _arrow_types(dtype.value_type)
+    elif isinstance(dtype, pa.StructType):
+        for i in range(dtype.num_fields):
+            yield from _arrow_types(dtype.field(i).type)
+
+
+def unreadable_arrow_type(schema: pa.Schema) -> str | None:
+    """Return why Polars cannot read a column of `schema`, or None if it can.
+
+    Polars panics on an Arrow ``decimal256`` column (it has no 256-bit
+    integer); it reads ``decimal128`` (precision up to 38).
+
+    Examples
+    --------
+    >>> print(unreadable_arrow_type(pa.schema([("y", pa.decimal256(40, 2))])))
+    ... # doctest: +ELLIPSIS
+    column 'y' has Arrow type decimal256(40, 2), which Polars cannot read: ...
+    >>> unreadable_arrow_type(pa.schema([("y", pa.decimal128(38, 2))])) is None
+    True
+    """
+    for arrow_field in schema:
+        for dtype in _arrow_types(arrow_field.type):
+            if isinstance(dtype, pa.Decimal256Type):
+                return (
+                    f"column {arrow_field.name!r} has Arrow type {arrow_field.type}, "
+                    "which Polars cannot read: cast it to decimal128 (precision "
+                    "at most 38) or float64 first"
+                )
+    return None
+
+
+def _refuse_unreadable(data: object, *, function: str, role: str) -> None:
+    """Refuse an Arrow table whose schema Polars would panic on, before reading."""
+    schema = getattr(data, "schema", None)
+    if isinstance(schema, pa.Schema):
+        reason = unreadable_arrow_type(schema)
+        if reason is not None:
+            msg = f"{function}: `{role}` ({type(data).__name__}): {reason}"
+            raise L2InputError(msg)
+
+
+@contextlib.contextmanager
+def panics_refused(what: str) -> Iterator[None]:
+    """Turn a Rust panic inside the block into a one-line :class:`L2InputError`.
+
+    `what` names the function and the input (``"polars_l2.report: `frame`
+    (Table)"``); the message adds the panic's first line.
+    """
+    try:
+        yield
+    except pl.exceptions.PanicException as error:
+        first = (str(error).strip().splitlines() or ["a panic"])[0]
+        msg = f"{what}: could not be read ({first})"
+        raise L2InputError(msg) from None
+
+
 def coerce(
     data: object, *, function: str, role: str = "frame", accepted: str = ACCEPTED
 ) -> Input:
@@ -117,9 +197,16 @@ def coerce(
     Raises
     ------
     L2InputError
-        If `data` is not a table (a Series, a dict, a path...), or its Arrow
-        stream does not hold one (an array's stream).
+        If `data` is not a table (a Series, a dict, a path...), its Arrow
+        stream does not hold one (an array's stream), or it holds a column
+        Polars cannot read (a ``decimal256``; a Rust panic while converting).
     """
+    with panics_refused(f"{function}: `{role}` ({type(data).__name__})"):
+        return _coerce(data, function=function, role=role, accepted=accepted)
+
+
+def _coerce(data: object, *, function: str, role: str, accepted: str) -> Input:
+    """Return :func:`coerce`'s result (its body, inside the panic guard)."""
     native = _narwhals_native()
     if native is not None:
         data = native(data)
@@ -127,8 +214,14 @@ def coerce(
         return Input(data, lazy=True)
     if isinstance(data, pl.DataFrame):
         return Input(data, lazy=False)
+    _refuse_unreadable(data, function=function, role=role)
     if _is_dataset(data):
         return Input(pl.scan_pyarrow_dataset(data), lazy=False)
+    if _is_pandas(data):
+        # NaN stays NaN: nan_policy decides, as for every other input kind;
+        # in a state, NaN is how pandas holds a missing moment.
+        nan_to_null = role == "state"
+        return Input(pl.from_pandas(data, nan_to_null=nan_to_null), lazy=False)
     if not isinstance(data, pl.Series) and hasattr(data, "__arrow_c_stream__"):
         try:
             return Input(pl.DataFrame(data), lazy=False)

@@ -42,7 +42,10 @@ Property = Literal[
     "symmetric",
 ]
 
-_ALL: frozenset[Property] = frozenset(get_args(Property))
+#: Every property, in order: what tests/test_common.py checks on every route.
+PROPERTIES: tuple[Property, ...] = get_args(Property)
+
+_ALL: frozenset[Property] = frozenset(PROPERTIES)
 
 
 @dataclass(frozen=True)
@@ -54,13 +57,15 @@ class Moments:
     None when the moments are themselves null wherever the rule would give
     null (unweighted means of the rows: no rows, no mean), so a formula needs
     no guard and keeps the plain plan ``((y - p) ** 2).mean()``.
-    `top_share` is the top-1% share, or None where it cannot be known;
+    `top_share` maps ``""``, ``"_low"`` and ``"_high"`` to the top-1% share
+    and the bounds of its histogram approximation, or is None where it
+    cannot be known;
     `sse_total` the model's SSE over the segments ``sse_share`` divides by.
     """
 
     moment: Callable[[str], pl.Expr]
     valid: pl.Expr | None
-    top_share: pl.Expr | None = None
+    top_share: dict[str, pl.Expr] | None = None
     #: The SSE of the model over all its segments (null: unknown).
     sse_total: pl.Expr | None = None
 
@@ -125,13 +130,17 @@ def _rmse(m: Moments) -> pl.Expr:
     return _mse(m).sqrt()
 
 
-def effective_n(weight_sum: pl.Expr, weight_sq_sum: pl.Expr) -> pl.Expr:
-    """Return Kish's effective sample size, W² / Σw² (the row count unweighted)."""
-    return weight_sum.pow(2) / weight_sq_sum
+def effective_n(weight_sum: pl.Expr, weight_sq_ratio: pl.Expr) -> pl.Expr:
+    """Return Kish's effective sample size, W² / Σw² (the row count unweighted).
+
+    From the state's ``weight_sq_ratio`` (Σw² / W), as W over it: neither
+    W² nor Σw² is formed, so weights of any scale give the same size.
+    """
+    return weight_sum / weight_sq_ratio
 
 
 def standard_error(
-    m2: pl.Expr, n: pl.Expr, weight_sum: pl.Expr, weight_sq_sum: pl.Expr
+    m2: pl.Expr, n: pl.Expr, weight_sum: pl.Expr, weight_sq_ratio: pl.Expr
 ) -> pl.Expr:
     r"""Return the standard error of a weighted mean from its centred moment.
 
@@ -139,13 +148,13 @@ def standard_error(
     size (unweighted, the usual :math:`s/\sqrt{n}` with ``ddof=1``). Null
     where fewer than two rows count or the effective size is at most 1.
     """
-    size = effective_n(weight_sum, weight_sq_sum)
+    size = effective_n(weight_sum, weight_sq_ratio)
     return pl.when((n >= 2) & (size > 1)).then((m2 / weight_sum / (size - 1)).sqrt())
 
 
 def _se(m: Moments, m2: str = "sq_error_m2") -> pl.Expr:
     """Return the standard error of the mean whose centred moment is `m2`."""
-    return standard_error(m[m2], m["n"], m["weight_sum"], m["weight_sq_sum"])
+    return standard_error(m[m2], m["n"], m["weight_sum"], m["weight_sq_ratio"])
 
 
 def _rmse_bound(z: float, sign: float) -> Callable[[Moments], pl.Expr]:
@@ -164,6 +173,24 @@ def _mse_bound(z: float, sign: float) -> Callable[[Moments], pl.Expr]:
     """One end of MSE's interval: the square of RMSE's, on the log scale."""
     rmse_bound = _rmse_bound(z, sign)
     return lambda m: rmse_bound(m).pow(2)
+
+
+def _log_bound(
+    mean: Callable[[Moments], pl.Expr], m2: str, z: float, sign: float
+) -> Callable[[Moments], pl.Expr]:
+    r"""One end of a non-negative mean's interval: the delta method on its log.
+
+    :math:`m \cdot \exp(\pm z\, se / m)`: never below 0, and skewed right
+    as the mean of a non-negative quantity is; [0, 0] where the mean is 0.
+    """
+
+    def bound(m: Moments) -> pl.Expr:
+        se, value = _se(m, m2), mean(m)
+        spread = (sign * z * se / value).exp()
+        bounded = pl.when(value == 0).then(0.0).otherwise(value * spread)
+        return pl.when(se.is_not_null()).then(bounded)
+
+    return bound
 
 
 def _mean_bound(
@@ -219,8 +246,15 @@ def _max_error(m: Moments) -> pl.Expr:
     return m["abs_error_max"]
 
 
-def _top_share(m: Moments) -> pl.Expr:
-    return pl.lit(None, pl.Float64) if m.top_share is None else m.guard(m.top_share)
+def _top_share(bound: str) -> Callable[[Moments], pl.Expr]:
+    """Return the formula of the top-1% share (`bound` ``""``) or of a bound."""
+
+    def share(m: Moments) -> pl.Expr:
+        if m.top_share is None:
+            return pl.lit(None, pl.Float64)
+        return m.guard(m.top_share[bound])
+
+    return share
 
 
 def _metric(
@@ -239,6 +273,7 @@ def _metric(
 def _registry(z: float) -> dict[str, Metric]:
     """Return every metric, in the report's column order; `z` sets the interval."""
     two_rows = _WEIGHTS + ", or fewer than two rows count"
+    top = _WEIGHTS + ", or the state was built without it"
     # Kish's effective size is not the row count, so an integer weight is
     # not a repeated row for the interval.
     interval = frozenset[Property]({"weight_repeats"})
@@ -260,10 +295,10 @@ def _registry(z: float) -> dict[str, Metric]:
                 "lower", _rmse_bound(z, 1.0), lacks=interval, null_rule=two_rows),
         _metric("mae", "(Weighted) mean absolute error.", "lower", _mae),
         _metric("mae_low", "Lower end of the MAE's confidence interval.", "lower",
-                _mean_bound(_mae, "abs_error_m2", z, -1.0), lacks=interval,
+                _log_bound(_mae, "abs_error_m2", z, -1.0), lacks=interval,
                 null_rule=two_rows),
         _metric("mae_high", "Upper end of the MAE's confidence interval.", "lower",
-                _mean_bound(_mae, "abs_error_m2", z, 1.0), lacks=interval,
+                _log_bound(_mae, "abs_error_m2", z, 1.0), lacks=interval,
                 null_rule=two_rows),
         _metric("bias", "(Weighted) mean of predicted minus actual.", "zero", _bias,
                 lacks=frozenset({"symmetric"})),
@@ -277,9 +312,15 @@ def _registry(z: float) -> dict[str, Metric]:
                 lacks=frozenset({"symmetric"}), null_rule=two_rows),
         _metric("max_error", "Largest absolute error of the counted rows.", "lower",
                 _max_error, null_rule="null where no row counts"),
-        _metric("top_1pct_share", "Share of SSE in the largest 1% of squared errors.",
-                "lower", _top_share,
-                null_rule=_WEIGHTS + ", or the state was built without it"),
+        _metric("top_1pct_share", "Share of SSE in the largest 1% of squared errors "
+                "(from a histogram: the midpoint of its bounds).", "lower",
+                _top_share(""), null_rule=top),
+        _metric("top_1pct_share_low", "Lower bound of the top-1% share: the exact "
+                "share is at least this.", "lower", _top_share("_low"),
+                null_rule=top),
+        _metric("top_1pct_share_high", "Upper bound of the top-1% share: the exact "
+                "share is at most this.", "lower", _top_share("_high"),
+                null_rule=top),
     ]  # fmt: skip
     return {metric.name: metric for metric in metrics}
 
@@ -301,7 +342,7 @@ def z_score(confidence: float) -> float:
 
 
 def state_moments(
-    top_share: pl.Expr | None = None, sse_total: pl.Expr | None = None
+    top_share: dict[str, pl.Expr] | None = None, sse_total: pl.Expr | None = None
 ) -> Moments:
     """Return the moments of a state (or of the report's query), by column."""
     valid = weights_valid(pl.col("weight_sum"), pl.col("negative_weight_count"))
@@ -331,12 +372,13 @@ def report_columns(
     weighted: bool,
     confidence: float,
     min_n: int,
-    top_share: pl.Expr | None,
+    top_share: dict[str, pl.Expr] | None,
     sse_total: pl.Expr | None,
 ) -> list[pl.Expr]:
     """Return the report's columns after ``overall``, from the state's moments.
 
-    `top_share` gives ``top_1pct_share`` (None: null), `sse_total` the SSE
+    `top_share` gives ``top_1pct_share`` and its bounds (None: null),
+    `sse_total` the SSE
     ``sse_share`` divides by (None: null). ``small`` is true where Kish's
     effective size is below `min_n`, and where no row counts.
     """
@@ -345,9 +387,12 @@ def report_columns(
     columns = [pl.col("n")]
     if weighted:
         columns.append(pl.col("weight_sum"))
-    size = effective_n(pl.col("weight_sum"), pl.col("weight_sq_sum"))
+    size = effective_n(pl.col("weight_sum"), pl.col("weight_sq_ratio"))
+    # An effective size that is unknown (weights summing to 0) is small.
     small = (
-        pl.when(pl.col("n") == 0).then(pl.lit(value=True)).otherwise(~(size >= min_n))
+        pl.when(pl.col("n") == 0)
+        .then(pl.lit(value=True))
+        .otherwise(~(size >= min_n).fill_null(value=False))
     )
     columns.append(small.alias("small"))
     columns += [metric.expr(moments) for metric in registry.values()]
@@ -355,5 +400,13 @@ def report_columns(
 
 
 def total_sse(group: list[str]) -> pl.Expr:
-    """Return the SSE summed over the rows of each `group` (nulls skipped)."""
-    return REGISTRY["sse"].formula(state_moments()).sum().over(group)
+    """Return the SSE summed over the rows of each `group`, or null if unknown.
+
+    A row without counted rows has no SSE and adds nothing; a row whose
+    rows count but whose SSE is null (a negative weight) leaves the total
+    unknown, so that every share of the group is null rather than shares
+    of part of the error that sum to 1.
+    """
+    sse = REGISTRY["sse"].formula(state_moments())
+    unknown = (sse.is_null() & (pl.col("n") > 0)).any()
+    return pl.when(unknown.not_()).then(sse.sum()).over(group)

@@ -34,6 +34,7 @@ where raw sums of squares grow like its square.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -42,6 +43,8 @@ from polars_l2._core.arguments import as_float64, counted, counted_rows
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from polars_l2._core.arguments import Spec
 
 #: The state's moment columns, in order, with their dtypes.
@@ -49,7 +52,7 @@ MOMENTS: dict[str, pl.DataType] = {
     "n": pl.Int64(),
     "negative_weight_count": pl.Int64(),
     "weight_sum": pl.Float64(),
-    "weight_sq_sum": pl.Float64(),
+    "weight_sq_ratio": pl.Float64(),
     "error_mean": pl.Float64(),
     "error_m2": pl.Float64(),
     "sq_error_mean": pl.Float64(),
@@ -70,7 +73,7 @@ MOMENTS: dict[str, pl.DataType] = {
     "paired_n": pl.Int64(),
     "paired_negative_weight_count": pl.Int64(),
     "paired_weight_sum": pl.Float64(),
-    "paired_weight_sq_sum": pl.Float64(),
+    "paired_weight_sq_ratio": pl.Float64(),
     "paired_sq_error_mean": pl.Float64(),
     "paired_baseline_sq_error_mean": pl.Float64(),
     "sq_error_diff_mean": pl.Float64(),
@@ -84,6 +87,8 @@ PAIRED = tuple(list(MOMENTS)[list(MOMENTS).index("baseline") :])
 #: weighted by its weight column, each second moment by Chan's formula.
 #: ``abs_error_m2``'s mean is ``abs_error_sum / weight_sum``.
 CENTRED: tuple[tuple[str, str | None, str], ...] = (
+    ("weight_sq_ratio", None, "weight_sum"),
+    ("paired_weight_sq_ratio", None, "paired_weight_sum"),
     ("error_mean", "error_m2", "weight_sum"),
     ("sq_error_mean", "sq_error_m2", "weight_sum"),
     ("actual_mean", "actual_m2", "weight_sum"),
@@ -97,12 +102,10 @@ SUMMED = (
     "n",
     "negative_weight_count",
     "weight_sum",
-    "weight_sq_sum",
     "abs_error_sum",
     "paired_n",
     "paired_negative_weight_count",
     "paired_weight_sum",
-    "paired_weight_sq_sum",
 )
 
 #: Moments that merge by their minimum, and by their maximum.
@@ -147,7 +150,7 @@ def _aggregations_of(
             "n": e.count(),
             "neg": (w < 0).sum(),
             "w_sum": w.sum(),
-            "w_sq_sum": w.pow(2).sum(),
+            **_square_sums(w, "w_sq"),
             "we_sum": (w * e).sum(),
             "cov_wee": pl.cov(w * e, e, ddof=0),
             "cov_we": pl.cov(w, e, ddof=0),
@@ -202,7 +205,7 @@ def _paired_aggregations_of(
             "pn": d.count(),
             "pneg": (wp < 0).sum(),
             "pw_sum": wp.sum(),
-            "pw_sq_sum": wp.pow(2).sum(),
+            **_square_sums(wp, "pw_sq"),
             "wpx_sum": (wp * x).sum(),
             "wpb_sum": (wp * x_base).sum(),
             "wd_sum": (wp * d).sum(),
@@ -232,7 +235,7 @@ def paired_columns(spec: Spec, prefix: str, baseline: str | None) -> list[pl.Exp
             "paired_n": col("pn"),
             "paired_negative_weight_count": pl.lit(0),
             "paired_weight_sum": nf,
-            "paired_weight_sq_sum": nf,
+            "paired_weight_sq_ratio": pl.when(col("pn") > 0).then(1.0),
             "paired_sq_error_mean": col("px_mean"),
             "paired_baseline_sq_error_mean": col("pb_mean"),
             "sq_error_diff_mean": col("d_mean"),
@@ -247,7 +250,7 @@ def paired_columns(spec: Spec, prefix: str, baseline: str | None) -> list[pl.Exp
             "paired_n": col("pn"),
             "paired_negative_weight_count": col("pneg"),
             "paired_weight_sum": total,
-            "paired_weight_sq_sum": col("pw_sq_sum"),
+            "paired_weight_sq_ratio": _square_ratio(total, col, "pw_sq"),
             "paired_sq_error_mean": pl.when(some).then(col("wpx_sum") / total),
             "paired_baseline_sq_error_mean": pl.when(some).then(col("wpb_sum") / total),
             "sq_error_diff_mean": d_mean,
@@ -256,6 +259,49 @@ def paired_columns(spec: Spec, prefix: str, baseline: str | None) -> list[pl.Exp
             ),
         }
     return [expr.cast(MOMENTS[name]).alias(name) for name, expr in columns.items()]
+
+
+#: The powers of two the weights are scaled by before squaring
+#: (:func:`_square_sums`): squares of weights from about 1e-300 to 1e300
+#: stay within Float64 at one of them.
+_SQUARE_SCALES = {"_lo": 2.0**-512, "": 1.0, "_hi": 2.0**512}
+
+
+def _square_sums(w: pl.Expr, name: str) -> dict[str, pl.Expr]:
+    """Return the sums of squared weights scaled by each of :data:`_SQUARE_SCALES`.
+
+    A weight's square overflows beyond about 1e154 and underflows below
+    about 1e-154; scaled by an exact power of two first, one of the three
+    sums is representable for weights from about 1e-300 to 1e300 (with room
+    for 2**60 rows), and :func:`_square_ratio` takes that one. Three plain
+    sums, not a division by the group's largest weight: that would nest an
+    aggregation, which the streaming engine runs an order of magnitude
+    slower.
+    """
+    return {name + suffix: (w * c).pow(2).sum() for suffix, c in _SQUARE_SCALES.items()}
+
+
+def _square_ratio(total: pl.Expr, col: Callable[[str], pl.Expr], name: str) -> pl.Expr:
+    r"""Return :math:`\sum w^2 / W` from :func:`_square_sums`' columns `name`*.
+
+    The ratio is the weights' own (weighted) mean, of the weights' scale, so
+    it merges as a mean and never overflows where the squares would; Kish's
+    effective size is :math:`W` over it. Null where the weights sum to 0.
+    """
+    mid = col(name)
+    lo, hi = col(name + "_lo"), col(name + "_hi")
+    c_lo, c_hi = _SQUARE_SCALES["_lo"], _SQUARE_SCALES["_hi"]
+    # Each step stays in range: lo / W is about c² times a weight.
+    ratio = (
+        pl.when(mid.is_nan())
+        .then(mid)
+        .when(mid > 2.0**1000)
+        .then(lo / total / c_lo / c_lo)
+        .when(mid.abs() < 2.0**-900)
+        .then(hi / total / c_hi / c_hi)
+        .otherwise(mid / total)
+    )
+    return pl.when(total != 0).then(ratio)
 
 
 def _m2(n: pl.Expr, cov_w_vv: pl.Expr, mean: pl.Expr, cov_w_v: pl.Expr) -> pl.Expr:
@@ -282,7 +328,7 @@ def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
             "n": n,
             "negative_weight_count": pl.lit(0, pl.Int64),
             "weight_sum": nf,
-            "weight_sq_sum": nf,
+            "weight_sq_ratio": pl.when(n > 0).then(1.0),
             "error_mean": _negated(col("e_mean")),
             "error_m2": (col("e_var") * nf).fill_null(0.0),
             "sq_error_mean": col("x_mean"),
@@ -305,7 +351,7 @@ def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
             "n": n,
             "negative_weight_count": col("neg").cast(pl.Int64),
             "weight_sum": total,
-            "weight_sq_sum": col("w_sq_sum"),
+            "weight_sq_ratio": _square_ratio(total, col, "w_sq"),
             "error_mean": _negated(e_mean),
             "error_m2": _m2(nf, col("cov_wee"), e_mean, col("cov_we")),
             "sq_error_mean": x_mean,
@@ -369,7 +415,10 @@ def _merged_mean(mean: pl.Expr, total: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """Return the merged mean of parts, and their spread about it."""
     has = mean.is_not_null() & (total != 0)
     weight = pl.when(has).then(total)
-    raw = (weight * mean).sum() / weight.sum()
+    # Relative weights: a weight sum times a mean of the weights' own scale
+    # (weight_sq_ratio) would overflow from weights of about 1e154 on.
+    relative = weight / weight.abs().max()
+    raw = (relative * mean).sum() / relative.sum()
     lowest, highest = mean.min(), mean.max()
     # A weighted mean lies between the parts' means; holding it there
     # (and exactly on them when they agree) keeps a constant column's
@@ -468,6 +517,29 @@ def long_moments(
 
 
 _MOMENTS = "_l2_moments"
+
+
+def no_rows(
+    frame: pl.DataFrame | pl.LazyFrame,
+    spec: Spec,
+    kept: tuple[str, ...] = (),
+    *,
+    baseline: int | None = None,
+    baseline_name: str | None = None,
+) -> pl.LazyFrame:
+    """Return each model's moments of no rows: what a segment without data holds.
+
+    :func:`long_moments` of none of `frame`'s rows, grouped by the `kept`
+    keys only (no row at all where there are kept keys: a group-by of no
+    rows has no groups, as the report without other keys has none), with
+    the paired moments against `baseline` as :func:`long_moments` gives
+    them. Reads no data.
+    """
+    keys = set(spec.by) - set(kept)
+    alone = dataclasses.replace(spec, by=tuple(k for k in spec.by if k not in keys))
+    return long_moments(
+        frame.lazy().head(0), alone, baseline=baseline, baseline_name=baseline_name
+    )
 
 
 def _wide_first(

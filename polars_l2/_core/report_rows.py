@@ -25,18 +25,40 @@ KNOWN = "_l2_histogram_known"
 _TOP = "_l2_top"
 
 
-def merged_segments(rows: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+def merged_segments(
+    rows: pl.LazyFrame,
+    keys: list[str],
+    *,
+    kept: tuple[str, ...] = (),
+    empty: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
     """Return one row per model, :data:`ORDER`, merging the moments of its rows.
 
-    The keys are null, in their dtypes; ``model`` and :data:`KNOWN` (when
-    present) are carried along.
+    The keys are null, in their dtypes, except the `kept` ones (the output
+    number of vector columns: each output has its overall row, as each has
+    its rows without keys). ``model`` and :data:`KNOWN` (when present) are
+    carried along. `empty` holds each model's moments of no rows (``ORDER``,
+    ``model`` and the moments, the kept keys included): merged in, they
+    change nothing, and give a model without rows its overall row, as the
+    report without keys gives it.
     """
     schema = rows.collect_schema()
     carried = [pl.col("model").first()]
     if KNOWN in schema:
         carried.append(pl.col(KNOWN).all())
-    merged = rows.group_by(ORDER).agg(*carried, *moments.merge_aggregations())
-    return merged.with_columns(pl.lit(None, schema[key]).alias(key) for key in keys)
+    if empty is not None:
+        have = empty.collect_schema().names()
+        fill = [pl.lit(None, schema[key]).alias(key) for key in keys if key not in have]
+        if KNOWN in schema:
+            fill.append(pl.lit(value=True).alias(KNOWN))
+        rows = pl.concat(
+            [rows, empty.with_columns(fill).select(schema.names())],
+            how="vertical_relaxed",
+        )
+    merged = rows.group_by(ORDER, *kept).agg(*carried, *moments.merge_aggregations())
+    return merged.with_columns(
+        pl.lit(None, schema[key]).alias(key) for key in keys if key not in kept
+    )
 
 
 def build(
@@ -48,6 +70,8 @@ def build(
     confidence: float,
     min_n: int,
     overall: bool,
+    kept: tuple[str, ...] = (),
+    empty: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Return the report's rows: each model's segments, then its overall row.
 
@@ -66,6 +90,11 @@ def build(
         effective size below which a row is ``small``.
     overall
         Whether to add each model's overall row (with keys only).
+    kept, empty
+        The keys an overall row keeps (the output number of vector columns:
+        one overall row per output), and each model's moments of no rows,
+        so that a model without rows has its overall row
+        (:func:`merged_segments`).
 
     Returns
     -------
@@ -81,12 +110,15 @@ def build(
         segments = segments.join(
             shares, on=group, how="left", nulls_equal=True, coalesce=True
         )
-    if keys and overall:
-        pooled_rows = merged_segments(rows, keys)
+    pooled_by = [ORDER, *kept]
+    if len(keys) > len(kept) and overall:
+        pooled_rows = merged_segments(rows, keys, kept=kept, empty=empty)
         if histograms is not None:
-            pooled = top_share.merge(histograms, [ORDER])
-            shares = top_share.walk(pooled, [ORDER], weighted=weighted, name=_TOP)
-            pooled_rows = pooled_rows.join(shares, on=ORDER, how="left", coalesce=True)
+            pooled = top_share.merge(histograms, pooled_by)
+            shares = top_share.walk(pooled, pooled_by, weighted=weighted, name=_TOP)
+            pooled_rows = pooled_rows.join(
+                shares, on=pooled_by, how="left", nulls_equal=True, coalesce=True
+            )
         columns = segments.collect_schema().names()
         both = pl.concat(
             [
@@ -98,18 +130,18 @@ def build(
             how="vertical_relaxed",
         )
     else:
-        both = segments.with_columns(pl.lit(not keys).alias("overall"))
+        both = segments.with_columns(pl.lit(len(keys) == len(kept)).alias("overall"))
     both = both.sort([ORDER, "overall", *keys], nulls_last=True, maintain_order=True)
     share = None
     if histograms is not None:
-        share = pl.col(_TOP)
+        share = {bound: pl.col(_TOP + bound) for bound in top_share.BOUNDS}
         if KNOWN in rows.collect_schema():
-            share = pl.when(pl.col(KNOWN)).then(share)
+            share = {k: pl.when(pl.col(KNOWN)).then(v) for k, v in share.items()}
     metric_columns = metrics.report_columns(
         weighted=weighted,
         confidence=confidence,
         min_n=min_n,
         top_share=share,
-        sse_total=metrics.total_sse([ORDER, "overall"]),
+        sse_total=metrics.total_sse([*pooled_by, "overall"]),
     )
     return both.select("model", *keys, "overall", *metric_columns)

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 #: `top_share` measures.
 TOP_FRACTION = 0.01
 
+#: The suffixes of the columns :func:`walk` gives: the share (the midpoint
+#: of its bounds), its lower and its upper bound.
+BOUNDS = ("", "_low", "_high")
+
 #: Bits of a Float64 below the bin index: 52 keeps the sign and exponent,
 #: so each bin of the squared errors spans one power of two.
 _BIN_SHIFT = 52
@@ -176,12 +180,15 @@ def walk(
 ) -> pl.LazyFrame:
     """Per `group`, the share of SSE in the largest 1% of squared errors.
 
-    The largest 1% is counted by weight, the boundary row fractionally: the
-    squared errors that make up the top :data:`TOP_FRACTION` of the rows (of
-    the weight) once sorted. The bins are walked from the top. Bins wholly
-    inside the top 1% count exactly; the one bin that straddles the boundary
-    contributes the midpoint of the range its weight, sum, minimum and
-    maximum allow. That range is zero, and the share exact, when the bin's
+    Returns the share in column `name`, and the bounds the histogram allows
+    in `name` + ``"_low"`` and ``"_high"`` (:data:`BOUNDS`): the exact
+    share lies between them. The largest 1% is counted by weight, the
+    boundary row fractionally: the squared errors that make up the top
+    :data:`TOP_FRACTION` of the rows (of the weight) once sorted. The bins
+    are walked from the top. Bins wholly inside the top 1% count exactly;
+    the one bin that straddles the boundary counts, in the bounds, the ends
+    of the range its weight, sum, minimum and maximum allow, and in the
+    share their midpoint. That range is zero, and the share exact, when the bin's
     values are equal or, unweighted, when the boundary falls inside its
     largest row, as it does for every segment of at most 100 rows.
     """
@@ -192,6 +199,12 @@ def walk(
         return expr.over(group) if group else expr
 
     m, s, lo, hi = pl.col(_MASS), pl.col(_SUM), pl.col(_LO), pl.col(_HI)
+    if weighted:
+        # Masses as fractions of the group's weight, sums per unit of it:
+        # scale-free, and no product of a weight with a weighted sum
+        # (rem * s) overflows or underflows, whatever the weights' scale.
+        whole = per_group(m.sum())
+        m, s = m / whole, s / whole
     above = per_group(m.cum_sum()) - m
     target = TOP_FRACTION * per_group(m.sum())
     rem = (target - above).clip(0.0, m)
@@ -207,24 +220,29 @@ def walk(
     else:
         lower = pl.max_horizontal(rem * lo, s - rest * hi, rem * s / m)
     upper = pl.min_horizontal(rem * hi, s - rest * lo)
-    part = (
-        pl.when(rem >= m)
-        .then(s)
-        .when(rem <= 0)
-        .then(0.0)
-        .otherwise((lower + upper) / 2)
-    )
+
+    def part(within: pl.Expr) -> pl.Expr:
+        return pl.when(rem >= m).then(s).when(rem <= 0).then(0.0).otherwise(within)
+
+    parts = {"": part((lower + upper) / 2), "_low": part(lower), "_high": part(upper)}
     walked = ordered.with_columns(
-        part.alias("_l2_part"), per_group(s.sum()).alias("_l2_total")
+        *(value.alias(f"_l2_part{bound}") for bound, value in parts.items()),
+        per_group(s.sum()).alias("_l2_total"),
     )
-    summary = [pl.col("_l2_part").sum().alias("_l2_top"), pl.col("_l2_total").first()]
+    summary = [
+        *(pl.col(f"_l2_part{bound}").sum() for bound in BOUNDS),
+        pl.col("_l2_total").first(),
+    ]
     shares = walked.group_by(group).agg(summary) if group else walked.select(summary)
     total = pl.col("_l2_total")
     # Equal errors are the case of no concentration; all-zero errors too.
-    share = (
-        pl.when(total == 0)
-        .then(TOP_FRACTION)
-        .otherwise(pl.col("_l2_top") / total)
-        .alias(name)
+    return shares.select(
+        *group,
+        *(
+            pl.when(total == 0)
+            .then(TOP_FRACTION)
+            .otherwise(pl.col(f"_l2_part{bound}") / total)
+            .alias(name + bound)
+            for bound in BOUNDS
+        ),
     )
-    return shares.select(*group, share)

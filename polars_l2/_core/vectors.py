@@ -105,7 +105,7 @@ class _Pair:
             ]
         assert self.width is not None  # aggregates require a known width
         d = self.difference()
-        errors = [d.arr.get(j) for j in range(self.width)]
+        errors = [element(d, j) for j in range(self.width)]
         if nan_policy == "omit":
             errors = [e.fill_nan(None) for e in errors]
         return errors
@@ -442,6 +442,15 @@ def _width_check(
     return message.cast(pl.UInt8, strict=True)
 
 
+def element(vector: pl.Expr, j: int) -> pl.Expr:
+    """Return element `j` of an Array, null where the whole Array is null.
+
+    Polars 2.0.0's ``arr.get`` reads a null Array's hidden values (the
+    buffer under the null) instead of giving null: the null is applied here.
+    """
+    return pl.when(vector.is_not_null()).then(vector.arr.get(j))
+
+
 def _difference(
     a: pl.Expr, a_inner: pl.DataType, p: pl.Expr, p_inner: pl.DataType, k: int | None
 ) -> pl.Expr:
@@ -458,7 +467,7 @@ def _difference(
     assert k is not None  # refused at plan time by _check_exact_without_width
     return pl.concat_arr(
         [
-            dtypes.exact_difference(a.arr.get(j), a_inner, p.arr.get(j), p_inner)
+            dtypes.exact_difference(element(a, j), a_inner, element(p, j), p_inner)
             for j in range(k)
         ]
     )

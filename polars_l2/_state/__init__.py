@@ -26,7 +26,9 @@ column                    Arrow type  meaning (over the counted rows)
                                       weight not zero)
 ``negative_weight_count`` int64       counted rows with a negative weight
 ``weight_sum``            double      :math:`W = \sum w` (``n`` unweighted)
-``weight_sq_sum``         double      :math:`\sum w^2` (``n`` unweighted)
+``weight_sq_ratio``       double      :math:`\sum w^2 / W`, the weights' own weighted
+                                      mean (1 unweighted; null where :math:`W` is 0):
+                                      Kish's effective size is :math:`W` over it
 ``error_mean``            double      weighted mean of :math:`e = \hat y - y` (the bias)
 ``error_m2``              double      :math:`\sum w (e - \bar e)^2`
 ``sq_error_mean``         double      weighted mean of :math:`e^2` (the MSE)
@@ -43,7 +45,7 @@ column                    Arrow type  meaning (over the counted rows)
                                       baseline's predictions and weight present
                                       (null without a baseline and on its rows)
 ``paired_*``              ...         count of negative weights, :math:`W`,
-                                      :math:`\sum w^2`, both models' MSE over
+                                      :math:`\sum w^2 / W`, both models' MSE over
                                       the paired rows
 ``sq_error_diff_mean``    double      weighted mean of :math:`d = e^2 - e_b^2`
 ``sq_error_diff_m2``      double      :math:`\sum w (d - \bar d)^2`

@@ -173,10 +173,11 @@ def state_query(
     line).
     """
     resolved = arguments.resolve(frame, spec, function=function, allow_vectors=True)
-    if murphy is not None and resolved.vector:
+    vector = resolved.vector
+    if murphy is not None and vector:
         msg = f"{function}: murphy= takes scalar targets, not vectors"
         raise L2InputError(msg)
-    if resolved.vector:
+    if vector:
         # One row per output, with the output number as the last key, exactly
         # as in the report.
         resolved = per_output.rows_per_output(resolved, function=function)
@@ -216,6 +217,7 @@ def state_query(
         pl.lit(spec.weight, pl.String).alias("weight"),
         pl.lit(internal.weighted).alias("weighted"),
         pl.lit(spec.nan_policy, pl.String).alias("nan_policy"),
+        pl.lit(vector).alias("per_output"),
         *moments.MOMENTS,
         histogram.alias(top_share_.HISTOGRAM),
         *murphy_columns,

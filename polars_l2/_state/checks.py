@@ -211,6 +211,7 @@ def _value_rules() -> list[tuple[str, str, pl.Expr]]:
     rules = [
         ("model", "is null", col("model").is_null()),
         ("weighted", "is null", col("weighted").is_null()),
+        ("per_output", "is null", col("per_output").is_null()),
         ("n", "is null", n.is_null()),
         ("n", "is negative", n < 0),
         ("negative_weight_count", "is null", negatives.is_null()),
@@ -225,12 +226,16 @@ def _value_rules() -> list[tuple[str, str, pl.Expr]]:
         ("weight_sum", "differs from n, unweighted", unweighted & (total != n)),
         ("weight_sum", "is not 0 where n is 0", (n == 0) & (total != 0)),
         ("weight_sum", unknown, none_negative & (total < 0)),
-        ("weight_sq_sum", "is null", col("weight_sq_sum").is_null()),
-        ("weight_sq_sum", "is negative", col("weight_sq_sum") < 0),
         (
-            "weight_sq_sum",
-            "differs from n, unweighted",
-            unweighted & (col("weight_sq_sum") != n),
+            "weight_sq_ratio",
+            "is null where weight_sum is not 0",
+            col("weight_sq_ratio").is_null() & (total != 0),
+        ),
+        ("weight_sq_ratio", unknown, none_negative & (col("weight_sq_ratio") < 0)),
+        (
+            "weight_sq_ratio",
+            "differs from 1, unweighted",
+            unweighted & (n > 0) & (col("weight_sq_ratio") != 1),
         ),
         ("abs_error_max", "is negative", col("abs_error_max") < 0),
         ("abs_error_sum", unknown, none_negative & (col("abs_error_sum") < 0)),
@@ -274,12 +279,21 @@ def _paired_rules() -> list[tuple[str, str, pl.Expr]]:
             "is not 0, unweighted",
             unweighted & (negatives != 0),
         ),
-        ("paired_weight_sq_sum", "is negative", col("paired_weight_sq_sum") < 0),
+        (
+            "paired_weight_sq_ratio",
+            unknown,
+            none_negative & (col("paired_weight_sq_ratio") < 0),
+        ),
+        (
+            "paired_weight_sq_ratio",
+            "differs from 1, unweighted",
+            unweighted & (paired > 0) & (col("paired_weight_sq_ratio") != 1),
+        ),
         ("sq_error_diff_m2", unknown, none_negative & (col("sq_error_diff_m2") < 0)),
     ]
     rules += [
         (name, "differs from paired_n, unweighted", unweighted & (col(name) != paired))
-        for name in ("paired_weight_sum", "paired_weight_sq_sum")
+        for name in ("paired_weight_sum",)
     ]
     rules += [
         (name, unknown, none_negative & (col(name) < 0))

@@ -120,6 +120,11 @@ def finalize(
     if weighted is None:
         weighted = bool(found)
     rows, bins, inner = _internal_rows(frame.lazy(), keys)
+    # A state of vector columns numbers the outputs in its last key: each
+    # output keeps its own overall row, as in the report.
+    per_output = keys and bool(
+        frame.lazy().select(pl.col("per_output").any()).collect().item()
+    )
     result = report_rows.build(
         rows,
         bins,
@@ -128,6 +133,7 @@ def finalize(
         confidence=confidence,
         min_n=min_n,
         overall=overall,
+        kept=tuple(inner[-1:]) if per_output else (),
     )
     return data.result(result.rename(dict(zip(inner, keys, strict=True))))
 

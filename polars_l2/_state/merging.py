@@ -34,6 +34,8 @@ class Measured:
     weight: str | None
     weighted: bool | None
     nan_policy: str | None
+    #: Whether the last key numbers the outputs of vector columns.
+    per_output: bool | None = None
 
     def differences(self, other: Measured, *, models: bool = True) -> list[str]:
         """Describe each way `other` measured something else (empty if none).
@@ -60,6 +62,12 @@ class Measured:
                 if self.weighted != other.weighted
                 else f"weight columns {self.weight!r} and {other.weight!r}"
             )
+        if (
+            self.per_output is not None
+            and other.per_output is not None
+            and self.per_output != other.per_output
+        ):
+            found.append("vector (per output) and scalar columns")
         if sorted(self.keys) != sorted(other.keys):
             found.append(f"by columns {list(self.keys)} and {list(other.keys)}")
         if (
@@ -83,6 +91,11 @@ def _single(frame: pl.DataFrame, name: str) -> str | None:
     return None if values.is_empty() else str(values[0])
 
 
+def _flag(frame: pl.DataFrame, name: str) -> bool | None:
+    values = frame.get_column(name).drop_nulls().unique().to_list()
+    return bool(values[0]) if len(values) == 1 else None
+
+
 def measured(frame: pl.DataFrame) -> Measured:
     """Return what a checked state (see :func:`load`) says it measured."""
     kinds = frame.get_column("weighted").drop_nulls().unique().to_list()
@@ -93,6 +106,7 @@ def measured(frame: pl.DataFrame) -> Measured:
         weight=_single(frame, "weight"),
         weighted=bool(kinds[0]) if len(kinds) == 1 else None,
         nan_policy=_single(frame, "nan_policy"),
+        per_output=_flag(frame, "per_output"),
     )
 
 
@@ -105,6 +119,7 @@ def _combine(a: Measured, b: Measured) -> Measured:
         weight=a.weight or b.weight,
         weighted=a.weighted if a.weighted is not None else b.weighted,
         nan_policy=a.nan_policy or b.nan_policy,
+        per_output=a.per_output if a.per_output is not None else b.per_output,
     )
 
 
@@ -181,6 +196,7 @@ def merge(
         .agg(
             pl.col(order).min(),
             pl.col("weighted").first(),
+            pl.col("per_output").first(),
             *moments.merge_aggregations(),
             # A part without its histogram leaves the merged one unknown.
             pl.col(histogram).is_not_null().all().alias(histogram),

@@ -20,8 +20,11 @@ if TYPE_CHECKING:
 #: this version, and refuse others, naming what differs. Version 3 recorded
 #: what was measured (``actual``, ``weight``, ``nan_policy``); version 4
 #: added ``abs_error_m2``, the paired moments and the histogram; version 5
-#: the Murphy diagram's columns (``murphy_*``). An older reader would take
-#: the new columns for keys, so it must refuse them.
+#: ``per_output`` (whether the last key numbers the outputs of vector
+#: columns), ``weight_sq_ratio`` (:math:`\sum w^2 / W`) with its paired
+#: twin, in place of the sums of squared weights, which overflow, and the
+#: Murphy diagram's columns (``murphy_*``). An older reader would take the
+#: new columns for keys, so it must refuse them.
 STATE_VERSION: Final = 5
 
 LEADING = ("state_version", "actual", "model")
@@ -29,6 +32,7 @@ TRAILING = (
     "weight",
     "weighted",
     "nan_policy",
+    "per_output",
     *moments.MOMENTS,
     top_share_.HISTOGRAM,
     *_murphy.COLUMNS,
@@ -59,6 +63,7 @@ def fixed_schema(keys: Mapping[str, pl.DataType]) -> pl.Schema:
     fields["weight"] = pl.String()
     fields["weighted"] = pl.Boolean()
     fields["nan_policy"] = pl.String()
+    fields["per_output"] = pl.Boolean()
     fields.update(moments.MOMENTS)
     fields[top_share_.HISTOGRAM] = top_share_.HISTOGRAM_DTYPE
     fields.update(_murphy.COLUMNS)

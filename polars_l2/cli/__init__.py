@@ -170,16 +170,20 @@ inputs:
   open file (names are literal: d[1].csv is that file); an object is
   downloaded once. A FIFO or /proc file is copied to a temporary file, at
   most $POLARS_L2_MAX_STREAM_BYTES bytes (16 GiB); one without an extension
-  (<(command)) is refused, as are devices and a Delta Lake table.
+  (<(command)) is refused, as are devices.
+  A Delta Lake table's directory (it holds _delta_log) is read whole by
+  polars.scan_delta, an Iceberg table's (metadata/*.metadata.json) by
+  polars.scan_iceberg of its newest metadata: deleted rows are not read. A
+  path inside a table (a partition directory, a data file, a glob) is
+  refused in one line: its files include rows the table has deleted.
 
 one file or several:
   One data file (and no --state) is evaluated in one query: every column is
   exactly polars_l2.report's. Several files, or --state, are reduced one file
   at a time to mergeable states, merged as they come, in memory that grows
   with the number of segments, not rows or files: every column is the same
-  up to rounding,
-  except top_1pct_share, which is then null (it needs the largest 1% of all
-  the squared errors at once, which no state keeps).
+  up to rounding, top_1pct_share included (each state keeps its histogram of
+  squared errors, and histograms add up).
   A file with no data rows is skipped; it is an error if nothing is left.
   Identical content given twice is one source: the second is skipped with a
   note, on every route. A parquet file whose row groups claim more than 4 Mi

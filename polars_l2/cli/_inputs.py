@@ -18,9 +18,18 @@ other schemes of :data:`REMOTE`).
 - A directory (or an object-storage prefix) stands for every supported file
   below it, at any depth, in sorted order; files and directories whose names
   start with ``.`` or ``_`` (hidden files, Spark's ``_SUCCESS``, temporary
-  files) are skipped there, as are files with other extensions. A directory
-  holding a ``_delta_log`` (a Delta Lake table) is refused: its parquet files
-  include versions the table has removed.
+  files) are skipped there, as are files with other extensions.
+- **Tables.** A directory holding a ``_delta_log`` (a Delta Lake table) is
+  read whole, as one input, by ``pl.scan_delta`` (its current version:
+  deleted and removed rows are not read); a directory holding
+  ``metadata/*.metadata.json`` (an Iceberg table) by ``pl.scan_iceberg`` of
+  its newest metadata file (the one ``metadata/version-hint.text`` names,
+  else the highest version number). A table below a directory given is read
+  so too. A path inside a table (a partition directory, a data file, a glob
+  that matches inside one) is refused in one line: its files include rows
+  the table has deleted or replaced, so they are never read one by one.
+  Reading a Delta table needs the ``deltalake`` package, an Iceberg table
+  ``pyiceberg``.
 - A file named explicitly, or matched by a glob, must have a supported
   extension.
 - **Hive partitions.** A directory named ``key=value`` below the argument's
@@ -61,6 +70,7 @@ import io
 import os
 import re
 import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeAlias
@@ -68,6 +78,7 @@ from urllib.parse import unquote
 
 import polars as pl
 
+from polars_l2._core.dtypes import unreadable_column
 from polars_l2.cli._errors import CliError, about, extension_words
 
 if TYPE_CHECKING:
@@ -105,6 +116,104 @@ def _scan_ndjson(target: str) -> pl.LazyFrame:
     # scan_ndjson has no glob=False: the target, an open file's descriptor
     # path, holds no pattern characters.
     return pl.scan_ndjson(target, infer_schema_length=INFER_SCHEMA_LENGTH)
+
+
+def _scan_delta(root: str) -> pl.LazyFrame:
+    return pl.scan_delta(root)
+
+
+def _scan_iceberg(root: str) -> pl.LazyFrame:
+    return pl.scan_iceberg(iceberg_metadata(root))
+
+
+#: Table format -> (the package that reads it, scanner of the table's root).
+TABLES: dict[str, tuple[str, Callable[[str], pl.LazyFrame]]] = {
+    "delta": ("deltalake", _scan_delta),
+    "iceberg": ("pyiceberg", _scan_iceberg),
+}
+
+_TABLE_WORDS = {"delta": "a Delta Lake table", "iceberg": "an Iceberg table"}
+
+
+def _table_errors() -> tuple[type[Exception], ...]:
+    """Return the errors the table libraries raise about a table (if imported)."""
+    errors: list[type[Exception]] = []
+    delta = sys.modules.get("deltalake.exceptions")
+    if delta is not None:
+        errors.append(delta.DeltaError)
+    iceberg = sys.modules.get("pyiceberg.exceptions")
+    if iceberg is not None:
+        errors.append(iceberg.ValidationError)
+    return tuple(errors)
+
+
+def iceberg_metadata(root: str) -> str:
+    """Return the newest metadata file of the Iceberg table at `root`.
+
+    The one ``metadata/version-hint.text`` names (a Hadoop table), else the
+    ``*.metadata.json`` of the highest version number (the number before
+    the first ``-``, or after a leading ``v``).
+    """
+    directory = Path(root, "metadata")
+    hint = directory / "version-hint.text"
+    if hint.is_file():
+        hinted = directory / f"v{hint.read_text().strip()}.metadata.json"
+        if hinted.is_file():
+            return str(hinted)
+    files = sorted(directory.glob("*.metadata.json"), key=_metadata_version)
+    if not files:
+        msg = f"{root}: an Iceberg table without a metadata file"
+        raise CliError(msg)
+    return str(files[-1])
+
+
+def version_file(root: str, kind: str) -> Path:
+    """Return the file that names the table's current version (its identity).
+
+    For a Delta table its newest commit (``_delta_log/<version>.json``), for
+    an Iceberg table its newest metadata file (:func:`iceberg_metadata`): a
+    new version of the table is a new file, so the same table read again is
+    the same source, and a changed table a new one.
+    """
+    if kind == "iceberg":
+        return Path(iceberg_metadata(root))
+    commits = [p for p in Path(root, "_delta_log").glob("*.json") if p.stem.isdigit()]
+    if not commits:
+        msg = f"{root}: cannot read a Delta Lake table (no commit in _delta_log)"
+        raise CliError(msg)
+    return max(commits, key=lambda p: int(p.stem))
+
+
+def _metadata_version(path: Path) -> tuple[int, str]:
+    head = path.name.split("-", 1)[0].split(".", 1)[0].removeprefix("v")
+    return (int(head) if head.isdigit() else -1, path.name)
+
+
+def table_kind(directory: Path) -> str | None:
+    """Return ``"delta"`` or ``"iceberg"`` if `directory` is such a table's root."""
+    if (directory / "_delta_log").is_dir():
+        return "delta"
+    metadata = directory / "metadata"
+    if metadata.is_dir() and any(metadata.glob("*.metadata.json")):
+        return "iceberg"
+    return None
+
+
+def _enclosing_table(path: Path) -> tuple[str, Path] | None:
+    """Return the table that `path` lies strictly inside, and its root, or None."""
+    for parent in path.absolute().parents:
+        kind = table_kind(parent)
+        if kind is not None:
+            return kind, parent
+    return None
+
+
+def _inside_table(argument: str, kind: str, root: object) -> CliError:
+    return CliError(
+        f"{argument}: inside {_TABLE_WORDS[kind]} ({root}), whose files include "
+        "rows the table has deleted or replaced, so they are not read one by "
+        f"one: give the table's directory, {root}, to read its current version"
+    )
 
 
 #: File extension -> (format name, scanner).
@@ -172,6 +281,11 @@ class Source:
     )
 
     @property
+    def table(self) -> bool:
+        """Whether this is a table (Delta, Iceberg), read by its own scanner."""
+        return self.format in TABLES
+
+    @property
     def name(self) -> str:
         """The path as the user wrote it, for messages."""
         return str(self.path)
@@ -181,17 +295,49 @@ class Source:
         """Whether the file is in object storage."""
         return is_remote(self.path)
 
+    def _scanned(self, target: str) -> pl.LazyFrame:
+        """Return the scan of the file or table, as its format reads it."""
+        if not self.table:
+            return FORMATS[_suffix(self.path)][1](target)
+        package, scanner = TABLES[self.format]
+        try:
+            frame = scanner(str(self.path))
+            # The table's log is read here: a damaged table fails now.
+            frame.collect_schema()
+        except ModuleNotFoundError as error:
+            msg = (
+                f"{self.name}: reading {_TABLE_WORDS[self.format]} needs the "
+                f"{package} package (pip install {package})"
+            )
+            raise CliError(msg) from error
+        except _table_errors() as error:
+            # The table library's own word on a damaged or missing table.
+            line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            msg = f"{self.name}: cannot read {_TABLE_WORDS[self.format]} ({line})"
+            raise CliError(msg) from error
+        return frame
+
     def scan(self, target: str) -> pl.LazyFrame:
         """Return a lazy scan of `target`, the open file of this source.
 
         `target` names the file opened once (``/proc/self/fd/N``), read
-        literally, whatever its name holds. The Hive partitions are added
-        as columns after the file's own.
+        literally, whatever its name holds; a table (Delta, Iceberg) is
+        scanned from its directory by its own scanner (`target` is the file
+        that names its current version, opened for its identity). The Hive
+        partitions are added as columns after the file's own.
         """
-        frame = FORMATS[_suffix(self.path)][1](target)
+        frame = self._scanned(target)
+        try:
+            schema = frame.collect_schema()
+        except pl.exceptions.NoDataError:
+            return frame  # an empty file: is_empty says so
+        # Checked before any row is read: Polars panics reading such a column.
+        unreadable = unreadable_column(schema)
+        if unreadable is not None:
+            raise CliError(f"{self.name}: {unreadable}")
         if not self.partitions:
             return frame
-        names = frame.collect_schema().names()
+        names = schema.names()
         for partition in self.partitions:
             if partition.name in names:
                 msg = (
@@ -224,9 +370,14 @@ class _Found:
 
     location: Location
     pairs: tuple[tuple[str, str | None], ...] = ()
+    #: The table format of a table's root (:data:`TABLES`), or None.
+    table: str | None = None
 
 
-def _check_supported(location: Location) -> None:
+def _check_supported(found: _Found) -> None:
+    if found.table is not None:
+        return
+    location = found.location
     suffix = _suffix(location)
     if not suffix and not is_remote(location) and _is_stream(Path(location)):
         msg = (
@@ -288,7 +439,11 @@ def _raise(error: OSError) -> None:
     raise _unreadable(error)
 
 
-def _walk(directory: Path) -> Iterator[Path]:
+def _walk(directory: Path) -> Iterator[tuple[Path, str | None]]:
+    """Yield the supported files below `directory`, and the tables' roots.
+
+    A table's root comes with its format, and is not descended into.
+    """
     seen: set[tuple[int, int]] = set()
     for root, dirs, files in os.walk(directory, followlinks=True, onerror=_raise):
         here = os.stat(root)
@@ -297,21 +452,16 @@ def _walk(directory: Path) -> Iterator[Path]:
             dirs[:] = []
             continue
         seen.add((here.st_dev, here.st_ino))
-        if "_delta_log" in dirs:
-            raise _delta_table(root)
+        kind = table_kind(Path(root))
+        if kind is not None:
+            dirs[:] = []
+            yield Path(root), kind
+            continue
         # Sorting in place fixes the order os.walk descends in.
         dirs[:] = sorted(d for d in dirs if not _is_skipped(d))
         for name in sorted(files):
             if not _is_skipped(name) and _suffix(Path(name)) in FORMATS:
-                yield Path(root, name)
-
-
-def _delta_table(root: str) -> CliError:
-    return CliError(
-        f"{root}: a Delta Lake table (it holds _delta_log); its parquet files "
-        "include versions the table has removed, so they are not read one by "
-        "one: read the table with polars.scan_delta and polars_l2.report"
-    )
+                yield Path(root, name), None
 
 
 def _glob_root(argument: str) -> str:
@@ -340,10 +490,18 @@ def _symlink_problem(argument: str) -> str | None:
     return None
 
 
+def _local_found(path: Path, root: str, kind: str | None) -> _Found:
+    """Return a file below `root` with its Hive pairs, or a table's root."""
+    return _Found(path, table=kind) if kind is not None else _found(path, root)
+
+
 def _expand_local(argument: str) -> list[_Found]:
     path = Path(argument)
+    enclosing = _enclosing_table(path) if path.exists() else None
+    if enclosing is not None:
+        raise _inside_table(argument, *enclosing)
     if path.is_dir():
-        found = [_found(p, argument) for p in _walk(path)]
+        found = [_local_found(p, argument, kind) for p, kind in _walk(path)]
         if not found:
             msg = (
                 f"{argument}: no supported files in this directory "
@@ -361,14 +519,22 @@ def _expand_local(argument: str) -> list[_Found]:
         if not matches:
             msg = f"{argument}: no files match this pattern"
             raise CliError(msg)
+        for match in matches:
+            enclosing = _enclosing_table(Path(match))
+            if enclosing is not None:
+                raise _inside_table(f"{argument} (matches {match})", *enclosing)
         root = _glob_root(argument)
-        return [_found(p, root) for m in matches for p in _expand_match(Path(m))]
+        return [
+            _local_found(p, root, kind)
+            for m in matches
+            for p, kind in _expand_match(Path(m))
+        ]
     msg = f"{argument}: no such file or directory"
     raise CliError(msg)
 
 
-def _expand_match(path: Path) -> list[Path]:
-    return list(_walk(path)) if path.is_dir() else [path]
+def _expand_match(path: Path) -> list[tuple[Path, str | None]]:
+    return list(_walk(path)) if path.is_dir() else [(path, None)]
 
 
 def _list_remote(pattern: str) -> list[str]:
@@ -391,9 +557,10 @@ def _expand_remote(argument: str) -> list[_Found]:
         root = _glob_root(argument)
         return [_found(m, root) for m in matches]
     root = argument.rstrip("/") + "/"
+    listed = _list_remote(f"{root}**/*")
     below = [
         m
-        for m in _list_remote(f"{root}**/*")
+        for m in listed
         if not any(_is_skipped(part) for part in m[len(root) :].split("/"))
     ]
     if not below:
@@ -401,8 +568,18 @@ def _expand_remote(argument: str) -> list[_Found]:
             msg = f"{argument}: nothing under this prefix"
             raise CliError(msg)
         return [_Found(argument)]  # an object; reading it says if it is missing
-    if _list_remote(f"{root}_delta_log/*"):
-        raise _delta_table(argument)
+    if any(m.startswith(f"{root}_delta_log/") for m in listed):
+        return [_Found(argument.rstrip("/"), table="delta")]
+    if any(
+        m.startswith(f"{root}metadata/") and m.endswith(".metadata.json")
+        for m in listed
+    ):
+        msg = (
+            f"{argument}: an Iceberg table in object storage, whose files include "
+            "rows the table has deleted or replaced: read it with "
+            "polars.scan_iceberg (through its catalog) and polars_l2.report"
+        )
+        raise CliError(msg)
     found = [_found(m, root) for m in below if _suffix(m) in FORMATS]
     if not found:
         msg = (
@@ -537,7 +714,7 @@ def discover(
     repeats: list[str] = []
     for argument in arguments:
         for found in _expand(argument):
-            _check_supported(found.location)
+            _check_supported(found)
             with about(found.location):
                 key = _identity(found.location)
             if key in seen:
@@ -566,6 +743,9 @@ def _typed(found: list[_Found]) -> list[Source]:
         partitions = tuple(
             Partition(key, next(typed[key]), series[key].dtype) for key, _ in f.pairs
         )
+        if f.table is not None:
+            sources.append(Source(f.location, f.table))
+            continue
         suffix = _suffix(f.location)
         stream = _is_stream(f.location)
         sources.append(Source(f.location, FORMATS[suffix][0], partitions, stream))

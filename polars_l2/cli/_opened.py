@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from polars_l2.cli._errors import CliError, about
-from polars_l2.cli._inputs import split_uri
+from polars_l2.cli._inputs import split_uri, version_file
 from polars_l2.cli._ledger import Entry
 
 if TYPE_CHECKING:
@@ -205,6 +205,26 @@ def _local(source: Source, *, identify: bool) -> Iterator[Opened]:
     yield Opened(source, *source.copies[0])
 
 
+@contextlib.contextmanager
+def _table(source: Source, *, identify: bool) -> Iterator[Opened]:
+    """Open the file that names a table's current version, for its identity.
+
+    The table itself is scanned from its directory (:meth:`Source.scan`).
+    """
+    marker = version_file(str(source.path), source.format)
+    with about(marker):
+        handle = open(marker, "rb")  # noqa: SIM115 - closed below
+    with handle:
+        with about(marker):
+            status = os.fstat(handle.fileno())
+        entry = None
+        if identify:
+            with about(marker):
+                digest, size = _hash_into(handle, None, limit=None, name=source.name)
+            entry = Entry("file", digest, size, source.name)
+        yield Opened(source, handle, entry, status)
+
+
 #: The sources whose streams were copied in this run (see close_copies).
 _COPIED: list[Source] = []
 
@@ -295,7 +315,10 @@ def opened(source: Source, *, identify: bool) -> Iterator[Opened]:
         If it cannot be opened or read, is a device or a socket, or a stream
         gives more than :func:`stream_limit` bytes.
     """
-    if source.remote:
+    if source.table:
+        with _table(source, identify=identify) as result:
+            yield result
+    elif source.remote:
         with _remote(source) as result:
             yield result
     else:

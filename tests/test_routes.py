@@ -1,16 +1,21 @@
-"""Every path to a report gives the same report, and the right one.
+"""Every route to a report gives the same report, and the right one.
 
-Two kinds of cases run through the ``path`` fixture (tests/paths.py):
+The route matrix (tests/routes.py): every entrance x every input kind it
+takes x every feature that differs gives the report of the data as its kind
+holds it, to 1e-12 relative, or its documented one-line refusal; the cells
+that wait for a feature built elsewhere are strict xfails (``PENDING``).
+
+Two kinds of cases also run through the ``route`` fixture:
 
 - report cases (plain, weighted, nulls, several models, keys, NaN, a
   single-row segment, no rows, Int64, Decimal and Boolean inputs): every
-  path equals ``polars_l2.report`` on the DataFrame, to rounding and up to
-  the path's documented differences, and the numbers equal an independent
+  route equals ``polars_l2.report`` on the DataFrame, to rounding and up to
+  the route's documented differences, and the numbers equal an independent
   per-segment reference (tests/report_reference.py: scikit-learn, numpy);
 - the inputs of issue 11's fault classes, with their right values worked
   out by hand (exact integers and fractions) or by scikit-learn.
 
-Where a case fails today on a path, :data:`KNOWN_FAILURES` names it: the test
+Where a case fails today on a route, :data:`KNOWN_FAILURES` names it: the test
 is then a strict xfail, so the fix that makes it pass turns it into a
 failure, and the entry is removed with the fix.
 """
@@ -29,22 +34,108 @@ import pytest
 from sklearn.metrics import mean_squared_error, r2_score
 
 import polars_l2
-from tests.paths import (
-    PATHS,
+from tests.conftest import route_context
+from tests.report_reference import reference_report
+from tests.routes import (
+    FEATURES,
+    KINDS,
+    MATRIX_REL_TOL,
+    PENDING,
+    REFUSALS,
+    REPORT_ROUTES,
+    ROUTES,
     Query,
+    Refused,
     assert_same_report,
+    cell_query,
     isclose,
     key_columns,
-    path_keys,
+    matrix,
+    pending,
+    report_through,
+    right_answer,
+    route_keys,
+    takes,
 )
-from tests.report_reference import reference_report
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from pathlib import Path
 
-    from tests.paths import BoundPath
+    from tests.routes import BoundRoute
 
-# --- report cases: every path against report and the reference -------------
+# --- the route matrix -----------------------------------------------------------
+
+MATRIX = matrix()
+
+
+def _cells() -> list[Any]:
+    return [
+        pytest.param(
+            entrance,
+            kind,
+            feature,
+            marks=ROUTES[entrance].marks,
+            id=f"{entrance}-{kind}-{feature}",
+        )
+        for entrance, kind, feature in MATRIX
+    ]
+
+
+@pytest.mark.parametrize(("entrance", "kind", "feature"), _cells())
+def test_every_cell_of_the_route_matrix_gives_the_right_answer(
+    entrance: str,
+    kind: str,
+    feature: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    waits = pending(entrance, kind, feature)
+    if waits is not None:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=f"waits for {waits}"))
+    route = ROUTES[entrance]
+    query = cell_query(kind, feature)
+    context = route_context(request, entrance, tmp_path)
+    refusal = REFUSALS.get((entrance, feature))
+    if refusal is not None:
+        with pytest.raises(Refused, match=refusal):
+            report_through(route, query, context)
+        return
+    got = report_through(route, query, context)
+    assert_same_report(
+        got,
+        right_answer(route, query, feature=feature),
+        rel_tol=MATRIX_REL_TOL,
+        abs_tol=0.0,
+    )
+
+
+def test_the_matrix_covers_every_entrance_kind_and_feature() -> None:
+    entrances = {cell[0] for cell in MATRIX}
+    kinds = {cell[1] for cell in MATRIX}
+    features = {cell[2] for cell in MATRIX}
+    assert entrances == set(ROUTES)
+    assert kinds == set(KINDS)
+    assert features == set(FEATURES)
+    # Every in-process report entrance takes every frame kind.
+    for entrance in ("accessor", "eager", "state", "compare"):
+        assert {k for e, k, _ in MATRIX if e == entrance} == set(KINDS) - {
+            "parquet",
+            "engine",
+        }
+
+
+def test_pending_and_refused_cells_are_cells() -> None:
+    for entrance, kind, feature in PENDING:
+        assert any(
+            e == entrance and kind in ("*", k) and feature in ("*", f)
+            for e, k, f in MATRIX
+        ), (entrance, kind, feature)
+    for entrance, feature in REFUSALS:
+        assert any(takes(entrance, k, feature) for k in KINDS), (entrance, feature)
+
+
+# --- report cases: every route against report and the reference -------------
 
 
 def _frame(n: int = 40, *, seed: int = 3) -> pl.DataFrame:
@@ -193,14 +284,14 @@ def _assert_matches_reference(got: pl.DataFrame, want: pl.DataFrame) -> None:
             assert (a is None and b is None) or abs(a - b) <= bound + 1e-12
 
 
-# --- which cases run on the distributed paths --------------------------------
+# --- which cases run on the distributed routes --------------------------------
 
-#: The cases that also run on the distributed paths (ray, spark and
-#: spark-connect); the other paths run every case. A query through an
+#: The cases that also run on the distributed routes (ray, spark and
+#: spark-connect); the other routes run every case. A query through an
 #: engine costs about a second (a Ray job, a Spark job with a shuffle)
 #: against milliseconds in process, and the adapters compute nothing
 #: themselves: their workers run ``polars_l2.state`` and their drivers
-#: ``merge_states`` and ``finalize``, which the state and chunks paths check
+#: ``merge_states`` and ``finalize``, which the state and chunks routes check
 #: on every case. So the engines run the cases where the engine takes part:
 #: how it hands over the data (input types, no rows), how it names columns,
 #: how it holds and shuffles keys, and where it merges.
@@ -240,23 +331,23 @@ ENGINE_CASES = frozenset(
 )
 
 
-def _on_paths(cases: Iterable[str]) -> list[Any]:
-    """Return the (path, case) parameters: :data:`ENGINE_CASES` on engines."""
+def _on_routes(cases: Iterable[str]) -> list[Any]:
+    """Return the (route, case) parameters: :data:`ENGINE_CASES` on engines."""
     return [
-        pytest.param(name, case, marks=path.marks, id=f"{name}-{case}")
-        for name, path in PATHS.items()
+        pytest.param(name, case, marks=route.marks, id=f"{name}-{case}")
+        for name, route in REPORT_ROUTES.items()
         for case in cases
-        if case in ENGINE_CASES or not path.distributed
+        if case in ENGINE_CASES or not route.distributed
     ]
 
 
 @pytest.mark.parametrize(
-    ("any_path", "case"), _on_paths(REPORT_CASES), indirect=["any_path"]
+    ("any_route", "case"), _on_routes(REPORT_CASES), indirect=["any_route"]
 )
-def test_every_path_gives_the_report(any_path: BoundPath, case: str) -> None:
-    path = any_path
+def test_every_route_gives_the_report(any_route: BoundRoute, case: str) -> None:
+    route = any_route
     query = REPORT_CASES[case]
-    got = path.report(query)
+    got = route.report(query)
     right = polars_l2.report(
         query.frame,
         query.actual,
@@ -264,7 +355,7 @@ def test_every_path_gives_the_report(any_path: BoundPath, case: str) -> None:
         confidence=query.confidence,
         **query.kwargs(),
     )
-    assert_same_report(got, path.expected(right))
+    assert_same_report(got, route.expected(right))
     reference = _reference(query)
     if reference is not None:
         _assert_matches_reference(got, reference)
@@ -285,10 +376,10 @@ class Right:
     key_dtypes: dict[str, pl.DataType] = field(default_factory=dict)
 
 
-def _assert_right(got: pl.DataFrame, right: Right, path: BoundPath) -> None:
-    """Check `got` against the right values, as `path` documents it gives them.
+def _assert_right(got: pl.DataFrame, right: Right, route: BoundRoute) -> None:
+    """Check `got` against the right values, as `route` documents it gives them.
 
-    The keys must have their dtype on every path that keeps dtypes.
+    The keys must have their dtype on every route that keeps dtypes.
     """
     assert got.height == len(right.rows), got
     names = {name for row in right.rows for name in row}
@@ -297,14 +388,14 @@ def _assert_right(got: pl.DataFrame, right: Right, path: BoundPath) -> None:
         values = pl.Series(
             name, [row[name] for row in right.rows], dtype=right.key_dtypes.get(name)
         )
-        shown = path_keys(path.path, values)
+        shown = route_keys(route.route, values)
         assert got[name].to_list() == shown.to_list(), (name, got[name], shown)
-        if path.path.text is None:
+        if route.route.text is None:
             assert got.schema[name] == shown.dtype, (name, got.schema[name])
     for i, row in enumerate(right.rows):
         for name, value in row.items():
             if name in keys or name not in got.columns:
-                continue  # a path that gives no such column (functions: n)
+                continue  # a route that gives no such column (functions: n)
             have = got[name][i]
             if isinstance(value, float):
                 assert isclose(have, value), (i, name, have, value)
@@ -623,7 +714,7 @@ def _issue_cases() -> dict[str, tuple[Query, Right]]:
                 [{"n": 3, "mse": _mse([1, 2, 4], [Fraction(3, 2), 2, 3], [3, 1, 2])}]
             ),
         ),
-        # 9. Vector targets: one row per output, on every path.
+        # 9. Vector targets: one row per output, on every route.
         "9-array": (
             _single({"y": v_y, "p": v_p}, schema={"y": vec, "p": vec}),
             Right(_per_output(v_y, v_p, {None: slice(None)})),
@@ -646,7 +737,7 @@ def _issue_cases() -> dict[str, tuple[Query, Right]]:
 
 ISSUE_CASES = _issue_cases()
 
-_ALL = tuple(name for name, p in PATHS.items() if p.metrics is None)
+_ALL = tuple(name for name, p in REPORT_ROUTES.items() if p.metrics is None)
 _LOCAL = ("eager", "lazy", "streaming", "state", "chunks", "cli-file", "cli-files")
 _FUNCTIONS = ("functions",)
 _REPORT = ("eager", "lazy", "streaming", "cli-file")
@@ -662,10 +753,10 @@ FIXED: frozenset[str] = frozenset({"1", "2", "3", "4", "5", "6", "7", "8", "9"})
 Entries: TypeAlias = dict[tuple[str, str], dict[str, str]]
 
 
-def _fails(tag: str, cases: list[str], paths: tuple[str, ...], reason: str) -> Entries:
-    """Return the entries (case, path) -> {tag: reason} of one known failure."""
+def _fails(tag: str, cases: list[str], routes: tuple[str, ...], reason: str) -> Entries:
+    """Return the entries (case, route) -> {tag: reason} of one known failure."""
     label = f"issue 11 class {tag}: {reason}" if tag.isdigit() else reason
-    return {(case, path): {tag: label} for case in cases for path in paths}
+    return {(case, route): {tag: label} for case in cases for route in routes}
 
 
 def _merge(*parts: Entries) -> Entries:
@@ -694,7 +785,7 @@ _CLASS_7 = [
     "7-time-sub-seconds",
 ]
 
-#: (case, path) -> (tag, why it fails today). Each is a strict xfail; when
+#: (case, route) -> (tag, why it fails today). Each is a strict xfail; when
 #: its fix lands the test fails as an unexpected pass: add the tag to FIXED.
 _STRICT: Entries = _merge(
     _fails(
@@ -705,7 +796,7 @@ _STRICT: Entries = _merge(
     ),
     _fails("1", _CLASS_1, _FUNCTIONS, "a string is read as a pattern"),
     _fails("2", ["2-int128"], (*_FUNCTIONS, *_LOCAL), "Int128 rounded per side"),
-    # Ray and Spark hold 128-bit integers as decimal(38, 0) (see paths.py).
+    # Ray and Spark hold 128-bit integers as decimal(38, 0) (see routes.py).
     _fails("2", ["2-int128"], _DISTRIBUTED, "decimal(38, 0) rounded per side"),
     _fails(
         "3",
@@ -751,8 +842,8 @@ _STRICT: Entries = _merge(
 
 #: Failures that depend on summation order (which the engine and the thread
 #: count decide): the weighted variance of this constant target comes out 0
-#: on some paths (eager, streaming, state, chunks, cli-file) and about 1e-34
-#: on others (lazy, cli-files). Non-strict xfails on every path.
+#: on some routes (eager, streaming, state, chunks, cli-file) and about 1e-34
+#: on others (lazy, cli-files). Non-strict xfails on every route.
 _ROUNDING_DEPENDENT: Entries = _fails(
     "4",
     ["4-constant-weighted"],
@@ -765,25 +856,25 @@ ROUNDING_DEPENDENT = _pending(_ROUNDING_DEPENDENT)
 
 
 @pytest.mark.parametrize(
-    ("any_path", "case"), _on_paths(ISSUE_CASES), indirect=["any_path"]
+    ("any_route", "case"), _on_routes(ISSUE_CASES), indirect=["any_route"]
 )
-def test_issue_11_right_values_on_every_path(
-    any_path: BoundPath, case: str, request: pytest.FixtureRequest
+def test_the_fault_classes_get_their_right_values_on_every_route(
+    any_route: BoundRoute, case: str, request: pytest.FixtureRequest
 ) -> None:
-    path = any_path
-    reason = KNOWN_FAILURES.get((case, path.name))
+    route = any_route
+    reason = KNOWN_FAILURES.get((case, route.name))
     if reason is not None:
         request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-    elif (case, path.name) in ROUNDING_DEPENDENT:
-        reason = ROUNDING_DEPENDENT[case, path.name]
+    elif (case, route.name) in ROUNDING_DEPENDENT:
+        reason = ROUNDING_DEPENDENT[case, route.name]
         request.applymarker(pytest.mark.xfail(strict=False, reason=reason))
     query, right = ISSUE_CASES[case]
-    got = path.report(query)
-    _assert_right(got, right, path)
+    got = route.report(query)
+    _assert_right(got, right, route)
 
 
-def test_paths_are_named_once() -> None:
-    assert len(PATHS) == len({p.name for p in PATHS.values()})
+def test_routes_are_named_once() -> None:
+    assert len(ROUTES) == len({p.name for p in ROUTES.values()})
 
 
 def test_engine_cases_are_cases() -> None:
