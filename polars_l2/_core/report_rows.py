@@ -14,10 +14,17 @@ One home for what :func:`polars_l2.report` (moments from the data) and
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from polars_l2._core import metrics, moments, top_share
 from polars_l2._core.moments import ORDER
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from polars_l2.typing import Variance
 
 #: Where the caller says, per row, whether its histogram is known (a state
 #: built without it has none): the overall row's share is then unknown too.
@@ -25,18 +32,55 @@ KNOWN = "_l2_histogram_known"
 _TOP = "_l2_top"
 
 
-def merged_segments(rows: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
-    """Return one row per model, :data:`ORDER`, merging the moments of its rows.
+def merged_segments(
+    rows: pl.LazyFrame, keys: list[str], kept: Sequence[str] = ()
+) -> pl.LazyFrame:
+    """Return one row per model (and `kept` key), merging the moments of its rows.
 
-    The keys are null, in their dtypes; ``model`` and :data:`KNOWN` (when
-    present) are carried along.
+    The other keys are null, in their dtypes; ``model`` and :data:`KNOWN`
+    (when present) are carried along. `kept` keys are not merged across:
+    the outputs of vector targets (:mod:`polars_l2._core.per_output`).
     """
     schema = rows.collect_schema()
     carried = [pl.col("model").first()]
     if KNOWN in schema:
         carried.append(pl.col(KNOWN).all())
-    merged = rows.group_by(ORDER).agg(*carried, *moments.merge_aggregations())
-    return merged.with_columns(pl.lit(None, schema[key]).alias(key) for key in keys)
+    group = [ORDER, *kept]
+    merged = rows.group_by(group).agg(*carried, *moments.merge_aggregations())
+    return merged.with_columns(
+        pl.lit(None, schema[key]).alias(key) for key in keys if key not in kept
+    )
+
+
+def with_overall(
+    segments: pl.LazyFrame,
+    pooled: pl.LazyFrame | None,
+    keys: list[str],
+    kept: Sequence[str] = (),
+) -> pl.LazyFrame:
+    """Return the segment rows, then the `pooled` rows, flagged in ``overall``.
+
+    The one rule of overall rows for the report and the comparison: a
+    model's overall rows (from :func:`merged_segments`, one per `kept` key)
+    come after its segments; without `pooled`, a row is overall where every
+    key is kept (no `by` keys). Rows in the models' order, then
+    segments sorted by key (nulls last), the overall rows last.
+    """
+    grouped = [key for key in keys if key not in kept]
+    if pooled is None:
+        both = segments.with_columns(pl.lit(not grouped).alias("overall"))
+    else:
+        columns = segments.collect_schema().names()
+        both = pl.concat(
+            [
+                segments.with_columns(pl.lit(value=False).alias("overall")),
+                pooled.with_columns(pl.lit(value=True).alias("overall")).select(
+                    *columns, "overall"
+                ),
+            ],
+            how="vertical_relaxed",
+        )
+    return both.sort([ORDER, "overall", *keys], nulls_last=True, maintain_order=True)
 
 
 def build(
@@ -48,6 +92,7 @@ def build(
     confidence: float,
     min_n: int,
     overall: bool,
+    variance: Variance = "hc1",
 ) -> pl.LazyFrame:
     """Return the report's rows: each model's segments, then its overall row.
 
@@ -66,6 +111,9 @@ def build(
         effective size below which a row is ``small``.
     overall
         Whether to add each model's overall row (with keys only).
+    variance
+        The variance of a mean in the intervals
+        (:func:`polars_l2._core.metrics.mean_variance`).
 
     Returns
     -------
@@ -81,25 +129,14 @@ def build(
         segments = segments.join(
             shares, on=group, how="left", nulls_equal=True, coalesce=True
         )
+    pooled_rows = None
     if keys and overall:
         pooled_rows = merged_segments(rows, keys)
         if histograms is not None:
             pooled = top_share.merge(histograms, [ORDER])
             shares = top_share.walk(pooled, [ORDER], weighted=weighted, name=_TOP)
             pooled_rows = pooled_rows.join(shares, on=ORDER, how="left", coalesce=True)
-        columns = segments.collect_schema().names()
-        both = pl.concat(
-            [
-                segments.with_columns(pl.lit(value=False).alias("overall")),
-                pooled_rows.with_columns(pl.lit(value=True).alias("overall")).select(
-                    *columns, "overall"
-                ),
-            ],
-            how="vertical_relaxed",
-        )
-    else:
-        both = segments.with_columns(pl.lit(not keys).alias("overall"))
-    both = both.sort([ORDER, "overall", *keys], nulls_last=True, maintain_order=True)
+    both = with_overall(segments, pooled_rows, keys)
     share = None
     if histograms is not None:
         share = pl.col(_TOP)
@@ -111,5 +148,6 @@ def build(
         min_n=min_n,
         top_share=share,
         sse_total=metrics.total_sse([ORDER, "overall"]),
+        variance=variance,
     )
     return both.select("model", *keys, "overall", *metric_columns)

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 #: this version, and refuse others, naming what differs. Version 3 recorded
 #: what was measured (``actual``, ``weight``, ``nan_policy``); version 4
 #: added ``abs_error_m2``, the paired moments and the histogram; version 5
-#: the Murphy diagram's columns (``murphy_*``). An older reader would take
+#: the Murphy diagram's columns (``murphy_*``), the sandwich moments
+#: (``*_w2m2``, ``*_w2m1``) and the paired moments of the absolute and Huber
+#: losses (``paired_losses``, ``huber_delta``). An older reader would take
 #: the new columns for keys, so it must refuse them.
 STATE_VERSION: Final = 5
 
