@@ -15,6 +15,8 @@ from polars_l2._core.vectors import Side, check_inner
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from polars_l2._core.arguments import Resolved
 
 
@@ -24,6 +26,17 @@ OUTPUT_KEY = "output"
 
 #: The output key's internal name, while the query runs.
 _OUTPUT = "_l2_output"
+
+
+def output_keys(keys: Sequence[str]) -> list[str]:
+    """Return the keys of a state's segments that number vector outputs.
+
+    A state of vector targets has the ``output`` key last
+    (:func:`rows_per_output`); its overall rows are per output, never pooled
+    across outputs. A state does not record its targets' dtypes, so a last
+    key named ``output`` is taken as the output number.
+    """
+    return [OUTPUT_KEY] if keys and keys[-1] == OUTPUT_KEY else []
 
 
 def rows_per_output(resolved: Resolved, *, function: str) -> Resolved:

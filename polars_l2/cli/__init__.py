@@ -427,7 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
         confidence=_confidence,
         add_state_options=_add_state_options,
         add_output_options=lambda parser: _add_output_options(
-            parser, table="comparison", plot="forest plot of the MSE ratio per segment"
+            parser,
+            table="comparison",
+            plot="forest plot of the mean loss ratio per segment",
         ),
         handler=_run_compare,
     )
