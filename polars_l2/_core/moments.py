@@ -386,7 +386,7 @@ def _unweighted_spreads(var: pl.Expr, n: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.
     """
     return (
         (var * n).fill_null(0.0),
-        (var / n).fill_null(0.0),
+        pl.when(n > 0).then(var / n).fill_null(0.0),
         pl.lit(0.0),
     )
 
