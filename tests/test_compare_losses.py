@@ -17,6 +17,8 @@ from tests.test_compare import diabetes, segments
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from polars_l2.typing import Loss
+
 DELTA = 40.0
 
 LOSSES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -219,22 +221,17 @@ def test_states_of_different_losses_or_deltas_are_not_merged() -> None:
     df = diabetes()
     models = ["linear", "boosted"]
 
-    def built(loss: list[str], delta: float | None = None) -> pl.DataFrame:
+    def built(loss: list[Loss], delta: float | None = None) -> pl.DataFrame:
         return polars_l2.state(
-            df,
-            "y",
-            models,
-            baseline="linear",
-            loss=loss,
-            huber_delta=delta,  # type: ignore[arg-type]
+            df, "y", models, baseline="linear", loss=loss, huber_delta=delta
         )
 
     with pytest.raises(polars_l2.L2InputError, match="different losses"):
         polars_l2.merge_states([built(["squared"]), built(["squared", "absolute"])])
-    with pytest.raises(polars_l2.L2InputError, match="huber_delta=2.0"):
+    with pytest.raises(polars_l2.L2InputError, match=r"huber_delta=2\.0"):
         polars_l2.merge_states([built(["huber"], 1.0), built(["huber"], 2.0)])
     state = built(["huber"], 1.0)
-    with pytest.raises(polars_l2.L2InputError, match="huber_delta=1.0, not 2.0"):
+    with pytest.raises(polars_l2.L2InputError, match=r"huber_delta=1\.0, not 2\.0"):
         polars_l2.compare(state, None, "linear", "boosted", loss="huber", huber_delta=2)
 
 
@@ -263,6 +260,6 @@ def test_bad_loss_options_are_refused_naming_them(
         polars_l2.compare(df, "y", "linear", "boosted", **options)  # type: ignore[arg-type]
     if "variance" not in options:
         with pytest.raises(polars_l2.L2InputError, match=f"polars_l2.state: .*{match}"):
-            polars_l2.state(
+            polars_l2.state(  # type: ignore[call-overload]
                 df, "y", ["linear", "boosted"], baseline="linear", **options
-            )  # type: ignore[arg-type]
+            )

@@ -20,7 +20,7 @@ Variance = Literal["hc1", "hc0", "kish"]
 
 @functools.cache
 def weighted_diabetes() -> pl.DataFrame:
-    """The diabetes data with random positive (non-integer) weights."""
+    """Return the diabetes data with random positive (non-integer) weights."""
     df = diabetes()
     rng = np.random.default_rng(2024)
     return df.with_columns(pw=pl.Series(rng.gamma(0.7, 2.0, df.height) + 1e-3))
@@ -105,7 +105,7 @@ def test_merged_weighted_states_compare_as_the_whole_frame(variance: Variance) -
             weight="pw",
             baseline="linear",
             loss=["squared", "absolute"],
-        )  # fmt: skip
+        )
         for lo, hi in itertools.pairwise(edges)
     ]
     merged = polars_l2.merge_states(states)

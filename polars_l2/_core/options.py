@@ -159,7 +159,7 @@ _LOSS_WORDS = " or ".join(map(repr, LOSSES)) + ", or a sequence of them"
 
 def _is_delta(value: object) -> bool:
     return value is None or (
-        isinstance(value, Real)
+        isinstance(value, int | float)
         and not isinstance(value, bool)
         and math.isfinite(value)
         and value > 0
