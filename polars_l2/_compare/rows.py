@@ -59,7 +59,8 @@ def from_frame(
     in :func:`polars_l2.report` (:mod:`polars_l2._core.per_output`).
     """
     resolved = arguments.resolve(frame, spec, function=function, allow_vectors=True)
-    if resolved.vector:
+    vector = resolved.vector
+    if vector:
         resolved = per_output.rows_per_output(resolved, function=function)
     baseline = spec.predicted[0]
     long = moments.long_moments(
@@ -79,7 +80,7 @@ def from_frame(
         pl.col(name).alias(alias) for (name, _), alias in zip(pairs, inner, strict=True)
     ]
     user_keys = [user for _, user in pairs]
-    kept = [inner[-1]] if resolved.vector else []
+    kept = [inner[-1]] if vector else []
     model = resolved.model_column()
     if cluster is None:
         rows = long.select(ORDER, "model", *renamed, *moments.MOMENTS)
