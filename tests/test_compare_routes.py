@@ -57,7 +57,7 @@ def test_something_else_than_a_table_is_refused_naming_it() -> None:
 
 
 def per_output_rows(df: pl.DataFrame, model: str, output: int) -> dict[str, np.ndarray]:
-    """The paired rows of one output: the actual and both predictions present."""
+    """Return the paired rows of one output: the actual and both predictions."""
     rows = df.select(
         pl.col("g"),
         *(pl.col(c).arr.get(output, null_on_oob=True) for c in ("y", "a", model)),
@@ -108,7 +108,7 @@ def test_vector_targets_compare_alike_from_a_frame_and_from_merged_states() -> N
             weight="w",
             baseline="a",
             loss=["squared", "absolute"],
-        )  # fmt: skip
+        )
         for part in (df[:170], df[170:333], df[333:])
     ]
     got = polars_l2.compare(polars_l2.merge_states(states), None, "a", "b", **options)  # type: ignore[arg-type]
