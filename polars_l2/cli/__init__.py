@@ -744,6 +744,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     if not args.paths and not args.state:
         msg = "nothing to compare: give data files (PATH) or --state files"
         raise CliError(msg)
+    _compare.losses(args)  # fails on the loss options before any file is read
     options = _compare.column_options(args)
     _compare.check_gates(args)
     if not args.state:
@@ -781,6 +782,7 @@ def _run_compare(args: argparse.Namespace) -> int:
             allow_new_models=args.allow_new_models,
             notice=_notice,
             baseline=args.baseline,
+            losses=_compare.losses(args),
         )
         assert outcome.state is not None  # want_state
         table = _compare.on_state(args, outcome.state)
