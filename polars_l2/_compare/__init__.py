@@ -271,10 +271,7 @@ def compare(
                 "per-cluster sums: compare the data frame itself"
             )
             raise L2InputError(msg)
-        names = (loss,) if isinstance(loss, str) else tuple(loss)
-        if "huber" in names and huber_delta is None:
-            huber_delta = rows.state_huber_delta(data.frame)
-        losses = losses_.parse(names, huber_delta, function=function)
+        losses = _state_losses(data.frame, loss, huber_delta, function=function)
         paired = rows.from_state(
             data.frame, baseline, models, losses, function=function
         )
@@ -308,6 +305,20 @@ def compare(
         min_n=min_n,
         variance=variance,
     )
+
+
+def _state_losses(
+    state: pl.DataFrame | pl.LazyFrame,
+    loss: Loss | Sequence[Loss],
+    huber_delta: float | None,
+    *,
+    function: str,
+) -> losses_.Losses:
+    """Return the losses asked of a state; Huber's delta, if not given, the state's."""
+    names = (loss,) if isinstance(loss, str) else tuple(loss)
+    if "huber" in names and huber_delta is None:
+        huber_delta = rows.state_huber_delta(state)
+    return losses_.parse(names, huber_delta, function=function)
 
 
 def _candidates(

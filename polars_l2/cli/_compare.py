@@ -92,7 +92,7 @@ def register(
         "compare",
         help="is a candidate model better than the baseline, per segment?",
         description="Compare candidate models with a baseline, per segment: "
-        "paired differences of\nsquared errors, with intervals, p-values "
+        "paired differences of\nlosses (squared errors by default), with intervals, p-values "
         "adjusted for many segments, and a verdict.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -122,6 +122,16 @@ def register(
         metavar="COL",
         help="cluster ids (days, customers): cluster-robust standard errors",
     )
+    _add_test_options(parser, confidence)
+    add_state_options(parser)
+    add_output_options(parser)
+    parser.set_defaults(handler=handler)
+
+
+def _add_test_options(
+    parser: argparse.ArgumentParser, confidence: Callable[[str], float]
+) -> None:
+    """Add the options of the paired test: losses, variance, adjustment, level."""
     test = parser.add_argument_group("test options")
     test.add_argument(
         "--loss",
@@ -169,9 +179,6 @@ def register(
         "worse, naming each such segment on stderr",
     )
     _gates.add_option(test, table="comparison")
-    add_state_options(parser)
-    add_output_options(parser)
-    parser.set_defaults(handler=handler)
 
 
 def column_options(args: argparse.Namespace) -> ColumnOptions:
