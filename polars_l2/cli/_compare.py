@@ -92,8 +92,8 @@ def register(
         "compare",
         help="is a candidate model better than the baseline, per segment?",
         description="Compare candidate models with a baseline, per segment: "
-        "paired differences of\nlosses (squared errors by default), with intervals, p-values "
-        "adjusted for many segments, and a verdict.",
+        "paired differences of\nlosses (squared errors by default), with "
+        "intervals, p-values adjusted for many\nsegments, and a verdict.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
