@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from typing import Literal
 
 import numpy as np
@@ -78,13 +79,63 @@ def test_unweighted_hc1_is_the_paired_t_test_and_hc0_is_ols_hc0() -> None:
     assert hc0["p_value"].item() == pytest.approx(float(fit.pvalues[0]), rel=1e-9)
 
 
-def test_the_weights_scale_changes_no_weighted_test() -> None:
+@pytest.mark.parametrize(
+    "scale", [1e-300, 1e-200, 1e-160, 1e-100, 7.0, 1e100, 1e160, 1e200, 1e300]
+)
+def test_the_weights_scale_changes_no_weighted_test_nor_interval(scale: float) -> None:
     df = weighted_diabetes()
-    want = polars_l2.compare(df, "y", "linear", "boosted", by="sex", weight="pw")
-    for scale in (1e-100, 1e-30, 7.0, 1e30, 1e100):
-        scaled = df.with_columns(pl.col("pw") * scale)
-        got = polars_l2.compare(scaled, "y", "linear", "boosted", by="sex", weight="pw")
-        assert_frame_equal(got, want, rel_tol=1e-9, abs_tol=1e-12)
+    scaled = df.with_columns(pl.col("pw") * scale)
+    # Without by: the moments of the rows themselves (overall rows of
+    # segments merge them with the weights' sum of squares, whose range is
+    # that of the state's weight_sq_sum).
+    options = {"weight": "pw", "loss": ["squared", "absolute"]}
+    want = polars_l2.compare(df, "y", "linear", "boosted", **options)  # type: ignore[arg-type]
+    got = polars_l2.compare(scaled, "y", "linear", "boosted", **options)  # type: ignore[arg-type]
+    assert want["p_value"].null_count() == 0
+    assert_frame_equal(got, want, rel_tol=1e-9, abs_tol=1e-12)
+    intervals = ["mse_low", "rmse_high", "mae_low", "bias_high"]
+    report = polars_l2.report(df, "y", ["linear"], by="sex", weight="pw")
+    got_report = polars_l2.report(scaled, "y", ["linear"], by="sex", weight="pw")
+    assert_frame_equal(
+        got_report.select(intervals), report.select(intervals), rel_tol=1e-9
+    )
+
+
+def test_weights_scaled_differently_in_one_segment_give_no_sandwich_variance() -> None:
+    # Weights more than 2**256 apart are scaled by different powers of two:
+    # the sandwich variance is unknown (NaN, no p-value), never a wrong one.
+    df = weighted_diabetes().with_columns(
+        pl.when(pl.int_range(pl.len()) < 5).then(1e80).otherwise(1.0).alias("pw")
+    )
+    got = polars_l2.compare(df, "y", "linear", "boosted", weight="pw")
+    assert got["p_value"].item() is None
+    report = polars_l2.report(df, "y", ["linear"], weight="pw")
+    assert math.isnan(report["mae_low"].item())
+    kish = polars_l2.compare(df, "y", "linear", "boosted", weight="pw", variance="kish")
+    assert kish["p_value"].item() is not None
+
+
+@pytest.mark.parametrize("scale", [1e-100, 1e100])
+def test_merged_states_are_free_of_the_weights_scale(scale: float) -> None:
+    df = weighted_diabetes()
+
+    def merged(frame: pl.DataFrame) -> pl.DataFrame:
+        return polars_l2.merge_states(
+            polars_l2.state(
+                part,
+                "y",
+                ["linear", "boosted"],
+                by="sex",
+                weight="pw",
+                baseline="linear",
+            )
+            for part in (frame[:150], frame[150:300], frame[300:])
+        )
+
+    want = polars_l2.compare(merged(df), None, "linear", "boosted")
+    scaled = df.with_columns(pl.col("pw") * scale)
+    got = polars_l2.compare(merged(scaled), None, "linear", "boosted")
+    assert_frame_equal(got, want, rel_tol=1e-9, abs_tol=1e-12)
 
 
 @pytest.mark.parametrize("variance", ["hc1", "hc0", "kish"])

@@ -217,7 +217,7 @@ def _aggregations_of(
             "neg": (w < 0).sum(),
             "w_sum": w.sum(),
             "w_sq_sum": w.pow(2).sum(),
-            "w_var": w.var(ddof=0),
+            **_scaled_weights("w", w),
             **_weighted("e", e, w, "we_sum"),
             **_weighted("x", x, w, "wx_sum"),
             **_weighted("a", e.abs(), w, "abs_sum"),
@@ -231,21 +231,57 @@ def _aggregations_of(
     return [expr.alias(prefix + name) for name, expr in names.items()]
 
 
+def _weight_class(w: pl.Expr) -> pl.Expr:
+    """Return the class of a weight's magnitude: its binary exponent, in 512s.
+
+    Class k holds the weights from :math:`2^{512k - 256}` to
+    :math:`2^{512k + 256}`; scaled by :math:`2^{-512k}` (:func:`_in_range`)
+    they lie between :math:`2^{-256}` and :math:`2^{256}`, where their
+    squares, times those of the values, stay within Float64.
+    """
+    return ((w.abs().log(2) + 256) / 512).floor()
+
+
+def _in_range(w: pl.Expr) -> pl.Expr:
+    """Return `w` scaled by its class's power of two (two exact factors)."""
+    half = pl.lit(2.0).pow(-256 * _weight_class(w))
+    return w * half * half
+
+
+def _scaled_weights(prefix: str, w: pl.Expr) -> dict[str, pl.Expr]:
+    r"""Return the aggregations of the scaled weights the sandwich moments need.
+
+    The sum and variance of the weights scaled into range (:func:`_in_range`),
+    and the lowest and highest class: where they differ, the rows of a
+    group were scaled differently and its sandwich moments are unknown
+    (:func:`_spreads`), which takes weights more than :math:`2^{256}`
+    (about 1e77) apart, or straddling :math:`2^{\pm 256}` or
+    :math:`2^{\pm 768}`.
+    """
+    scaled, k = _in_range(w), _weight_class(w)
+    return {
+        f"{prefix}s_sum": scaled.sum(),
+        f"{prefix}s_var": scaled.var(ddof=0),
+        f"{prefix}_lo": k.min(),
+        f"{prefix}_hi": k.max(),
+    }
+
+
 def _weighted(name: str, v: pl.Expr, w: pl.Expr, total: str) -> dict[str, pl.Expr]:
     """Return the aggregations of a weighted mean of `v` and its spreads.
 
     The weighted sum (named `total`), ``cov_w<name><name>`` =
-    cov(wv, v) and ``cov_w<name>`` = cov(w, v) for the centred moment, and
-    ``var_w<name>`` = var(wv) and ``cov_w<name>w`` = cov(wv, w) for the
-    sandwich moments (with ``w_var`` = var(w), aggregated once).
+    cov(wv, v) and ``cov_w<name>`` = cov(w, v) for the centred moment, and,
+    with the weights scaled into range (:func:`_in_range`), ``var_w<name>``
+    = var(wv) and ``cov_w<name>w`` = cov(wv, w) for the sandwich moments.
     """
-    wv = w * v
+    wv, scaled = w * v, _in_range(w)
     return {
         total: wv.sum(),
         f"cov_w{name}{name}": pl.cov(wv, v, ddof=0),
         f"cov_w{name}": pl.cov(w, v, ddof=0),
-        f"var_w{name}": wv.var(ddof=0),
-        f"cov_w{name}w": pl.cov(wv, w, ddof=0),
+        f"var_w{name}": (scaled * v).var(ddof=0),
+        f"cov_w{name}w": pl.cov(scaled * v, scaled, ddof=0),
     }
 
 
@@ -278,7 +314,7 @@ def _paired_aggregations_of(
             "pneg": (wp < 0).sum(),
             "pw_sum": wp.sum(),
             "pw_sq_sum": wp.pow(2).sum(),
-            "pw_var": wp.var(ddof=0),
+            **_scaled_weights("pw", wp),
         }
     for i, name in enumerate(losses.names):
         x = pl.when(both).then(losses.of(name, e))
@@ -359,9 +395,7 @@ def paired_columns(
             mean = pl.when(some).then(col(f"wpx_sum{i}") / total)
             base = pl.when(some).then(col(f"wpb_sum{i}") / total)
             d_mean = pl.when(some).then(col(f"wd_sum{i}") / total)
-            spreads = _spreads(
-                col, f"d{i}_", n=nf, total=total, mean=d_mean, var_w=col("pw_var")
-            )
+            spreads = _spreads(col, f"d{i}_", n=nf, mean=d_mean, weights="pw")
         m2, w2m2, w2m1 = spreads
         columns |= {
             f"paired_{stem}_mean": mean,
@@ -396,9 +430,8 @@ def _spreads(
     name: str,
     *,
     n: pl.Expr,
-    total: pl.Expr,
     mean: pl.Expr,
-    var_w: pl.Expr,
+    weights: str,
 ) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     r"""Return m2, w2m2 and w2m1 of a weighted mean from :func:`_weighted`'s columns.
 
@@ -406,14 +439,24 @@ def _spreads(
     moments) :math:`\sum w^2 (v - m)^2 = n\,\mathrm{var}(wv - mw) =
     n[\mathrm{var}(wv) - 2m\,\mathrm{cov}(wv, w) + m^2 \mathrm{var}(w)]` and
     :math:`\sum w^2 (v - m) = n[\mathrm{cov}(wv, w) - m\,\mathrm{var}(w)]`,
-    both divided by :math:`W^2` (one :math:`W` at a time: :math:`W^2` may
-    overflow where the quotient does not).
+    both divided by :math:`W^2`: free of the weights' scale, so computed
+    with the weights scaled into range (:func:`_scaled_weights`, whose
+    columns begin with `weights`), one :math:`W` at a time. NaN where the
+    rows' weights were scaled differently.
     """
     m2 = _m2(n, col(f"cov_w{name}{name}"), mean, col(f"cov_w{name}"))
+    total, var_w = col(f"{weights}s_sum"), col(f"{weights}s_var")
     var_wv, cov_wvw = col(f"var_w{name}"), col(f"cov_w{name}w")
     square = n * (var_wv - 2 * mean * cov_wvw + mean.pow(2) * var_w) / total / total
     linear = n * (cov_wvw - mean * var_w) / total / total
-    return m2, square.clip(lower_bound=0.0).fill_null(0.0), linear.fill_null(0.0)
+    one_scale = col(f"{weights}_lo") == col(f"{weights}_hi")
+    return (
+        m2,
+        pl.when(one_scale.not_())
+        .then(float("nan"))
+        .otherwise(square.clip(lower_bound=0.0).fill_null(0.0)),
+        pl.when(one_scale.not_()).then(float("nan")).otherwise(linear.fill_null(0.0)),
+    )
 
 
 def _m2(n: pl.Expr, cov_w_vv: pl.Expr, mean: pl.Expr, cov_w_v: pl.Expr) -> pl.Expr:
@@ -458,7 +501,7 @@ def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
         y_mean = pl.when(some).then(col("wy_sum") / total)
         a_mean = pl.when(some).then(col("abs_sum") / total)
         e, x, a = (
-            _spreads(col, name, n=nf, total=total, mean=mean, var_w=col("w_var"))
+            _spreads(col, name, n=nf, mean=mean, weights="w")
             for name, mean in (("e", e_mean), ("x", x_mean), ("a", a_mean))
         )
         columns = {
@@ -548,7 +591,7 @@ def _merged_sandwich(
     part = pl.when(has).then(total)
     share = (part / part.sum()).pow(2)
     delta = mean - merged
-    spread = square_sum / total / total
+    spread = _squares_share(square_sum, total)
     s, t = pl.col(w2m2), pl.col(w2m1)
     known = s.is_not_null().any()
     square = (share * (s + 2 * delta * t + delta.pow(2) * spread)).sum()
@@ -557,6 +600,11 @@ def _merged_sandwich(
         pl.when(known).then(square.clip(lower_bound=0.0)).alias(w2m2),
         pl.when(known).then(linear).alias(w2m1),
     ]
+
+
+def _squares_share(square_sum: pl.Expr, total: pl.Expr) -> pl.Expr:
+    r"""Return :math:`\sum w^2 / W^2` of a part, from its weight sums."""
+    return square_sum / total / total
 
 
 def _sum(name: str) -> pl.Expr:
