@@ -263,3 +263,17 @@ def test_bad_loss_options_are_refused_naming_them(
             polars_l2.state(  # type: ignore[call-overload]
                 df, "y", ["linear", "boosted"], baseline="linear", **options
             )
+
+
+def test_the_forest_plot_labels_each_loss_and_names_the_mean_loss() -> None:
+    plot = pytest.importorskip("polars_l2.plot")
+    df = diabetes()
+    table = polars_l2.compare(
+        df, "y", "linear", "boosted", by="sex", loss=["squared", "absolute"]
+    )
+    axes = plot.plot_comparison(table).axes[0]
+    labels = [tick.get_text() for tick in axes.get_yticklabels()]
+    assert labels[:2] == ["boosted (squared): all rows", "boosted (absolute): all rows"]
+    assert axes.get_xlabel().startswith("Loss difference")
+    one = polars_l2.compare(df, "y", "linear", "boosted", loss="absolute")
+    assert plot.plot_comparison(one).axes[0].get_xlabel().startswith("MAE difference")
