@@ -231,27 +231,43 @@ def _aggregations_of(
     return [expr.alias(prefix + name) for name, expr in names.items()]
 
 
-def _weight_class(w: pl.Expr) -> pl.Expr:
-    """Return the class of a weight's magnitude: its binary exponent, in 512s.
+#: The bounds of the weights' classes (:func:`_weight_class`): powers of two.
+_BOUNDS = (2.0**-768, 2.0**-256, 2.0**256, 2.0**768)
 
-    Class k holds the weights from :math:`2^{512k - 256}` to
+
+def _weight_class(w: pl.Expr) -> pl.Expr:
+    """Return the class of a weight's magnitude, from -2 to 2.
+
+    Class k holds the weights from about :math:`2^{512k - 256}` to
     :math:`2^{512k + 256}`; scaled by :math:`2^{-512k}` (:func:`_in_range`)
     they lie between :math:`2^{-256}` and :math:`2^{256}`, where their
-    squares, times those of the values, stay within Float64.
+    squares, times those of the values, stay within Float64. Comparisons
+    only: no logarithm per row.
     """
-    return ((w.abs().log(2) + 256) / 512).floor()
+    size = w.abs()
+    lowest, low, high, highest = _BOUNDS
+    return (
+        (size >= high).cast(pl.Int8)
+        + (size >= highest).cast(pl.Int8)
+        - (size < low).cast(pl.Int8)
+        - (size < lowest).cast(pl.Int8)
+    )
 
 
 def _in_range(w: pl.Expr) -> pl.Expr:
-    """Return `w` scaled by its class's power of two (two exact factors)."""
-    half = pl.lit(2.0).pow(-256 * _weight_class(w))
-    return w * half * half
+    """Return `w` scaled by its class's power of two (exact factors of 2**512)."""
+    size = w.abs()
+    lowest, low, high, highest = _BOUNDS
+    near = pl.when(size >= high).then(2.0**-512).when(size < low).then(2.0**512)
+    far = pl.when(size >= highest).then(2.0**-512).when(size < lowest).then(2.0**512)
+    return w * near.otherwise(1.0) * far.otherwise(1.0)
 
 
 def _scaled_weights(prefix: str, w: pl.Expr) -> dict[str, pl.Expr]:
     r"""Return the aggregations of the scaled weights the sandwich moments need.
 
-    The sum and variance of the weights scaled into range (:func:`_in_range`),
+    The sum and sum of squares of the weights scaled into range
+    (:func:`_in_range`),
     and the lowest and highest class: where they differ, the rows of a
     group were scaled differently and its sandwich moments are unknown
     (:func:`_spreads`), which takes weights more than :math:`2^{256}`
@@ -261,27 +277,28 @@ def _scaled_weights(prefix: str, w: pl.Expr) -> dict[str, pl.Expr]:
     scaled, k = _in_range(w), _weight_class(w)
     return {
         f"{prefix}s_sum": scaled.sum(),
-        f"{prefix}s_var": scaled.var(ddof=0),
+        f"{prefix}s_sq": scaled.pow(2).sum(),
         f"{prefix}_lo": k.min(),
         f"{prefix}_hi": k.max(),
     }
 
 
 def _weighted(name: str, v: pl.Expr, w: pl.Expr, total: str) -> dict[str, pl.Expr]:
-    """Return the aggregations of a weighted mean of `v` and its spreads.
+    r"""Return the aggregations of a weighted mean of `v` and its spreads.
 
     The weighted sum (named `total`), ``cov_w<name><name>`` =
     cov(wv, v) and ``cov_w<name>`` = cov(w, v) for the centred moment, and,
-    with the weights scaled into range (:func:`_in_range`), ``var_w<name>``
-    = var(wv) and ``cov_w<name>w`` = cov(wv, w) for the sandwich moments.
+    with the weights scaled into range (:func:`_in_range`), ``sq_w<name>``
+    = :math:`\sum (wv)^2` and ``ww_<name>`` = :math:`\sum w^2 v` for the
+    sandwich moments.
     """
     wv, scaled = w * v, _in_range(w)
     return {
         total: wv.sum(),
         f"cov_w{name}{name}": pl.cov(wv, v, ddof=0),
         f"cov_w{name}": pl.cov(w, v, ddof=0),
-        f"var_w{name}": (scaled * v).var(ddof=0),
-        f"cov_w{name}w": pl.cov(scaled * v, scaled, ddof=0),
+        f"sq_w{name}": (scaled * v).pow(2).sum(),
+        f"ww_{name}": (scaled.pow(2) * v).sum(),
     }
 
 
@@ -435,20 +452,21 @@ def _spreads(
 ) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     r"""Return m2, w2m2 and w2m1 of a weighted mean from :func:`_weighted`'s columns.
 
-    With the mean :math:`m` the sum of :math:`w v - m w` is 0, so (population
-    moments) :math:`\sum w^2 (v - m)^2 = n\,\mathrm{var}(wv - mw) =
-    n[\mathrm{var}(wv) - 2m\,\mathrm{cov}(wv, w) + m^2 \mathrm{var}(w)]` and
-    :math:`\sum w^2 (v - m) = n[\mathrm{cov}(wv, w) - m\,\mathrm{var}(w)]`,
-    both divided by :math:`W^2`: free of the weights' scale, so computed
-    with the weights scaled into range (:func:`_scaled_weights`, whose
-    columns begin with `weights`), one :math:`W` at a time. NaN where the
-    rows' weights were scaled differently.
+    :math:`\sum w^2 (v - m)^2 = \sum (wv)^2 - 2m \sum w^2 v + m^2 \sum w^2`
+    and :math:`\sum w^2 (v - m) = \sum w^2 v - m \sum w^2`, both divided by
+    :math:`W^2`: free of the weights' scale, so computed with the weights
+    scaled into range (:func:`_scaled_weights`, whose columns begin with
+    `weights`), one :math:`W` at a time. Plain sums, the cheapest
+    aggregations; their rounding grows like machine epsilon times
+    :math:`(m/s)^2`, with :math:`s` the spread of :math:`v`, which only the
+    bias's can make large (these moments feed intervals, not the metrics).
+    NaN where the rows' weights were scaled differently.
     """
     m2 = _m2(n, col(f"cov_w{name}{name}"), mean, col(f"cov_w{name}"))
-    total, var_w = col(f"{weights}s_sum"), col(f"{weights}s_var")
-    var_wv, cov_wvw = col(f"var_w{name}"), col(f"cov_w{name}w")
-    square = n * (var_wv - 2 * mean * cov_wvw + mean.pow(2) * var_w) / total / total
-    linear = n * (cov_wvw - mean * var_w) / total / total
+    total, squares = col(f"{weights}s_sum"), col(f"{weights}s_sq")
+    sq_wv, ww_v = col(f"sq_w{name}"), col(f"ww_{name}")
+    square = (sq_wv - 2 * mean * ww_v + mean.pow(2) * squares) / total / total
+    linear = (ww_v - mean * squares) / total / total
     one_scale = col(f"{weights}_lo") == col(f"{weights}_hi")
     return (
         m2,
