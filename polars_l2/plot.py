@@ -930,10 +930,17 @@ _RATIO_LABEL = (
 _LOSS_LABELS = {"squared": "MSE", "absolute": "MAE", "huber": "Mean Huber loss"}
 
 
+def _losses(comparison: pl.DataFrame) -> list[str]:
+    """Return the losses of a comparison (a table without ``loss``: squared)."""
+    if "loss" not in comparison.columns:
+        return ["squared"]
+    return comparison.get_column("loss").unique(maintain_order=True).to_list()
+
+
 def _loss_label(comparison: pl.DataFrame) -> str:
     """Return what the table's mean loss is called (several losses: "Mean loss")."""
-    losses = comparison.get_column("loss").unique().to_list()
-    return _LOSS_LABELS[losses[0]] if len(losses) == 1 else "Mean loss"
+    losses = _losses(comparison)
+    return _LOSS_LABELS.get(losses[0], "Mean loss") if len(losses) == 1 else "Mean loss"
 
 
 def _ratios(rows: pl.DataFrame) -> pl.DataFrame:
@@ -986,7 +993,6 @@ def _comparison_rows(comparison: pl.DataFrame, max_segments: int) -> pl.DataFram
         needed=(
             "model",
             "overall",
-            "loss",
             "mean_loss_baseline",
             "loss_diff",
             "loss_diff_low",
@@ -997,7 +1003,7 @@ def _comparison_rows(comparison: pl.DataFrame, max_segments: int) -> pl.DataFram
     keys = [c for c in comparison.columns if c not in _COMPARE_COLUMNS]
     segment = _segment_label(keys) if keys else pl.lit("")
     model = pl.col("model")
-    if comparison.get_column("loss").n_unique() > 1:
+    if len(_losses(comparison)) > 1:
         # One row per loss too: say which.
         model = pl.concat_str(model, pl.lit(" ("), pl.col("loss"), pl.lit(")"))
     label = pl.concat_str(

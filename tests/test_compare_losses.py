@@ -274,6 +274,6 @@ def test_the_forest_plot_labels_each_loss_and_names_the_mean_loss() -> None:
     axes = plot.plot_comparison(table).axes[0]
     labels = [tick.get_text() for tick in axes.get_yticklabels()]
     assert labels[:2] == ["boosted (squared): all rows", "boosted (absolute): all rows"]
-    assert axes.get_xlabel().startswith("Loss difference")
+    assert axes.get_xlabel().startswith("Mean loss ratio")
     one = polars_l2.compare(df, "y", "linear", "boosted", loss="absolute")
-    assert plot.plot_comparison(one).axes[0].get_xlabel().startswith("MAE difference")
+    assert plot.plot_comparison(one).axes[0].get_xlabel().startswith("MAE ratio")
