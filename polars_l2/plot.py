@@ -1212,7 +1212,7 @@ def reliability_curve(
     └───────┴───────────┴────────┴─────┴────────┘
     """
     function = "polars_l2.plot.reliability_curve"
-    options.check(function, loss=loss, bins=bins, nan_policy=nan_policy)
+    options.check(function, score_loss=loss, bins=bins, nan_policy=nan_policy)
     table = _decompose.bin_table(
         frame,
         actual,

@@ -163,6 +163,23 @@ def mean_variance(
     return pl.when(n >= 2).then(w2m2 * factor)
 
 
+def standard_error(
+    m2: pl.Expr, n: pl.Expr, weight_sum: pl.Expr, weight_sq_sum: pl.Expr
+) -> pl.Expr:
+    """Return the standard error of a weighted mean with Kish's effective size.
+
+    :func:`mean_variance` with ``"kish"``, its square root.
+    """
+    return mean_variance(
+        "kish",
+        m2=m2,
+        w2m2=pl.lit(None, pl.Float64),
+        n=n,
+        weight_sum=weight_sum,
+        weight_sq_sum=weight_sq_sum,
+    ).sqrt()
+
+
 def degrees_of_freedom(
     variance: Variance, n: pl.Expr, weight_sum: pl.Expr, weight_sq_sum: pl.Expr
 ) -> pl.Expr:

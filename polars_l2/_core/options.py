@@ -41,8 +41,9 @@ MULTIOUTPUT_MODES = ("uniform_average", "raw_values", "sum")
 #: The functionals of Murphy diagrams: what L2 and L1 estimate.
 FUNCTIONALS = ("mean", "median")
 
-#: The losses of the score decomposition.
-LOSSES = ("squared", "absolute")
+#: The losses of the score decomposition (its option ``loss``: rule
+#: ``score_loss``).
+SCORE_LOSSES = ("squared", "absolute")
 
 
 def _no_detail(value: object) -> str | None:  # noqa: ARG001 - the default
@@ -60,6 +61,9 @@ class Rule:
     #: What is wrong with a refused value, where that says more than
     #: "must be <accepted>" (None: say that).
     detail: Callable[[object], str | None] = _no_detail
+    #: The option's name in messages, where the rule's name differs (two
+    #: functions' options of one name that accept different values).
+    named: str | None = None
 
 
 def _is_bool(value: object) -> bool:
@@ -223,9 +227,10 @@ RULES: dict[str, Rule] = {
         ),
         " or ".join(map(repr, FUNCTIONALS)) + " or None",
     ),
-    "loss": Rule(
-        lambda value: isinstance(value, str) and value in LOSSES,
-        " or ".join(map(repr, LOSSES)),
+    "score_loss": Rule(
+        lambda value: isinstance(value, str) and value in SCORE_LOSSES,
+        " or ".join(map(repr, SCORE_LOSSES)),
+        named="loss",
     ),
     "thetas": Rule(
         lambda value: _thetas_problem(value) is None,
@@ -278,4 +283,4 @@ def check(function: str | None = None, **options: object) -> None:
         rule = RULES[name]
         if not rule.accepts(value):
             problem = rule.detail(value) or f"must be {rule.accepted}, got {value!r}"
-            raise L2InputError(f"{prefix}{name} {problem}")
+            raise L2InputError(f"{prefix}{rule.named or name} {problem}")
