@@ -204,7 +204,7 @@ def decompose(
     └────────────────┴────────────────┴─────────────┴───────┘
     """
     function = "polars_l2.decompose"
-    options.check(function, loss=loss, bins=bins, nan_policy=nan_policy)
+    options.check(function, score_loss=loss, bins=bins, nan_policy=nan_policy)
     table = bin_table(
         frame,
         actual,

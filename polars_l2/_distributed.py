@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 import polars_l2
-from polars_l2._core import arguments
+from polars_l2._core import arguments, options
+from polars_l2._core import losses as losses_
 from polars_l2._state import RESERVED, state_query
 from polars_l2.exceptions import L2InputError
 
@@ -41,9 +43,91 @@ _WORKER_MISSING_MODULE = re.compile(
 parse = functools.partial(arguments.parse, reserved=RESERVED)
 
 
-def frame_state(frame: pl.DataFrame, spec: Spec, *, function: str) -> pl.DataFrame:
+@dataclass(frozen=True)
+class Pairing:
+    """What the states keep besides the moments: the paired moments, the histogram.
+
+    Sent to the workers with the column spec.
+    """
+
+    #: The baseline the other models are paired with (None: no pairs).
+    baseline: str | None = None
+    #: The losses of the paired moments.
+    losses: losses_.Losses = losses_.SQUARED
+    #: Whether to keep the histogram of ``top_1pct_share``.
+    top_share: bool = True
+
+
+#: The states of :func:`polars_l2.state`'s defaults.
+PLAIN = Pairing()
+
+
+def pairing(
+    spec: Spec,
+    *,
+    baseline: object,
+    loss: object,
+    huber_delta: object,
+    top_share: object,
+    function: str,
+) -> Pairing:
+    """Return the checked pairing options of an adapter's state."""
+    options.check(function, top_share=top_share)
+    if baseline is not None and (
+        not isinstance(baseline, str) or baseline not in spec.predicted
+    ):
+        msg = (
+            f"{function}: baseline must be None or one of the predicted columns "
+            f"{list(spec.predicted)}, got {baseline!r}"
+        )
+        raise L2InputError(msg)
+    losses = losses_.parse(loss, huber_delta, function=function)  # type: ignore[arg-type]
+    return Pairing(baseline, losses, bool(top_share))
+
+
+def compare_models(
+    baseline: object,
+    candidates: object,
+    *,
+    loss: object,
+    variance: object,
+    confidence: object,
+    adjust: object,
+    min_n: object,
+    function: str,
+) -> tuple[str, ...]:
+    """Check an adapter's compare options before any work; return the candidates."""
+    options.check(
+        function,
+        loss=loss,
+        variance=variance,
+        confidence=confidence,
+        adjust=adjust,
+        min_n=min_n,
+    )
+    models = arguments.names(candidates, role="candidates", function=function)
+    if not isinstance(baseline, str) or not models or baseline in models:
+        msg = (
+            f"{function}: baseline must be one column name and candidates at "
+            f"least one other, got baseline {baseline!r} and candidates "
+            f"{list(models)}"
+        )
+        raise L2InputError(msg)
+    return models
+
+
+def frame_state(
+    frame: pl.DataFrame, spec: Spec, *, function: str, pairing: Pairing = PLAIN
+) -> pl.DataFrame:
     """Return the metric state of one chunk of data."""
-    return state_query(frame, spec, function=function).collect()
+    return state_query(
+        frame,
+        spec,
+        function=function,
+        baseline=pairing.baseline,
+        losses=pairing.losses,
+        top_share=pairing.top_share,
+    ).collect()
 
 
 def to_frame(table: pa.Table) -> pl.DataFrame:
@@ -77,6 +161,7 @@ def table_state(
     *,
     function: str,
     schema: pa.Schema | None = None,
+    pairing: Pairing = PLAIN,
 ) -> pa.Table:
     """Return the state of one block of data, with the fixed Arrow schema.
 
@@ -87,7 +172,8 @@ def table_state(
     """
     spec.check_present(table.column_names, function=function)
     frame = to_frame(table.select(spec.needed))
-    return to_state_table(frame_state(frame, spec, function=function), schema)
+    state = frame_state(frame, spec, function=function, pairing=pairing)
+    return to_state_table(state, schema)
 
 
 def merge_tables(
@@ -118,7 +204,9 @@ def merge_in_order(
     return merged.sort([rank, *keys], nulls_last=True, maintain_order=True)
 
 
-def empty_state(schema: pa.Schema | None, spec: Spec, *, function: str) -> pl.DataFrame:
+def empty_state(
+    schema: pa.Schema | None, spec: Spec, *, function: str, pairing: Pairing = PLAIN
+) -> pl.DataFrame:
     """Return the state of no rows of data with `schema`, checked on the driver.
 
     Checking the schema before any data is read catches a missing column or
@@ -131,7 +219,7 @@ def empty_state(schema: pa.Schema | None, spec: Spec, *, function: str) -> pl.Da
     else:
         spec.check_present(schema.names, function=function)
         frame = to_frame(schema.empty_table())
-    return frame_state(frame, spec, function=function)
+    return frame_state(frame, spec, function=function, pairing=pairing)
 
 
 def input_error_from_worker(

@@ -58,6 +58,39 @@ weight
 nan_policy
     ``"propagate"`` (default) or ``"omit"`` NaN, as in
     :func:`polars_l2.mse`.""",
+    # The pairing options of the adapters' states.
+    "adapter_pairing": """\
+baseline
+    One of `predicted`, or None: each other model then also keeps its
+    paired moments against it, which :func:`polars_l2.compare` needs (see
+    :func:`polars_l2.state`).
+loss, huber_delta
+    With `baseline`: the losses whose paired moments are kept, as in
+    :func:`polars_l2.state`.
+top_share
+    Keep the histogram ``top_1pct_share`` needs (default).""",
+    # The report options of the adapters, as in polars_l2.report.
+    "adapter_report": """\
+confidence
+    Level of the confidence intervals, strictly between 0 and 1.
+top_share, min_n, overall, variance
+    As in :func:`polars_l2.report`: compute ``top_1pct_share``, flag rows
+    of fewer than `min_n` effective rows ``small``, add each model's
+    overall row, and the variance of a mean in the intervals.""",
+    # The test options of the adapters' compare, as in polars_l2.compare.
+    "adapter_compare": """\
+actual
+    Name of the column of observed values.
+baseline
+    Name of the baseline model's prediction column.
+candidates
+    Name(s) of the candidate models' prediction columns.
+by
+    Name(s) of the columns that define the segments, or None.
+weight
+    Name of a column of non-negative sample weights, or None.
+loss, huber_delta, variance, confidence, adjust, nan_policy, min_n
+    As in :func:`polars_l2.compare`.""",
 }
 
 

@@ -14,7 +14,7 @@ from polars_l2._state import RESERVED
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from polars_l2.typing import ArrowStreamExportable, NanPolicy
+    from polars_l2.typing import ArrowStreamExportable, NanPolicy, Variance
 
 __all__ = ["report"]
 
@@ -32,6 +32,7 @@ def report(
     top_share: bool = True,
     min_n: int = 30,
     overall: bool = False,
+    variance: Variance = "hc1",
 ) -> pl.DataFrame | pl.LazyFrame:
     r"""Evaluate one or more models per segment: one row per model and segment.
 
@@ -84,6 +85,11 @@ def report(
     overall
         Add each model's overall row, over all its segments, after them
         (default False). It equals the report without `by`, up to rounding.
+    variance
+        How the intervals estimate the variance of a weighted mean:
+        ``"hc1"`` (default), ``"hc0"`` or ``"kish"``; see
+        :func:`polars_l2.compare` and the page "Is the new model better?".
+        Unweighted, ``"hc1"`` and ``"kish"`` agree (the usual :math:`s^2/n`).
 
     Returns
     -------
@@ -130,9 +136,9 @@ def report(
             The interval of MSE: the square of RMSE's.
         ``mae_low``, ``mae_high``, ``bias_low``, ``bias_high``
             Intervals of MAE and bias, with se from the (weighted) spread of
-            :math:`|e|` and :math:`e` and Kish's effective size. The bias's
-            is normal, mean ± z·se. MAE is never negative, so its interval
-            is built on the log scale, as RMSE's is (the delta method:
+            :math:`|e|` and :math:`e` (`variance`). The bias's is normal,
+            mean ± z·se. MAE is never negative, so its interval is built on
+            the log scale, as RMSE's is (the delta method:
             :math:`\mathrm{MAE}\cdot\exp(\pm z\,se/\mathrm{MAE})`), which
             never leaves :math:`[0, \infty)` and follows the right skew of a
             mean of non-negative values; [0, 0] where MAE is 0. The
@@ -213,11 +219,13 @@ def report(
     **Confidence interval of RMSE.** MSE is the (weighted) mean of the
     squared errors :math:`x_i = e_i^2`, so by the central limit theorem it is
     approximately normal, with standard error
-    :math:`se = \sqrt{s_x^2 / (n_{\mathrm{eff}} - 1)}`, where
+    :math:`se^2 = \frac{n}{n-1} \sum_i w_i^2 (x_i - \bar x_w)^2 / W^2`
+    (``variance="hc1"``, the heteroscedasticity-robust variance of a
+    weighted mean; unweighted, the usual :math:`s_x^2/n`), or with
+    ``variance="kish"`` :math:`s_x^2 / (n_{\mathrm{eff}} - 1)`, where
     :math:`s_x^2 = \sum_i w_i (x_i - \bar x_w)^2 / W` is the weighted
     variance of the squared errors and :math:`n_{\mathrm{eff}} = W^2/\sum_i
-    w_i^2` is Kish's effective sample size (:math:`n` when unweighted, so
-    that :math:`se` is then the usual :math:`s_x/\sqrt{n}`). The interval is
+    w_i^2` is Kish's effective sample size. The interval is
     built on the log scale (the delta method on :math:`\log \mathrm{MSE}`),
     which keeps it positive and follows the right skew of an MSE, and mapped
     to RMSE by the square root:
@@ -332,6 +340,7 @@ def report(
         top_share=top_share,
         min_n=min_n,
         overall=overall,
+        variance=variance,
     )
     data = frames.coerce(frame, function=function)
     result = report_query(
@@ -341,6 +350,7 @@ def report(
         top_share=top_share,
         min_n=min_n,
         overall=overall,
+        variance=variance,
     )
     return data.result(result)
 
@@ -353,6 +363,7 @@ def report_query(
     top_share: bool = True,
     min_n: int = 30,
     overall: bool = False,
+    variance: Variance = "hc1",
     function: str = "polars_l2.report",
 ) -> pl.LazyFrame:
     """Return the report of `frame` for a checked column spec, lazily.
@@ -381,6 +392,7 @@ def report_query(
         overall=overall,
         kept=kept,
         empty=moments.no_rows(resolved.frame, internal, kept),
+        variance=variance,
     )
     return result.select(
         resolved.model_column(),

@@ -222,15 +222,15 @@ class L2FrameNamespace(Namespace[FrameT]):
         >>> lf = pl.LazyFrame(
         ...     {"y": [1.0, 2.0, 3.0, 4.0], "a": [1.5, 2.5, 2.5, 4.5], "b": 2.5}
         ... )
-        >>> lf.l2.compare("y", "a", "b", min_n=2).select("model", "mse_diff", "skill")
+        >>> lf.l2.compare("y", "a", "b", min_n=2).select("model", "loss_diff", "skill")
         shape: (1, 3)
-        ┌───────┬──────────┬───────┐
-        │ model ┆ mse_diff ┆ skill │
-        │ ---   ┆ ---      ┆ ---   │
-        │ str   ┆ f64      ┆ f64   │
-        ╞═══════╪══════════╪═══════╡
-        │ b     ┆ 1.0      ┆ -4.0  │
-        └───────┴──────────┴───────┘
+        ┌───────┬───────────┬───────┐
+        │ model ┆ loss_diff ┆ skill │
+        │ ---   ┆ ---       ┆ ---   │
+        │ str   ┆ f64       ┆ f64   │
+        ╞═══════╪═══════════╪═══════╡
+        │ b     ┆ 1.0       ┆ -4.0  │
+        └───────┴───────────┴───────┘
         """,
     )
 

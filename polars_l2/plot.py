@@ -922,29 +922,46 @@ _VERDICT_LEGEND = {
     None: ("small: no verdict", "silver", False),
 }
 _RATIO_LABEL = (
-    "MSE ratio, candidate / baseline (log scale; left of 1: the candidate "
+    "{} ratio, candidate / baseline (log scale; left of 1: the candidate "
     "is better; bars: confidence interval)"
 )
 
+#: What the mean of each loss of :func:`polars_l2.compare` is called.
+_LOSS_LABELS = {"squared": "MSE", "absolute": "MAE", "huber": "Mean Huber loss"}
+
+
+def _losses(comparison: pl.DataFrame) -> list[str]:
+    """Return the losses of a comparison (a table without ``loss``: squared)."""
+    if "loss" not in comparison.columns:
+        return ["squared"]
+    return comparison.get_column("loss").unique(maintain_order=True).to_list()
+
+
+def _loss_label(comparison: pl.DataFrame) -> str:
+    """Return what the table's mean loss is called (several losses: "Mean loss")."""
+    losses = _losses(comparison)
+    return _LOSS_LABELS.get(losses[0], "Mean loss") if len(losses) == 1 else "Mean loss"
+
 
 def _ratios(rows: pl.DataFrame) -> pl.DataFrame:
-    """Return each row's MSE ratio and its interval: 1 + mse_diff / mse_baseline.
+    """Return each row's mean loss ratio and its interval: 1 + loss_diff / baseline's.
 
-    The interval of the difference, divided by the baseline's MSE: the same
+    The interval of the difference, divided by the baseline's mean loss
+    (``mean_loss_baseline``; the MSE for the squared loss): the same
     test on a scale where every segment's change is relative, so a small
-    segment's is as visible as a large one's. Null where the baseline's MSE
+    segment's is as visible as a large one's. Null where the baseline's loss
     is not positive.
     """
-    baseline = pl.col("mse_baseline").cast(pl.Float64)
+    baseline = pl.col("mean_loss_baseline").cast(pl.Float64)
     valid = baseline > 0
 
     def ratio(diff: str) -> pl.Expr:
         return pl.when(valid).then(1.0 + pl.col(diff).cast(pl.Float64) / baseline)
 
     return rows.select(
-        ratio=ratio("mse_diff"),
-        low=ratio("mse_diff_low"),
-        high=ratio("mse_diff_high"),
+        ratio=ratio("loss_diff"),
+        low=ratio("loss_diff_low"),
+        high=ratio("loss_diff_high"),
     )
 
 
@@ -976,17 +993,21 @@ def _comparison_rows(comparison: pl.DataFrame, max_segments: int) -> pl.DataFram
         needed=(
             "model",
             "overall",
-            "mse_baseline",
-            "mse_diff",
-            "mse_diff_low",
-            "mse_diff_high",
+            "mean_loss_baseline",
+            "loss_diff",
+            "loss_diff_low",
+            "loss_diff_high",
         ),
     )
     options.check("polars_l2.plot.plot_comparison", max_segments=max_segments)
     keys = [c for c in comparison.columns if c not in _COMPARE_COLUMNS]
     segment = _segment_label(keys) if keys else pl.lit("")
+    model = pl.col("model")
+    if len(_losses(comparison)) > 1:
+        # One row per loss too: say which.
+        model = pl.concat_str(model, pl.lit(" ("), pl.col("loss"), pl.lit(")"))
     label = pl.concat_str(
-        pl.col("model"),
+        model,
         pl.when(pl.col("overall")).then(pl.lit("all rows")).otherwise(segment),
         separator=": ",
     )
@@ -1006,11 +1027,12 @@ def plot_comparison(
     max_segments: int = 40,
     path: str | PathLike[str] | None = None,
 ) -> Figure:
-    """Draw a forest plot of :func:`polars_l2.compare`: the MSE ratio per segment.
+    """Draw a forest plot of :func:`polars_l2.compare`: the loss ratio per segment.
 
-    One row per candidate and segment (the overall row first): the ratio of
-    the candidate's MSE to the baseline's, ``1 + mse_diff / mse_baseline``
-    (one minus ``skill``), with the confidence interval of ``mse_diff`` on
+    One row per candidate and segment (the overall row first; with several
+    losses, per loss, labelled): the ratio of the candidate's mean loss (the
+    MSE by default) to the baseline's, ``1 + loss_diff / mean_loss_baseline``
+    (one minus ``skill``), with the confidence interval of ``loss_diff`` on
     the same scale, around a vertical line at one, on a log scale: a halving
     and a doubling are as far from one, and every segment's change is
     visible whatever the size of its errors. Left of one the candidate is
@@ -1018,7 +1040,7 @@ def plot_comparison(
     verdict at the adjusted level; a hollow one is inconclusive, or small
     (no verdict); the legend says which. A bar whose lower end is not
     positive ends in an arrow at the left edge. A segment whose baseline
-    MSE is zero has no ratio and no marker.
+    loss is zero has no ratio and no marker.
 
     Parameters
     ----------
@@ -1099,8 +1121,9 @@ def plot_comparison(
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_yticks(range(rows.height), rows["_label"].to_list())
     ax.set_ylim(rows.height - 0.5, -0.5)
-    ax.set_xlabel(_RATIO_LABEL)
-    title = "Is the candidate better? MSE ratio per segment"
+    what = _loss_label(comparison)
+    ax.set_xlabel(_RATIO_LABEL.format(what))
+    title = f"Is the candidate better? {what} ratio per segment"
     if comparison.height > rows.height:
         title += f"; first {rows.height} of {comparison.height}"
     ax.set_title(title)
@@ -1189,7 +1212,7 @@ def reliability_curve(
     └───────┴───────────┴────────┴─────┴────────┘
     """
     function = "polars_l2.plot.reliability_curve"
-    options.check(function, loss=loss, bins=bins, nan_policy=nan_policy)
+    options.check(function, score_loss=loss, bins=bins, nan_policy=nan_policy)
     table = _decompose.bin_table(
         frame,
         actual,

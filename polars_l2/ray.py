@@ -53,9 +53,9 @@ if TYPE_CHECKING:
     import ray.data
 
     from polars_l2._core.arguments import Spec
-    from polars_l2.typing import NanPolicy
+    from polars_l2.typing import Loss, NanPolicy, Variance
 
-__all__ = ["DRIVER_COMBINE_MAX_ROWS", "Combine", "report", "state"]
+__all__ = ["DRIVER_COMBINE_MAX_ROWS", "Combine", "compare", "report", "state"]
 
 #: Most block-state rows ``combine="auto"`` merges on the driver; above it,
 #: Ray merges them. A state row is about 150 bytes.
@@ -69,10 +69,18 @@ _ROWS_PER_MERGE_TASK = 100_000
 
 _FUNCTION = "polars_l2.ray.state"
 _REPORT = "polars_l2.ray.report"
+_COMPARE = "polars_l2.ray.compare"
 
 
-def _block_state(table: pa.Table, spec: Spec, schema: pa.Schema | None) -> pa.Table:
-    return _distributed.table_state(table, spec, function=_FUNCTION, schema=schema)
+def _block_state(
+    table: pa.Table,
+    spec: Spec,
+    schema: pa.Schema | None,
+    pairing: _distributed.Pairing,
+) -> pa.Table:
+    return _distributed.table_state(
+        table, spec, function=_FUNCTION, schema=schema, pairing=pairing
+    )
 
 
 def _merge_block(table: pa.Table, schema: pa.Schema | None) -> pa.Table:
@@ -164,6 +172,10 @@ def state(
     by: str | Sequence[str] | None = None,
     weight: str | None = None,
     nan_policy: NanPolicy = "propagate",
+    baseline: str | None = None,
+    loss: Loss | Sequence[Loss] = "squared",
+    huber_delta: float | None = None,
+    top_share: bool = True,
     combine: Combine = "auto",
 ) -> pl.DataFrame:
     """Return the merged metric state of a Ray ``Dataset``.
@@ -179,6 +191,7 @@ def state(
         The data, one row per prediction, with Arrow blocks.
     %(adapter_columns)s
     %(nan_policy)s
+    %(adapter_pairing)s
     combine
         Where the block states are merged: ``"driver"``, ``"ray"`` or
         ``"auto"`` (see :mod:`polars_l2.ray`).
@@ -228,6 +241,14 @@ def state(
         nan_policy=nan_policy,
         function=_FUNCTION,
     )
+    pairing = _distributed.pairing(
+        spec,
+        baseline=baseline,
+        loss=loss,
+        huber_delta=huber_delta,
+        top_share=top_share,
+        function=_FUNCTION,
+    )
     if combine not in ("auto", "driver", "ray"):
         msg = f"{_FUNCTION}: combine must be 'auto', 'driver' or 'ray', got {combine!r}"
         raise ValueError(msg)
@@ -236,14 +257,14 @@ def state(
     # Ray knows the schema (else each block is checked by its task), and is
     # the result for a dataset without rows.
     known = _known_schema(dataset)
-    base = _distributed.empty_state(known, spec, function=_FUNCTION)
+    base = _distributed.empty_state(known, spec, function=_FUNCTION, pairing=pairing)
     # Keys keep their dtypes: with a known schema every block state has the
     # same one; else each block's own, merged in their common dtype.
     schema = None if known is None else _distributed.state_schema(base)
     options = _task_options()
     with _worker_errors():
         blocks = dataset.map_batches(
-            functools.partial(_block_state, spec=spec, schema=schema),
+            functools.partial(_block_state, spec=spec, schema=schema, pairing=pairing),
             batch_format="pyarrow",
             batch_size=None,
             **options,
@@ -257,7 +278,9 @@ def state(
         # state carries the keys' dtypes: ask Ray for the schema (this runs
         # the dataset once more, which gave no rows), as for a known one.
         fetched = _known_schema(dataset, fetch=True)
-        base = _distributed.empty_state(fetched, spec, function=_FUNCTION)
+        base = _distributed.empty_state(
+            fetched, spec, function=_FUNCTION, pairing=pairing
+        )
     return _distributed.merge_in_order(base, tables, spec)
 
 
@@ -271,6 +294,10 @@ def report(
     weight: str | None = None,
     confidence: float = 0.95,
     nan_policy: NanPolicy = "propagate",
+    top_share: bool = True,
+    min_n: int = 30,
+    overall: bool = False,
+    variance: Variance = "hc1",
     combine: Combine = "auto",
 ) -> pl.DataFrame:
     """Return the model evaluation report of a Ray ``Dataset``.
@@ -285,8 +312,7 @@ def report(
     dataset
         The data, one row per prediction, with Arrow blocks.
     %(adapter_columns)s
-    confidence
-        Level of the RMSE confidence interval, strictly between 0 and 1.
+    %(adapter_report)s
     %(nan_policy)s
     combine
         Where the block states are merged: ``"driver"``, ``"ray"`` or
@@ -295,15 +321,16 @@ def report(
     Returns
     -------
     DataFrame
-        One row per model and segment.
+        One row per model and segment (then each model's overall row, with
+        `overall`).
 
     Raises
     ------
     L2InputError
-        If a column is missing or has a dtype the metrics cannot use.
+        If a column is missing or has a dtype the metrics cannot use, or an
+        option is bad.
     ValueError
-        If `confidence` is not strictly between 0 and 1, or the dataset's
-        ``DataContext`` lets Ray skip failing blocks.
+        If the dataset's ``DataContext`` lets Ray skip failing blocks.
 
     References
     ----------
@@ -318,7 +345,15 @@ def report(
     >>> ds = ray.data.read_parquet("predictions/")  # doctest: +SKIP
     >>> polars_l2.ray.report(ds, "y", ["model_a", "model_b"])  # doctest: +SKIP
     """
-    options.check(_REPORT, confidence=confidence)  # fails before any work
+    # Fails before any work.
+    options.check(
+        _REPORT,
+        confidence=confidence,
+        top_share=top_share,
+        min_n=min_n,
+        overall=overall,
+        variance=variance,
+    )
     merged = state(
         dataset,
         actual,
@@ -326,6 +361,109 @@ def report(
         by=by,
         weight=weight,
         nan_policy=nan_policy,
+        top_share=top_share,
         combine=combine,
     )
-    return polars_l2.finalize(merged, confidence=confidence)
+    return polars_l2.finalize(
+        merged,
+        confidence=confidence,
+        # A state of no rows does not say it was weighted; the caller does.
+        weighted=weight is not None,
+        min_n=min_n,
+        overall=overall,
+        variance=variance,
+    )
+
+
+@_docs.fill
+def compare(
+    dataset: ray.data.Dataset,
+    actual: str,
+    baseline: str,
+    candidates: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = None,
+    weight: str | None = None,
+    loss: Loss | Sequence[Loss] = "squared",
+    huber_delta: float | None = None,
+    variance: Variance = "hc1",
+    confidence: float = 0.95,
+    adjust: str | None = "holm",
+    nan_policy: NanPolicy = "propagate",
+    min_n: int = 30,
+    combine: Combine = "auto",
+) -> pl.DataFrame:
+    """Compare candidate models with a baseline on a Ray ``Dataset``, per segment.
+
+    :func:`polars_l2.compare` of the merged state: each block is reduced to
+    a state that keeps the paired moments of every candidate against the
+    baseline (:func:`state` with ``baseline=``), the states are merged, and
+    the paired test runs on the merged moments on the driver. The table
+    equals :func:`polars_l2.compare` of the same data on one machine, up to
+    rounding. ``cluster=`` needs the rows, which a state does not keep: it
+    is not offered here.
+
+    Parameters
+    ----------
+    dataset
+        The data, one row per prediction, with Arrow blocks.
+    %(adapter_compare)s
+    combine
+        Where the block states are merged: ``"driver"``, ``"ray"`` or
+        ``"auto"`` (see :mod:`polars_l2.ray`).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`polars_l2.compare`.
+
+    Raises
+    ------
+    L2InputError
+        If a column is missing or has a dtype the metrics cannot use, or an
+        option is bad (as :func:`polars_l2.compare`).
+    ValueError
+        If the dataset's ``DataContext`` lets Ray skip failing blocks.
+
+    Examples
+    --------
+    >>> import ray  # doctest: +SKIP
+    >>> import polars_l2.ray
+    >>> ds = ray.data.read_parquet("predictions/")  # doctest: +SKIP
+    >>> polars_l2.ray.compare(ds, "y", "old", "new", by="region")  # doctest: +SKIP
+    """
+    models = _distributed.compare_models(
+        baseline,
+        candidates,
+        loss=loss,
+        variance=variance,
+        confidence=confidence,
+        adjust=adjust,
+        min_n=min_n,
+        function=_COMPARE,
+    )
+    merged = state(
+        dataset,
+        actual,
+        [baseline, *models],
+        by=by,
+        weight=weight,
+        nan_policy=nan_policy,
+        baseline=baseline,
+        loss=loss,
+        huber_delta=huber_delta,
+        top_share=False,
+        combine=combine,
+    )
+    return polars_l2.compare(
+        merged,
+        None,
+        baseline,
+        models,
+        loss=loss,
+        huber_delta=huber_delta,
+        variance=variance,
+        confidence=confidence,
+        adjust=adjust,
+        min_n=min_n,
+    )

@@ -48,12 +48,13 @@ if TYPE_CHECKING:
     import pyspark.sql
 
     from polars_l2._core.arguments import Spec
-    from polars_l2.typing import NanPolicy
+    from polars_l2.typing import Loss, NanPolicy, Variance
 
-__all__ = ["report", "state"]
+__all__ = ["compare", "report", "state"]
 
 _FUNCTION = "polars_l2.spark.state"
 _REPORT = "polars_l2.spark.report"
+_COMPARE = "polars_l2.spark.compare"
 
 #: Prefix of the positional names under which columns reach mapInArrow.
 _TMP = "__polars_l2_"
@@ -68,6 +69,7 @@ def _partition_state(
     batches: Iterator[pa.RecordBatch],
     spec: Spec,
     schema: pa.Schema,
+    pairing: _distributed.Pairing,
 ) -> Iterator[pa.RecordBatch]:
     """Reduce one partition's Arrow batches to its state (runs on a worker)."""
     states: list[pa.Table] = []
@@ -77,10 +79,10 @@ def _partition_state(
         chunk.append(batch)
         rows += batch.num_rows
         if rows >= _CHUNK_ROWS:
-            states.append(_chunk_state(chunk, spec, schema))
+            states.append(_chunk_state(chunk, spec, schema, pairing))
             chunk, rows = [], 0
     if chunk:
-        states.append(_chunk_state(chunk, spec, schema))
+        states.append(_chunk_state(chunk, spec, schema, pairing))
     if states:
         merged = (
             states[0] if len(states) == 1 else _distributed.merge_tables(states, schema)
@@ -89,11 +91,16 @@ def _partition_state(
 
 
 def _chunk_state(
-    chunk: list[pa.RecordBatch], spec: Spec, schema: pa.Schema
+    chunk: list[pa.RecordBatch],
+    spec: Spec,
+    schema: pa.Schema,
+    pairing: _distributed.Pairing,
 ) -> pa.Table:
     # The columns come under positional names (see `state`); name them back.
     table = pa.Table.from_batches(chunk).rename_columns(spec.needed)
-    return _distributed.table_state(table, spec, function=_FUNCTION, schema=schema)
+    return _distributed.table_state(
+        table, spec, function=_FUNCTION, schema=schema, pairing=pairing
+    )
 
 
 def _quote(name: str) -> str:
@@ -306,6 +313,10 @@ def state(
     by: str | Sequence[str] | None = None,
     weight: str | None = None,
     nan_policy: NanPolicy = "propagate",
+    baseline: str | None = None,
+    loss: Loss | Sequence[Loss] = "squared",
+    huber_delta: float | None = None,
+    top_share: bool = True,
 ) -> pl.DataFrame:
     """Return the merged metric state of a PySpark ``DataFrame``.
 
@@ -321,6 +332,7 @@ def state(
         The data, one row per prediction.
     %(adapter_columns)s
     %(nan_policy)s
+    %(adapter_pairing)s
 
     Returns
     -------
@@ -373,13 +385,21 @@ def state(
         nan_policy=nan_policy,
         function=_FUNCTION,
     )
+    pairing = _distributed.pairing(
+        spec,
+        baseline=baseline,
+        loss=loss,
+        huber_delta=huber_delta,
+        top_share=top_share,
+        function=_FUNCTION,
+    )
     spec.check_present(df.columns, function=_FUNCTION)
     _check_settings(df)
     selected = df.select(*[_quote(name) for name in spec.needed])
     # The state of no rows checks every column on the driver before Spark
     # reads any data, and is the result for a DataFrame without rows.
     base = _distributed.empty_state(
-        _arrow_schema(selected, spec), spec, function=_FUNCTION
+        _arrow_schema(selected, spec), spec, function=_FUNCTION, pairing=pairing
     )
     # mapInArrow needs the output schema up front: the keys' types are those
     # of the state of no rows, which come from the DataFrame's schema.
@@ -393,7 +413,9 @@ def state(
             "ignore", message="PySpark does not yet fully support pandas"
         )
         partitions = selected.mapInArrow(
-            functools.partial(_partition_state, spec=spec, schema=schema),
+            functools.partial(
+                _partition_state, spec=spec, schema=schema, pairing=pairing
+            ),
             from_arrow_schema(schema),
         )
     with _worker_errors(df, spec):
@@ -413,6 +435,10 @@ def report(
     weight: str | None = None,
     confidence: float = 0.95,
     nan_policy: NanPolicy = "propagate",
+    top_share: bool = True,
+    min_n: int = 30,
+    overall: bool = False,
+    variance: Variance = "hc1",
 ) -> pl.DataFrame:
     """Return the model evaluation report of a PySpark ``DataFrame``.
 
@@ -426,22 +452,22 @@ def report(
     df
         The data, one row per prediction.
     %(adapter_columns)s
-    confidence
-        Level of the RMSE confidence interval, strictly between 0 and 1.
+    %(adapter_report)s
     %(nan_policy)s
 
     Returns
     -------
     DataFrame
-        One row per model and segment.
+        One row per model and segment (then each model's overall row, with
+        `overall`).
 
     Raises
     ------
     L2InputError
-        If a column is missing or has a type the metrics cannot use.
+        If a column is missing or has a type the metrics cannot use, or an
+        option is bad.
     ValueError
-        If `confidence` is not strictly between 0 and 1, or the session lets
-        Spark skip files it cannot read (see :func:`state`).
+        If the session lets Spark skip files it cannot read (see :func:`state`).
     RuntimeError
         If Spark's Python workers cannot import polars-l2.
 
@@ -457,6 +483,120 @@ def report(
     >>> df = spark.read.parquet("predictions/")  # doctest: +SKIP
     >>> polars_l2.spark.report(df, "y", ["model_a", "model_b"])  # doctest: +SKIP
     """
-    options.check(_REPORT, confidence=confidence)  # fails before any work
-    merged = state(df, actual, predicted, by=by, weight=weight, nan_policy=nan_policy)
-    return polars_l2.finalize(merged, confidence=confidence)
+    # Fails before any work.
+    options.check(
+        _REPORT,
+        confidence=confidence,
+        top_share=top_share,
+        min_n=min_n,
+        overall=overall,
+        variance=variance,
+    )
+    merged = state(
+        df,
+        actual,
+        predicted,
+        by=by,
+        weight=weight,
+        nan_policy=nan_policy,
+        top_share=top_share,
+    )
+    return polars_l2.finalize(
+        merged,
+        confidence=confidence,
+        # A state of no rows does not say it was weighted; the caller does.
+        weighted=weight is not None,
+        min_n=min_n,
+        overall=overall,
+        variance=variance,
+    )
+
+
+@_docs.fill
+def compare(
+    df: pyspark.sql.DataFrame,
+    actual: str,
+    baseline: str,
+    candidates: str | Sequence[str],
+    *,
+    by: str | Sequence[str] | None = None,
+    weight: str | None = None,
+    loss: Loss | Sequence[Loss] = "squared",
+    huber_delta: float | None = None,
+    variance: Variance = "hc1",
+    confidence: float = 0.95,
+    adjust: str | None = "holm",
+    nan_policy: NanPolicy = "propagate",
+    min_n: int = 30,
+) -> pl.DataFrame:
+    """Compare candidate models with a baseline on a PySpark ``DataFrame``.
+
+    :func:`polars_l2.compare` of the merged state: each partition is reduced
+    to a state that keeps the paired moments of every candidate against the
+    baseline (:func:`state` with ``baseline=``), Spark's workers merge the
+    states per segment, and the paired test runs on the merged moments on
+    the driver. The table equals :func:`polars_l2.compare` of the same data
+    on one machine, up to rounding. ``cluster=`` needs the rows, which a
+    state does not keep: it is not offered here.
+
+    Parameters
+    ----------
+    df
+        The data, one row per prediction.
+    %(adapter_compare)s
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`polars_l2.compare`.
+
+    Raises
+    ------
+    L2InputError
+        If a column is missing or has a type the metrics cannot use, or an
+        option is bad (as :func:`polars_l2.compare`).
+    ValueError
+        If the session lets Spark skip files it cannot read (see :func:`state`).
+    RuntimeError
+        If Spark's Python workers cannot import polars-l2.
+
+    Examples
+    --------
+    >>> import polars_l2.spark
+    >>> df = spark.read.parquet("predictions/")  # doctest: +SKIP
+    >>> polars_l2.spark.compare(df, "y", "old", "new", by="region")  # doctest: +SKIP
+    """
+    models = _distributed.compare_models(
+        baseline,
+        candidates,
+        loss=loss,
+        variance=variance,
+        confidence=confidence,
+        adjust=adjust,
+        min_n=min_n,
+        function=_COMPARE,
+    )
+    merged = state(
+        df,
+        actual,
+        [baseline, *models],
+        by=by,
+        weight=weight,
+        nan_policy=nan_policy,
+        baseline=baseline,
+        loss=loss,
+        huber_delta=huber_delta,
+        top_share=False,
+    )
+    return polars_l2.compare(
+        merged,
+        None,
+        baseline,
+        models,
+        loss=loss,
+        huber_delta=huber_delta,
+        variance=variance,
+        confidence=confidence,
+        adjust=adjust,
+        min_n=min_n,
+    )

@@ -23,6 +23,16 @@ MultiOutput: TypeAlias = (
     Literal["uniform_average", "raw_values", "sum"] | Iterable[float]
 )
 
+#: A loss of the paired test of :func:`polars_l2.compare`: the squared error
+#: (default), the absolute error, or Huber's loss (with ``huber_delta``).
+Loss: TypeAlias = Literal["squared", "absolute", "huber"]
+
+#: The variance of a (weighted) mean in intervals and paired tests:
+#: ``"hc1"`` (default) and ``"hc0"`` are the heteroscedasticity-robust
+#: (sandwich) variances of an intercept-only weighted regression, ``"kish"``
+#: uses Kish's effective sample size.
+Variance: TypeAlias = Literal["hc1", "hc0", "kish"]
+
 
 class ArrowStreamExportable(Protocol):
     """A table that exports the Arrow PyCapsule stream interface.

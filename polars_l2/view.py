@@ -40,7 +40,7 @@ _REPORT_COLUMNS = frozenset({"model", "overall", "n", "weight_sum", "small"}) | 
 )
 _COMPARE_COLUMNS = frozenset(COMPARE_COLUMNS)
 #: The metrics with an interval (``<name>_low``, ``<name>_high``).
-_INTERVALS = ("mse", "rmse", "mae", "bias", "mse_diff")
+_INTERVALS = ("mse", "rmse", "mae", "bias", "loss_diff")
 #: Integer counts: thousands separators, no significant digits.
 _COUNTS = ("n", "clusters")
 #: Beyond these magnitudes a number is shown in scientific notation.
@@ -58,7 +58,7 @@ PRIORITY: tuple[tuple[str, ...], ...] = (
     ("bias",),
     ("top_1pct_share",),
     ("verdict",),
-    ("mse_diff", "mse_diff_low", "mse_diff_high"),
+    ("loss_diff", "loss_diff_low", "loss_diff_high"),
     ("skill",),
     ("p_value_adjusted",),
 )
@@ -343,7 +343,7 @@ def comparison_table(
     """Return a comparison as a formatted table, verdicts marked.
 
     As :func:`report_table`, for the output of :func:`polars_l2.compare`:
-    one group per candidate, ``mse_diff`` with its interval beside it, the
+    one group per candidate (and loss), ``loss_diff`` with its interval beside it, the
     verdict on a green (better) or red (worse) ground, the baseline in the
     subtitle, p-values to 2 significant digits unless `digits` says
     otherwise.
@@ -393,7 +393,9 @@ def comparison_table(
     True
     """
     frame = _frame(comparison, "comparison_table")
-    keys, values = _value_columns(frame, _COMPARE_COLUMNS, None, "comparison_table")
+    # The loss names a block of rows, as a key does.
+    known = _COMPARE_COLUMNS - {"loss"}
+    keys, values = _value_columns(frame, known, None, "comparison_table")
     p_values = {"p_value": 2, "p_value_adjusted": 2}
     if isinstance(digits, Mapping):
         digits = {**p_values, **digits}
@@ -417,7 +419,7 @@ def comparison_table(
         else []
     )
     subtitle = (
-        f"candidates against the baseline {baselines[0]}; mse_diff < 0: the "
+        f"candidates against the baseline {baselines[0]}; loss_diff < 0: the "
         "candidate is better"
         if len(baselines) == 1
         else None

@@ -55,8 +55,14 @@ def segment(
     w: np.ndarray | None,
     *,
     confidence: float,
+    variance: str = "hc1",
 ) -> dict[str, Any]:
-    """Return the reference metrics of one model on one segment's counted rows."""
+    """Return the reference metrics of one model on one segment's counted rows.
+
+    The intervals' variance of a weighted mean is, by `variance`, the
+    sandwich n/(n-1) sum w^2 (v - m)^2 / W^2 ("hc1"), without the factor
+    ("hc0"), or Kish's (sum w (v - m)^2 / W) / (n_eff - 1) ("kish").
+    """
     n = len(y)
     weights = np.ones(n) if w is None else w
     row: dict[str, Any] = {"n": n}
@@ -94,10 +100,17 @@ def segment(
     row["rmse"] = root_mean_squared_error(y, p, sample_weight=sample_weight)
     total = weights.sum()
     effective = total**2 / np.sum(weights**2)
-    if n >= 2 and effective > 1:
-        mean_x = np.sum(weights * x) / total
-        var_x = np.sum(weights * (x - mean_x) ** 2) / total
-        se = math.sqrt(var_x / (effective - 1))
+
+    def standard_error(values: np.ndarray) -> float:
+        mean = np.sum(weights * values) / total
+        if variance == "kish":
+            spread = np.sum(weights * (values - mean) ** 2) / total
+            return math.sqrt(spread / (effective - 1))
+        factor = n / (n - 1) if variance == "hc1" else 1.0
+        return math.sqrt(factor * np.sum((weights / total) ** 2 * (values - mean) ** 2))
+
+    if n >= 2 and (effective > 1 or variance != "kish"):
+        se = standard_error(x)
         z = NormalDist().inv_cdf(0.5 + confidence / 2)
         half = z * se / (2 * mse) if mse > 0 else 0.0
         row["rmse_low"] = math.sqrt(mse) * math.exp(-half)
@@ -106,8 +119,7 @@ def segment(
         row["mse_high"] = row["rmse_high"] ** 2
         for name, values in (("mae", np.abs(e)), ("bias", p - y)):
             mean = np.sum(weights * values) / total
-            spread = np.sum(weights * (values - mean) ** 2) / total
-            half_width = z * math.sqrt(spread / (effective - 1))
+            half_width = z * standard_error(values)
             if name == "mae":
                 # MAE is never negative: its interval is the delta method on
                 # its log, mean * exp(+-z se / mean) ([0, 0] for a mean of 0).
@@ -134,6 +146,7 @@ def reference_report(
     by: list[str],
     weight: str | None = None,
     confidence: float = 0.95,
+    variance: str = "hc1",
 ) -> pl.DataFrame:
     """Return the report, one segment and model at a time, from numpy arrays."""
     keys = df.select(by).unique().sort(by, nulls_last=True) if by else None
@@ -153,6 +166,10 @@ def reference_report(
             p = part[model].cast(pl.Float64).to_numpy()
             w = None if weight is None else part[weight].cast(pl.Float64).to_numpy()
             rows.append(
-                {"model": model, **key, **segment(y, p, w, confidence=confidence)}
+                {
+                    "model": model,
+                    **key,
+                    **segment(y, p, w, confidence=confidence, variance=variance),
+                }
             )
     return pl.DataFrame(rows, infer_schema_length=None)

@@ -26,8 +26,8 @@ route               how
 ``ray``             ``polars_l2.ray.report`` on a local Ray dataset (distributed)
 ``spark``           ``polars_l2.spark.report`` on a local SparkSession (distributed)
 ``spark-connect``   the same on a local Spark Connect session (distributed)
-``ray-compare``,    ``polars_l2.ray.compare`` / ``polars_l2.spark.compare``:
-``spark-compare``   cells that wait for those entrances (:data:`PENDING`)
+``ray-compare``,    ``polars_l2.ray.compare`` / ``polars_l2.spark.compare``
+``spark-compare``   on a local Ray dataset, SparkSession (distributed)
 ==================  =====================================================
 
 An *input kind* (:data:`KINDS`) is how the data reaches the entrance: a
@@ -46,8 +46,7 @@ takes (:func:`takes`) x every feature that differs (:data:`FEATURES`:
 weights across the whole Float64 range, ``overall``, vector targets, NaN,
 nulls, no rows). Each cell gives the right answer to rounding
 (:data:`MATRIX_REL_TOL`), or the documented one-line refusal
-(:data:`REFUSALS`); the cells that wait for a feature being built elsewhere
-are strict xfails, listed in one place (:data:`PENDING`).
+(:data:`REFUSALS`).
 
 Each route states its documented properties as attributes (:class:`Route`),
 the distributed ones also the types their engine holds data in
@@ -1131,47 +1130,12 @@ def sampled(entrance: str, kind: str, feature: str) -> bool:
 #: (entrance, kind or "*", feature or "*") -> the feature it waits for, and
 #: where it is being built. Each is a strict xfail: when the feature lands
 #: the cell passes, the xfail fails, and the entry goes.
-PENDING: dict[tuple[str, str, str], str] = {
-    **{
-        ("compare", kind, "*"): "compare on non-Polars inputs (branch compare)"
-        for kind in FRAME_KINDS
-        if kind not in ("polars", "polars-lazy", "delta", "iceberg")
-    },
-    ("compare", "*", "vector"): "per-output compare of vector targets (branch compare)",
-    ("ray", "engine", "overall"): "overall= on the Ray report (branch compare)",
-    ("ray", "engine", "vector"): "overall= on the Ray report (branch compare)",
-    ("ray", "engine", "empty"): "overall= on the Ray report (branch compare)",
-    ("spark", "engine", "overall"): "overall= on the Spark report (branch compare)",
-    ("spark", "engine", "vector"): "overall= on the Spark report (branch compare)",
-    ("spark", "engine", "empty"): "overall= on the Spark report (branch compare)",
-    ("spark-connect", "engine", "overall"): "overall= on the Spark report "
-    "(branch compare)",
-    ("spark-connect", "engine", "vector"): "overall= on the Spark report "
-    "(branch compare)",
-    ("spark-connect", "engine", "empty"): "overall= on the Spark report "
-    "(branch compare)",
-    ("ray-compare", "engine", "*"): "polars_l2.ray.compare (branch compare)",
-    ("spark-compare", "engine", "*"): "polars_l2.spark.compare (branch compare)",
-}
-
 #: (entrance, feature) -> the documented one-line refusal (a regex).
 REFUSALS: dict[tuple[str, str], str] = {
     # The command line refuses an input without data rows (docs/cli.md).
     ("cli-file", "empty"): r"^polars-l2: error: empty input: no data rows",
     ("cli-files", "empty"): r"^polars-l2: error: empty input: no data rows",
 }
-
-
-def pending(entrance: str, kind: str, feature: str) -> str | None:
-    """Return the feature a cell waits for (:data:`PENDING`), or None."""
-    for e, k, f in (
-        (entrance, kind, feature),
-        (entrance, "*", feature),
-        (entrance, kind, "*"),
-    ):
-        if (e, k, f) in PENDING:
-            return PENDING[e, k, f]
-    return None
 
 
 def matrix() -> list[tuple[str, str, str]]:
@@ -1199,15 +1163,16 @@ def right_answer(
     :func:`polars_l2.report` (:func:`polars_l2.compare`) on that Polars
     DataFrame, with the route's documented differences
     (:func:`as_route_gives`). A state of no rows with keys has no row, so it
-    names no model: a route through a state gives no overall row for an
-    empty input with ``by`` (docs/states.md). `feature` names the query
+    names no model: a route through a state (``finalize``, or ``compare`` of
+    a merged state) gives no overall row for an empty input with ``by``
+    (docs/states.md). `feature` names the query
     among :data:`FEATURES`, to reuse the answer other cells computed.
     """
     right = _right(query, feature, compare=route.compare, overall=route.overall)
-    if route.compare:
-        return right
     if route.from_state and query.frame.height == 0 and query.by:
         right = right.clear()
+    if route.compare:
+        return right
     return as_route_gives(route, right)
 
 

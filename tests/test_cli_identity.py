@@ -132,8 +132,8 @@ def test_compare_counts_identical_content_once(
     )
     got = report_of(result)
     assert got.get_column("n").to_list() == expected.get_column("n").to_list()
-    assert got.get_column("mse_diff").to_list() == pytest.approx(
-        expected.get_column("mse_diff").to_list(), rel=1e-12
+    assert got.get_column("loss_diff").to_list() == pytest.approx(
+        expected.get_column("loss_diff").to_list(), rel=1e-12
     )
 
 

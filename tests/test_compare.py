@@ -75,12 +75,12 @@ def test_p_values_and_intervals_match_scipy_ttest_rel_per_segment() -> None:
                 *(pl.col(k) == v for k, v in key.items()),
             ).row(0, named=True)
             assert row["n"] == len(y)
-            assert row["mse_diff"] == pytest.approx(np.mean(cand - base), rel=1e-9)
-            assert row["mse"] == pytest.approx(np.mean(cand), rel=1e-9)
-            assert row["mse_baseline"] == pytest.approx(np.mean(base), rel=1e-9)
+            assert row["loss_diff"] == pytest.approx(np.mean(cand - base), rel=1e-9)
+            assert row["mean_loss"] == pytest.approx(np.mean(cand), rel=1e-9)
+            assert row["mean_loss_baseline"] == pytest.approx(np.mean(base), rel=1e-9)
             assert row["p_value"] == pytest.approx(ref.pvalue, rel=1e-6)
-            assert row["mse_diff_low"] == pytest.approx(low, rel=1e-6)
-            assert row["mse_diff_high"] == pytest.approx(high, rel=1e-6)
+            assert row["loss_diff_low"] == pytest.approx(low, rel=1e-6)
+            assert row["loss_diff_high"] == pytest.approx(high, rel=1e-6)
             checked += 1
     assert checked == 2 * 10
 
@@ -151,10 +151,12 @@ def test_verdicts_follow_the_adjusted_p_value_and_the_sign() -> None:
     )
     for row in got.iter_rows(named=True):
         if row["p_value_adjusted"] < 0.05:
-            assert row["verdict"] == ("better" if row["mse_diff"] < 0 else "worse")
+            assert row["verdict"] == ("better" if row["loss_diff"] < 0 else "worse")
         else:
             assert row["verdict"] == "inconclusive"
-        assert row["skill"] == pytest.approx(1 - row["mse"] / row["mse_baseline"])
+        assert row["skill"] == pytest.approx(
+            1 - row["mean_loss"] / row["mean_loss_baseline"]
+        )
     # A permuted prediction is far worse than the model it came from.
     assert set(got.filter(pl.col("model") == "shuffled")["verdict"]) == {"worse"}
 
@@ -175,13 +177,13 @@ def test_cluster_p_value_matches_statsmodels_cluster_robust_ols() -> None:
         assert row["clusters"] == len(np.unique(groups))
         assert row["p_value"] == pytest.approx(float(fit.pvalues[0]), rel=1e-6)
         low, high = fit.conf_int(0.05)[0]
-        assert row["mse_diff_low"] == pytest.approx(low, rel=1e-6)
-        assert row["mse_diff_high"] == pytest.approx(high, rel=1e-6)
+        assert row["loss_diff_low"] == pytest.approx(low, rel=1e-6)
+        assert row["loss_diff_high"] == pytest.approx(high, rel=1e-6)
 
 
-def test_weighted_comparison_uses_weighted_moments_and_kish() -> None:
+def test_weighted_comparison_with_kish_uses_the_effective_size() -> None:
     df = diabetes()
-    got = polars_l2.compare(df, "y", "linear", "boosted", weight="w")
+    got = polars_l2.compare(df, "y", "linear", "boosted", weight="w", variance="kish")
     y, w = df["y"].to_numpy(), df["w"].to_numpy()
     d = (df["boosted"].to_numpy() - y) ** 2 - (df["linear"].to_numpy() - y) ** 2
     mean = np.average(d, weights=w)
@@ -190,9 +192,9 @@ def test_weighted_comparison_uses_weighted_moments_and_kish() -> None:
     se = math.sqrt(spread / (size - 1))
     p = 2 * stats.t.sf(abs(mean / se), size - 1)
     row = got.row(0, named=True)
-    assert row["mse_diff"] == pytest.approx(mean, rel=1e-9)
+    assert row["loss_diff"] == pytest.approx(mean, rel=1e-9)
     assert row["p_value"] == pytest.approx(p, rel=1e-6)
-    assert row["mse_diff_high"] - row["mse_diff"] == pytest.approx(
+    assert row["loss_diff_high"] - row["loss_diff"] == pytest.approx(
         stats.t.ppf(0.975, size - 1) * se, rel=1e-6
     )
 
@@ -240,14 +242,15 @@ def test_columns_and_dtypes() -> None:
             "model": pl.String,
             "baseline": pl.String,
             "sex": pl.Int64,
+            "loss": pl.String,
             "overall": pl.Boolean,
             "n": pl.Int64,
             "small": pl.Boolean,
-            "mse": pl.Float64,
-            "mse_baseline": pl.Float64,
-            "mse_diff": pl.Float64,
-            "mse_diff_low": pl.Float64,
-            "mse_diff_high": pl.Float64,
+            "mean_loss": pl.Float64,
+            "mean_loss_baseline": pl.Float64,
+            "loss_diff": pl.Float64,
+            "loss_diff_low": pl.Float64,
+            "loss_diff_high": pl.Float64,
             "skill": pl.Float64,
             "p_value": pl.Float64,
             "p_value_adjusted": pl.Float64,
@@ -267,9 +270,9 @@ def test_pairs_count_only_rows_where_both_models_and_the_actual_are_present() ->
     )
     row = polars_l2.compare(df, "y", "a", "b", min_n=1).row(0, named=True)
     assert row["n"] == 2
-    assert row["mse_baseline"] == pytest.approx(0.25)
-    assert row["mse"] == 0.0
-    assert row["mse_diff"] == pytest.approx(-0.25)
+    assert row["mean_loss_baseline"] == pytest.approx(0.25)
+    assert row["mean_loss"] == 0.0
+    assert row["loss_diff"] == pytest.approx(-0.25)
 
 
 def test_bad_arguments_are_refused() -> None:

@@ -204,3 +204,50 @@ def test_a_saved_comparison_counts_each_file_once_and_refuses_other_states(
     assert got is None
     assert _ERRORS[-1].count("\n") == 1
     assert "different baselines" in _ERRORS[-1]
+
+
+def test_repeated_losses_equal_the_python_result_on_both_routes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parts = [make_data(seed, 300) for seed in (4, 5)]
+    for i, part in enumerate(parts):
+        part.write_parquet(tmp_path / f"part{i}.parquet")
+    args = [
+        "--actual", "y", "--baseline", "old", "--candidate", "new", "--by", "region",
+        "--loss", "absolute", "--loss", "huber", "--huber-delta", "1.5",
+    ]  # fmt: skip
+    whole = pl.concat(parts)
+    want = polars_l2.compare(
+        whole, "y", "old", "new", by="region", loss=["absolute", "huber"],
+        huber_delta=1.5,
+    )  # fmt: skip
+    status, got = run_json(capsys, tmp_path / "part0.parquet", *args)
+    assert status == 0
+    assert got is not None
+    same(
+        got,
+        polars_l2.compare(
+            parts[0], "y", "old", "new", by="region", loss=["absolute", "huber"],
+            huber_delta=1.5,
+        ),
+    )  # fmt: skip
+    # Several files: merged states built with both losses.
+    status, got = run_json(
+        capsys, tmp_path / "part0.parquet", tmp_path / "part1.parquet", *args
+    )
+    assert status == 0
+    assert got is not None
+    same(got, want)
+
+
+def test_huber_without_its_delta_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_data(6, 50).write_parquet(tmp_path / "data.parquet")
+    status, _ = run_json(
+        capsys, tmp_path / "data.parquet",
+        "--actual", "y", "--baseline", "old", "--candidate", "new", "--loss", "huber",
+    )  # fmt: skip
+    assert status == 2
+    assert "needs --huber-delta" in _ERRORS[-1]
+    assert _ERRORS[-1].count("\n") == 1

@@ -314,7 +314,10 @@ def test_fail_if_worse_names_each_worse_segment(
     assert len(lines) == worse.height
     for line, row in zip(lines, worse.iter_rows(named=True), strict=True):
         where = "all rows" if row["overall"] else f"region={row['region']}"
-        assert line.startswith(f"polars-l2: worse: model=new, {where} (mse_diff=")
+        identity = (
+            "loss=squared, all rows" if row["overall"] else f"{where}, loss=squared"
+        )
+        assert line.startswith(f"polars-l2: worse: model=new, {identity} (loss_diff=")
         assert "skill=" in line
         assert "p_value_adjusted=" in line
     # --fail-if on a comparison's columns.

@@ -238,13 +238,13 @@ def test_forest_plot_draws_the_mse_ratio_on_a_log_scale_with_a_legend(
     ]
     rows = comparison.sort("overall", descending=True, maintain_order=True)
     # The ratio of the two MSEs, each row at its place, every one in view.
-    expected = (rows["mse"] / rows["mse_baseline"]).to_list()
+    expected = (rows["mean_loss"] / rows["mean_loss_baseline"]).to_list()
     assert [y for _, y in points] == list(range(rows.height))
     np.testing.assert_allclose([x for x, _ in points], expected, rtol=1e-9)
     assert all(left < x < right for x, _ in points)
-    # A ratio's bar is the interval of mse_diff over the baseline's MSE.
-    low = (1 + rows["mse_diff_low"] / rows["mse_baseline"]).to_list()
-    high = (1 + rows["mse_diff_high"] / rows["mse_baseline"]).to_list()
+    # A ratio's bar is the interval of loss_diff over the baseline's MSE.
+    low = (1 + rows["loss_diff_low"] / rows["mean_loss_baseline"]).to_list()
+    high = (1 + rows["loss_diff_high"] / rows["mean_loss_baseline"]).to_list()
     bars = [
         line
         for line in ax.get_lines()
@@ -280,11 +280,11 @@ def test_forest_plot_marks_a_bar_below_zero_with_an_arrow() -> None:
             "model": ["new", "new"],
             "baseline": ["old", "old"],
             "overall": [True, False],
-            "mse": [0.5, 2.0],
-            "mse_baseline": [1.0, 1.0],
-            "mse_diff": [-0.5, 1.0],
-            "mse_diff_low": [-1.5, 0.5],
-            "mse_diff_high": [0.2, 1.5],
+            "mean_loss": [0.5, 2.0],
+            "mean_loss_baseline": [1.0, 1.0],
+            "loss_diff": [-0.5, 1.0],
+            "loss_diff_low": [-1.5, 0.5],
+            "loss_diff_high": [0.2, 1.5],
             "verdict": ["inconclusive", "worse"],
         }
     )

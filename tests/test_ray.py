@@ -16,6 +16,7 @@ from polars.testing import assert_frame_equal
 import polars_l2
 from tests.distributed_data import (
     BY,
+    REL_TOL,
     TYPED_BY,
     assert_odd_report_matches,
     assert_reports_match,
@@ -226,3 +227,42 @@ def test_column_names_are_literal(combine: str) -> None:
     got = polars_l2_ray.report(ds, **odd_arguments(), combine=combine)
     plain = polars_l2.report(data, "y", MODELS, by=BY, weight="w")
     assert_odd_report_matches(got, plain)
+
+
+#: The options of a paired comparison on the engines: every loss, weighted.
+COMPARE_OPTIONS: dict[str, Any] = {
+    "by": BY,
+    "weight": "w",
+    "loss": ["squared", "absolute", "huber"],
+    "huber_delta": 150.0,
+}
+
+
+def test_compare_equals_single_process(dataset: Any, data: pl.DataFrame) -> None:
+    got = polars_l2_ray.compare(dataset, "y", "linear", "boosted", **COMPARE_OPTIONS)
+    want = polars_l2.compare(data, "y", "linear", "boosted", **COMPARE_OPTIONS)
+    assert_frame_equal(got, want, rel_tol=REL_TOL, abs_tol=1e-300)
+
+
+def test_report_options_equal_single_process(dataset: Any, data: pl.DataFrame) -> None:
+    options: dict[str, Any] = {
+        "by": BY,
+        "weight": "w",
+        "overall": True,
+        "min_n": 150_000,
+        "top_share": False,
+        "variance": "kish",
+    }
+    got = polars_l2_ray.report(dataset, "y", MODELS, **options)
+    want = polars_l2.report(data, "y", MODELS, **options)
+    assert got["overall"].sum() == len(MODELS)
+    assert got["small"].any()
+    assert got["top_1pct_share"].is_null().all()
+    assert_reports_match(got, want)
+
+
+def test_compare_refuses_bad_options_before_any_work(dataset: Any) -> None:
+    with pytest.raises(polars_l2.L2InputError, match="needs huber_delta="):
+        polars_l2_ray.compare(dataset, "y", "linear", "boosted", loss="huber")
+    with pytest.raises(polars_l2.L2InputError, match="variance must be"):
+        polars_l2_ray.compare(dataset, "y", "linear", "boosted", variance="hc3")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
@@ -113,6 +113,20 @@ def test_every_column_matches_the_references(seed: int, *, weighted: bool) -> No
     if weighted:
         expected.insert(4, "weight_sum")
     assert got.columns == expected
+    assert_matches_reference(got, want)
+
+
+@pytest.mark.parametrize("variance", ["hc1", "hc0", "kish"])
+def test_weighted_intervals_match_the_references_for_every_variance(
+    variance: Literal["hc1", "hc0", "kish"],
+) -> None:
+    df = random_data(4)
+    got = polars_l2.report(
+        df, "y", ["good", "bad"], by="region", weight="w", variance=variance
+    )
+    want = reference_report(
+        df, "y", ["good", "bad"], by=["region"], weight="w", variance=variance
+    )
     assert_matches_reference(got, want)
 
 

@@ -40,7 +40,6 @@ from tests.routes import (
     FEATURES,
     KINDS,
     MATRIX_REL_TOL,
-    PENDING,
     REFUSALS,
     REPORT_ROUTES,
     ROUTES,
@@ -51,7 +50,6 @@ from tests.routes import (
     isclose,
     key_columns,
     matrix,
-    pending,
     report_through,
     right_answer,
     route_keys,
@@ -90,9 +88,6 @@ def test_every_cell_of_the_route_matrix_gives_the_right_answer(
     request: pytest.FixtureRequest,
     tmp_path: Path,
 ) -> None:
-    waits = pending(entrance, kind, feature)
-    if waits is not None:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=f"waits for {waits}"))
     route = ROUTES[entrance]
     query = cell_query(kind, feature)
     context = route_context(request, entrance, tmp_path)
@@ -125,12 +120,7 @@ def test_the_matrix_covers_every_entrance_kind_and_feature() -> None:
         }
 
 
-def test_pending_and_refused_cells_are_cells() -> None:
-    for entrance, kind, feature in PENDING:
-        assert any(
-            e == entrance and kind in ("*", k) and feature in ("*", f)
-            for e, k, f in MATRIX
-        ), (entrance, kind, feature)
+def test_refused_cells_are_cells() -> None:
     for entrance, feature in REFUSALS:
         assert any(takes(entrance, k, feature) for k in KINDS), (entrance, feature)
 

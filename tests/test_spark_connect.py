@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import polars_l2
 from tests.distributed_data import (
     BY,
+    REL_TOL,
     assert_reports_match,
     make_data,
     split,
@@ -160,6 +162,19 @@ def test_the_state_through_connect_merges_as_on_one_machine(
 ) -> None:
     state = polars_l2_spark.state(frame, "y", MODELS)
     assert_reports_match(polars_l2.finalize(state), polars_l2.report(data, "y", MODELS))
+
+
+def test_compare_through_connect_is_the_single_process_comparison(
+    frame: Any, data: pl.DataFrame
+) -> None:
+    options: dict[str, Any] = {
+        "by": BY,
+        "weight": "w",
+        "loss": ["squared", "absolute"],
+    }
+    got = polars_l2_spark.compare(frame, "y", "linear", "boosted", **options)
+    want = polars_l2.compare(data, "y", "linear", "boosted", **options)
+    assert_frame_equal(got, want, rel_tol=REL_TOL, abs_tol=1e-300)
 
 
 def test_a_missing_column_fails_before_reading(frame: Any) -> None:

@@ -563,7 +563,15 @@ def test_state_schema_refuses_what_cannot_describe_a_state(
 
 
 #: The columns each older version lacks (what versions 5 and 4 added, and before).
-_ADDED_IN_5 = ["murphy_functional", "murphy_theta", "murphy_score"]
+_ADDED_IN_5 = [
+    "murphy_functional",
+    "murphy_theta",
+    "murphy_score",
+    "error_w2m2",
+    "sq_error_w2m1",
+    "paired_losses",
+    "huber_diff_mean",
+]
 _ADDED_IN_4 = ["abs_error_m2", "paired_n", "sq_error_diff_m2", "sq_error_histogram"]
 _ADDED_IN_3 = ["actual", "weight", "nan_policy"]
 

@@ -386,3 +386,53 @@ def test_measured_reads_what_a_state_recorded() -> None:
         nan_policy="propagate",
         per_output=False,
     )
+
+
+@pytest.mark.parametrize(
+    ("change", "column"),
+    [
+        (pl.col("sq_error_w2m2") * -1 - 1.0, "sq_error_w2m2"),
+        (pl.col("abs_error_diff_w2m2") * -1 - 1.0, "abs_error_diff_w2m2"),
+        (pl.col("abs_error_diff_m2") * -1 - 1.0, "abs_error_diff_m2"),
+        (pl.col("paired_abs_error_mean") * -1 - 1.0, "paired_abs_error_mean"),
+        (pl.lit("squared,cubic"), "paired_losses"),
+        (pl.lit("squared,squared"), "paired_losses"),
+        (pl.lit(None, pl.String), "paired_losses"),
+    ],
+)
+def test_impossible_paired_loss_values_are_refused_naming_the_column(
+    change: pl.Expr, column: str
+) -> None:
+    df = pl.DataFrame(
+        {
+            "y": [1.0, 2.0, 4.0, 3.0],
+            "a": [1.5, 2.0, 3.0, 3.5],
+            "b": [1.0, 2.5, 4.5, 2.0],
+        }
+    )
+    state = polars_l2.state(
+        df, "y", ["a", "b"], baseline="a", loss=["squared", "absolute"]
+    )
+    broken = state.with_columns(
+        pl.when(pl.col("model") == "b")
+        .then(change)
+        .otherwise(pl.col(column))
+        .cast(state.schema[column])
+        .alias(column)
+    )
+    with pytest.raises(polars_l2.L2InputError, match=f"column '{column}'"):
+        polars_l2.merge_states([broken])
+
+
+def test_a_huber_delta_without_huber_or_huber_without_one_is_refused() -> None:
+    df = pl.DataFrame(
+        {"y": [1.0, 2.0, 4.0], "a": [1.5, 2.0, 3.0], "b": [1.0, 2.5, 4.5]}
+    )
+    plain = polars_l2.state(df, "y", ["a", "b"], baseline="a")
+    with pytest.raises(polars_l2.L2InputError, match="'huber_delta' is set without"):
+        polars_l2.merge_states([plain.with_columns(huber_delta=pl.lit(1.0))])
+    huber = polars_l2.state(
+        df, "y", ["a", "b"], baseline="a", loss="huber", huber_delta=1.0
+    )
+    with pytest.raises(polars_l2.L2InputError, match="'huber_delta' is not a finite"):
+        polars_l2.merge_states([huber.with_columns(huber_delta=pl.lit(-1.0))])

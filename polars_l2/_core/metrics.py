@@ -26,6 +26,8 @@ import polars as pl
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from polars_l2.typing import Variance
+
 #: Properties a metric can claim; tests/test_common.py checks each claim.
 #: ``row_order``: invariant to the order of the rows. ``weight_repeats``: an
 #: integer weight k equals repeating the row k times. ``weight_scale``:
@@ -60,7 +62,8 @@ class Moments:
     `top_share` maps ``""``, ``"_low"`` and ``"_high"`` to the top-1% share
     and the bounds of its histogram approximation, or is None where it
     cannot be known;
-    `sse_total` the model's SSE over the segments ``sse_share`` divides by.
+    `sse_total` the model's SSE over the segments ``sse_share`` divides by;
+    `variance` how the intervals estimate a mean's variance.
     """
 
     moment: Callable[[str], pl.Expr]
@@ -68,6 +71,8 @@ class Moments:
     top_share: dict[str, pl.Expr] | None = None
     #: The SSE of the model over all its segments (null: unknown).
     sse_total: pl.Expr | None = None
+    #: The variance of a mean in the intervals (:func:`mean_variance`).
+    variance: Variance = "hc1"
 
     def __getitem__(self, name: str) -> pl.Expr:
         """Return the expression of moment `name`."""
@@ -139,22 +144,87 @@ def effective_n(weight_sum: pl.Expr, weight_sq_ratio: pl.Expr) -> pl.Expr:
     return weight_sum / weight_sq_ratio
 
 
+def mean_variance(
+    variance: Variance,
+    *,
+    m2: pl.Expr,
+    w2m2: pl.Expr,
+    n: pl.Expr,
+    weight_sum: pl.Expr,
+    weight_sq_ratio: pl.Expr,
+) -> pl.Expr:
+    r"""Return the variance of a (weighted) mean from its mergeable moments.
+
+    ``"hc1"``: :math:`\frac{n}{n-1}\sum_i w_i^2 (v_i - m)^2 / W^2` (`w2m2`
+    is the sum over :math:`W^2`), the heteroscedasticity-robust variance of
+    an intercept-only weighted least-squares fit with the small-sample
+    factor (statsmodels' ``cov_type="HC1"``); ``"hc0"`` without the factor;
+    ``"kish"``: :math:`M_2 / W / (n_{\mathrm{eff}} - 1)` with Kish's
+    effective size. Unweighted, ``"hc1"`` and ``"kish"`` are both the usual
+    :math:`s^2/n` with ``ddof=1``. Null where fewer than two rows count (and,
+    for ``"kish"``, where the effective size is at most 1).
+    """
+    if variance == "kish":
+        size = effective_n(weight_sum, weight_sq_ratio)
+        return pl.when((n >= 2) & (size > 1)).then(m2 / weight_sum / (size - 1))
+    rows = n.cast(pl.Float64)
+    factor = rows / (rows - 1) if variance == "hc1" else pl.lit(1.0)
+    return pl.when(n >= 2).then(w2m2 * factor)
+
+
 def standard_error(
     m2: pl.Expr, n: pl.Expr, weight_sum: pl.Expr, weight_sq_ratio: pl.Expr
 ) -> pl.Expr:
-    r"""Return the standard error of a weighted mean from its centred moment.
+    """Return the standard error of a weighted mean with Kish's effective size.
 
-    :math:`\sqrt{M_2 / W / (n_{\mathrm{eff}} - 1)}`, with Kish's effective
-    size (unweighted, the usual :math:`s/\sqrt{n}` with ``ddof=1``). Null
-    where fewer than two rows count or the effective size is at most 1.
+    :func:`mean_variance` with ``"kish"``, its square root.
     """
+    return mean_variance(
+        "kish",
+        m2=m2,
+        w2m2=pl.lit(None, pl.Float64),
+        n=n,
+        weight_sum=weight_sum,
+        weight_sq_ratio=weight_sq_ratio,
+    ).sqrt()
+
+
+def degrees_of_freedom(
+    variance: Variance, n: pl.Expr, weight_sum: pl.Expr, weight_sq_ratio: pl.Expr
+) -> pl.Expr:
+    r"""Return the degrees of freedom of Student's t for a mean's variance.
+
+    :math:`n - 1` for the sandwich variances (statsmodels' ``use_t=True``),
+    :math:`n_{\mathrm{eff}} - 1` for Kish's.
+    """
+    if variance == "kish":
+        return effective_n(weight_sum, weight_sq_ratio) - 1
+    return (n - 1).cast(pl.Float64)
+
+
+def small(
+    n: pl.Expr, weight_sum: pl.Expr, weight_sq_ratio: pl.Expr, min_n: int
+) -> pl.Expr:
+    """Return the ``small`` flag: no row counts, or Kish's effective size < `min_n`."""
     size = effective_n(weight_sum, weight_sq_ratio)
-    return pl.when((n >= 2) & (size > 1)).then((m2 / weight_sum / (size - 1)).sqrt())
+    # An effective size that is unknown (weights summing to 0) is small.
+    return (
+        pl.when(n.fill_null(0) == 0)
+        .then(pl.lit(value=True))
+        .otherwise(~(size >= min_n).fill_null(value=False))
+    )
 
 
-def _se(m: Moments, m2: str = "sq_error_m2") -> pl.Expr:
-    """Return the standard error of the mean whose centred moment is `m2`."""
-    return standard_error(m[m2], m["n"], m["weight_sum"], m["weight_sq_ratio"])
+def _se(m: Moments, stem: str = "sq_error") -> pl.Expr:
+    """Return the standard error of the mean of `stem` (``error``, ``abs_error``...)."""
+    return mean_variance(
+        m.variance,
+        m2=m[f"{stem}_m2"],
+        w2m2=m[f"{stem}_w2m2"],
+        n=m["n"],
+        weight_sum=m["weight_sum"],
+        weight_sq_ratio=m["weight_sq_ratio"],
+    ).sqrt()
 
 
 def _rmse_bound(z: float, sign: float) -> Callable[[Moments], pl.Expr]:
@@ -176,7 +246,7 @@ def _mse_bound(z: float, sign: float) -> Callable[[Moments], pl.Expr]:
 
 
 def _log_bound(
-    mean: Callable[[Moments], pl.Expr], m2: str, z: float, sign: float
+    mean: Callable[[Moments], pl.Expr], stem: str, z: float, sign: float
 ) -> Callable[[Moments], pl.Expr]:
     r"""One end of a non-negative mean's interval: the delta method on its log.
 
@@ -185,7 +255,7 @@ def _log_bound(
     """
 
     def bound(m: Moments) -> pl.Expr:
-        se, value = _se(m, m2), mean(m)
+        se, value = _se(m, stem), mean(m)
         spread = (sign * z * se / value).exp()
         bounded = pl.when(value == 0).then(0.0).otherwise(value * spread)
         return pl.when(se.is_not_null()).then(bounded)
@@ -194,12 +264,12 @@ def _log_bound(
 
 
 def _mean_bound(
-    mean: Callable[[Moments], pl.Expr], m2: str, z: float, sign: float
+    mean: Callable[[Moments], pl.Expr], stem: str, z: float, sign: float
 ) -> Callable[[Moments], pl.Expr]:
     """One end of a mean's normal interval, mean ± z·se."""
 
     def bound(m: Moments) -> pl.Expr:
-        return mean(m) + sign * z * _se(m, m2)
+        return mean(m) + sign * z * _se(m, stem)
 
     return bound
 
@@ -295,18 +365,18 @@ def _registry(z: float) -> dict[str, Metric]:
                 "lower", _rmse_bound(z, 1.0), lacks=interval, null_rule=two_rows),
         _metric("mae", "(Weighted) mean absolute error.", "lower", _mae),
         _metric("mae_low", "Lower end of the MAE's confidence interval.", "lower",
-                _log_bound(_mae, "abs_error_m2", z, -1.0), lacks=interval,
+                _log_bound(_mae, "abs_error", z, -1.0), lacks=interval,
                 null_rule=two_rows),
         _metric("mae_high", "Upper end of the MAE's confidence interval.", "lower",
-                _log_bound(_mae, "abs_error_m2", z, 1.0), lacks=interval,
+                _log_bound(_mae, "abs_error", z, 1.0), lacks=interval,
                 null_rule=two_rows),
         _metric("bias", "(Weighted) mean of predicted minus actual.", "zero", _bias,
                 lacks=frozenset({"symmetric"})),
         _metric("bias_low", "Lower end of the bias's confidence interval.", "zero",
-                _mean_bound(_bias, "error_m2", z, -1.0),
+                _mean_bound(_bias, "error", z, -1.0),
                 lacks=interval | {"symmetric"}, null_rule=two_rows),
         _metric("bias_high", "Upper end of the bias's confidence interval.", "zero",
-                _mean_bound(_bias, "error_m2", z, 1.0),
+                _mean_bound(_bias, "error", z, 1.0),
                 lacks=interval | {"symmetric"}, null_rule=two_rows),
         _metric("r2", "Coefficient of determination, 1 - SSE/SST.", "higher", _r2,
                 lacks=frozenset({"symmetric"}), null_rule=two_rows),
@@ -342,11 +412,13 @@ def z_score(confidence: float) -> float:
 
 
 def state_moments(
-    top_share: dict[str, pl.Expr] | None = None, sse_total: pl.Expr | None = None
+    top_share: dict[str, pl.Expr] | None = None,
+    sse_total: pl.Expr | None = None,
+    variance: Variance = "hc1",
 ) -> Moments:
     """Return the moments of a state (or of the report's query), by column."""
     valid = weights_valid(pl.col("weight_sum"), pl.col("negative_weight_count"))
-    return Moments(pl.col, valid, top_share, sse_total)
+    return Moments(pl.col, valid, top_share, sse_total, variance)
 
 
 def row_moments(e: pl.Expr, w: pl.Expr | None) -> Moments:
@@ -374,27 +446,22 @@ def report_columns(
     min_n: int,
     top_share: dict[str, pl.Expr] | None,
     sse_total: pl.Expr | None,
+    variance: Variance = "hc1",
 ) -> list[pl.Expr]:
     """Return the report's columns after ``overall``, from the state's moments.
 
     `top_share` gives ``top_1pct_share`` and its bounds (None: null),
-    `sse_total` the SSE
-    ``sse_share`` divides by (None: null). ``small`` is true where Kish's
-    effective size is below `min_n`, and where no row counts.
+    `sse_total` the SSE ``sse_share`` divides by (None: null), `variance`
+    the variance of a mean in the intervals (:func:`mean_variance`).
+    ``small`` is :func:`small`.
     """
     registry = _registry(z_score(confidence))
-    moments = state_moments(top_share, sse_total)
+    moments = state_moments(top_share, sse_total, variance)
     columns = [pl.col("n")]
     if weighted:
         columns.append(pl.col("weight_sum"))
-    size = effective_n(pl.col("weight_sum"), pl.col("weight_sq_ratio"))
-    # An effective size that is unknown (weights summing to 0) is small.
-    small = (
-        pl.when(pl.col("n") == 0)
-        .then(pl.lit(value=True))
-        .otherwise(~(size >= min_n).fill_null(value=False))
-    )
-    columns.append(small.alias("small"))
+    flag = small(pl.col("n"), pl.col("weight_sum"), pl.col("weight_sq_ratio"), min_n)
+    columns.append(flag.alias("small"))
     columns += [metric.expr(moments) for metric in registry.values()]
     return columns
 

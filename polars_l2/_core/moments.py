@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from polars_l2._core import losses as losses_
 from polars_l2._core.arguments import as_float64, counted, counted_rows
 from polars_l2.exceptions import L2InputError
 
@@ -46,6 +47,26 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from polars_l2._core.arguments import Spec
+
+#: The paired losses' stems (:data:`polars_l2._core.losses.STEMS`), in order.
+_STEMS = tuple(losses_.STEMS.values())
+
+
+def _paired_loss_moments() -> dict[str, pl.DataType]:
+    """Per loss: both models' mean loss, and the difference's moments."""
+    columns: dict[str, pl.DataType] = {}
+    for stem in _STEMS:
+        for name in (
+            f"paired_{stem}_mean",
+            f"paired_baseline_{stem}_mean",
+            f"{stem}_diff_mean",
+            f"{stem}_diff_m2",
+            f"{stem}_diff_w2m2",
+            f"{stem}_diff_w2m1",
+        ):
+            columns[name] = pl.Float64()
+    return columns
+
 
 #: The state's moment columns, in order, with their dtypes.
 MOMENTS: dict[str, pl.DataType] = {
@@ -64,24 +85,36 @@ MOMENTS: dict[str, pl.DataType] = {
     "abs_error_sum": pl.Float64(),
     "abs_error_m2": pl.Float64(),
     "abs_error_max": pl.Float64(),
+    # The sandwich moments of the means of e, e^2 and |e| (see SANDWICH):
+    # what the heteroscedasticity-robust variance of each mean needs.
+    "error_w2m2": pl.Float64(),
+    "error_w2m1": pl.Float64(),
+    "sq_error_w2m2": pl.Float64(),
+    "sq_error_w2m1": pl.Float64(),
+    "abs_error_w2m2": pl.Float64(),
+    "abs_error_w2m1": pl.Float64(),
     # The paired moments of a candidate against the baseline named when the
     # state was built (null without one, and on the baseline's own rows):
     # the rows where the actual, both predictions and the weight count, and
-    # there the squared errors of both and their difference
-    # d = e_candidate^2 - e_baseline^2.
+    # there, for each loss L kept (paired_losses; Huber's delta), the mean
+    # loss of both models and the moments of the difference
+    # d = L(e_candidate) - L(e_baseline). Losses not kept are null.
     "baseline": pl.String(),
+    "paired_losses": pl.String(),
+    "huber_delta": pl.Float64(),
     "paired_n": pl.Int64(),
     "paired_negative_weight_count": pl.Int64(),
     "paired_weight_sum": pl.Float64(),
     "paired_weight_sq_ratio": pl.Float64(),
-    "paired_sq_error_mean": pl.Float64(),
-    "paired_baseline_sq_error_mean": pl.Float64(),
-    "sq_error_diff_mean": pl.Float64(),
-    "sq_error_diff_m2": pl.Float64(),
+    **_paired_loss_moments(),
 }
 
 #: The moments only a state built with a baseline holds.
 PAIRED = tuple(list(MOMENTS)[list(MOMENTS).index("baseline") :])
+
+#: What a state built with a baseline records on every row, the baseline's
+#: own included: the baseline's name, the losses kept and Huber's delta.
+PAIRING = ("baseline", "paired_losses", "huber_delta")
 
 #: (mean, centred second moment or None, weight) triples: each mean merges
 #: weighted by its weight column, each second moment by Chan's formula.
@@ -92,9 +125,49 @@ CENTRED: tuple[tuple[str, str | None, str], ...] = (
     ("error_mean", "error_m2", "weight_sum"),
     ("sq_error_mean", "sq_error_m2", "weight_sum"),
     ("actual_mean", "actual_m2", "weight_sum"),
-    ("paired_sq_error_mean", None, "paired_weight_sum"),
-    ("paired_baseline_sq_error_mean", None, "paired_weight_sum"),
-    ("sq_error_diff_mean", "sq_error_diff_m2", "paired_weight_sum"),
+    *(
+        triple
+        for stem in _STEMS
+        for triple in (
+            (f"paired_{stem}_mean", None, "paired_weight_sum"),
+            (f"paired_baseline_{stem}_mean", None, "paired_weight_sum"),
+            (f"{stem}_diff_mean", f"{stem}_diff_m2", "paired_weight_sum"),
+        )
+    ),
+)
+
+#: The sandwich moments of a weighted mean :math:`m = \sum w v / W`:
+#: ``w2m2`` is :math:`\sum w^2 (v - m)^2 / W^2` (the HC0 variance of the
+#: mean) and ``w2m1`` is :math:`\sum w^2 (v - m) / W^2`, which the merge
+#: needs. Both are free of the weights' scale. (mean, w2m2, w2m1, weight
+#: sum, weight square sum); ``abs_error``'s mean is ``abs_error_sum /
+#: weight_sum``.
+SANDWICH: tuple[tuple[str, str, str, str, str], ...] = (
+    ("error_mean", "error_w2m2", "error_w2m1", "weight_sum", "weight_sq_ratio"),
+    (
+        "sq_error_mean",
+        "sq_error_w2m2",
+        "sq_error_w2m1",
+        "weight_sum",
+        "weight_sq_ratio",
+    ),
+    (
+        "abs_error_sum",
+        "abs_error_w2m2",
+        "abs_error_w2m1",
+        "weight_sum",
+        "weight_sq_ratio",
+    ),
+    *(
+        (
+            f"{stem}_diff_mean",
+            f"{stem}_diff_w2m2",
+            f"{stem}_diff_w2m1",
+            "paired_weight_sum",
+            "paired_weight_sq_ratio",
+        )
+        for stem in _STEMS
+    ),
 )
 
 #: Moments that merge by summing.
@@ -151,15 +224,10 @@ def _aggregations_of(
             "neg": (w < 0).sum(),
             "w_sum": w.sum(),
             **_square_sums(w, "w_sq"),
-            "we_sum": (w * e).sum(),
-            "cov_wee": pl.cov(w * e, e, ddof=0),
-            "cov_we": pl.cov(w, e, ddof=0),
-            "wx_sum": (w * x).sum(),
-            "cov_wxx": pl.cov(w * x, x, ddof=0),
-            "cov_wx": pl.cov(w, x, ddof=0),
-            "abs_sum": (w * e.abs()).sum(),
-            "cov_waa": pl.cov(w * e.abs(), e.abs(), ddof=0),
-            "cov_wa": pl.cov(w, e.abs(), ddof=0),
+            **_scaled_weights("w", w),
+            **_weighted("e", e, w, "we_sum"),
+            **_weighted("x", x, w, "wx_sum"),
+            **_weighted("a", e.abs(), w, "abs_sum"),
             "abs_max": e.abs().nan_max(),
             "wy_sum": (w * y).sum(),
             "cov_wyy": pl.cov(w * y, y, ddof=0),
@@ -170,94 +238,201 @@ def _aggregations_of(
     return [expr.alias(prefix + name) for name, expr in names.items()]
 
 
+#: The bounds of the weights' classes (:func:`_weight_class`): powers of two.
+_BOUNDS = (2.0**-768, 2.0**-256, 2.0**256, 2.0**768)
+
+
+def _weight_class(w: pl.Expr) -> pl.Expr:
+    """Return the class of a weight's magnitude, from -2 to 2.
+
+    Class k holds the weights from about :math:`2^{512k - 256}` to
+    :math:`2^{512k + 256}`; scaled by :math:`2^{-512k}` (:func:`_in_range`)
+    they lie between :math:`2^{-256}` and :math:`2^{256}`, where their
+    squares, times those of the values, stay within Float64. Comparisons
+    only: no logarithm per row.
+    """
+    size = w.abs()
+    lowest, low, high, highest = _BOUNDS
+    return (
+        (size >= high).cast(pl.Int8)
+        + (size >= highest).cast(pl.Int8)
+        - (size < low).cast(pl.Int8)
+        - (size < lowest).cast(pl.Int8)
+    )
+
+
+def _in_range(w: pl.Expr) -> pl.Expr:
+    """Return `w` scaled by its class's power of two (exact factors of 2**512)."""
+    size = w.abs()
+    lowest, low, high, highest = _BOUNDS
+    near = pl.when(size >= high).then(2.0**-512).when(size < low).then(2.0**512)
+    far = pl.when(size >= highest).then(2.0**-512).when(size < lowest).then(2.0**512)
+    return w * near.otherwise(1.0) * far.otherwise(1.0)
+
+
+def _scaled_weights(prefix: str, w: pl.Expr) -> dict[str, pl.Expr]:
+    r"""Return the aggregations of the scaled weights the sandwich moments need.
+
+    The sum and sum of squares of the weights scaled into range
+    (:func:`_in_range`),
+    and the lowest and highest class: where they differ, the rows of a
+    group were scaled differently and its sandwich moments are unknown
+    (:func:`_spreads`), which takes weights more than :math:`2^{256}`
+    (about 1e77) apart, or straddling :math:`2^{\pm 256}` or
+    :math:`2^{\pm 768}`.
+    """
+    scaled, k = _in_range(w), _weight_class(w)
+    return {
+        f"{prefix}s_sum": scaled.sum(),
+        f"{prefix}s_sq": scaled.pow(2).sum(),
+        f"{prefix}_lo": k.min(),
+        f"{prefix}_hi": k.max(),
+    }
+
+
+def _weighted(name: str, v: pl.Expr, w: pl.Expr, total: str) -> dict[str, pl.Expr]:
+    r"""Return the aggregations of a weighted mean of `v` and its spreads.
+
+    The weighted sum (named `total`), ``cov_w<name><name>`` =
+    cov(wv, v) and ``cov_w<name>`` = cov(w, v) for the centred moment, and,
+    with the weights scaled into range (:func:`_in_range`), ``sq_w<name>``
+    = :math:`\sum (wv)^2` and ``ww_<name>`` = :math:`\sum w^2 v` for the
+    sandwich moments.
+    """
+    wv, scaled = w * v, _in_range(w)
+    return {
+        total: wv.sum(),
+        f"cov_w{name}{name}": pl.cov(wv, v, ddof=0),
+        f"cov_w{name}": pl.cov(w, v, ddof=0),
+        f"sq_w{name}": (scaled * v).pow(2).sum(),
+        f"ww_{name}": (scaled.pow(2) * v).sum(),
+    }
+
+
 def paired_aggregations(
-    spec: Spec, model: str, baseline: str, prefix: str
+    spec: Spec, model: str, baseline: str, prefix: str, losses: losses_.Losses
 ) -> list[pl.Expr]:
     """Per-group aggregations of a candidate's rows paired with the baseline's.
 
     A row is paired where the actual, both predictions and the weight count;
-    :func:`paired_columns` turns the aggregations into the paired moments.
+    :func:`paired_columns` turns the aggregations into the paired moments of
+    each of `losses`.
     """
     e, w, _ = counted(spec, model)
-    return _paired_aggregations_of(e, w, counted(spec, baseline)[0], prefix)
+    return _paired_aggregations_of(e, w, counted(spec, baseline)[0], prefix, losses)
 
 
 def _paired_aggregations_of(
-    e: pl.Expr, w: pl.Expr | None, e_base: pl.Expr, prefix: str
+    e: pl.Expr,
+    w: pl.Expr | None,
+    e_base: pl.Expr,
+    prefix: str,
+    losses: losses_.Losses,
 ) -> list[pl.Expr]:
     """:func:`paired_aggregations` of counted errors and the candidate's weight."""
     both = e.is_not_null() & e_base.is_not_null()
-    x = pl.when(both).then(e.pow(2))
-    x_base = pl.when(both).then(e_base.pow(2))
-    d = x - x_base
-    names: dict[str, pl.Expr]
-    if w is None:
-        names = {
-            "pn": d.count(),
-            "px_mean": x.mean(),
-            "pb_mean": x_base.mean(),
-            "d_mean": d.mean(),
-            "d_var": d.var(ddof=0),
-        }
-    else:
-        wp = pl.when(both).then(w)
-        names = {
-            "pn": d.count(),
+    names: dict[str, pl.Expr] = {"pn": both.sum()}
+    wp = None if w is None else pl.when(both).then(w)
+    if wp is not None:
+        names |= {
             "pneg": (wp < 0).sum(),
             "pw_sum": wp.sum(),
             **_square_sums(wp, "pw_sq"),
-            "wpx_sum": (wp * x).sum(),
-            "wpb_sum": (wp * x_base).sum(),
-            "wd_sum": (wp * d).sum(),
-            "cov_wdd": pl.cov(wp * d, d, ddof=0),
-            "cov_wd": pl.cov(wp, d, ddof=0),
+            **_scaled_weights("pw", wp),
         }
+    for i, name in enumerate(losses.names):
+        x = pl.when(both).then(losses.of(name, e))
+        x_base = pl.when(both).then(losses.of(name, e_base))
+        d = x - x_base
+        if wp is None:
+            names |= {
+                f"px_mean{i}": x.mean(),
+                f"pb_mean{i}": x_base.mean(),
+                f"d_mean{i}": d.mean(),
+                f"d_var{i}": d.var(ddof=0),
+            }
+        else:
+            names |= {
+                f"wpx_sum{i}": (wp * x).sum(),
+                f"wpb_sum{i}": (wp * x_base).sum(),
+                **_weighted(f"d{i}_", d, wp, f"wd_sum{i}"),
+            }
     return [expr.alias(prefix + name) for name, expr in names.items()]
 
 
-def paired_columns(spec: Spec, prefix: str, baseline: str | None) -> list[pl.Expr]:
+def paired_columns(
+    spec: Spec,
+    prefix: str,
+    baseline: str | None,
+    losses: losses_.Losses,
+    *,
+    candidate: bool = True,
+) -> list[pl.Expr]:
     """Return the paired moments from :func:`paired_aggregations`' columns.
 
-    `baseline` is the baseline's name; None gives null paired moments (no
-    baseline, or the baseline's own rows).
+    `baseline` is the baseline's name (None: no baseline, every paired
+    moment null). On the baseline's own rows (not `candidate`), only
+    :data:`PAIRING` is set.
     """
 
     def col(name: str) -> pl.Expr:
         return pl.col(prefix + name)
 
-    columns: dict[str, pl.Expr]
+    columns: dict[str, pl.Expr] = dict.fromkeys(PAIRED, pl.lit(None))
     if baseline is None:
-        columns = dict.fromkeys(PAIRED, pl.lit(None))
-    elif spec.weight is None:
-        nf = col("pn").cast(pl.Float64)
-        columns = {
-            "baseline": pl.lit(baseline),
-            "paired_n": col("pn"),
+        return _cast(columns)
+    columns |= {
+        "baseline": pl.lit(baseline),
+        "paired_losses": pl.lit(losses.label),
+        "huber_delta": pl.lit(losses.huber_delta, pl.Float64),
+    }
+    if not candidate:
+        return _cast(columns)
+    n = col("pn").cast(pl.Int64)
+    nf = n.cast(pl.Float64)
+    if spec.weight is None:
+        columns |= {
+            "paired_n": n,
             "paired_negative_weight_count": pl.lit(0),
             "paired_weight_sum": nf,
-            "paired_weight_sq_ratio": pl.when(col("pn") > 0).then(1.0),
-            "paired_sq_error_mean": col("px_mean"),
-            "paired_baseline_sq_error_mean": col("pb_mean"),
-            "sq_error_diff_mean": col("d_mean"),
-            "sq_error_diff_m2": (col("d_var") * nf).fill_null(0.0),
+            "paired_weight_sq_ratio": pl.when(n > 0).then(1.0),
         }
     else:
-        total = col("pw_sum")
-        some = total != 0
-        d_mean = pl.when(some).then(col("wd_sum") / total)
-        columns = {
-            "baseline": pl.lit(baseline),
-            "paired_n": col("pn"),
+        columns |= {
+            "paired_n": n,
             "paired_negative_weight_count": col("pneg"),
-            "paired_weight_sum": total,
-            "paired_weight_sq_ratio": _square_ratio(total, col, "pw_sq"),
-            "paired_sq_error_mean": pl.when(some).then(col("wpx_sum") / total),
-            "paired_baseline_sq_error_mean": pl.when(some).then(col("wpb_sum") / total),
-            "sq_error_diff_mean": d_mean,
-            "sq_error_diff_m2": _m2(
-                col("pn").cast(pl.Float64), col("cov_wdd"), d_mean, col("cov_wd")
-            ),
+            "paired_weight_sum": col("pw_sum"),
+            "paired_weight_sq_ratio": _square_ratio(col("pw_sum"), col, "pw_sq"),
         }
+    for i, name in enumerate(losses.names):
+        stem = losses_.STEMS[name]
+        if spec.weight is None:
+            mean, base, d_mean = (
+                col(f"px_mean{i}"),
+                col(f"pb_mean{i}"),
+                col(f"d_mean{i}"),
+            )
+            spreads = _unweighted_spreads(col(f"d_var{i}"), nf)
+        else:
+            total = col("pw_sum")
+            some = total != 0
+            mean = pl.when(some).then(col(f"wpx_sum{i}") / total)
+            base = pl.when(some).then(col(f"wpb_sum{i}") / total)
+            d_mean = pl.when(some).then(col(f"wd_sum{i}") / total)
+            spreads = _spreads(col, f"d{i}_", n=nf, mean=d_mean, weights="pw")
+        m2, w2m2, w2m1 = spreads
+        columns |= {
+            f"paired_{stem}_mean": mean,
+            f"paired_baseline_{stem}_mean": base,
+            f"{stem}_diff_mean": d_mean,
+            f"{stem}_diff_m2": m2,
+            f"{stem}_diff_w2m2": w2m2,
+            f"{stem}_diff_w2m1": w2m1,
+        }
+    return _cast(columns)
+
+
+def _cast(columns: dict[str, pl.Expr]) -> list[pl.Expr]:
     return [expr.cast(MOMENTS[name]).alias(name) for name, expr in columns.items()]
 
 
@@ -304,6 +479,54 @@ def _square_ratio(total: pl.Expr, col: Callable[[str], pl.Expr], name: str) -> p
     return pl.when(total != 0).then(ratio)
 
 
+def _unweighted_spreads(var: pl.Expr, n: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    r"""Return m2, w2m2 and w2m1 of an unweighted mean from its variance (ddof 0).
+
+    With unit weights :math:`\sum (v - m)^2 / n^2 = \mathrm{var}/n` and
+    :math:`\sum (v - m) = 0`.
+    """
+    return (
+        (var * n).fill_null(0.0),
+        pl.when(n > 0).then(var / n).fill_null(0.0),
+        pl.lit(0.0),
+    )
+
+
+def _spreads(
+    col: Callable[[str], pl.Expr],
+    name: str,
+    *,
+    n: pl.Expr,
+    mean: pl.Expr,
+    weights: str,
+) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    r"""Return m2, w2m2 and w2m1 of a weighted mean from :func:`_weighted`'s columns.
+
+    :math:`\sum w^2 (v - m)^2 = \sum (wv)^2 - 2m \sum w^2 v + m^2 \sum w^2`
+    and :math:`\sum w^2 (v - m) = \sum w^2 v - m \sum w^2`, both divided by
+    :math:`W^2`: free of the weights' scale, so computed with the weights
+    scaled into range (:func:`_scaled_weights`, whose columns begin with
+    `weights`), one :math:`W` at a time. Plain sums, the cheapest
+    aggregations; their rounding grows like machine epsilon times
+    :math:`(m/s)^2`, with :math:`s` the spread of :math:`v`, which only the
+    bias's can make large (these moments feed intervals, not the metrics).
+    NaN where the rows' weights were scaled differently.
+    """
+    m2 = _m2(n, col(f"cov_w{name}{name}"), mean, col(f"cov_w{name}"))
+    total, squares = col(f"{weights}s_sum"), col(f"{weights}s_sq")
+    sq_wv, ww_v = col(f"sq_w{name}"), col(f"ww_{name}")
+    square = (sq_wv - 2 * mean * ww_v + mean.pow(2) * squares) / total / total
+    linear = (ww_v - mean * squares) / total / total
+    one_scale = col(f"{weights}_lo") == col(f"{weights}_hi")
+    return (
+        m2,
+        pl.when(one_scale.not_())
+        .then(float("nan"))
+        .otherwise(square.clip(lower_bound=0.0).fill_null(0.0)),
+        pl.when(one_scale.not_()).then(float("nan")).otherwise(linear.fill_null(0.0)),
+    )
+
+
 def _m2(n: pl.Expr, cov_w_vv: pl.Expr, mean: pl.Expr, cov_w_v: pl.Expr) -> pl.Expr:
     # n * [cov(wv, v) - mean_w * cov(w, v)] = sum w (v - mean_w)^2; rounding
     # can take it below zero, never the true value.
@@ -324,22 +547,19 @@ def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
     n = col("n").cast(pl.Int64)
     nf = col("n").cast(pl.Float64)
     if spec.weight is None:
+        e, x, a = (
+            _unweighted_spreads(col(v), nf) for v in ("e_var", "x_var", "abs_var")
+        )
         columns = {
             "n": n,
             "negative_weight_count": pl.lit(0, pl.Int64),
             "weight_sum": nf,
             "weight_sq_ratio": pl.when(n > 0).then(1.0),
             "error_mean": _negated(col("e_mean")),
-            "error_m2": (col("e_var") * nf).fill_null(0.0),
             "sq_error_mean": col("x_mean"),
-            "sq_error_m2": (col("x_var") * nf).fill_null(0.0),
             "actual_mean": col("y_mean"),
             "actual_m2": (col("y_var") * nf).fill_null(0.0),
-            "actual_min": col("y_min"),
-            "actual_max": col("y_max"),
             "abs_error_sum": col("abs_sum"),
-            "abs_error_m2": (col("abs_var") * nf).fill_null(0.0),
-            "abs_error_max": col("abs_max"),
         }
     else:
         total = col("w_sum")
@@ -347,33 +567,39 @@ def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
         e_mean = pl.when(some).then(col("we_sum") / total)
         x_mean = pl.when(some).then(col("wx_sum") / total)
         y_mean = pl.when(some).then(col("wy_sum") / total)
+        a_mean = pl.when(some).then(col("abs_sum") / total)
+        e, x, a = (
+            _spreads(col, name, n=nf, mean=mean, weights="w")
+            for name, mean in (("e", e_mean), ("x", x_mean), ("a", a_mean))
+        )
         columns = {
             "n": n,
             "negative_weight_count": col("neg").cast(pl.Int64),
             "weight_sum": total,
             "weight_sq_ratio": _square_ratio(total, col, "w_sq"),
             "error_mean": _negated(e_mean),
-            "error_m2": _m2(nf, col("cov_wee"), e_mean, col("cov_we")),
             "sq_error_mean": x_mean,
-            "sq_error_m2": _m2(nf, col("cov_wxx"), x_mean, col("cov_wx")),
             "actual_mean": y_mean,
             "actual_m2": _m2(nf, col("cov_wyy"), y_mean, col("cov_wy")),
-            "actual_min": col("y_min"),
-            "actual_max": col("y_max"),
             "abs_error_sum": col("abs_sum"),
-            "abs_error_m2": _m2(
-                nf,
-                col("cov_waa"),
-                pl.when(some).then(col("abs_sum") / total),
-                col("cov_wa"),
-            ),
-            "abs_error_max": col("abs_max"),
         }
-    return [
-        expr.cast(MOMENTS[name]).alias(name)
-        for name, expr in columns.items()
-        if name not in PAIRED
-    ]
+    columns |= {
+        "error_m2": e[0],
+        "sq_error_m2": x[0],
+        "actual_min": col("y_min"),
+        "actual_max": col("y_max"),
+        "abs_error_m2": a[0],
+        "abs_error_max": col("abs_max"),
+        "error_w2m2": e[1],
+        # The state's error is predicted minus actual, counted()'s the other
+        # way round: its linear moment changes sign with it.
+        "error_w2m1": _negated(e[2]),
+        "sq_error_w2m2": x[1],
+        "sq_error_w2m1": x[2],
+        "abs_error_w2m2": a[1],
+        "abs_error_w2m1": a[2],
+    }
+    return _cast({name: columns[name] for name in MOMENTS if name not in PAIRED})
 
 
 def merge_aggregations() -> list[pl.Expr]:
@@ -383,24 +609,70 @@ def merge_aggregations() -> list[pl.Expr]:
     :math:`W = \sum_i W_i` and :math:`\bar m = \sum_i W_i m_i / W`,
     :math:`M_2 = \sum_i M_{2,i} + \sum_i W_i (m_i - \bar m)^2`. Every term
     is non-negative, so nothing cancels. A part with no weight (no rows) has
-    a null mean and adds nothing. The states must share one baseline
-    (:func:`check_baselines`).
+    a null mean and adds nothing. The sandwich moments merge by
+    :func:`_merged_sandwich`. The states must share one baseline and the
+    same losses (:func:`check_baselines`).
     """
     exprs = [_sum(name).alias(name) for name in SUMMED]
+    merged_means: dict[str, pl.Expr] = {}
     for mean_name, m2_name, weight_name in CENTRED:
         merged, spread = _merged_mean(pl.col(mean_name), pl.col(weight_name))
+        merged_means[mean_name] = merged
         exprs.append(merged.alias(mean_name))
         if m2_name is not None:
             exprs.append((_sum(m2_name) + spread).alias(m2_name))
     abs_mean = pl.col("abs_error_sum") / pl.col("weight_sum")
-    _, abs_spread = _merged_mean(abs_mean, pl.col("weight_sum"))
+    merged_means["abs_error_sum"], abs_spread = _merged_mean(
+        abs_mean, pl.col("weight_sum")
+    )
     exprs.append((pl.col("abs_error_m2").sum() + abs_spread).alias("abs_error_m2"))
+    for mean_name, w2m2, w2m1, weight, weight_sq in SANDWICH:
+        mean = abs_mean if mean_name == "abs_error_sum" else pl.col(mean_name)
+        exprs += _merged_sandwich(
+            mean, merged_means[mean_name], (w2m2, w2m1, weight, weight_sq)
+        )
     exprs += [pl.col(name).min().alias(name) for name in LOWEST]
     exprs += [pl.col(name).max().alias(name) for name in HIGHEST]
     # NaN errors propagate into the maximum, as they do in the state.
     exprs.append(pl.col("abs_error_max").nan_max().alias("abs_error_max"))
-    exprs.append(pl.col("baseline").drop_nulls().first().alias("baseline"))
+    exprs += [pl.col(name).drop_nulls().first().alias(name) for name in PAIRING]
     return exprs
+
+
+def _merged_sandwich(
+    mean: pl.Expr, merged: pl.Expr, names: tuple[str, str, str, str]
+) -> list[pl.Expr]:
+    r"""Return the merged sandwich moments (see :data:`SANDWICH`) of parts.
+
+    With :math:`S_k = \sum_k w^2 (v - m_k)^2 / W_k^2`, :math:`T_k = \sum_k
+    w^2 (v - m_k) / W_k^2`, :math:`P_k = \sum_k w^2 / W_k^2`,
+    :math:`r_k = W_k / W` and :math:`\delta_k = m_k - m`, expanding
+    :math:`v - m = (v - m_k) + \delta_k` over each part gives
+    :math:`S = \sum_k r_k^2 (S_k + 2\delta_k T_k + \delta_k^2 P_k)` and
+    :math:`T = \sum_k r_k^2 (T_k + \delta_k P_k)`. Only ratios of weight
+    sums enter, so the result is free of the weights' scale. `names`: the
+    w2m2, w2m1, weight sum and ``weight_sq_ratio`` columns.
+    """
+    w2m2, w2m1, weight, weight_sq = names
+    total, square_ratio = pl.col(weight), pl.col(weight_sq)
+    has = mean.is_not_null() & (total != 0)
+    part = pl.when(has).then(total)
+    share = (part / part.sum()).pow(2)
+    delta = mean - merged
+    spread = _squares_share(square_ratio, total)
+    s, t = pl.col(w2m2), pl.col(w2m1)
+    known = s.is_not_null().any()
+    square = (share * (s + 2 * delta * t + delta.pow(2) * spread)).sum()
+    linear = (share * (t + delta * spread)).sum()
+    return [
+        pl.when(known).then(square.clip(lower_bound=0.0)).alias(w2m2),
+        pl.when(known).then(linear).alias(w2m1),
+    ]
+
+
+def _squares_share(square_ratio: pl.Expr, total: pl.Expr) -> pl.Expr:
+    r"""Return :math:`\sum w^2 / W^2` of a part, from its ``weight_sq_ratio``."""
+    return square_ratio / total
 
 
 def _sum(name: str) -> pl.Expr:
@@ -437,11 +709,11 @@ def _merged_mean(mean: pl.Expr, total: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 
 
 def check_baselines(stacked: pl.DataFrame, *, function: str) -> None:
-    """Raise :class:`L2InputError` if states to merge name different baselines.
+    """Raise :class:`L2InputError` if states to merge were paired differently.
 
-    Paired moments of a part built without the baseline (or with another)
-    would be missing from the merge: the comparison would silently cover
-    part of the data.
+    Paired moments of a part built without the baseline (or with another,
+    or without a loss the others kept) would be missing from the merge: the
+    comparison would silently cover part of the data.
     """
     found = stacked.get_column("baseline").unique().to_list()
     if len(found) > 1:
@@ -451,6 +723,23 @@ def check_baselines(stacked: pl.DataFrame, *, function: str) -> None:
             f"({shown}); build every state with the same baseline="
         )
         raise L2InputError(msg)
+    pairs = stacked.select("paired_losses", "huber_delta").unique()
+    if pairs.height > 1:
+        shown = "; ".join(
+            _losses_text(label, delta) for label, delta in sorted(pairs.rows(), key=str)
+        )
+        msg = (
+            f"{function}: cannot merge states built with different losses "
+            f"({shown}); build every state with the same loss= and huber_delta="
+        )
+        raise L2InputError(msg)
+
+
+def _losses_text(label: str | None, delta: float | None) -> str:
+    """Describe a state's losses in a message."""
+    if label is None:
+        return "none"
+    return label if delta is None else f"{label} with huber_delta={delta!r}"
 
 
 _MODEL = "_l2_model_"
@@ -482,6 +771,7 @@ def long_moments(
     *,
     baseline: int | None = None,
     baseline_name: str | None = None,
+    losses: losses_.Losses = losses_.SQUARED,
 ) -> pl.LazyFrame:
     """One row per model and segment: :data:`ORDER`, ``model``, keys, moments.
 
@@ -491,12 +781,13 @@ def long_moments(
     long first, then grouped by model and segment. With `baseline` (the
     baseline's position in ``spec.predicted``, and `baseline_name` its name
     in the ``baseline`` column), each other model also gets its paired
-    moments against it; without, those are null. Rows come in the order of
-    the models, then of the keys (nulls last).
+    moments against it, for each of `losses`; without, those are null. Rows
+    come in the order of the models, then of the keys (nulls last).
     """
     keys = list(spec.by)
     build = _long_first if len(spec.predicted) >= LONG_FROM else _wide_first
-    long = build(frame.lazy(), spec, baseline, baseline_name)
+    pairing = None if baseline is None else (baseline, baseline_name, losses)
+    long = build(frame.lazy(), spec, pairing)
     # The order is read back from the column name, and the model's name
     # gathered from a literal Series by it: O(1) per row, where a when/then
     # chain per model (or a join) made the query quadratic in the models.
@@ -526,6 +817,7 @@ def no_rows(
     *,
     baseline: int | None = None,
     baseline_name: str | None = None,
+    losses: losses_.Losses = losses_.SQUARED,
 ) -> pl.LazyFrame:
     """Return each model's moments of no rows: what a segment without data holds.
 
@@ -538,15 +830,20 @@ def no_rows(
     keys = set(spec.by) - set(kept)
     alone = dataclasses.replace(spec, by=tuple(k for k in spec.by if k not in keys))
     return long_moments(
-        frame.lazy().head(0), alone, baseline=baseline, baseline_name=baseline_name
+        frame.lazy().head(0),
+        alone,
+        baseline=baseline,
+        baseline_name=baseline_name,
+        losses=losses,
     )
 
 
+#: The baseline's position and name, and the losses of the paired moments.
+_Pairing = tuple[int, str | None, losses_.Losses]
+
+
 def _wide_first(
-    source: pl.LazyFrame,
-    spec: Spec,
-    baseline: int | None,
-    baseline_name: str | None,
+    source: pl.LazyFrame, spec: Spec, pairing: _Pairing | None
 ) -> pl.LazyFrame:
     """:data:`ORDER` (``_l2_model_<i>``), keys, moments struct: one group-by, wide."""
     keys = list(spec.by)
@@ -556,25 +853,25 @@ def _wide_first(
         for model, prefix in zip(spec.predicted, prefixes, strict=True)
         for agg in aggregations(spec, model, prefix)
     ]
+    baseline, name, losses = (
+        (None, None, losses_.SQUARED) if pairing is None else pairing
+    )
     paired = [
         i for i in range(len(spec.predicted)) if baseline is not None and i != baseline
     ]
     for i in paired:
         assert baseline is not None
         aggs += paired_aggregations(
-            spec, spec.predicted[i], spec.predicted[baseline], f"{_PAIR}{i}_"
+            spec, spec.predicted[i], spec.predicted[baseline], f"{_PAIR}{i}_", losses
         )
     wide = source.group_by(keys).agg(aggs) if keys else source.select(aggs)
     structs = []
     for i, prefix in enumerate(prefixes):
         fields = state_columns(spec, prefix)
-        if i in paired:
-            fields += paired_columns(spec, f"{_PAIR}{i}_", baseline_name)
-        else:
-            fields += paired_columns(spec, "", None)
-            if baseline_name is not None:
-                # The baseline's own rows name it too: one baseline per state.
-                fields[-len(PAIRED)] = pl.lit(baseline_name).alias("baseline")
+        # The baseline's own rows name it too: one baseline per state.
+        fields += paired_columns(
+            spec, f"{_PAIR}{i}_", name, losses, candidate=i in paired
+        )
         structs.append(pl.struct(fields).alias(f"{_MODEL}{i}"))
     return wide.select(*keys, *structs).unpivot(
         on=[f"{_MODEL}{i}" for i in range(len(prefixes))],
@@ -585,13 +882,11 @@ def _wide_first(
 
 
 def _long_first(
-    source: pl.LazyFrame,
-    spec: Spec,
-    baseline: int | None,
-    baseline_name: str | None,
+    source: pl.LazyFrame, spec: Spec, pairing: _Pairing | None
 ) -> pl.LazyFrame:
     """Return what :func:`_wide_first` does, from the counted rows turned long."""
     keys = list(spec.by)
+    baseline = None if pairing is None else pairing[0]
     e, w, y, b = "_l2_e", "_l2_w", "_l2_y", "_l2_b"
     schema = spec.schema
     # Only the errors are turned long; the actual, the weight and the
@@ -622,17 +917,18 @@ def _long_first(
     assert actual is not None  # an actual was given
     aggs = _aggregations_of(error, weight_col, actual, _MODEL)
     fields = state_columns(spec, _MODEL)
-    if baseline is None:
-        fields += paired_columns(spec, "", None)
+    if pairing is None:
+        fields += paired_columns(spec, "", None, losses_.SQUARED)
     else:
-        aggs += _paired_aggregations_of(pl.col(e), weight_col, pl.col(b), _PAIR)
+        _, name, losses = pairing
+        aggs += _paired_aggregations_of(pl.col(e), weight_col, pl.col(b), _PAIR, losses)
         # The baseline's own rows have no paired moments, but name it.
         is_candidate = pl.col(ORDER) != f"{_MODEL}{baseline}"
         fields += [
             expr
-            if expr.meta.output_name() == "baseline"
+            if expr.meta.output_name() in PAIRING
             else pl.when(is_candidate).then(expr).alias(expr.meta.output_name())
-            for expr in paired_columns(spec, _PAIR, baseline_name)
+            for expr in paired_columns(spec, _PAIR, name, losses)
         ]
     grouped = rows.group_by(ORDER, *keys).agg(aggs)
     return grouped.select(ORDER, *keys, pl.struct(fields).alias(_MOMENTS))

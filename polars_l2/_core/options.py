@@ -29,14 +29,21 @@ NAN_POLICIES = ("propagate", "omit")
 #: The accepted multiplicity adjustments of :func:`polars_l2.compare`.
 ADJUST = ("holm", "bh")
 
+#: The losses of the paired test (:mod:`polars_l2._core.losses`).
+LOSSES = ("squared", "absolute", "huber")
+
+#: The variances of a (weighted) mean (:func:`polars_l2._core.metrics.mean_variance`).
+VARIANCES = ("hc1", "hc0", "kish")
+
 #: The named ways to combine the outputs of vector targets (``multioutput``).
 MULTIOUTPUT_MODES = ("uniform_average", "raw_values", "sum")
 
 #: The functionals of Murphy diagrams: what L2 and L1 estimate.
 FUNCTIONALS = ("mean", "median")
 
-#: The losses of the score decomposition.
-LOSSES = ("squared", "absolute")
+#: The losses of the score decomposition (its option ``loss``: rule
+#: ``score_loss``).
+SCORE_LOSSES = ("squared", "absolute")
 
 
 def _no_detail(value: object) -> str | None:  # noqa: ARG001 - the default
@@ -54,6 +61,9 @@ class Rule:
     #: What is wrong with a refused value, where that says more than
     #: "must be <accepted>" (None: say that).
     detail: Callable[[object], str | None] = _no_detail
+    #: The option's name in messages, where the rule's name differs (two
+    #: functions' options of one name that accept different values).
+    named: str | None = None
 
 
 def _is_bool(value: object) -> bool:
@@ -131,6 +141,35 @@ def _multioutput_problem(value: object) -> str | None:
     return _output_weights_problem(value)
 
 
+def _loss_problem(value: object) -> str | None:
+    """Say what is wrong with a ``loss`` value (None: nothing; "": the usual)."""
+    if isinstance(value, str):
+        return None if value in LOSSES else ""
+    if not isinstance(value, Iterable) or isinstance(value, bytes):
+        return ""
+    names = tuple(value)
+    if not names:
+        return "must name at least one loss, got an empty sequence"
+    for name in names:
+        if not isinstance(name, str) or name not in LOSSES:
+            return f"must be {_LOSS_WORDS}, got {name!r} in {list(names)}"
+    if len(set(names)) != len(names):
+        return f"names a loss more than once: {list(names)}"
+    return None
+
+
+_LOSS_WORDS = " or ".join(map(repr, LOSSES)) + ", or a sequence of them"
+
+
+def _is_delta(value: object) -> bool:
+    return value is None or (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
 #: The rule of every option, by name.
 RULES: dict[str, Rule] = {
     "nan_policy": Rule(
@@ -158,6 +197,16 @@ RULES: dict[str, Rule] = {
         lambda value: value is None or (isinstance(value, str) and value in ADJUST),
         " or ".join(map(repr, ADJUST)) + " or None",
     ),
+    "loss": Rule(
+        lambda value: _loss_problem(value) is None,
+        _LOSS_WORDS,
+        lambda value: _loss_problem(value) or None,
+    ),
+    "huber_delta": Rule(_is_delta, "a finite positive number or None"),
+    "variance": Rule(
+        lambda value: isinstance(value, str) and value in VARIANCES,
+        " or ".join(map(repr, VARIANCES)),
+    ),
     "weighted": Rule(
         lambda value: value is None or isinstance(value, bool), "True, False or None"
     ),
@@ -178,9 +227,10 @@ RULES: dict[str, Rule] = {
         ),
         " or ".join(map(repr, FUNCTIONALS)) + " or None",
     ),
-    "loss": Rule(
-        lambda value: isinstance(value, str) and value in LOSSES,
-        " or ".join(map(repr, LOSSES)),
+    "score_loss": Rule(
+        lambda value: isinstance(value, str) and value in SCORE_LOSSES,
+        " or ".join(map(repr, SCORE_LOSSES)),
+        named="loss",
     ),
     "thetas": Rule(
         lambda value: _thetas_problem(value) is None,
@@ -233,4 +283,4 @@ def check(function: str | None = None, **options: object) -> None:
         rule = RULES[name]
         if not rule.accepts(value):
             problem = rule.detail(value) or f"must be {rule.accepted}, got {value!r}"
-            raise L2InputError(f"{prefix}{name} {problem}")
+            raise L2InputError(f"{prefix}{rule.named or name} {problem}")

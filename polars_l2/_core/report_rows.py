@@ -14,10 +14,17 @@ One home for what :func:`polars_l2.report` (moments from the data) and
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from polars_l2._core import metrics, moments, top_share
 from polars_l2._core.moments import ORDER
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from polars_l2.typing import Variance
 
 #: Where the caller says, per row, whether its histogram is known (a state
 #: built without it has none): the overall row's share is then unknown too.
@@ -28,8 +35,8 @@ _TOP = "_l2_top"
 def merged_segments(
     rows: pl.LazyFrame,
     keys: list[str],
+    kept: Sequence[str] = (),
     *,
-    kept: tuple[str, ...] = (),
     empty: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Return one row per model, :data:`ORDER`, merging the moments of its rows.
@@ -61,6 +68,37 @@ def merged_segments(
     )
 
 
+def with_overall(
+    segments: pl.LazyFrame,
+    pooled: pl.LazyFrame | None,
+    keys: list[str],
+    kept: Sequence[str] = (),
+) -> pl.LazyFrame:
+    """Return the segment rows, then the `pooled` rows, flagged in ``overall``.
+
+    The one rule of overall rows for the report and the comparison: a
+    model's overall rows (from :func:`merged_segments`, one per `kept` key)
+    come after its segments; without `pooled`, a row is overall where every
+    key is kept (no `by` keys). Rows in the models' order, then
+    segments sorted by key (nulls last), the overall rows last.
+    """
+    grouped = [key for key in keys if key not in kept]
+    if pooled is None:
+        both = segments.with_columns(pl.lit(not grouped).alias("overall"))
+    else:
+        columns = segments.collect_schema().names()
+        both = pl.concat(
+            [
+                segments.with_columns(pl.lit(value=False).alias("overall")),
+                pooled.with_columns(pl.lit(value=True).alias("overall")).select(
+                    *columns, "overall"
+                ),
+            ],
+            how="vertical_relaxed",
+        )
+    return both.sort([ORDER, "overall", *keys], nulls_last=True, maintain_order=True)
+
+
 def build(
     rows: pl.LazyFrame,
     histograms: pl.LazyFrame | None,
@@ -72,6 +110,7 @@ def build(
     overall: bool,
     kept: tuple[str, ...] = (),
     empty: pl.LazyFrame | None = None,
+    variance: Variance = "hc1",
 ) -> pl.LazyFrame:
     """Return the report's rows: each model's segments, then its overall row.
 
@@ -95,6 +134,9 @@ def build(
         one overall row per output), and each model's moments of no rows,
         so that a model without rows has its overall row
         (:func:`merged_segments`).
+    variance
+        The variance of a mean in the intervals
+        (:func:`polars_l2._core.metrics.mean_variance`).
 
     Returns
     -------
@@ -111,27 +153,16 @@ def build(
             shares, on=group, how="left", nulls_equal=True, coalesce=True
         )
     pooled_by = [ORDER, *kept]
+    pooled_rows = None
     if len(keys) > len(kept) and overall:
-        pooled_rows = merged_segments(rows, keys, kept=kept, empty=empty)
+        pooled_rows = merged_segments(rows, keys, kept, empty=empty)
         if histograms is not None:
             pooled = top_share.merge(histograms, pooled_by)
             shares = top_share.walk(pooled, pooled_by, weighted=weighted, name=_TOP)
             pooled_rows = pooled_rows.join(
                 shares, on=pooled_by, how="left", nulls_equal=True, coalesce=True
             )
-        columns = segments.collect_schema().names()
-        both = pl.concat(
-            [
-                segments.with_columns(pl.lit(value=False).alias("overall")),
-                pooled_rows.with_columns(pl.lit(value=True).alias("overall")).select(
-                    *columns, "overall"
-                ),
-            ],
-            how="vertical_relaxed",
-        )
-    else:
-        both = segments.with_columns(pl.lit(len(keys) == len(kept)).alias("overall"))
-    both = both.sort([ORDER, "overall", *keys], nulls_last=True, maintain_order=True)
+    both = with_overall(segments, pooled_rows, keys, kept)
     share = None
     if histograms is not None:
         share = {bound: pl.col(_TOP + bound) for bound in top_share.BOUNDS}
@@ -143,5 +174,6 @@ def build(
         min_n=min_n,
         top_share=share,
         sse_total=metrics.total_sse([*pooled_by, "overall"]),
+        variance=variance,
     )
     return both.select("model", *keys, "overall", *metric_columns)

@@ -40,15 +40,28 @@ column                    Arrow type  meaning (over the counted rows)
 ``abs_error_sum``         double      :math:`\sum w |e|`
 ``abs_error_m2``          double      :math:`\sum w (|e| - \overline{|e|})^2`
 ``abs_error_max``         double      :math:`\max |e|` (null without rows)
+``error_w2m2``            double      :math:`\sum w^2 (e - \bar e)^2 / W^2`, the
+                                      sandwich (HC0) variance of the bias
+``error_w2m1``            double      :math:`\sum w^2 (e - \bar e) / W^2` (for merging)
+``sq_error_w2m2``, ...    double      the same of :math:`e^2` and :math:`|e|`
+                                      (``sq_error_w2m1``, ``abs_error_w2m2``,
+                                      ``abs_error_w2m1``)
 ``baseline``              string      the baseline named when built (null: none)
+``paired_losses``         string      the losses whose paired moments are kept,
+                                      comma-separated (``squared,absolute``)
+``huber_delta``           double      Huber's delta (null without ``huber``)
 ``paired_n``              int64       paired rows: actual, this model's and the
                                       baseline's predictions and weight present
                                       (null without a baseline and on its rows)
 ``paired_*``              ...         count of negative weights, :math:`W`,
-                                      :math:`\sum w^2 / W`, both models' MSE over
-                                      the paired rows
-``sq_error_diff_mean``    double      weighted mean of :math:`d = e^2 - e_b^2`
-``sq_error_diff_m2``      double      :math:`\sum w (d - \bar d)^2`
+                                      :math:`\sum w^2 / W`
+``paired_<L>_mean``       double      per loss L kept (``sq_error``, ``abs_error``,
+                                      ``huber``): the model's mean loss over the
+                                      paired rows (null: loss not kept)
+``paired_baseline_<L>_``  double      the baseline's (``..._mean``)
+``<L>_diff_mean``         double      weighted mean of :math:`d = L(e) - L(e_b)`
+``<L>_diff_m2``           double      :math:`\sum w (d - \bar d)^2`
+``<L>_diff_w2m2``, ...    double      its sandwich moments, as for ``error``
 ``sq_error_histogram``    list        the squared errors' power-of-two histogram:
                                       per bin its weight, sum, minimum, maximum
                                       (null if built with ``top_share=False``)
@@ -67,7 +80,12 @@ error), so histograms merge by adding bin by bin; ``finalize`` walks the
 merged histogram and gives the ``top_1pct_share`` of all the data, as the
 report does. The paired moments are what :func:`polars_l2.compare` needs;
 they are kept only for the pairs of each model with the ``baseline=`` named
-when the state is built, so a state grows linearly with the models.
+when the state is built, and only for the losses named (``loss=``), so a
+state grows linearly with the models. The sandwich moments merge with the
+weights' sums of squares (:math:`S = \sum_k (W_k/W)^2 (S_k + 2\delta_k T_k +
+\delta_k^2 P_k)`, with :math:`\delta_k` the part's mean minus the merged
+one, :math:`T_k` its ``w2m1`` and :math:`P_k = \sum_k w^2 / W_k^2`), free of
+the weights' scale.
 
 The error is predicted minus actual, :math:`e = \hat y - y`, as in the
 report's ``bias``: a positive ``error_mean`` means the model over-predicts.
@@ -106,11 +124,12 @@ unweighted state equal to ``n``, second moments not negative where no weight
 is, ``actual_min`` at most ``actual_max``...).
 
 States of versions 1 to 4 lack columns version 5 needs (the Murphy
-columns; before version 4 also ``abs_error_m2``, the paired moments, the
-histogram; versions 1 and 2 also what was measured): they are refused,
-with a message naming the version and the missing columns. Rebuild them
-from the data. Reading them with those columns null would not do: a merge
-adds what is present, so a missing part would silently vanish from the sums.
+columns, the sandwich moments and the paired losses; before version 4 also
+``abs_error_m2``, the paired moments, the histogram; versions 1 and 2 also
+what was measured): they are refused, with a message naming the version and
+the missing columns. Rebuild them from the data. Reading them with those
+columns null would not do: a merge adds what is present, so a missing part
+would silently vanish from the sums.
 
 The moments come from Polars' stable ``var`` and ``cov`` (weighted:
 :math:`\sum w (v - \bar v_w)^2 = n[\mathrm{cov}(wv, v) - \bar v_w

@@ -9,6 +9,7 @@ import polars as pl
 from polars_l2._core import arguments, frames, moments, options, per_output
 from polars_l2._core import elementary as _murphy
 from polars_l2._core import keys as keys_
+from polars_l2._core import losses as losses_
 from polars_l2._core import top_share as top_share_
 from polars_l2._frame_kind import same_kind
 from polars_l2._state.schema import RESERVED, STATE_VERSION
@@ -17,7 +18,7 @@ from polars_l2.exceptions import L2InputError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from polars_l2.typing import ArrowStreamExportable, NanPolicy
+    from polars_l2.typing import ArrowStreamExportable, Loss, NanPolicy
 
 
 @same_kind
@@ -30,6 +31,8 @@ def state(
     weight: str | None = None,
     nan_policy: NanPolicy = "propagate",
     baseline: str | None = None,
+    loss: Loss | Sequence[Loss] = "squared",
+    huber_delta: float | None = None,
     top_share: bool = True,
     murphy: Literal["mean", "median"] | None = None,
     thetas: int | Sequence[float] | None = None,
@@ -68,6 +71,12 @@ def state(
         paired moments against it, which :func:`polars_l2.compare` needs.
         Only these pairs are kept, never every pair of models, so the state
         grows linearly with the number of models.
+    loss, huber_delta
+        With `baseline`: the losses whose paired moments are kept, as in
+        :func:`polars_l2.compare` (``"squared"``, the default,
+        ``"absolute"``, ``"huber"`` with its `huber_delta`, or a sequence of
+        them); :func:`polars_l2.compare` of the state takes any of them.
+        States built with different losses are not merged.
     top_share
         Keep the histogram of the squared errors that ``top_1pct_share``
         needs (default); False leaves it null, and the share null. The
@@ -143,12 +152,14 @@ def state(
         reserved=RESERVED,
     )
     options.check(function, top_share=top_share, murphy=murphy, thetas=thetas)
+    losses = losses_.parse(loss, huber_delta, function=function)
     data = frames.coerce(frame, function=function)
     result = state_query(
         data.frame,
         spec,
         function=function,
         baseline=baseline,
+        losses=losses,
         top_share=top_share,
         murphy=murphy,
         thetas=thetas,
@@ -162,6 +173,7 @@ def state_query(
     *,
     function: str = "polars_l2.state",
     baseline: str | None = None,
+    losses: losses_.Losses = losses_.SQUARED,
     top_share: bool = True,
     murphy: str | None = None,
     thetas: int | Sequence[float] | None = None,
@@ -184,7 +196,11 @@ def state_query(
     internal = resolved.spec
     position = _baseline_position(spec, baseline, function=function)
     long = moments.long_moments(
-        resolved.frame, internal, baseline=position, baseline_name=baseline
+        resolved.frame,
+        internal,
+        baseline=position,
+        baseline_name=baseline,
+        losses=losses,
     )
     group = [moments.ORDER, *internal.by]
     if top_share:

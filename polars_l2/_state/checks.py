@@ -10,6 +10,7 @@ import polars as pl
 import pyarrow as pa
 
 from polars_l2._core import frames, moments
+from polars_l2._core import losses as losses_
 from polars_l2._core import top_share as top_share_
 from polars_l2._state.schema import (
     FIXED,
@@ -259,6 +260,10 @@ def _value_rules() -> list[tuple[str, str, pl.Expr]]:
     # Means of squares and absolute values are not negative, unless a
     # negative weight made them so.
     rules += [("sq_error_mean", unknown, none_negative & (col("sq_error_mean") < 0))]
+    rules += [
+        (w2m2, unknown, none_negative & (col(w2m2) < 0))
+        for _, w2m2, _, _, _ in moments.SANDWICH
+    ]
     return rules + _paired_rules()
 
 
@@ -298,6 +303,39 @@ def _paired_rules() -> list[tuple[str, str, pl.Expr]]:
     rules += [
         (name, unknown, none_negative & (col(name) < 0))
         for name in ("paired_sq_error_mean", "paired_baseline_sq_error_mean")
+    ]
+    return rules + _loss_rules()
+
+
+def _loss_rules() -> list[tuple[str, str, pl.Expr]]:
+    """Return the rules of the paired losses: known names, Huber's delta, signs."""
+    col = pl.col
+    label, delta = col("paired_losses"), col("huber_delta")
+    names = label.str.split(",")
+    unknown = names.list.eval(pl.element().is_in(list(losses_.NAMES)).not_()).list.any()
+    repeated = names.list.len() != names.list.unique().list.len()
+    huber = names.list.contains("huber")
+    no_negative = col("paired_negative_weight_count") == 0
+    rules = [
+        ("paired_losses", "names an unknown loss", unknown),
+        ("paired_losses", "names a loss twice", repeated),
+        (
+            "paired_losses",
+            "is null with a baseline",
+            col("baseline").is_not_null() & label.is_null(),
+        ),
+        (
+            "huber_delta",
+            "is not a finite positive number with loss 'huber'",
+            huber & ~(delta.is_finite() & (delta > 0)).fill_null(value=False),
+        ),
+        ("huber_delta", "is set without loss 'huber'", ~huber & delta.is_not_null()),
+    ]
+    # Every loss is non-negative, and so is each model's mean loss.
+    rules += [
+        (mean, "is negative with no negative weight", no_negative & (col(mean) < 0))
+        for stem in losses_.STEMS.values()
+        for mean in (f"paired_{stem}_mean", f"paired_baseline_{stem}_mean")
     ]
     return rules
 

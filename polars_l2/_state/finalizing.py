@@ -13,7 +13,7 @@ from polars_l2._state.checks import check_dtypes, check_version, key_columns, lo
 from polars_l2._state.merging import check_weighted
 
 if TYPE_CHECKING:
-    from polars_l2.typing import ArrowStreamExportable
+    from polars_l2.typing import ArrowStreamExportable, Variance
 
 
 @same_kind
@@ -24,6 +24,7 @@ def finalize(
     weighted: bool | None = None,
     min_n: int = 30,
     overall: bool = False,
+    variance: Variance = "hc1",
 ) -> pl.DataFrame | pl.LazyFrame:
     """Turn a (merged) state into the evaluation report.
 
@@ -52,9 +53,10 @@ def finalize(
         Whether to include the ``weight_sum`` column, as the report of
         weighted data does. None (default) reads it from the state's
         ``weighted`` column (for a LazyFrame, by collecting that column).
-    min_n, overall
+    min_n, overall, variance
         As in :func:`polars_l2.report`: the effective size below which a
-        row is ``small``, and whether to add each model's overall row.
+        row is ``small``, whether to add each model's overall row, and the
+        variance of a mean in the intervals.
 
     Returns
     -------
@@ -101,6 +103,7 @@ def finalize(
         weighted=weighted,
         min_n=min_n,
         overall=overall,
+        variance=variance,
     )
     schema = frame.collect_schema()
     if isinstance(frame, pl.DataFrame):
@@ -134,6 +137,7 @@ def finalize(
         min_n=min_n,
         overall=overall,
         kept=tuple(inner[-1:]) if per_output else (),
+        variance=variance,
     )
     return data.result(result.rename(dict(zip(inner, keys, strict=True))))
 

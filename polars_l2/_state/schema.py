@@ -22,9 +22,11 @@ if TYPE_CHECKING:
 #: added ``abs_error_m2``, the paired moments and the histogram; version 5
 #: ``per_output`` (whether the last key numbers the outputs of vector
 #: columns), ``weight_sq_ratio`` (:math:`\sum w^2 / W`) with its paired
-#: twin, in place of the sums of squared weights, which overflow, and the
-#: Murphy diagram's columns (``murphy_*``). An older reader would take the
-#: new columns for keys, so it must refuse them.
+#: twin, in place of the sums of squared weights, which overflow, the
+#: Murphy diagram's columns (``murphy_*``), the sandwich moments
+#: (``*_w2m2``, ``*_w2m1``) and the paired moments of the absolute and Huber
+#: losses (``paired_losses``, ``huber_delta``). An older reader would take
+#: the new columns for keys, so it must refuse them.
 STATE_VERSION: Final = 5
 
 LEADING = ("state_version", "actual", "model")

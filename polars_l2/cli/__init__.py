@@ -431,7 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
         confidence=_confidence,
         add_state_options=_add_state_options,
         add_output_options=lambda parser: _add_output_options(
-            parser, table="comparison", plot="forest plot of the MSE ratio per segment"
+            parser,
+            table="comparison",
+            plot="forest plot of the mean loss ratio per segment",
         ),
         handler=_run_compare,
     )
@@ -746,6 +748,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     if not args.paths and not args.state:
         msg = "nothing to compare: give data files (PATH) or --state files"
         raise CliError(msg)
+    _compare.losses(args)  # fails on the loss options before any file is read
     options = _compare.column_options(args)
     _compare.check_gates(args)
     if not args.state:
@@ -783,6 +786,7 @@ def _run_compare(args: argparse.Namespace) -> int:
             allow_new_models=args.allow_new_models,
             notice=_notice,
             baseline=args.baseline,
+            losses=_compare.losses(args),
         )
         assert outcome.state is not None  # want_state
         table = _compare.on_state(args, outcome.state)

@@ -21,32 +21,40 @@ import polars as pl
 import polars_l2
 from polars_l2 import plot
 from polars_l2._compare import COLUMNS as COMPARE_COLUMNS
+from polars_l2._core import losses as losses_
+from polars_l2._core import options
 from polars_l2.cli import _gates
 from polars_l2.cli._errors import CliError, about
 from polars_l2.cli._evaluate import ColumnOptions, read_rows
 from polars_l2.cli._output import plot_format, plot_writer
+from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
+    from polars_l2._core.losses import Losses
     from polars_l2.cli._inputs import Source
     from polars_l2.cli._output import Writer
 
 _EPILOG_TEMPLATE = """\
 what it does:
-  For each candidate and segment, the paired t-test on the per-row
-  differences of squared errors, candidate minus baseline, over the rows
-  where the actual, both predictions (and the weight) are present: the
+  For each loss, candidate and segment, the paired t-test on the per-row
+  differences of the loss (squared errors by default; --loss absolute,
+  --loss huber --huber-delta D; repeat --loss for one block of rows each,
+  with losses_agree), candidate minus baseline, over the rows where the
+  actual, both predictions (and the weight) are present: the
   Diebold-Mariano test at horizon 1 with the Harvey-Leybourne-Newbold
-  correction. mse_diff < 0 means the candidate is better. p_value_adjusted
+  correction. loss_diff < 0 means the candidate is better. With weights,
+  --variance hc1 (default), hc0 or kish. p_value_adjusted
   accounts for the many segments (Holm by default); the overall row is not
   adjusted. verdict is better, worse or inconclusive at 1 - confidence, and
   empty for segments with fewer than --min-n (effective) rows.
 
 inputs and states:
   As evaluate. --save-state FILE writes the merged state, built with the
-  baseline; --state FILE merges saved states (built with the same baseline).
+  baseline and losses; --state FILE merges saved states (built with the same
+  baseline and losses).
   --cluster needs the data rows: it cannot be used with --state or
   --save-state.
 
@@ -84,8 +92,8 @@ def register(
         "compare",
         help="is a candidate model better than the baseline, per segment?",
         description="Compare candidate models with a baseline, per segment: "
-        "paired differences of\nsquared errors, with intervals, p-values "
-        "adjusted for many segments, and a verdict.",
+        "paired differences of\nlosses (squared errors by default), with "
+        "intervals, p-values adjusted for many\nsegments, and a verdict.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -114,7 +122,37 @@ def register(
         metavar="COL",
         help="cluster ids (days, customers): cluster-robust standard errors",
     )
+    _add_test_options(parser, confidence)
+    add_state_options(parser)
+    add_output_options(parser)
+    parser.set_defaults(handler=handler)
+
+
+def _add_test_options(
+    parser: argparse.ArgumentParser, confidence: Callable[[str], float]
+) -> None:
+    """Add the options of the paired test: losses, variance, adjustment, level."""
     test = parser.add_argument_group("test options")
+    test.add_argument(
+        "--loss",
+        choices=options.LOSSES,
+        action="append",
+        default=[],
+        help="the loss whose paired differences are tested; repeatable, one "
+        "block of rows each (default: squared)",
+    )
+    test.add_argument(
+        "--huber-delta",
+        type=float,
+        metavar="DELTA",
+        help="Huber's delta, in the target's units (required with --loss huber)",
+    )
+    test.add_argument(
+        "--variance",
+        choices=options.VARIANCES,
+        default="hc1",
+        help="variance of a weighted mean difference (default: hc1)",
+    )
     test.add_argument(
         "--adjust",
         choices=("holm", "bh", "none"),
@@ -141,9 +179,6 @@ def register(
         "worse, naming each such segment on stderr",
     )
     _gates.add_option(test, table="comparison")
-    add_state_options(parser)
-    add_output_options(parser)
-    parser.set_defaults(handler=handler)
 
 
 def column_options(args: argparse.Namespace) -> ColumnOptions:
@@ -165,11 +200,26 @@ def needs_rows(args: argparse.Namespace, sources: list[Source]) -> bool:
     return args.cluster is not None or (len(sources) == 1 and not uses_states)
 
 
+def losses(args: argparse.Namespace) -> Losses:
+    """Return the losses of ``--loss`` and ``--huber-delta``, checked."""
+    try:
+        return losses_.parse(
+            args.loss or "squared", args.huber_delta, function="polars-l2 compare"
+        )
+    except L2InputError as error:
+        message = str(error).removeprefix("polars-l2 compare: ")
+        raise CliError(message.replace("huber_delta=", "--huber-delta ")) from error
+
+
 def _options(args: argparse.Namespace) -> dict[str, Any]:
+    chosen = losses(args)
     return {
         "confidence": args.confidence,
         "adjust": None if args.adjust == "none" else args.adjust,
         "min_n": args.min_n,
+        "loss": chosen.names,
+        "huber_delta": chosen.huber_delta,
+        "variance": args.variance,
     }
 
 

@@ -37,6 +37,7 @@ import polars_l2
 from polars_l2 import _report, _state
 from polars_l2._core import arguments
 from polars_l2._core.arguments import Spec, column
+from polars_l2._core.losses import SQUARED, Losses
 from polars_l2._core.per_output import OUTPUT_KEY
 from polars_l2._state import RESERVED, Measured
 from polars_l2.cli import _ledger, _row_groups
@@ -326,6 +327,7 @@ def evaluate(
     allow_new_models: bool = False,
     notice: Callable[[str], None] = lambda _: None,
     baseline: str | None = None,
+    losses: Losses = SQUARED,
 ) -> Outcome:
     """Evaluate the files and saved states into one report.
 
@@ -364,9 +366,10 @@ def evaluate(
         names each model that joins, or gets no new rows).
     notice
         Says one line to the user (a file skipped as counted already).
-    baseline
+    baseline, losses
         The baseline of ``compare``: the states then keep each other
-        model's paired moments against it (see :func:`polars_l2.state`).
+        model's paired moments against it (see :func:`polars_l2.state`),
+        for each of `losses`.
 
     Returns
     -------
@@ -384,7 +387,9 @@ def evaluate(
         [entry for state in states.inputs for entry in state.absorbed()],
         Merger(states.frames, allow_new_models=allow_new_models),
     )
-    options = _Options(confidence, top_share, want_state, baseline, min_n, overall)
+    options = _Options(
+        confidence, top_share, want_state, baseline, min_n, overall, losses
+    )
     alone = len(sources) == 1 and not states.frames
     with Progress(len(sources), stream=progress_stream, enabled=progress) as bar:
         for source in sources:
@@ -412,6 +417,17 @@ class _Options:
     baseline: str | None
     min_n: int = 30
     overall: bool = False
+    losses: Losses = SQUARED
+
+    def state_query(self, frame: pl.LazyFrame, spec: Spec) -> pl.LazyFrame:
+        """Return the state query of `frame`, paired with the baseline if any."""
+        return _state.state_query(
+            frame,
+            spec,
+            top_share=self.top_share,
+            baseline=self.baseline,
+            losses=self.losses,
+        )
 
 
 def _read(
@@ -462,9 +478,7 @@ def _state_of(
     # Column and dtype errors come while the plan is built, before any data
     # is read.
     with about(source.path):
-        query = _state.state_query(
-            frame, spec, top_share=options.top_share, baseline=options.baseline
-        )
+        query = options.state_query(frame, spec)
         return query.collect(engine="streaming", optimizations=STREAMING)
 
 
@@ -501,11 +515,7 @@ def _evaluate_whole(
             )
         ]
         if options.want_state:
-            queries.append(
-                _state.state_query(
-                    frame, spec, top_share=options.top_share, baseline=options.baseline
-                )
-            )
+            queries.append(options.state_query(frame, spec))
         results = pl.collect_all(queries, engine="streaming", optimizations=STREAMING)
     _check_not_empty(results[0])
     return Outcome(results[0], results[1] if options.want_state else None)

@@ -8,7 +8,7 @@ columns that fit, chosen in this order (a group is kept whole or left out):
 2. ``n``;
 3. ``rmse`` with its interval (``rmse_low``, ``rmse_high``);
 4. ``mae``; 5. ``bias``; 6. ``top_1pct_share``;
-7. ``verdict`` (a comparison); 8. ``mse_diff`` with its interval;
+7. ``verdict`` (a comparison); 8. ``loss_diff`` with its interval;
    9. ``skill``; 10. ``p_value_adjusted``;
 11. then every other column, in the table's order.
 

@@ -113,11 +113,16 @@ def check_columns(
 
 
 def _identity(row: dict[str, object], leading: Sequence[str]) -> str:
-    """Return which row it is: model and keys, or the model and "all rows"."""
+    """Return which row it is: model and keys, or the model and "all rows".
+
+    An overall row keeps the keys it has (a comparison's loss, a vector
+    target's output); the keys it pools over are null there.
+    """
     overall = bool(row.get("overall"))
     parts = []
     for name in leading:
-        if name in ("baseline", "overall") or (overall and name != "model"):
+        pooled = overall and name != "model" and row[name] is None
+        if name in ("baseline", "overall") or pooled:
             continue
         value = row[name]
         shown = "null" if value is None else escape_text(str(value), markdown=False)
@@ -194,7 +199,7 @@ def outcomes(
     found = []
     try:
         if worse:
-            shown = ["mse_diff", "skill", "p_value_adjusted"]
+            shown = ["loss_diff", "skill", "p_value_adjusted"]
             found.append(
                 Outcome("worse", _lines(table, _gates.parse(WORSE), "worse", shown))
             )

@@ -1,0 +1,66 @@
+"""Many segments, many losses: adjusted p-values, verdicts, and whether losses agree."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from polars_l2._core import multiplicity
+
+
+def adjusted(table: pl.DataFrame, adjust: str | None, alpha: float) -> pl.DataFrame:
+    """Add ``p_value_adjusted`` and ``verdict``.
+
+    The family of a candidate under one loss is its segments that are not
+    small: Holm's step-down (``"holm"``) or Benjamini-Hochberg's (``"bh"``)
+    across them (:func:`polars_l2._core.multiplicity.adjusted`), or none
+    (None). The overall rows are not adjusted. ``verdict`` is ``"better"``
+    or ``"worse"`` where the adjusted p-value is below `alpha`, else
+    ``"inconclusive"``; null for small rows.
+    """
+    p = pl.col("p_value")
+    tested = ~pl.col("overall") & ~pl.col("small") & p.is_not_null()
+    result = table.with_columns(
+        multiplicity.adjusted(
+            table,
+            p_value="p_value",
+            tested=tested,
+            group=["model", "loss"],
+            method=adjust,
+        )
+    )
+    chosen = (
+        pl.when(pl.col("overall")).then(p).when(tested).then(pl.col("p_value_adjusted"))
+    )
+    verdict = (
+        pl.when(chosen.is_null())
+        .then(None)
+        .when(chosen < alpha)
+        .then(
+            pl.when(pl.col("loss_diff") < 0)
+            .then(pl.lit("better"))
+            .otherwise(pl.lit("worse"))
+        )
+        .otherwise(pl.lit("inconclusive"))
+    )
+    return result.with_columns(
+        chosen.alias("p_value_adjusted"),
+        pl.when(~pl.col("small")).then(verdict).alias("verdict"),
+    )
+
+
+def losses_agree(table: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Add ``losses_agree``: whether every loss gives a row the same verdict.
+
+    Per candidate and segment (and overall row), across the losses: True
+    where the verdicts are equal, False where they differ (``"better"``
+    under one loss and ``"worse"`` or ``"inconclusive"`` under another),
+    null where a verdict is null (a small segment).
+    """
+    row = ["model", *keys, "overall"]
+    verdict = pl.col("verdict")
+    agree = (
+        pl.when(verdict.is_null().any().over(row))
+        .then(None)
+        .otherwise(verdict.n_unique().over(row) == 1)
+    )
+    return table.with_columns(agree.alias("losses_agree"))
