@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -366,11 +367,22 @@ def report_query(
         # One row per output, with the output number as the last key.
         resolved = per_output.rows_per_output(resolved, function=function)
     internal = resolved.spec
-    rows = moments.long_moments(resolved.frame, internal)
-    histograms = top_share_.histogram(resolved.frame, internal) if top_share else None
     # Vector columns: the output number is the last key, kept by the overall
     # rows (one per output, as without keys).
     kept = tuple(internal.by[-1:]) if vector else ()
+    # report_rows.build() sorts the rows: the moments need not be sorted first.
+    rows = moments.long_moments(resolved.frame, internal, sort=False)
+    histograms = pooled = None
+    if top_share:
+        # The moments feed the report and pick the segments to bin: cached,
+        # they are computed once (they are small: one row per segment).
+        rows = rows.cache()
+        # Unweighted, only the segments too large for the moments' exact
+        # share are binned; the overall rows then bin every row by model
+        # (and kept key).
+        histograms = top_share_.histogram(resolved.frame, internal, large=rows)
+        if overall and len(internal.by) > len(kept) and not internal.weighted:
+            pooled = top_share_.histogram(resolved.frame, replace(internal, by=kept))
     result = report_rows.build(
         rows,
         histograms,
@@ -381,6 +393,7 @@ def report_query(
         overall=overall,
         kept=kept,
         empty=moments.no_rows(resolved.frame, internal, kept),
+        pooled=pooled,
     )
     return result.select(
         resolved.model_column(),
