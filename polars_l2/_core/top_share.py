@@ -131,13 +131,16 @@ def _only_large(
     small = pl.col("n").is_between(1, EXACT_UP_TO).any()
     large = pl.col("n") > EXACT_UP_TO
 
-    def when(condition: pl.Expr) -> pl.LazyFrame:
+    def when(rows: pl.LazyFrame, condition: pl.Expr) -> pl.LazyFrame:
         gate = sizes.select(condition.alias(_FLAG)).filter(pl.col(_FLAG))
-        return source.join(gate, how="cross").drop(_FLAG)
+        return rows.join(gate, how="cross").drop(_FLAG)
 
-    everything = when(small.not_()).select(columns)
+    # The squares are taken before the gate in one branch and after it in
+    # the other: the branches share no subplan but the bare input, which
+    # Polars reads twice rather than cache (and buffer) for both.
+    everything = when(source.select(columns), small.not_())
     wanted = sizes.filter(large).select(keys)
-    mixed = when(small & large.any()).join(
+    mixed = when(source, small & large.any()).join(
         wanted, on=keys, how="semi", nulls_equal=True
     )
     return pl.concat(
