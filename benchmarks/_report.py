@@ -416,9 +416,16 @@ def _segment_curve(cfg: Config, report_fn: ReportFn, section: Section) -> None:
         )
         if target.status == "MISS":
             target.gap = (
-                "The moments' group-by (about twelve aggregations per model) "
-                "costs relatively more with many groups than a grouped MSE's one; "
-                "the top share adds nothing for segments of at most 100 rows."
+                "Unweighted, the top share of a segment of at most 100 rows "
+                "comes from the moments, so with very many small segments "
+                "nothing is binned, and with few large ones every row is "
+                "binned without a join. Where both kinds are there (about 100 "
+                "rows per segment here), the rows of the larger segments are "
+                "picked by a semi-join on the keys (a hash probe per row and "
+                "model), then binned, and the histogram walk runs windows over "
+                "their bins; the moments' group-by (about twelve aggregations "
+                "per model) also costs relatively more with many groups than a "
+                "grouped MSE's one."
             )
         section.targets.append(target)
 
