@@ -356,8 +356,6 @@ def _segment_curve(cfg: Config, report_fn: ReportFn, section: Section) -> None:
     ratios of one run are compared across counts.
     """
     rows, counts = cfg.curve_rows, cfg.curve_segments
-    base = counts[1]
-    eng: Engine = "streaming"
     table = Table(
         [
             "segments",
@@ -377,21 +375,7 @@ def _segment_curve(cfg: Config, report_fn: ReportFn, section: Section) -> None:
     )
     ratios: dict[int, float] = {}
     for g in counts:
-        arrays = _data.columns(rows, models=2)
-        arrays[KEY] = _data.segments(rows, g, salt=g)
-        lf = _data.frame(arrays).lazy()
-        both = [polars_l2.mse("y", m).alias(m) for m in MODELS]
-        variants = [
-            Variant(GROUPED, eng, query(lf.group_by(KEY).agg(both), eng)),
-            Variant(REPORT, eng, _report_runner(report_fn, lf, eng)),
-            Variant(
-                REPORT_NO_TOP,
-                eng,
-                _report_runner(report_fn, lf, eng, top_share=False),
-            ),
-        ]
-        measure(variants, repeats=cfg.curve_repeats)
-        grouped, full, bare = variants
+        grouped, full, bare = _curve_point(cfg, report_fn, g)
         ratios[g] = full.median / grouped.median
         table.rows.append(
             [
@@ -404,9 +388,34 @@ def _segment_curve(cfg: Config, report_fn: ReportFn, section: Section) -> None:
                 ratio(bare.median / grouped.median),
             ]
         )
-        del arrays, lf, variants
     section.tables.append(table)
-    for g in counts[2:]:
+    section.targets += _curve_targets(ratios, counts[1])
+
+
+def _curve_point(
+    cfg: Config, report_fn: ReportFn, g: int
+) -> tuple[Variant, Variant, Variant]:
+    """Time the grouped MSE and the report, with and without the top share."""
+    eng: Engine = "streaming"
+    arrays = _data.columns(cfg.curve_rows, models=2)
+    arrays[KEY] = _data.segments(cfg.curve_rows, g, salt=g)
+    lf = _data.frame(arrays).lazy()
+    both = [polars_l2.mse("y", m).alias(m) for m in MODELS]
+    variants = (
+        Variant(GROUPED, eng, query(lf.group_by(KEY).agg(both), eng)),
+        Variant(REPORT, eng, _report_runner(report_fn, lf, eng)),
+        Variant(
+            REPORT_NO_TOP, eng, _report_runner(report_fn, lf, eng, top_share=False)
+        ),
+    )
+    measure(variants, repeats=cfg.curve_repeats)
+    return variants
+
+
+def _curve_targets(ratios: dict[int, float], base: int) -> list[Target]:
+    """Each count above `base` against it: the report no costlier, relatively."""
+    targets = []
+    for g in [count for count in ratios if count > base]:
         target = Target(
             f"3 report, {number(g)} segments",
             f"report ÷ grouped MSE no higher than at {number(base)} segments",
@@ -427,7 +436,8 @@ def _segment_curve(cfg: Config, report_fn: ReportFn, section: Section) -> None:
                 "per model) also costs relatively more with many groups than a "
                 "grouped MSE's one."
             )
-        section.targets.append(target)
+        targets.append(target)
+    return targets
 
 
 REPORT = "`polars_l2.report` (2 models, all columns)"
