@@ -37,6 +37,13 @@ class Config:
     in_memory_max_groups: int
     report_apply_max_groups: int
     report_rows: int
+    #: Case 3's segment curve: the rows, and the segment counts (the second
+    #: is the one the others are compared with).
+    curve_rows: int
+    curve_segments: tuple[int, ...]
+    curve_repeats: int
+    #: Fairlearn runs on the rows of this many segments, its time scaled up.
+    fairlearn_max_groups: int
     models: tuple[int, int]
     models_rows: int
     models_segments: int
@@ -53,7 +60,8 @@ def full_config(big_rows: int, big_path: Path) -> Config:
     """Return the sizes the issues name: 20 million rows, 10 to 1,000,000 groups.
 
     The report (case 3) runs on 4 million rows and the models case (7) on
-    100 and 1,000 predicted columns of 10,000 rows, as issue 15 states them.
+    100 and 1,000 predicted columns of 10,000 rows, as issue 15 states them;
+    case 3's segment curve on 10 million rows, as issue 25 does.
     """
     return Config(
         quick=False,
@@ -68,6 +76,10 @@ def full_config(big_rows: int, big_path: Path) -> Config:
         in_memory_max_groups=1_000,
         report_apply_max_groups=100,
         report_rows=4_000_000,
+        curve_rows=10_000_000,
+        curve_segments=(10, 1_000, 100_000, 1_000_000),
+        curve_repeats=3,
+        fairlearn_max_groups=20,
         models=(100, 1_000),
         models_rows=10_000,
         models_segments=50,
@@ -91,6 +103,10 @@ def quick_config(big_rows: int, big_path: Path) -> Config:
         in_memory_max_groups=1_000,
         report_apply_max_groups=20,
         report_rows=200_000,
+        curve_rows=100_000,
+        curve_segments=(10, 100, 10_000),
+        curve_repeats=2,
+        fairlearn_max_groups=5,
         models=(5, 50),
         models_rows=1_000,
         models_segments=10,

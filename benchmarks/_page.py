@@ -185,7 +185,7 @@ def render(
 
     parts += [
         "## Targets",
-        "From issues 5 and 15. PASS or MISS compares the measured median ratio "
+        "From issues 5, 15 and 25. PASS or MISS compares the measured median ratio "
         "with the target; a MISS says what would close the gap below its case. "
         "SKIP means the feature or peer was not available in this run.",
         targets_table(sections).markdown(),

@@ -140,6 +140,9 @@ def test_every_target_has_a_verdict_and_a_figure_or_a_reason(quick_page: str) ->
         'Array MSE (multioutput="raw_values") ÷ 16 scalar MSEs ≤ 3',
         "≤ 15",
         "peak RSS ≤ 2 GB",
+        # issue 25's: parity with an expert's query, flat in segments
+        "report(top_share=False) ÷ an expert's one-`group_by` query",
+        "report ÷ grouped MSE no higher than at",
     ]:
         assert fragment in goals, fragment
     vector_rows = [row for row in rows if row[0].startswith("6 vector")]
@@ -209,3 +212,19 @@ def test_big_case_runs_on_a_small_file_or_says_why_not(tmp_path: Path) -> None:
     else:
         assert data.exists()
         assert "peak RSS" in section
+
+
+@pytest.mark.slow
+def test_report_case_has_the_peer_table_and_the_segment_curve(quick_page: str) -> None:
+    case = quick_page.split("## 3. `report`", 1)[1].split("\n## ", 1)[0]
+    for peer in [
+        "an expert's one `group_by`, same columns",
+        "DuckDB SQL, same columns",
+        "pandas vectorised `groupby`, same columns",
+        "pandas + scikit-learn per segment",
+        "polars-ds",
+    ]:
+        assert f"| {peer}" in case, peer
+    curve = case.split("**Segment curve**", 1)[1]
+    rows = [line for line in curve.splitlines() if re.match(r"\| [\d,]+ \|", line)]
+    assert len(rows) >= 3, curve

@@ -395,9 +395,11 @@ def test_parquet_files_on_the_streaming_engine_have_no_in_memory_fallback(
         assert graph is not None
         assert 'fillcolor="0.0 0.3 1.0"' not in graph
         assert "in-memory-map" not in graph
-        # One scan for every model's moments; one per model for the top
-        # share (PER_MODEL_UP_TO), or one for all models beyond that.
-        assert graph.count("multi-scan[parquet]") == 1 + 2
+        # One scan for every model's moments; for the top share, two per
+        # model up to PER_MODEL_UP_TO, unweighted (the branches of
+        # top_share._only_large, of which at most one reads), else one per
+        # model; one for all models beyond that.
+        assert graph.count("multi-scan[parquet]") == 1 + (2 if weight else 4)
         # Columns computed in the query would be read once, through a
         # multiplexer: the copies are written to their own file.
         models = [f"m{i}" for i in range(top_share.PER_MODEL_UP_TO + 1)]

@@ -772,6 +772,7 @@ def long_moments(
     baseline: int | None = None,
     baseline_name: str | None = None,
     losses: losses_.Losses = losses_.SQUARED,
+    sort: bool = True,
 ) -> pl.LazyFrame:
     """One row per model and segment: :data:`ORDER`, ``model``, keys, moments.
 
@@ -781,30 +782,15 @@ def long_moments(
     long first, then grouped by model and segment. With `baseline` (the
     baseline's position in ``spec.predicted``, and `baseline_name` its name
     in the ``baseline`` column), each other model also gets its paired
-    moments against it, for each of `losses`; without, those are null. Rows
-    come in the order of the models, then of the keys (nulls last).
+    moments against it, for each of `losses`; without, those are null. With
+    `sort`, rows come in the order of the models, then of the keys (nulls
+    last); without, in any order (for a caller that sorts them later).
     """
     keys = list(spec.by)
     build = _long_first if len(spec.predicted) >= LONG_FROM else _wide_first
     pairing = None if baseline is None else (baseline, baseline_name, losses)
     long = build(frame.lazy(), spec, pairing)
-    # The order is read back from the column name, and the model's name
-    # gathered from a literal Series by it: O(1) per row, where a when/then
-    # chain per model (or a join) made the query quadratic in the models.
-    # (replace_strict runs in memory on the streaming engine.)
-    order = pl.col(ORDER).str.slice(len(_MODEL)).cast(pl.Int64)
-    names = pl.lit(pl.Series(list(spec.predicted), dtype=pl.String))
-    return (
-        long.with_columns(order.alias(ORDER))
-        .sort([ORDER, *keys], nulls_last=True)
-        .select(
-            ORDER,
-            names.gather(pl.col(ORDER)).alias("model"),
-            *keys,
-            pl.col(_MOMENTS),
-        )
-        .unnest(_MOMENTS)
-    )
+    return long.sort([ORDER, *keys], nulls_last=True) if sort else long
 
 
 _MOMENTS = "_l2_moments"
@@ -842,10 +828,26 @@ def no_rows(
 _Pairing = tuple[int, str | None, losses_.Losses]
 
 
+def _model_names(spec: Spec) -> pl.Expr:
+    """Return ``model``: each row's predicted column, gathered by :data:`ORDER`.
+
+    O(1) per row, where a when/then chain per model (or a join) made the
+    query quadratic in the models (replace_strict runs in memory on the
+    streaming engine).
+    """
+    names = pl.lit(pl.Series(list(spec.predicted), dtype=pl.String))
+    return names.gather(pl.col(ORDER)).alias("model")
+
+
 def _wide_first(
     source: pl.LazyFrame, spec: Spec, pairing: _Pairing | None
 ) -> pl.LazyFrame:
-    """:data:`ORDER` (``_l2_model_<i>``), keys, moments struct: one group-by, wide."""
+    """Return :func:`long_moments`' rows (unsorted) from one wide group-by.
+
+    Each model's rows are a projection of the wide result (one row per
+    segment), the projections stacked: no struct, no unpivot, which cost
+    more than the group-by itself with a million segments.
+    """
     keys = list(spec.by)
     prefixes = [f"{_MODEL}{i}_" for i in range(len(spec.predicted))]
     aggs = [
@@ -865,20 +867,20 @@ def _wide_first(
             spec, spec.predicted[i], spec.predicted[baseline], f"{_PAIR}{i}_", losses
         )
     wide = source.group_by(keys).agg(aggs) if keys else source.select(aggs)
-    structs = []
+    if len(prefixes) > 1:
+        # Every model's rows read it: computed once (one row per segment).
+        wide = wide.cache()
+    parts = []
     for i, prefix in enumerate(prefixes):
         fields = state_columns(spec, prefix)
         # The baseline's own rows name it too: one baseline per state.
         fields += paired_columns(
             spec, f"{_PAIR}{i}_", name, losses, candidate=i in paired
         )
-        structs.append(pl.struct(fields).alias(f"{_MODEL}{i}"))
-    return wide.select(*keys, *structs).unpivot(
-        on=[f"{_MODEL}{i}" for i in range(len(prefixes))],
-        index=keys,
-        variable_name=ORDER,
-        value_name=_MOMENTS,
-    )
+        order = pl.lit(i, pl.Int64).alias(ORDER)
+        model = pl.lit(spec.predicted[i], pl.String).alias("model")
+        parts.append(wide.select(order, model, *keys, *fields))
+    return pl.concat(parts)
 
 
 def _long_first(
@@ -931,4 +933,9 @@ def _long_first(
             for expr in paired_columns(spec, _PAIR, name, losses)
         ]
     grouped = rows.group_by(ORDER, *keys).agg(aggs)
-    return grouped.select(ORDER, *keys, pl.struct(fields).alias(_MOMENTS))
+    order = pl.col(ORDER).str.slice(len(_MODEL)).cast(pl.Int64)
+    return (
+        grouped.select(order.alias(ORDER), *keys, pl.struct(fields).alias(_MOMENTS))
+        .select(ORDER, _model_names(spec), *keys, pl.col(_MOMENTS))
+        .unnest(_MOMENTS)
+    )

@@ -111,6 +111,7 @@ def build(
     kept: tuple[str, ...] = (),
     empty: pl.LazyFrame | None = None,
     variance: Variance = "hc1",
+    pooled: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Return the report's rows: each model's segments, then its overall row.
 
@@ -123,7 +124,9 @@ def build(
     histograms
         The bins of every row (:func:`polars_l2._core.top_share.histogram`
         or ``unpack``), keyed by :data:`ORDER` and `keys`; None for no
-        top-1% share.
+        top-1% share. Unweighted, the bins of segments of at most
+        :data:`~polars_l2._core.top_share.EXACT_UP_TO` rows may be left
+        out: their share comes from the moments.
     keys, weighted, confidence, min_n
         The segment keys, whether weighted, the intervals' level, and the
         effective size below which a row is ``small``.
@@ -137,6 +140,10 @@ def build(
     variance
         The variance of a mean in the intervals
         (:func:`polars_l2._core.metrics.mean_variance`).
+    pooled
+        Each model's bins over all its rows (:data:`ORDER` and the bins), for
+        the overall rows; None adds up `histograms`, which must then hold
+        every segment's bins.
 
     Returns
     -------
@@ -157,7 +164,8 @@ def build(
     if len(keys) > len(kept) and overall:
         pooled_rows = merged_segments(rows, keys, kept, empty=empty)
         if histograms is not None:
-            pooled = top_share.merge(histograms, pooled_by)
+            if pooled is None:
+                pooled = top_share.merge(histograms, pooled_by)
             shares = top_share.walk(pooled, pooled_by, weighted=weighted, name=_TOP)
             pooled_rows = pooled_rows.join(
                 shares, on=pooled_by, how="left", nulls_equal=True, coalesce=True
@@ -166,6 +174,17 @@ def build(
     share = None
     if histograms is not None:
         share = {bound: pl.col(_TOP + bound) for bound in top_share.BOUNDS}
+        if not weighted:
+            # Small segments: exact from the moments, both bounds alike.
+            share = {
+                bound: top_share.share(
+                    pl.col("n"),
+                    pl.col("sq_error_mean"),
+                    pl.col("abs_error_max"),
+                    value,
+                )
+                for bound, value in share.items()
+            }
         if KNOWN in rows.collect_schema():
             share = {k: pl.when(pl.col(KNOWN)).then(v) for k, v in share.items()}
     metric_columns = metrics.report_columns(
