@@ -76,6 +76,8 @@ def test_share_is_within_its_bound_of_an_exact_sort(segments: int, rows: int) ->
     sizes = got["n"].to_numpy()
     assert (sizes > 100).any()
     assert (sizes <= 100).any() or segments == 10
+    if segments > 1_000:
+        return  # merging is checked on the smaller cases; it costs more here
     # The chunks' states, merged, give the same shares.
     chunks = [
         polars_l2.state(part, "y", "p", by="g") for part in df.iter_slices(rows // 3)
