@@ -139,11 +139,24 @@ PATHS: dict[str, Callable[[pl.DataFrame, dict[str, Any]], pl.DataFrame]] = {
 }
 
 
-@pytest.mark.parametrize("path", list(PATHS))
-@pytest.mark.parametrize("role", list(PLAIN))
-@pytest.mark.parametrize("name", ODD_NAMES)
+def _name_role_path() -> list[tuple[str, str, str]]:
+    """Every name in every role, each pair on one path, the paths in turn.
+
+    Across a name's four roles every path runs once, and every path meets
+    every role with a quarter of the names: the paths share the column
+    handling, so the full product (four times the cases) finds nothing more.
+    """
+    paths = list(PATHS)
+    return [
+        (name, role, paths[(i + j) % len(paths)])
+        for i, name in enumerate(ODD_NAMES)
+        for j, role in enumerate(PLAIN)
+    ]
+
+
+@pytest.mark.parametrize(("name", "role", "path"), _name_role_path())
 def test_every_name_is_literal_in_every_role_and_path(
-    path: str, role: str, name: str
+    name: str, role: str, path: str
 ) -> None:
     odd, reference = odd_frame(role, name)
     run = PATHS[path]

@@ -2,8 +2,7 @@
 
 The route matrix (tests/routes.py): every entrance x every input kind it
 takes x every feature that differs gives the report of the data as its kind
-holds it, to 1e-12 relative, or its documented one-line refusal; the cells
-that wait for a feature built elsewhere are strict xfails (``PENDING``).
+holds it, to 1e-12 relative, or its documented one-line refusal.
 
 Two kinds of cases also run through the ``route`` fixture:
 
@@ -12,12 +11,11 @@ Two kinds of cases also run through the ``route`` fixture:
   route equals ``polars_l2.report`` on the DataFrame, to rounding and up to
   the route's documented differences, and the numbers equal an independent
   per-segment reference (tests/report_reference.py: scikit-learn, numpy);
-- the inputs of issue 11's fault classes, with their right values worked
-  out by hand (exact integers and fractions) or by scikit-learn.
-
-Where a case fails today on a route, :data:`KNOWN_FAILURES` names it: the test
-is then a strict xfail, so the fix that makes it pass turns it into a
-failure, and the entry is removed with the fix.
+- the fault classes (names read as patterns, 128-bit integers and decimals
+  rounded per side, constant targets, infinite errors, zero weights, keys
+  that lose their dtype, internal names, vector targets), with their right
+  values worked out by hand (exact integers and fractions) or by
+  scikit-learn.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -351,7 +349,7 @@ def test_every_route_gives_the_report(any_route: BoundRoute, case: str) -> None:
         _assert_matches_reference(got, reference)
 
 
-# --- issue 11: the fault classes, with their right values --------------------
+# --- the fault classes, with their right values ------------------------------
 
 
 @dataclass(frozen=True)
@@ -425,20 +423,11 @@ def _single(
     return Query(pl.DataFrame(frame, schema=schema), **kwargs)
 
 
-def _issue_cases() -> dict[str, tuple[Query, Right]]:
-    inf = float("inf")
+def _literal_name_cases() -> dict[str, tuple[Query, Right]]:
+    """Return cases where a column name must be read literally, not as a pattern."""
     y3, p3 = [1.0, 2.0, 4.0], [1.5, 2.0, 3.0]
     mse3 = _mse([Fraction(1), 2, 4], [Fraction(3, 2), 2, 3])  # 5/12
-    big_y = [12345678901234567890123, 99999999999999999999]
-    big_p = [12345678901234567890120, 99999999999999999998]
-    time = [dt.time(12, 0, 0, 100_000), dt.time(12, 0, 0, 200_000)]
-    v_y, v_p = (
-        np.array([[1.0, 2.0], [3.0, 4.0], [0.5, -1.0]]),
-        np.array([[1.5, 2.0], [3.0, 3.0], [0.0, 1.0]]),
-    )
-    vec = pl.Array(pl.Float64, 2)
-    cases: dict[str, tuple[Query, Right]] = {
-        # 1. Column names are literal, never patterns.
+    return {
         "1-regex-predicted": (
             _single({"y": y3, "^y$": p3}, predicted="^y$"),
             Right([{"n": 3, "mse": mse3}]),
@@ -469,7 +458,14 @@ def _issue_cases() -> dict[str, tuple[Query, Right]]:
                 [{"^g$": "x", "n": 1, "mse": 0.25}, {"^g$": "y", "n": 2, "mse": 0.5}]
             ),
         ),
-        # 2. Exact difference of 128-bit (and mixed 64/128-bit) integers.
+    }
+
+
+def _int128_cases() -> dict[str, tuple[Query, Right]]:
+    """Return cases of 128-bit (and mixed 64/128-bit) integers, differenced exactly."""
+    big_y = [12345678901234567890123, 99999999999999999999]
+    big_p = [12345678901234567890120, 99999999999999999998]
+    return {
         "2-int128": (
             _single({"y": big_y, "p": big_p}, schema={"y": pl.Int128, "p": pl.Int128}),
             Right([{"n": 2, "mse": _mse(big_y, big_p), "max_error": 3.0}]),
@@ -488,7 +484,12 @@ def _issue_cases() -> dict[str, tuple[Query, Right]]:
             ),
             Right([{"n": 2, "mse": _mse([2**62, 7], [2**62 - 2, 10**25 + 7])}]),
         ),
-        # 3. Decimal(38, s) differences are exact.
+    }
+
+
+def _decimal_cases() -> dict[str, tuple[Query, Right]]:
+    """Return cases of Decimal(38, s) columns, differenced exactly."""
+    return {
         "3-decimal38": (
             _single(
                 {
@@ -521,7 +522,12 @@ def _issue_cases() -> dict[str, tuple[Query, Right]]:
                 [{"n": 2, "mse": _mse([Decimal("10.000000000000000001"), 2], [10, 2])}]
             ),
         ),
-        # 4. A constant target: r2 0 (1 for a perfect fit), as scikit-learn.
+    }
+
+
+def _constant_target_cases() -> dict[str, tuple[Query, Right]]:
+    """Return cases of a constant target: r2 0, or 1 for a perfect fit."""
+    return {
         # scikit-learn is no reference here: its variance of [0.1] * 7 is not
         # 0 either. The definition is: 0.0 for a constant target, 1.0 for a
         # perfect fit of one (scikit-learn's force_finite convention).
@@ -560,7 +566,13 @@ def _issue_cases() -> dict[str, tuple[Query, Right]]:
                 ]
             ),
         ),
-        # 5. An infinite error gives an infinite sse, mse, rmse.
+    }
+
+
+def _infinite_error_cases() -> dict[str, tuple[Query, Right]]:
+    """Return cases where an infinite error gives an infinite sse, mse and rmse."""
+    inf = float("inf")
+    return {
         "5-inf": (
             _single({"y": [inf, 1.0], "p": [1.0, 1.0]}),
             Right([{"n": 2, "sse": inf, "mse": inf, "rmse": inf}]),
@@ -572,7 +584,13 @@ def _issue_cases() -> dict[str, tuple[Query, Right]]:
             ),
             Right([{"n": 3, "sse": inf, "mse": inf, "rmse": inf}]),
         ),
-        # 6. A zero weight removes its row, whatever its error.
+    }
+
+
+def _zero_weight_cases() -> dict[str, tuple[Query, Right]]:
+    """Return cases where a zero weight removes its row, whatever its error."""
+    inf = float("inf")
+    return {
         "6-zero-weight-1e300": (
             _single(
                 {"y": [1.0, 2.0, 1e300], "p": [1.5, 2.0, 0.0], "w": [1.0, 1.0, 0.0]},
@@ -598,7 +616,13 @@ def _issue_cases() -> dict[str, tuple[Query, Right]]:
             ),
             Right([{"mse": 0.125, "sse": 0.25}]),
         ),
-        # 7. Keys keep their dtype and their identity.
+    }
+
+
+def _key_cases() -> dict[str, tuple[Query, Right]]:
+    """Return cases where keys keep their dtype, their order and their identity."""
+    time = [dt.time(12, 0, 0, 100_000), dt.time(12, 0, 0, 200_000)]
+    return {
         "7-int-keys-sort-as-numbers": (
             _single(
                 {
@@ -638,6 +662,12 @@ def _issue_cases() -> dict[str, tuple[Query, Right]]:
                 {"g": pl.Duration("us")},
             ),
         ),
+    }
+
+
+def _datetime_key_cases() -> dict[str, tuple[Query, Right]]:
+    """Return cases where datetime keys keep their time zone and their unit."""
+    return {
         "7-datetime-zoned": (
             _single(
                 {
@@ -678,7 +708,14 @@ def _issue_cases() -> dict[str, tuple[Query, Right]]:
                 [{"g": dt.datetime(2024, 5, 1, 12), "n": 2}], {"g": pl.Datetime("ns")}
             ),
         ),
-        # 8. Internal column names never collide with the user's.
+    }
+
+
+def _internal_name_cases() -> dict[str, tuple[Query, Right]]:
+    """Return cases where the queries' own column names meet the user's."""
+    y3, p3 = [1.0, 2.0, 4.0], [1.5, 2.0, 3.0]
+    mse3 = _mse([Fraction(1), 2, 4], [Fraction(3, 2), 2, 3])  # 5/12
+    return {
         "8-by-_bin": (
             _single({"_bin": ["a"], "y": [1.0], "p": [0.0]}, by=["_bin"]),
             Right([{"_bin": "a", "n": 1, "mse": 1.0}]),
@@ -704,7 +741,17 @@ def _issue_cases() -> dict[str, tuple[Query, Right]]:
                 [{"n": 3, "mse": _mse([1, 2, 4], [Fraction(3, 2), 2, 3], [3, 1, 2])}]
             ),
         ),
-        # 9. Vector targets: one row per output, on every route.
+    }
+
+
+def _vector_cases() -> dict[str, tuple[Query, Right]]:
+    """Return cases of vector targets: one row per output, on every route."""
+    v_y, v_p = (
+        np.array([[1.0, 2.0], [3.0, 4.0], [0.5, -1.0]]),
+        np.array([[1.5, 2.0], [3.0, 3.0], [0.0, 1.0]]),
+    )
+    vec = pl.Array(pl.Float64, 2)
+    return {
         "9-array": (
             _single({"y": v_y, "p": v_p}, schema={"y": vec, "p": vec}),
             Right(_per_output(v_y, v_p, {None: slice(None)})),
@@ -722,145 +769,31 @@ def _issue_cases() -> dict[str, tuple[Query, Right]]:
             Right(_per_output(v_y, v_p, {"a": slice(0, 2), "b": slice(2, 3)})),
         ),
     }
-    return cases
 
 
-ISSUE_CASES = _issue_cases()
-
-_ALL = tuple(name for name, p in REPORT_ROUTES.items() if p.metrics is None)
-_LOCAL = ("eager", "lazy", "streaming", "state", "chunks", "cli-file", "cli-files")
-_FUNCTIONS = ("functions",)
-_REPORT = ("eager", "lazy", "streaming", "cli-file")
-_DISTRIBUTED = ("ray", "spark", "spark-connect")
-_STATE = ("state", "chunks", "cli-files", *_DISTRIBUTED)
-
-
-#: The fixes that have landed: "1" to "10" for the classes of issue 11, or the
-#: tag of another entry below. Their entries are dropped, so a fix is marked
-#: as landed in this one line.
-FIXED: frozenset[str] = frozenset({"1", "2", "3", "4", "5", "6", "7", "8", "9"})
-
-Entries: TypeAlias = dict[tuple[str, str], dict[str, str]]
-
-
-def _fails(tag: str, cases: list[str], routes: tuple[str, ...], reason: str) -> Entries:
-    """Return the entries (case, route) -> {tag: reason} of one known failure."""
-    label = f"issue 11 class {tag}: {reason}" if tag.isdigit() else reason
-    return {(case, route): {tag: label} for case in cases for route in routes}
-
-
-def _merge(*parts: Entries) -> Entries:
-    """Merge entries; a case that fails for several reasons keeps them all."""
-    merged: Entries = {}
-    for part in parts:
-        for key, reasons in part.items():
-            merged.setdefault(key, {}).update(reasons)
-    return merged
-
-
-def _pending(entries: Entries) -> dict[tuple[str, str], str]:
-    """Return the entries with a reason whose fix has not landed."""
-    pending = {
-        key: "; ".join(r for tag, r in reasons.items() if tag not in FIXED)
-        for key, reasons in entries.items()
-    }
-    return {key: reason for key, reason in pending.items() if reason}
-
-
-_CLASS_1 = ["1-regex-actual", "1-regex-predicted", "1-regex-weight", "1-star-predicted"]
-_CLASS_7 = [
-    "7-datetime-ns",
-    "7-duration",
-    "7-int-keys-sort-as-numbers",
-    "7-time-sub-seconds",
-]
-
-#: (case, route) -> (tag, why it fails today). Each is a strict xfail; when
-#: its fix lands the test fails as an unexpected pass: add the tag to FIXED.
-_STRICT: Entries = _merge(
-    _fails(
-        "1",
-        [*_CLASS_1, "1-regex-by"],
-        (*_LOCAL, *_DISTRIBUTED),
-        "a column name is read as a pattern",
-    ),
-    _fails("1", _CLASS_1, _FUNCTIONS, "a string is read as a pattern"),
-    _fails("2", ["2-int128"], (*_FUNCTIONS, *_LOCAL), "Int128 rounded per side"),
-    # Ray and Spark hold 128-bit integers as decimal(38, 0) (see routes.py).
-    _fails("2", ["2-int128"], _DISTRIBUTED, "decimal(38, 0) rounded per side"),
-    _fails(
-        "3",
-        ["3-decimal38", "3-decimal38-18"],
-        (*_FUNCTIONS, *_LOCAL, *_DISTRIBUTED),
-        "Decimal(38, s) rounded per side",
-    ),
-    _fails(
-        "4",
-        ["4-constant"],
-        (*_LOCAL, *_DISTRIBUTED),
-        "a constant target's variance is 1e-34, not 0",
-    ),
-    _fails(
-        "5",
-        ["5-inf"],
-        (*_LOCAL, *_DISTRIBUTED),
-        "an infinite error gives NaN (mean² + var)",
-    ),
-    _fails(
-        "6",
-        ["6-zero-weight-1e300", "6-zero-weight-inf", "6-zero-weight-nan"],
-        (*_FUNCTIONS, *_LOCAL, "ray"),
-        "zero weight times an inf or NaN error gives NaN",
-    ),
-    _fails("7", _CLASS_7, _STATE, "a state keeps its keys as strings"),
-    _fails(
-        "7",
-        ["7-signed-zero"],
-        ("state", "chunks", *_DISTRIBUTED),
-        "-0.0 and 0.0 split as strings",
-    ),
-    _fails("8", ["8-by-_bin"], _REPORT, "by '_bin' collides with the histogram's"),
-    _fails(
-        "8",
-        ["8-by-_l2_order"],
-        (*_LOCAL, *_DISTRIBUTED),
-        "by '_l2_order' collides with the merge's",
-    ),
-    _fails("9", ["9-array", "9-list-by"], _STATE, "state refuses vector targets"),
-    # Found by these tests, outside issue 11.
-)
-
-#: Failures that depend on summation order (which the engine and the thread
-#: count decide): the weighted variance of this constant target comes out 0
-#: on some routes (eager, streaming, state, chunks, cli-file) and about 1e-34
-#: on others (lazy, cli-files). Non-strict xfails on every route.
-_ROUNDING_DEPENDENT: Entries = _fails(
-    "4",
-    ["4-constant-weighted"],
-    _ALL,
-    "a constant target's variance is 0 or 1e-34 by summation order",
-)
-
-KNOWN_FAILURES = _pending(_STRICT)
-ROUNDING_DEPENDENT = _pending(_ROUNDING_DEPENDENT)
+ISSUE_CASES: dict[str, tuple[Query, Right]] = {
+    **_literal_name_cases(),
+    **_int128_cases(),
+    **_decimal_cases(),
+    **_constant_target_cases(),
+    **_infinite_error_cases(),
+    **_zero_weight_cases(),
+    **_key_cases(),
+    **_datetime_key_cases(),
+    **_internal_name_cases(),
+    **_vector_cases(),
+}
 
 
 @pytest.mark.parametrize(
     ("any_route", "case"), _on_routes(ISSUE_CASES), indirect=["any_route"]
 )
 def test_the_fault_classes_get_their_right_values_on_every_route(
-    any_route: BoundRoute, case: str, request: pytest.FixtureRequest
+    any_route: BoundRoute, case: str
 ) -> None:
-    route = any_route
-    reason = KNOWN_FAILURES.get((case, route.name))
-    if reason is not None:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-    elif (case, route.name) in ROUNDING_DEPENDENT:
-        reason = ROUNDING_DEPENDENT[case, route.name]
-        request.applymarker(pytest.mark.xfail(strict=False, reason=reason))
     query, right = ISSUE_CASES[case]
-    got = route.report(query)
-    _assert_right(got, right, route)
+    got = any_route.report(query)
+    _assert_right(got, right, any_route)
 
 
 def test_routes_are_named_once() -> None:
