@@ -9,6 +9,7 @@ import polars as pl
 
 from polars_l2._core import arguments, frames, moments, options, per_output, report_rows
 from polars_l2._core import top_share as top_share_
+from polars_l2._docs import fill
 from polars_l2._frame_kind import same_kind
 from polars_l2._state import RESERVED
 
@@ -21,6 +22,7 @@ __all__ = ["report"]
 
 
 @same_kind
+@fill
 def report(
     frame: pl.DataFrame | pl.LazyFrame | ArrowStreamExportable,
     actual: str,
@@ -71,9 +73,7 @@ def report(
         Name of a column of non-negative sample weights, or None.
     confidence
         Level of the confidence intervals, strictly between 0 and 1.
-    nan_policy
-        ``"propagate"`` (default) or ``"omit"`` NaN, as in
-        :func:`polars_l2.mse`.
+    %(nan_policy)s
     top_share
         Compute ``top_1pct_share`` (default). It needs a histogram of every
         model's squared errors per segment (unweighted, only of segments of

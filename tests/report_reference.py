@@ -98,8 +98,31 @@ def segment(
     row["sse"] = float(np.sum(weights * x))
     row["mse"] = mse
     row["rmse"] = root_mean_squared_error(y, p, sample_weight=sample_weight)
-    total = weights.sum()
+    if n >= 2:
+        row.update(_intervals(e, weights, confidence=confidence, variance=variance))
+    if n >= 2:
+        row["r2"] = r2_score(y, p, sample_weight=sample_weight)
+    row["mae"] = mean_absolute_error(y, p, sample_weight=sample_weight)
+    row["bias"] = float(np.average(p - y, weights=weights))
+    row["max_error"] = float(np.max(np.abs(e)))
+    row["top_1pct_share"], row["_top_bound"] = top_share(x, weights)
+    return row
+
+
+def _intervals(
+    e: np.ndarray, weights: np.ndarray, *, confidence: float, variance: str
+) -> dict[str, float]:
+    """Return the intervals of MSE, RMSE, MAE and bias from the errors `e`.
+
+    MSE, RMSE and MAE are never negative: their intervals are the delta
+    method on their logs, mean * exp(+-z se / mean) ([0, 0] for a mean of
+    0); the bias's is the plain mean +- z se. Empty where Kish's effective
+    size is 1 or less.
+    """
+    n, total = len(e), weights.sum()
     effective = total**2 / np.sum(weights**2)
+    if variance == "kish" and effective <= 1:
+        return {}
 
     def standard_error(values: np.ndarray) -> float:
         mean = np.sum(weights * values) / total
@@ -109,32 +132,21 @@ def segment(
         factor = n / (n - 1) if variance == "hc1" else 1.0
         return math.sqrt(factor * np.sum((weights / total) ** 2 * (values - mean) ** 2))
 
-    if n >= 2 and (effective > 1 or variance != "kish"):
-        se = standard_error(x)
-        z = NormalDist().inv_cdf(0.5 + confidence / 2)
-        half = z * se / (2 * mse) if mse > 0 else 0.0
-        row["rmse_low"] = math.sqrt(mse) * math.exp(-half)
-        row["rmse_high"] = math.sqrt(mse) * math.exp(half) if half < 700 else math.inf
-        row["mse_low"] = row["rmse_low"] ** 2
-        row["mse_high"] = row["rmse_high"] ** 2
-        for name, values in (("mae", np.abs(e)), ("bias", p - y)):
-            mean = np.sum(weights * values) / total
-            half_width = z * standard_error(values)
-            if name == "mae":
-                # MAE is never negative: its interval is the delta method on
-                # its log, mean * exp(+-z se / mean) ([0, 0] for a mean of 0).
-                ratio = half_width / mean if mean > 0 else 0.0
-                row["mae_low"] = mean * math.exp(-ratio)
-                row["mae_high"] = mean * math.exp(ratio) if ratio < 700 else math.inf
-            else:
-                row[f"{name}_low"] = mean - half_width
-                row[f"{name}_high"] = mean + half_width
-    if n >= 2:
-        row["r2"] = r2_score(y, p, sample_weight=sample_weight)
-    row["mae"] = mean_absolute_error(y, p, sample_weight=sample_weight)
-    row["bias"] = float(np.average(p - y, weights=weights))
-    row["max_error"] = float(np.max(np.abs(e)))
-    row["top_1pct_share"], row["_top_bound"] = top_share(x, weights)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    mse = np.sum(weights * e**2) / total
+    half = z * standard_error(e**2) / (2 * mse) if mse > 0 else 0.0
+    row = {
+        "rmse_low": math.sqrt(mse) * math.exp(-half),
+        "rmse_high": math.sqrt(mse) * math.exp(half) if half < 700 else math.inf,
+    }
+    row["mse_low"], row["mse_high"] = row["rmse_low"] ** 2, row["rmse_high"] ** 2
+    mae = np.sum(weights * np.abs(e)) / total
+    ratio = z * standard_error(np.abs(e)) / mae if mae > 0 else 0.0
+    row["mae_low"] = mae * math.exp(-ratio)
+    row["mae_high"] = mae * math.exp(ratio) if ratio < 700 else math.inf
+    bias = np.sum(weights * -e) / total
+    half_width = z * standard_error(-e)
+    row["bias_low"], row["bias_high"] = bias - half_width, bias + half_width
     return row
 
 

@@ -35,8 +35,9 @@ PUBLIC_FACES = (
     "polars_l2._distributed",
 )
 
-#: Longest function body, in lines, docstring excluded.
-MAX_BODY_LINES = 100
+#: Longest function body, in lines, docstring excluded: in the package and in
+#: the tests.
+MAX_BODY_LINES = 60
 
 
 def all_modules() -> list[str]:
@@ -222,7 +223,9 @@ def test_the_core_never_imports_a_public_face(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", source_files(), ids=lambda p: str(p.relative_to(PACKAGE))
+    "path",
+    [*source_files(), *sorted(Path(__file__).parent.glob("*.py"))],
+    ids=lambda p: str(p.relative_to(PACKAGE.parent)),
 )
 def test_no_function_body_is_too_long(path: Path) -> None:
     long = []

@@ -19,6 +19,7 @@ from polars_l2._compare import adjustment, paired_test, rows
 from polars_l2._compare.table import table as paired_table
 from polars_l2._core import arguments, frames, options
 from polars_l2._core import losses as losses_
+from polars_l2._docs import fill
 from polars_l2._state import is_state
 from polars_l2.exceptions import L2InputError
 
@@ -51,6 +52,7 @@ COLUMNS = (
 )
 
 
+@fill
 def compare(
     frame: pl.DataFrame | pl.LazyFrame | ArrowStreamExportable,
     actual: str | None,
@@ -135,9 +137,7 @@ def compare(
         error), ``"bh"`` (Benjamini-Hochberg, controls the false discovery
         rate) or None: how ``p_value_adjusted`` accounts for testing every
         segment of a candidate (per loss). The overall rows are not adjusted.
-    nan_policy
-        ``"propagate"`` (default) or ``"omit"`` NaN, as in
-        :func:`polars_l2.mse`.
+    %(nan_policy)s
     min_n
         Segments whose effective size of paired rows (Kish's
         :math:`W^2/\sum w^2`, the row count unweighted) is below `min_n` are

@@ -775,15 +775,11 @@ ORDER = "_l2_order"
 #: From this many models on, :func:`long_moments` turns the counted errors
 #: long before the group-by (:func:`_long_first`): one row per input row and
 #: model, grouped by model and keys. Below it, one wide group-by of every
-#: model's aggregations side by side (:func:`_wide_first`). Measured on the
-#: streaming engine (report without the top-1% share, Float64 data): with
-#: 10,000 rows by 50 segments the long form took 0.6 s and 0.8 GB for 1,000
-#: models, the wide one 1.9 s and 2.1 GB (its cost grows faster than the
-#: models when the rows are few); but with 100,000 rows by 1,000 segments the
-#: wide one was the better (1,000 models: 7.9 s, 3.8 GB against 10.5 s,
-#: 5.7 GB; the unpivot multiplies each batch of rows by the models), and with
-#: few models and many rows it is 1.5-3x faster (2 to 20 models, 1 million
-#: rows). The row count is not known when the plan is built.
+#: model's aggregations side by side (:func:`_wide_first`). The wide form's
+#: plan grows faster than the models where rows are few; the long form
+#: multiplies each batch of rows by the models where rows are many; the row
+#: count is not known when the plan is built, so the threshold sits where
+#: both are acceptable (benchmark case 7, linear in models).
 LONG_FROM = 400
 
 

@@ -50,43 +50,8 @@ def rows_per_output(resolved: Resolved, *, function: str) -> Resolved:
         )
         raise L2InputError(msg)
     internal = [spec.actual, *spec.predicted]
-    named = [("actual", user.actual), *(("predicted", p) for p in user.predicted)]
-    # A scalar among vectors: the message names the vectors too, since the
-    # mistake may be theirs (a List column where a number was meant).
-    vector_columns = "; ".join(
-        f"{role} column {label!r} has dtype {spec.schema[name]}"
-        for name, (role, label) in zip(internal, named, strict=True)
-        if is_vector(spec.schema[name])
-    )
-    sides, labels = [], []
-    for name, (role, label) in zip(internal, named, strict=True):
-        dtype = spec.schema[name]
-        # The label names the user's column in messages; the query reads
-        # the internal one.
-        labelled = Side(pl.col(label), dtype, role)
-        check_inner(labelled, function.removeprefix("polars_l2."))
-        if not is_vector(dtype) and dtype != pl.Null:
-            msg = (
-                f"{function}: {labelled.describe()} has dtype {dtype}, but "
-                f"other columns are vectors ({vector_columns}); actual and "
-                "every predicted column "
-                "must all be vectors (Array or List) of the same width, or all "
-                "scalar columns"
-            )
-            raise L2InputError(msg)
-        sides.append(Side(pl.col(name), dtype, role))
-        labels.append(labelled)
-    widths = [(s.dtype.size, s) for s in labels if isinstance(s.dtype, pl.Array)]
-    if len({k for k, _ in widths}) > 1:
-        detail = " but ".join(
-            f"{s.describe()} has dtype {s.dtype} (width {k})" for k, s in widths
-        )
-        msg = f"{function}: vector widths differ: {detail}"
-        raise L2InputError(msg)
-    k = widths[0][0] if widths else None
-    if k == 0:
-        msg = f"{function}: {widths[0][1].describe()} has width 0"
-        raise L2InputError(msg)
+    sides, labels = _vector_sides(resolved, function)
+    k = _array_width(labels, function)
     lengths = [
         s.expr.list.len() if isinstance(s.dtype, pl.List) else s.expr.arr.len()
         for s in sides
@@ -113,6 +78,61 @@ def rows_per_output(resolved: Resolved, *, function: str) -> Resolved:
         .explode([*internal, _OUTPUT])
     )
     return resolved.with_key(long, _OUTPUT, OUTPUT_KEY)
+
+
+def _vector_sides(resolved: Resolved, function: str) -> tuple[list[Side], list[Side]]:
+    """Return the vector sides as the query reads them, and as messages name them.
+
+    Raises :class:`L2InputError` where a scalar column is among vectors.
+    """
+    spec, user = resolved.spec, resolved.user
+    internal = [spec.actual, *spec.predicted]
+    named = [("actual", user.actual), *(("predicted", p) for p in user.predicted)]
+    # A scalar among vectors: the message names the vectors too, since the
+    # mistake may be theirs (a List column where a number was meant).
+    vector_columns = "; ".join(
+        f"{role} column {label!r} has dtype {spec.schema[name]}"
+        for name, (role, label) in zip(internal, named, strict=True)
+        if is_vector(spec.schema[name])
+    )
+    sides, labels = [], []
+    for name, (role, label) in zip(internal, named, strict=True):
+        dtype = spec.schema[name]
+        # The label names the user's column in messages; the query reads
+        # the internal one.
+        labelled = Side(pl.col(label), dtype, role)
+        check_inner(labelled, function.removeprefix("polars_l2."))
+        if not is_vector(dtype) and dtype != pl.Null:
+            msg = (
+                f"{function}: {labelled.describe()} has dtype {dtype}, but "
+                f"other columns are vectors ({vector_columns}); actual and "
+                "every predicted column "
+                "must all be vectors (Array or List) of the same width, or all "
+                "scalar columns"
+            )
+            raise L2InputError(msg)
+        sides.append(Side(pl.col(name), dtype, role))
+        labels.append(labelled)
+    return sides, labels
+
+
+def _array_width(labels: list[Side], function: str) -> int | None:
+    """Return the Array columns' common width (None for Lists only).
+
+    Raises :class:`L2InputError` where Array widths differ or are 0.
+    """
+    widths = [(s.dtype.size, s) for s in labels if isinstance(s.dtype, pl.Array)]
+    if len({k for k, _ in widths}) > 1:
+        detail = " but ".join(
+            f"{s.describe()} has dtype {s.dtype} (width {k})" for k, s in widths
+        )
+        msg = f"{function}: vector widths differ: {detail}"
+        raise L2InputError(msg)
+    k = widths[0][0] if widths else None
+    if k == 0:
+        msg = f"{function}: {widths[0][1].describe()} has width 0"
+        raise L2InputError(msg)
+    return k
 
 
 def _rows_width_check(

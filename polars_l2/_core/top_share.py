@@ -66,15 +66,11 @@ _X, _W, _H = "_l2_x", "_l2_w", "_l2_h"
 
 
 #: Up to this many models, each model's histogram is a group-by of its own;
-#: beyond, one group-by of every model's squared errors turned long.
-#: Measured (streaming engine, 1,000 segments), a group-by per model takes
-#: 0.8 times the long form's time at 2 models (4 million rows in memory;
-#: also 0.9 times and 12% less peak memory on a 50-million-row parquet
-#: file) and 0.58 at 4 (1 million rows); it keeps winning up to 64 models
-#: from 100,000 rows on, but loses (1.5-3.6 times) with fewer rows and
-#: more models, whose plans grow. The cost that bounds it here: each group-by
-#: scans the input again, so a file is read once more per model (downloaded
-#: again, from object storage), where the long form reads it once.
+#: beyond, one group-by of every model's squared errors turned long. A
+#: group-by per model is cheaper with few models (benchmark case 3, report)
+#: but scans the input again for each model, so a file is read once more per
+#: model (downloaded again, from object storage) where the long form reads it
+#: once, and its plans grow with the models.
 PER_MODEL_UP_TO = 4
 
 

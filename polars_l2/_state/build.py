@@ -11,6 +11,7 @@ from polars_l2._core import elementary as _murphy
 from polars_l2._core import keys as keys_
 from polars_l2._core import losses as losses_
 from polars_l2._core import top_share as top_share_
+from polars_l2._docs import fill
 from polars_l2._frame_kind import same_kind
 from polars_l2._state.schema import RESERVED, STATE_VERSION
 from polars_l2.exceptions import L2InputError
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 
 @same_kind
+@fill
 def state(
     frame: pl.DataFrame | pl.LazyFrame | ArrowStreamExportable,
     actual: str,
@@ -63,9 +65,7 @@ def state(
         :mod:`polars_l2.state`).
     weight
         Name of a column of non-negative sample weights, or None.
-    nan_policy
-        ``"propagate"`` (default) or ``"omit"`` NaN, as in
-        :func:`polars_l2.mse`.
+    %(nan_policy)s
     baseline
         One of `predicted`, or None: each other model then also keeps its
         paired moments against it, which :func:`polars_l2.compare` needs.

@@ -197,6 +197,10 @@ def _check_versions(
     return stated
 
 
+#: The problem of a value whose sign only a negative weight explains.
+_UNKNOWN = "is negative with no negative weight"
+
+
 def _value_rules() -> list[tuple[str, str, pl.Expr]]:
     """(column, problem, rows that break the rule) for every possible state.
 
@@ -205,11 +209,46 @@ def _value_rules() -> list[tuple[str, str, pl.Expr]]:
     those rules hold where no counted weight is negative.
     """
     col = pl.col
+    unweighted, none_negative = (
+        col("weighted").not_(),
+        col("negative_weight_count") == 0,
+    )
+    low, high = col("actual_min"), col("actual_max")
+    rules = [
+        *_count_rules(),
+        ("abs_error_max", "is negative", col("abs_error_max") < 0),
+        ("abs_error_sum", _UNKNOWN, none_negative & (col("abs_error_sum") < 0)),
+        (
+            "actual_min",
+            "exceeds actual_max",
+            ~low.is_nan() & ~high.is_nan() & (low > high),
+        ),
+        ("weight", "is set, unweighted", unweighted & col("weight").is_not_null()),
+        (
+            "nan_policy",
+            "is not 'propagate' or 'omit'",
+            col("nan_policy").is_in(["propagate", "omit"]).not_(),
+        ),
+    ]
+    spreads = [m2 for _, m2, _ in moments.CENTRED if m2 is not None]
+    # Spreads, and means of squares and absolute values, are not negative,
+    # unless a negative weight made them so.
+    signed = [
+        *spreads,
+        "abs_error_m2",
+        "sq_error_mean",
+        *(w2m2 for _, w2m2, _, _, _ in moments.SANDWICH),
+    ]
+    rules += [(name, _UNKNOWN, none_negative & (col(name) < 0)) for name in signed]
+    return rules + _paired_rules()
+
+
+def _count_rules() -> list[tuple[str, str, pl.Expr]]:
+    """Return the rules of the identifying columns, counts and weight sums."""
+    col = pl.col
     n, negatives, total = col("n"), col("negative_weight_count"), col("weight_sum")
     unweighted, none_negative = col("weighted").not_(), negatives == 0
-    low, high, weight = col("actual_min"), col("actual_max"), col("weight")
-    unknown = "is negative with no negative weight"
-    rules = [
+    return [
         ("model", "is null", col("model").is_null()),
         ("weighted", "is null", col("weighted").is_null()),
         ("per_output", "is null", col("per_output").is_null()),
@@ -226,45 +265,19 @@ def _value_rules() -> list[tuple[str, str, pl.Expr]]:
         ("weight_sum", "is null", total.is_null()),
         ("weight_sum", "differs from n, unweighted", unweighted & (total != n)),
         ("weight_sum", "is not 0 where n is 0", (n == 0) & (total != 0)),
-        ("weight_sum", unknown, none_negative & (total < 0)),
+        ("weight_sum", _UNKNOWN, none_negative & (total < 0)),
         (
             "weight_sq_ratio",
             "is null where weight_sum is not 0",
             col("weight_sq_ratio").is_null() & (total != 0),
         ),
-        ("weight_sq_ratio", unknown, none_negative & (col("weight_sq_ratio") < 0)),
+        ("weight_sq_ratio", _UNKNOWN, none_negative & (col("weight_sq_ratio") < 0)),
         (
             "weight_sq_ratio",
             "differs from 1, unweighted",
             unweighted & (n > 0) & (col("weight_sq_ratio") != 1),
         ),
-        ("abs_error_max", "is negative", col("abs_error_max") < 0),
-        ("abs_error_sum", unknown, none_negative & (col("abs_error_sum") < 0)),
-        (
-            "actual_min",
-            "exceeds actual_max",
-            ~low.is_nan() & ~high.is_nan() & (low > high),
-        ),
-        ("weight", "is set, unweighted", unweighted & weight.is_not_null()),
-        (
-            "nan_policy",
-            "is not 'propagate' or 'omit'",
-            col("nan_policy").is_in(["propagate", "omit"]).not_(),
-        ),
     ]
-    spreads = [m2 for _, m2, _ in moments.CENTRED if m2 is not None]
-    rules += [
-        (m2, unknown, none_negative & (col(m2) < 0))
-        for m2 in (*spreads, "abs_error_m2")
-    ]
-    # Means of squares and absolute values are not negative, unless a
-    # negative weight made them so.
-    rules += [("sq_error_mean", unknown, none_negative & (col("sq_error_mean") < 0))]
-    rules += [
-        (w2m2, unknown, none_negative & (col(w2m2) < 0))
-        for _, w2m2, _, _, _ in moments.SANDWICH
-    ]
-    return rules + _paired_rules()
 
 
 def _paired_rules() -> list[tuple[str, str, pl.Expr]]:
@@ -272,7 +285,6 @@ def _paired_rules() -> list[tuple[str, str, pl.Expr]]:
     col = pl.col
     paired, negatives = col("paired_n"), col("paired_negative_weight_count")
     unweighted, none_negative = col("weighted").not_(), negatives == 0
-    unknown = "is negative with no negative weight"
     rules = [
         # Paired rows are some of the model's counted rows.
         ("paired_n", "is negative", paired < 0),
@@ -286,7 +298,7 @@ def _paired_rules() -> list[tuple[str, str, pl.Expr]]:
         ),
         (
             "paired_weight_sq_ratio",
-            unknown,
+            _UNKNOWN,
             none_negative & (col("paired_weight_sq_ratio") < 0),
         ),
         (
@@ -294,14 +306,14 @@ def _paired_rules() -> list[tuple[str, str, pl.Expr]]:
             "differs from 1, unweighted",
             unweighted & (paired > 0) & (col("paired_weight_sq_ratio") != 1),
         ),
-        ("sq_error_diff_m2", unknown, none_negative & (col("sq_error_diff_m2") < 0)),
+        ("sq_error_diff_m2", _UNKNOWN, none_negative & (col("sq_error_diff_m2") < 0)),
     ]
     rules += [
         (name, "differs from paired_n, unweighted", unweighted & (col(name) != paired))
         for name in ("paired_weight_sum",)
     ]
     rules += [
-        (name, unknown, none_negative & (col(name) < 0))
+        (name, _UNKNOWN, none_negative & (col(name) < 0))
         for name in ("paired_sq_error_mean", "paired_baseline_sq_error_mean")
     ]
     return rules + _loss_rules()
