@@ -127,13 +127,7 @@ def models(cfg: Config) -> Section:
     rss_target = Target(f"7 report, {number(high)} models", "peak RSS ≤ 2 GB", 2.0)
     section.targets += [time_target, rss_target]
     repeats = 1 if cfg.quick else 3
-    results: dict[tuple[int, bool], Run] = {}
-    for top_share in (True, False):
-        for count in (low, high):
-            # The large count runs once: it is the slow one.
-            n = repeats if count == low else 1
-            runs = [_one(count, rows, segments, top_share=top_share) for _ in range(n)]
-            results[count, top_share] = _median(runs)
+    results = _run_reports(cfg, repeats)
     section.intro.append(
         "Each report runs in a fresh process on generated data (Float64 target "
         "and predictions, Int32 segments), on the streaming engine. *build* is "
@@ -145,6 +139,39 @@ def models(cfg: Config) -> Section:
         f"process. {number(low)} models: median of {repeats} run(s); "
         f"{number(high)} models: one run."
     )
+    section.tables.append(_runs_table(results))
+    few, many = results[low, True], results[high, True]
+    time_target.measured = many.total / few.total
+    time_target.shown = (
+        f"{ratio(time_target.measured)} ({many.total:.1f} s vs {few.total:.2f} s)"
+    )
+    rss_target.measured = many.peak / 1e9
+    rss_target.shown = f"{many.peak / 1e9:.2f} GB"
+    gap = _models_gap(results[high, False].total / results[low, False].total)
+    for target in (time_target, rss_target):
+        if target.status == "MISS":
+            target.gap = gap
+    return section
+
+
+def _run_reports(cfg: Config, repeats: int) -> dict[tuple[int, bool], Run]:
+    """Run the report with few and many models, with and without the top share."""
+    low, high = cfg.models
+    results: dict[tuple[int, bool], Run] = {}
+    for top_share in (True, False):
+        for count in (low, high):
+            # The large count runs once: it is the slow one.
+            n = repeats if count == low else 1
+            runs = [
+                _one(count, cfg.models_rows, cfg.models_segments, top_share=top_share)
+                for _ in range(n)
+            ]
+            results[count, top_share] = _median(runs)
+    return results
+
+
+def _runs_table(results: dict[tuple[int, bool], Run]) -> Table:
+    """Return one row per report: its steps' seconds and its peak RSS."""
     table = Table(
         [
             "models",
@@ -170,16 +197,12 @@ def models(cfg: Config) -> Section:
                 f"{run.peak / 2**30:.2f} GiB",
             ]
         )
-    section.tables.append(table)
-    few, many = results[low, True], results[high, True]
-    time_target.measured = many.total / few.total
-    time_target.shown = (
-        f"{ratio(time_target.measured)} ({many.total:.1f} s vs {few.total:.2f} s)"
-    )
-    rss_target.measured = many.peak / 1e9
-    rss_target.shown = f"{many.peak / 1e9:.2f} GB"
-    bare = results[high, False].total / results[low, False].total
-    gap = (
+    return table
+
+
+def _models_gap(bare: float) -> str:
+    """Return why the report grows faster than the models, given the bare ratio."""
+    return (
         f"Without the top-1% share the ratio is {ratio(bare)}. "
         "The moments are one group-by of every model side by side below "
         "polars_l2._core.moments.LONG_FROM models (400), whose cost grows "
@@ -187,10 +210,6 @@ def models(cfg: Config) -> Section:
         "by model and segment from there on; beyond four models the "
         "histogram is one long group-by."
     )
-    for target in (time_target, rss_target):
-        if target.status == "MISS":
-            target.gap = gap
-    return section
 
 
 CASES = {"models": models}

@@ -144,6 +144,31 @@ def render(
     openblas_unset: str,
 ) -> str:
     """Return the whole markdown page."""
+    parts = [
+        "# Performance",
+        f"_Written by `{_command(argv)}` on {started:%Y-%m-%d %H:%M} UTC in "
+        f"{seconds / 60:,.1f} minutes. Do not edit by hand: re-run the script "
+        "(see `benchmarks/README.md`)._",
+    ]
+    if cfg.quick:
+        parts.append(
+            "**Quick mode:** tiny sizes and 2 repeats, to prove the script runs. "
+            "These figures mean nothing; run without `--quick` for real ones."
+        )
+    parts.append(_context(notes, load, openblas_unset))
+    parts += _targets_parts(sections)
+    parts += [
+        "## How the figures are made",
+        _method(cfg),
+        "## Machine and versions",
+        machine_table().markdown(),
+    ]
+    parts += [s.markdown() for s in sections]
+    return "\n\n".join(parts) + "\n"
+
+
+def _command(argv: list[str]) -> str:
+    """Return the command line that wrote the page, without its notes."""
     shown = []
     skip = False
     for arg in argv:  # the notes are printed below, not in the command
@@ -153,20 +178,13 @@ def render(
             skip = True
         elif not arg.startswith("--note="):
             shown.append(arg)
-    command = " ".join(["python benchmarks/run.py", *shown])
+    return " ".join(["python benchmarks/run.py", *shown])
+
+
+def _context(notes: list[str], load: tuple[float, float], openblas_unset: str) -> str:
+    """Return the bullets on the run's conditions: notes, load, OpenBLAS."""
     cores = os.cpu_count() or 1
     before, highest = load
-    parts = [
-        "# Performance",
-        f"_Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC in "
-        f"{seconds / 60:,.1f} minutes. Do not edit by hand: re-run the script "
-        "(see `benchmarks/README.md`)._",
-    ]
-    if cfg.quick:
-        parts.append(
-            "**Quick mode:** tiny sizes and 2 repeats, to prove the script runs. "
-            "These figures mean nothing; run without `--quick` for real ones."
-        )
     context = [f"- {n}" for n in notes]
     context.append(
         f"- Load average (1 min) was {before:.2f} before the run and at most "
@@ -181,9 +199,12 @@ def render(
             f"- The environment set `{openblas_unset}`; the script re-ran itself "
             "without it so numpy and scikit-learn use OpenBLAS's own choice of kernel."
         )
-    parts.append("\n".join(context))
+    return "\n".join(context)
 
-    parts += [
+
+def _targets_parts(sections: list[Section]) -> list[str]:
+    """Return the targets heading and table, then what would close each miss."""
+    parts = [
         "## Targets",
         "From issues 5, 15 and 25. PASS or MISS compares the measured median ratio "
         "with the target; a MISS says what would close the gap below its case. "
@@ -204,33 +225,30 @@ def render(
     ]
     if gaps:
         parts += ["### Misses: what would close the gap", "\n".join(gaps)]
+    return parts
 
-    parts += [
-        "## How the figures are made",
-        "\n".join(
-            [
-                f"- Generated data (fixed numpy seed): {number(cfg.rows)} rows of a "
-                "Float64 target around 100 and predictions with Gaussian errors "
-                "(a second model has heavy-tailed errors); no nulls, so every "
-                "hand-written form below gives the right answer on Float64 data.",
-                f"- Each variant runs once to warm up, then {cfg.repeats} times "
-                f"({cfg.grouped_repeats} in case 2, {cfg.slow_repeats} in case 3), "
-                "in interleaved rounds with a rotating order; the tables give the "
-                "median and the fastest–slowest range.",
-                "- `result` compares each variant's answer with the case's "
-                "reference (relative tolerance 1e-9): a variant that `differs` "
-                "is not eligible as a baseline.",
-                "- *Best hand-written* is the fastest correct form a Polars expert "
-                "might write, among `((y - p) ** 2).mean()`, "
-                "`((y - p) * (y - p)).mean()` and `((y - p) * (y - p)).sum() / "
-                "pl.len()`, on either engine. The package is compared on the same "
-                "engine as that baseline.",
-                "- Engines: Polars' `streaming` and `in-memory` engines "
-                "(`LazyFrame.collect(engine=...)`) on a frame already in memory.",
-            ]
-        ),
-        "## Machine and versions",
-        machine_table().markdown(),
-    ]
-    parts += [s.markdown() for s in sections]
-    return "\n\n".join(parts) + "\n"
+
+def _method(cfg: Config) -> str:
+    """Return the bullets on the data, the rounds, the checks and the engines."""
+    return "\n".join(
+        [
+            f"- Generated data (fixed numpy seed): {number(cfg.rows)} rows of a "
+            "Float64 target around 100 and predictions with Gaussian errors "
+            "(a second model has heavy-tailed errors); no nulls, so every "
+            "hand-written form below gives the right answer on Float64 data.",
+            f"- Each variant runs once to warm up, then {cfg.repeats} times "
+            f"({cfg.grouped_repeats} in case 2, {cfg.slow_repeats} in case 3), "
+            "in interleaved rounds with a rotating order; the tables give the "
+            "median and the fastest–slowest range.",
+            "- `result` compares each variant's answer with the case's "
+            "reference (relative tolerance 1e-9): a variant that `differs` "
+            "is not eligible as a baseline.",
+            "- *Best hand-written* is the fastest correct form a Polars expert "
+            "might write, among `((y - p) ** 2).mean()`, "
+            "`((y - p) * (y - p)).mean()` and `((y - p) * (y - p)).sum() / "
+            "pl.len()`, on either engine. The package is compared on the same "
+            "engine as that baseline.",
+            "- Engines: Polars' `streaming` and `in-memory` engines "
+            "(`LazyFrame.collect(engine=...)`) on a frame already in memory.",
+        ]
+    )

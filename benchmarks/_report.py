@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -122,24 +123,7 @@ def report(cfg: Config) -> Section:
     section = Section(
         f"3. `report`, 2 models, {number(g)} segments, {number(rows)} rows"
     )
-    targets = [
-        Target(
-            f"3 report, {number(g)} segments",
-            "report ÷ grouped MSE of the same 2 models ≤ 5",
-            5.0,
-        ),
-        Target(
-            f"3 report, {number(g)} segments",
-            "report(top_share=False) ÷ grouped MSE of the same 2 models ≤ 2.5",
-            2.5,
-        ),
-        Target(
-            f"3 report, {number(g)} segments",
-            "report(top_share=False) ÷ an expert's one-`group_by` query of the "
-            "same columns ≤ 1.1",
-            1.1,
-        ),
-    ]
+    targets = _report_targets(g)
     section.targets += targets
     report_fn = getattr(polars_l2, "report", None)
     if report_fn is None:
@@ -154,7 +138,38 @@ def report(cfg: Config) -> Section:
     arrays = _data.columns(rows, models=2)
     arrays[KEY] = _data.segments(rows, g, salt=g)
     lf = _data.frame(arrays).lazy()
-    section.intro.append(
+    section.intro += _report_intro(cfg, g)
+    variants = _own_variants(report_fn, lf)
+    variants += _peer_variants(cfg, lf, arrays, g)
+    variants += _pandas_variant(cfg, arrays, g)
+    measure(variants, repeats=cfg.slow_repeats, reference=HAND, rtol=1e-8)
+    _report_results(section, targets, variants)
+    _segment_curve(cfg, report_fn, section)
+    return section
+
+
+def _report_targets(g: int) -> list[Target]:
+    """Return case 3's targets: against the grouped MSE and the expert's query."""
+    case = f"3 report, {number(g)} segments"
+    return [
+        Target(case, "report ÷ grouped MSE of the same 2 models ≤ 5", 5.0),
+        Target(
+            case,
+            "report(top_share=False) ÷ grouped MSE of the same 2 models ≤ 2.5",
+            2.5,
+        ),
+        Target(
+            case,
+            "report(top_share=False) ÷ an expert's one-`group_by` query of the "
+            "same columns ≤ 1.1",
+            1.1,
+        ),
+    ]
+
+
+def _report_intro(cfg: Config, g: int) -> list[str]:
+    """Return case 3's paragraphs on the alternatives and on the peers."""
+    return [
         "`polars_l2.report(lf, 'y', ['p', 'p2'], by='g')`, collected, with and "
         "without its top-1% share (`top_share=False`). The reference is the "
         "grouped MSE of the same two models in one query "
@@ -169,9 +184,7 @@ def report(cfg: Config) -> Section:
         f"calling scikit-learn and numpy; it runs on the first "
         f"{number(cfg.report_apply_max_groups)} segments and its time is scaled "
         f"× {g / cfg.report_apply_max_groups:,.0f}; Fairlearn likewise on "
-        f"{number(cfg.fairlearn_max_groups)} segments."
-    )
-    section.intro.append(
+        f"{number(cfg.fairlearn_max_groups)} segments.",
         "The peers compute the report's columns without the top share (n, "
         "sse, sse_share, mse, rmse and their intervals, mae and bias with "
         "theirs, r2, max_error, small) the way an expert would write them: "
@@ -181,8 +194,12 @@ def report(cfg: Config) -> Section:
         "so the expert may share it and count with `len`); the same in "
         "DuckDB SQL and in pandas' vectorised `groupby`. polars-ds gives the "
         "columns it has (MSE, MAE, R², max error); Fairlearn's `MetricFrame` "
-        "computes MSE, MAE and R² per segment."
-    )
+        "computes MSE, MAE and R² per segment.",
+    ]
+
+
+def _own_variants(report_fn: ReportFn, lf: pl.LazyFrame) -> list[Variant]:
+    """Return the report, its reference, the state and the one-by-one columns."""
     eng: Engine = "streaming"
     both = [polars_l2.mse("y", m).alias(m) for m in MODELS]
     variants = [
@@ -217,9 +234,13 @@ def report(cfg: Config) -> Section:
             check=_mse_by_model,
         )
     )
-    variants += _peer_variants(cfg, lf, arrays, g)
-    variants += _pandas_variant(cfg, arrays, g)
-    measure(variants, repeats=cfg.slow_repeats, reference=HAND, rtol=1e-8)
+    return variants
+
+
+def _report_results(
+    section: Section, targets: list[Target], variants: list[Variant]
+) -> None:
+    """Add the timing table to `section` and fill the targets from `variants`."""
     by_name = {v.name: v for v in variants}
     grouped = by_name[GROUPED] if by_name[GROUPED].times else None
     section.tables.append(
@@ -233,8 +254,6 @@ def report(cfg: Config) -> Section:
     for target, name in zip(targets[:2], (REPORT, REPORT_NO_TOP), strict=True):
         _report_target(target, by_name[name], grouped, variants)
     _parity_target(targets[2], by_name[REPORT_NO_TOP], by_name.get(EXPERT))
-    _segment_curve(cfg, report_fn, section)
-    return section
 
 
 EXPERT = "an expert's one `group_by`, same columns"
@@ -621,11 +640,50 @@ def big(cfg: Config) -> Section:
     segments = 1_000
     how = _ensure_big_file(cfg.big_path, rows, segments)
     sample = pl.scan_parquet(cfg.big_path).head(100_000).collect()
-    in_memory = sample.estimated_size() / sample.height * rows
-    file_size = cfg.big_path.stat().st_size
-    args = [
+    sizes = _Sizes(
+        rows,
+        sample.estimated_size() / sample.height * rows,
+        cfg.big_path.stat().st_size,
+    )
+    args = _evaluate_args(cfg.big_path)
+    baseline_rss = _peak([sys.executable, "-c", "import polars_l2"])[0]
+    references = _reference_peaks(cfg.big_path)
+    runs = [_peak([*command, *args]) for _ in range(1 if cfg.quick else 3)]
+    section.intro.append(_big_intro(args, how, segments, sizes, len(runs)))
+    failed = next((r for r in runs if r[2] != 0), None)
+    if failed is not None:
+        last = failed[3].splitlines()[-1] if failed[3] else "(no message)"
+        section.intro.append(f"**The command failed** (exit {failed[2]}): `{last}`")
+        target.skipped = f"polars-l2 evaluate failed: {last}"
+        return section
+    peak = max(r[0] for r in runs)
+    wall = sorted(r[1] for r in runs)[len(runs) // 2]
+    target.measured = peak / sizes.in_memory
+    target.shown = (
+        f"{target.measured:.1%} ({peak / 2**20:,.0f} MiB peak of "
+        f"{sizes.in_memory / 2**20:,.0f} MiB)"
+    )
+    section.tables.append(_big_table(sizes, peak, baseline_rss, references, wall))
+    if target.status == "MISS":
+        target.gap = _big_gap(peak, baseline_rss, references, sizes.in_memory)
+        section.notes.append("**Where the memory goes.** " + target.gap)
+    return section
+
+
+@dataclass(frozen=True)
+class _Sizes:
+    """Case 4's data: its rows, and its bytes in memory and on disk."""
+
+    rows: int
+    in_memory: float
+    on_disk: int
+
+
+def _evaluate_args(path: Path) -> list[str]:
+    """Return the arguments of ``polars-l2`` that evaluate both models by segment."""
+    return [
         "evaluate",
-        str(cfg.big_path),
+        str(path),
         "--actual",
         "y",
         "--predicted",
@@ -637,42 +695,50 @@ def big(cfg: Config) -> Section:
         "--format",
         "csv",
     ]
-    baseline_rss = _peak([sys.executable, "-c", "import polars_l2"])[0]
-    # The same file through plain Polars and through polars_l2.state, each in
-    # its own process: separates Polars' streaming working set from the CLI's.
-    references = {
-        name: _peak([sys.executable, "-c", code, str(cfg.big_path)])
+
+
+def _reference_peaks(path: Path) -> dict[str, tuple[int, float, int, str]]:
+    """Run each reference query on the file in its own process; return its peak.
+
+    Plain Polars next to ``polars_l2.state`` separates Polars' streaming
+    working set from the CLI's.
+    """
+    return {
+        name: _peak([sys.executable, "-c", code, str(path)])
         for name, code in _REFERENCES.items()
     }
-    runs = [_peak([*command, *args]) for _ in range(1 if cfg.quick else 3)]
-    failed = next((r for r in runs if r[2] != 0), None)
+
+
+def _big_intro(
+    args: list[str], how: str, segments: int, sizes: _Sizes, runs: int
+) -> str:
+    """Return case 4's paragraph: the command, the file and how peaks are read."""
     shown_cmd = "polars-l2 " + " ".join(args)
-    section.intro.append(
+    return (
         f"`{shown_cmd}` ({how}; {number(segments)} segments, columns y, p, p2 "
-        f"Float64 and g Int32; {file_size / 2**20:,.0f} MiB on disk, "
-        f"{in_memory / 2**20:,.0f} MiB in memory as a Polars frame). Peak resident "
-        "memory is the child's `ru_maxrss`, measured from a fresh parent process; "
-        f"{len(runs)} run(s) of the command, the highest peak counts. For "
+        f"Float64 and g Int32; {sizes.on_disk / 2**20:,.0f} MiB on disk, "
+        f"{sizes.in_memory / 2**20:,.0f} MiB in memory as a Polars frame). Peak "
+        "resident memory is the child's `ru_maxrss`, measured from a fresh parent "
+        f"process; {runs} run(s) of the command, the highest peak counts. For "
         "reference, the same file read by a plain streaming query (also with "
         "a smaller streaming chunk size) and by `polars_l2.state` (what the "
         "command computes per file), each in a fresh process."
     )
-    if failed is not None:
-        last = failed[3].splitlines()[-1] if failed[3] else "(no message)"
-        section.intro.append(f"**The command failed** (exit {failed[2]}): `{last}`")
-        target.skipped = f"polars-l2 evaluate failed: {last}"
-        return section
-    peak = max(r[0] for r in runs)
-    wall = sorted(r[1] for r in runs)[len(runs) // 2]
-    target.measured = peak / in_memory
-    target.shown = (
-        f"{target.measured:.1%} ({peak / 2**20:,.0f} MiB peak of "
-        f"{in_memory / 2**20:,.0f} MiB)"
-    )
+
+
+def _big_table(
+    sizes: _Sizes,
+    peak: int,
+    baseline_rss: int,
+    references: dict[str, tuple[int, float, int, str]],
+    wall: float,
+) -> Table:
+    """Return case 4's measures: sizes, every peak RSS and the command's speed."""
+    in_memory = sizes.in_memory
     rows_table = [
-        ["rows", number(rows)],
+        ["rows", number(sizes.rows)],
         ["data in memory", f"{in_memory / 2**20:,.0f} MiB"],
-        ["file on disk", f"{file_size / 2**20:,.0f} MiB"],
+        ["file on disk", f"{sizes.on_disk / 2**20:,.0f} MiB"],
         ["peak RSS, `polars-l2 evaluate`", _share(peak, in_memory)],
         ["peak RSS, `python -c 'import polars_l2'`", _share(baseline_rss, in_memory)],
     ]
@@ -681,13 +747,9 @@ def big(cfg: Config) -> Section:
         rows_table.append([f"peak RSS, {name}", shown])
     rows_table += [
         ["wall time of the command (median)", f"{wall:,.1f} s"],
-        ["rows per second", f"{rows / wall / 1e6:.3g} million"],
+        ["rows per second", f"{sizes.rows / wall / 1e6:.3g} million"],
     ]
-    section.tables.append(Table(["measure", "value"], rows_table))
-    if target.status == "MISS":
-        target.gap = _big_gap(peak, baseline_rss, references, in_memory)
-        section.notes.append("**Where the memory goes.** " + target.gap)
-    return section
+    return Table(["measure", "value"], rows_table)
 
 
 #: jemalloc (Polars' allocator on Linux) keeps freed pages for reuse for a

@@ -88,7 +88,8 @@ def _verdict(faster: list[bool]) -> str:
     )
 
 
-def main() -> int:
+def _parse_args() -> argparse.Namespace:
+    """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=4_000_000)
     parser.add_argument("--segments", type=int, default=100)
@@ -96,34 +97,46 @@ def main() -> int:
     parser.add_argument(
         "--output", default=str(ROOT / "docs" / "murphy-performance.md")
     )
-    args = parser.parse_args()
-    frame = _data(args.rows, args.segments)
-    load = os.getloadavg()[0]
-    lines = []
-    faster = []
-    for models in (["a"], ["a", "b"]):
-        for points in (25, 100):
-            thetas = np.quantile(frame["y"].to_numpy(), np.linspace(0, 1, points))
-            grid = np.unique(thetas).tolist()
-            cases: dict[str, Callable[[], object]] = {
-                "murphy": lambda m=models, g=grid: polars_l2.murphy(
-                    frame.lazy(), "y", m, by="g", thetas=g
-                ),
-                "cross join": lambda m=models, g=grid: _cross_join(frame, m, g),
-                "grouped MSE": lambda m=models: _grouped_mse(frame, m),
-            }
-            found = _median_time(cases, args.rounds)
-            reference = found["grouped MSE"]
-            faster.append(found["murphy"] <= found["cross join"])
-            lines.append(
-                f"| {len(models)} | {len(grid)} | {found['murphy'] * 1e3:,.0f} ms "
-                f"({found['murphy'] / reference:.0f}×) | "
-                f"{found['cross join'] * 1e3:,.0f} ms "
-                f"({found['cross join'] / reference:.0f}×) | "
-                f"{reference * 1e3:,.0f} ms |"
-            )
+    return parser.parse_args()
+
+
+def _cases(
+    frame: pl.DataFrame, models: list[str], grid: list[float]
+) -> dict[str, Callable[[], object]]:
+    """Return the three timed queries for one set of models and one grid."""
+    return {
+        "murphy": lambda: polars_l2.murphy(
+            frame.lazy(), "y", models, by="g", thetas=grid
+        ),
+        "cross join": lambda: _cross_join(frame, models, grid),
+        "grouped MSE": lambda: _grouped_mse(frame, models),
+    }
+
+
+def _row(
+    frame: pl.DataFrame, models: list[str], points: int, rounds: int
+) -> tuple[str, bool]:
+    """Time one table row; return it and whether `murphy` beat the cross join."""
+    thetas = np.quantile(frame["y"].to_numpy(), np.linspace(0, 1, points))
+    grid = np.unique(thetas).tolist()
+    found = _median_time(_cases(frame, models, grid), rounds)
+    reference = found["grouped MSE"]
+    line = (
+        f"| {len(models)} | {len(grid)} | {found['murphy'] * 1e3:,.0f} ms "
+        f"({found['murphy'] / reference:.0f}×) | "
+        f"{found['cross join'] * 1e3:,.0f} ms "
+        f"({found['cross join'] / reference:.0f}×) | "
+        f"{reference * 1e3:,.0f} ms |"
+    )
+    return line, found["murphy"] <= found["cross join"]
+
+
+def _page(
+    args: argparse.Namespace, load: float, lines: list[str], faster: list[bool]
+) -> str:
+    """Return the markdown page around the table's rows."""
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    page = f"""# Performance of Murphy diagrams
+    return f"""# Performance of Murphy diagrams
 
 _Written by `python benchmarks/murphy.py` on {stamp}.
 Do not edit by hand: re-run the script._
@@ -148,6 +161,21 @@ cross join materialises rows × θ before grouping. {_verdict(faster)} A grid
 of 25 to 100 points draws a diagram; pass `thetas=` with fewer points where
 the data is large.
 """
+
+
+def main() -> int:
+    """Time every combination of models and grid, and write the page."""
+    args = _parse_args()
+    frame = _data(args.rows, args.segments)
+    load = os.getloadavg()[0]
+    lines = []
+    faster = []
+    for models in (["a"], ["a", "b"]):
+        for points in (25, 100):
+            line, won = _row(frame, models, points, args.rounds)
+            lines.append(line)
+            faster.append(won)
+    page = _page(args, load, lines, faster)
     if args.output == "-":
         sys.stdout.write(page)
     else:
