@@ -261,6 +261,7 @@ polars_l2.report({"y": [1.0]}, "y", "yhat")  # not a table
 """
 
 
+@pytest.mark.slow
 def test_a_type_checker_sees_an_arrow_table_give_a_dataframe(tmp_path: Path) -> None:
     pytest.importorskip("mypy")
     (tmp_path / "user.py").write_text(USER_CODE)

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
+import pytest
+
 import polars_l2
 from polars_l2.cli import _ledger
 from tests.test_cli_states import (
@@ -24,8 +26,6 @@ from tests.test_cli_states import (
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    import pytest
 
 
 def spellings(tmp_path: Path) -> tuple[Path, Path, Path]:
@@ -45,6 +45,7 @@ def test_every_spelling_of_a_state_takes_one_lock(tmp_path: Path) -> None:
     assert locks == {state.with_name(".s.parquet.lock")}
 
 
+@pytest.mark.slow
 def test_twenty_concurrent_updates_through_three_spellings_keep_every_update(
     tmp_path: Path,
 ) -> None:

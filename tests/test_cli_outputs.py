@@ -397,6 +397,7 @@ sys.exit(cli.main(sys.argv[2:]))
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
 )

@@ -295,6 +295,7 @@ def test_a_rerun_after_the_state_was_saved_counts_each_day_once(
 # --- concurrent updates -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_four_pairs_of_concurrent_updates_keep_every_update(tmp_path: Path) -> None:
     days = write_days(tmp_path, 9)
     state = tmp_path / "s.parquet"

@@ -223,7 +223,15 @@ def test_every_property_of_the_registry_has_its_check() -> None:
     assert list(CHECKS) == list(metrics.PROPERTIES)
 
 
-@pytest.mark.parametrize("route", list(ROUTES))
+@pytest.mark.parametrize(
+    "route",
+    # The quick run checks the properties on the first route; the full run
+    # on every route.
+    [
+        pytest.param(r, marks=[] if i == 0 else [pytest.mark.slow])
+        for i, r in enumerate(ROUTES)
+    ],
+)
 @pytest.mark.parametrize("prop", metrics.PROPERTIES)
 @settings(max_examples=12)
 @given(data=st.data())
@@ -248,6 +256,7 @@ def test_the_metrics_that_claim_no_symmetry_are_not_symmetric() -> None:
             assert not _same(got[name], want[name]), name
 
 
+@pytest.mark.slow
 @settings(max_examples=20)
 @given(data=st.data())
 def test_the_metrics_that_merge_exactly_merge_exactly(data: st.DataObject) -> None:

@@ -299,6 +299,7 @@ def test_decimal_against_float_casts_each_side() -> None:
     assert _difference(df) == [float(x) - y for x, y in zip(a, p, strict=True)]
 
 
+@pytest.mark.slow
 @given(
     st.lists(
         st.tuples(
@@ -413,6 +414,7 @@ def test_boolean_counts_as_zero_and_one(other: pl.DataType) -> None:
     assert _difference(df) == want
 
 
+@pytest.mark.slow
 @given(
     st.lists(
         st.tuples(

@@ -123,6 +123,7 @@ def test_a_spread_that_underflows_is_constant_as_in_scikit_learn() -> None:
     assert_everywhere(_frame(y, p), {"r2": want})
 
 
+@pytest.mark.slow
 @settings(max_examples=30)
 @given(
     value=st.floats(-1e12, 1e12, allow_nan=False, allow_infinity=False),
@@ -192,6 +193,7 @@ def test_extreme_weights(w: list[float], want: float | None) -> None:
     assert omitted.item() == 1.0
 
 
+@pytest.mark.slow
 @settings(max_examples=40)
 @given(
     rows=st.lists(

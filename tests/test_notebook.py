@@ -101,6 +101,7 @@ def images(outputs: list[Any]) -> list[bytes]:
     return found
 
 
+@pytest.mark.slow
 def test_a_notebook_shows_every_figure_and_the_report_view() -> None:
     cells = [SETUP, *FIGURES.values(), *VIEWS.values(), *AFTER]
     notebook = nbformat.v4.new_notebook()

@@ -179,6 +179,7 @@ def test_mae_interval_of_one_outlier_stays_non_negative() -> None:
     assert row["mae_high"] == pytest.approx(0.1 * math.exp(z * se / 0.1), rel=1e-12)
 
 
+@pytest.mark.slow
 @given(
     errors=st.lists(
         st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False),

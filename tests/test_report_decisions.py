@@ -80,6 +80,7 @@ def test_overall_rows_equal_the_report_without_by_on_every_path(
     assert with_rows["overall"].to_list() == ([False] * 4 + [True]) * 2
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000), parts=st.integers(2, 6), weighted=st.booleans())
 def test_merged_top_share_equals_the_single_query(

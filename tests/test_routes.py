@@ -65,13 +65,26 @@ if TYPE_CHECKING:
 MATRIX = matrix()
 
 
+#: The quick run (the README's ``pytest``) takes one cell in this many, in
+#: turn over entrances, kinds and features, so that each entrance meets most
+#: kinds and features; the full run (``.ci/run``) takes every cell.
+QUICK_ONE_IN = 4
+
+
 def _cells() -> list[Any]:
+    entrances, kinds, features = list(ROUTES), list(KINDS), list(FEATURES)
+
+    def marks(entrance: str, kind: str, feature: str) -> list[pytest.MarkDecorator]:
+        turn = entrances.index(entrance) + kinds.index(kind) + features.index(feature)
+        quick = turn % QUICK_ONE_IN == 0
+        return [*ROUTES[entrance].marks, *([] if quick else [pytest.mark.slow])]
+
     return [
         pytest.param(
             entrance,
             kind,
             feature,
-            marks=ROUTES[entrance].marks,
+            marks=marks(entrance, kind, feature),
             id=f"{entrance}-{kind}-{feature}",
         )
         for entrance, kind, feature in MATRIX

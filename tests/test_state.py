@@ -104,6 +104,7 @@ def comparable(report: pl.DataFrame) -> pl.DataFrame:
     return report.drop(NOT_MERGED)
 
 
+@pytest.mark.slow
 @settings(max_examples=40)
 @given(
     df=frames(), cuts=st.lists(st.integers(0, 100), max_size=5), weighted=st.booleans()
@@ -141,6 +142,7 @@ def test_merged_chunks_finalise_to_the_whole_data_report(
         assert abs(got - want) <= rel * max(abs(1 - want), abs(want)), (got, want)
 
 
+@pytest.mark.slow
 @settings(max_examples=20)
 @given(parts=st.lists(frames(), min_size=3, max_size=3))
 def test_merging_is_associative_and_commutative(parts: list[pl.DataFrame]) -> None:
@@ -158,6 +160,7 @@ def test_merging_is_associative_and_commutative(parts: list[pl.DataFrame]) -> No
     assert_close(left, swapped)
 
 
+@pytest.mark.slow
 @settings(max_examples=20)
 @given(df=frames(), weighted=st.booleans())
 def test_merging_an_empty_state_changes_nothing(
@@ -506,6 +509,7 @@ def test_finalize_gives_the_reports_keys_and_dtypes(keys: pl.Series) -> None:
     assert_frame_equal(again, state)
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(
     data=st.data(),

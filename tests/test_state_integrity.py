@@ -268,6 +268,7 @@ def test_a_weighted_state_with_negative_weights_is_possible() -> None:
     assert polars_l2.finalize(merged).height == 4
 
 
+@pytest.mark.slow
 @given(
     st.lists(
         st.tuples(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +18,6 @@ from tests.test_state import assert_close, chunks, comparable
 if TYPE_CHECKING:
     from pathlib import Path
 
-    import pytest
 
 WIDTH = 3
 
@@ -62,6 +62,7 @@ def test_the_state_of_vector_columns_has_an_output_key() -> None:
     assert_close(comparable(got), comparable(polars_l2.report(v, "y", "p")))
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(
     n=st.integers(0, 40),

@@ -155,6 +155,7 @@ def mypy_errors(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]
     return errors
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_mypy_checks_user_code(case: str, mypy_errors: dict[str, set[str]]) -> None:
     assert mypy_errors[case] == CASES[case][1]

@@ -156,6 +156,7 @@ output_weights = st.integers(1, 8).flatmap(
 )
 
 
+@pytest.mark.slow
 @given(data=matrices(), weighted=st.booleans(), kind=st.sampled_from(["array", "list"]))
 def test_matches_sklearn_multioutput_on_complete_data(
     data: tuple[np.ndarray, np.ndarray, np.ndarray], weighted: bool, kind: str
