@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import NoReturn
 
+    from polars_l2.typing import Variance
+
 MODELS = ["a", "b"]
 BY = ["region", "channel"]
 #: Report columns that merge exactly across files and states.
@@ -413,6 +415,29 @@ def test_state_then_new_file_equals_all_files(
     # The updated state alone gives the same report again.
     from_state = from_csv(ok("evaluate", "--state", state, "-f", "csv"))
     assert_merged_report(from_state, from_csv(at_once.stdout))
+
+
+@pytest.mark.parametrize("variance", ["hc0", "kish"])
+def test_variance_on_one_file_and_on_merged_files_is_the_reports(
+    tree: tuple[Path, pl.DataFrame],
+    variance: Variance,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root, everything = tree
+    one = root / "2024" / "01" / "part.parquet"
+    cases = [([one], pl.read_parquet(one)), ([root], everything)]
+    for paths, frame in cases:
+        args = [*evaluate_args(*paths), "--variance", variance, "-f", "csv"]
+        result = inline(capsys, *args)
+        assert result.returncode == 0, result.stderr
+        got = from_csv(result.stdout)
+        want = polars_l2.report(
+            frame, "y", MODELS, by=BY, weight="w", variance=variance
+        )
+        assert_merged_report(got, want)
+        # The data tell the variances apart: the default's intervals differ.
+        default = polars_l2.report(frame, "y", MODELS, by=BY, weight="w")
+        assert not np.allclose(default["rmse_low"], want["rmse_low"], rtol=1e-6)
 
 
 def test_save_state_of_one_file_keeps_the_exact_report(

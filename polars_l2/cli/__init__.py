@@ -29,6 +29,7 @@ import polars as pl
 
 import polars_l2
 from polars_l2._core import metrics
+from polars_l2._core.options import VARIANCES
 from polars_l2.cli import (
     _compare,
     _evidence,
@@ -393,6 +394,14 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
         help="segments with fewer (effective) rows are flagged small (default: 30)",
     )
     parser.add_argument(
+        "--variance",
+        choices=VARIANCES,
+        default="hc1",
+        help="variance of the intervals' weighted means: the sandwich hc1 "
+        "(default) or hc0, or Kish's effective size (kish); as variance= in "
+        "polars_l2.report",
+    )
+    parser.add_argument(
         "--overall",
         action="store_true",
         help="add each model's row over all segments (overall = true), after "
@@ -620,6 +629,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             top_share=args.top_share,
             min_n=args.min_n,
             overall=args.overall,
+            variance=args.variance,
             want_state=args.save_state is not None,
             progress_stream=sys.stderr,
             progress=_progress_wanted(sys.stderr, len(sources)),

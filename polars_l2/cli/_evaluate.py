@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from typing import TextIO
 
     from polars_l2.cli._inputs import Location, Source
+    from polars_l2.typing import Variance
 
 __all__ = [
     "STREAMING",
@@ -321,6 +322,7 @@ def evaluate(
     top_share: bool = True,
     min_n: int = 30,
     overall: bool = False,
+    variance: Variance = "hc1",
     want_state: bool,
     progress_stream: TextIO,
     progress: bool,
@@ -352,9 +354,10 @@ def evaluate(
         Whether to compute ``top_1pct_share`` (from each file's histogram,
         merged, when there are several). False skips its cost, as in
         :func:`polars_l2.report`.
-    min_n, overall
+    min_n, overall, variance
         As in :func:`polars_l2.report`: the size below which a segment is
-        flagged small, and whether each model's overall row is added.
+        flagged small, whether each model's overall row is added, and the
+        variance of the intervals' weighted means.
     want_state
         Whether the merged state is needed (for ``--save-state``).
     progress_stream
@@ -388,7 +391,7 @@ def evaluate(
         Merger(states.frames, allow_new_models=allow_new_models),
     )
     options = _Options(
-        confidence, top_share, want_state, baseline, min_n, overall, losses
+        confidence, top_share, want_state, baseline, min_n, overall, losses, variance
     )
     alone = len(sources) == 1 and not states.frames
     with Progress(len(sources), stream=progress_stream, enabled=progress) as bar:
@@ -403,7 +406,11 @@ def evaluate(
     if merged is None:
         raise _empty_input(run.empty)
     report = polars_l2.finalize(
-        merged, confidence=confidence, min_n=min_n, overall=overall
+        merged,
+        confidence=confidence,
+        min_n=min_n,
+        overall=overall,
+        variance=variance,
     )
     _check_not_empty(report)
     return Outcome(report, merged, run.empty, run.ledger, run.read)
@@ -418,6 +425,7 @@ class _Options:
     min_n: int = 30
     overall: bool = False
     losses: Losses = SQUARED
+    variance: Variance = "hc1"
 
     def state_query(self, frame: pl.LazyFrame, spec: Spec) -> pl.LazyFrame:
         """Return the state query of `frame`, paired with the baseline if any."""
@@ -512,6 +520,7 @@ def _evaluate_whole(
                 top_share=options.top_share,
                 min_n=options.min_n,
                 overall=options.overall,
+                variance=options.variance,
             )
         ]
         if options.want_state:
