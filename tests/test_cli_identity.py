@@ -22,6 +22,7 @@ import pytest
 import polars_l2
 from polars_l2.cli import _ledger, _opened
 from tests.test_cli_states import (
+    MODELS,
     columns,
     expected_n,
     inline,
@@ -228,3 +229,27 @@ def test_a_name_with_pattern_characters_is_read_literally(
     both = inline(capsys, "evaluate", tmp_path, *columns(), "-f", "csv")
     assert n_of(report_of(both)) == expected_n([bracket, plain])
     assert both.stderr == ""
+
+
+def test_a_file_counted_before_with_other_content_is_counted_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    day = make_day(3)
+    path, state = tmp_path / "day.parquet", tmp_path / "s.parquet"
+    day.head(25).write_parquet(path)
+    first = inline(capsys, "evaluate", path, *columns(), "--save-state", state)
+    assert first.returncode == 0, first.stderr
+    assert notes(first) == []
+    # The file grows after it was counted: its content now is new content,
+    # counted in full, and the note says the first rows are counted again.
+    day.write_parquet(path)
+    args: list[str | Path] = [path, *columns(), "--state", state]
+    args += ["--save-state", state, "-f", "csv"]
+    grown = inline(capsys, "evaluate", *args)
+    said = notes(grown)
+    assert len(said) == 1
+    assert f"{path} was counted in --state {state} with other content" in said[0]
+    assert sum(n_of(report_of(grown)).values()) == (25 + day.height) * len(MODELS)
+    # Content counted already is skipped with its own note, not this one.
+    again = inline(capsys, "evaluate", *args)
+    assert [line for line in notes(again) if "other content" in line] == []

@@ -251,3 +251,25 @@ def test_huber_without_its_delta_is_bad_input(
     assert status == 2
     assert "needs --huber-delta" in _ERRORS[-1]
     assert _ERRORS[-1].count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("candidates", "said"),
+    [
+        (["old"], "--candidate 'old' is the --baseline"),
+        (["new", "old"], "--candidate 'old' is the --baseline"),
+        (["new", "new"], "--candidate names 'new' more than once"),
+    ],
+)
+def test_a_candidate_that_is_the_baseline_or_named_twice_is_one_line(
+    candidates: list[str], said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_data(6, 50).write_parquet(tmp_path / "data.parquet")
+    named = [arg for c in candidates for arg in ("--candidate", c)]
+    status, _ = run_json(
+        capsys, tmp_path / "data.parquet", "--actual", "y", "--baseline", "old", *named
+    )
+    assert status == 2
+    assert said in _ERRORS[-1]
+    assert "evaluate" not in _ERRORS[-1]
+    assert _ERRORS[-1].count("\n") == 1

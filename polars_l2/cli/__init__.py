@@ -84,6 +84,7 @@ from polars_l2.cli._output import (
     target as output_target,
 )
 from polars_l2.cli._progress import wanted as _progress_wanted
+from polars_l2.view import PRIORITY
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -148,6 +149,9 @@ def report_glossary() -> str:
         ]
     )
 
+
+#: The terminal table's priority (polars_l2.view.PRIORITY), as help text.
+_PRIORITY_TEXT = ", ".join(", ".join(group) for group in PRIORITY[:5])
 
 _EVALUATE_EPILOG = f"""\
 {report_glossary()}
@@ -215,12 +219,13 @@ states:
 
 output:
   table (default) aligned, floats to 6 significant digits
-  csv, json       full precision; json is a list of records (NaN becomes null)
+  csv, json       full precision; json is a list of records (inf and NaN as
+                  the strings "inf", "-inf", "nan")
   markdown        a Markdown table
   --columns a,b,c shows only those report columns (model and keys always).
-  On a terminal too narrow for the table, it keeps model, keys, n, rmse,
-  rmse_low, rmse_high, mae and r2, and says which columns it left out; a
-  pipe or a file always gets every column.
+  On a terminal too narrow for the table, it keeps model, keys and, as many
+  as fit, by priority: {_PRIORITY_TEXT}.
+  It says which columns it left out; a pipe or a file always gets them all.
   --plot FILE also draws RMSE per segment with its interval and each
   model's squared-error concentration curve (reads the data files once more),
   in the format FILE's extension names: png, svg, pdf, jpg, ...

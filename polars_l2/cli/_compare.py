@@ -14,6 +14,7 @@ same formats and outputs; the table is :func:`polars_l2.compare`'s.
 from __future__ import annotations
 
 import argparse
+import re
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -182,7 +183,21 @@ def _add_test_options(
 
 
 def column_options(args: argparse.Namespace) -> ColumnOptions:
-    """Return the columns of ``compare``: the baseline first, as the state keeps."""
+    """Return the columns of ``compare``: the baseline first, as the state keeps.
+
+    Raises :class:`CliError` where a candidate is the baseline, or is named
+    twice.
+    """
+    if args.baseline in args.candidate:
+        msg = (
+            f"--candidate {args.baseline!r} is the --baseline: a candidate is "
+            "compared with the baseline, so give another column"
+        )
+        raise CliError(msg)
+    twice = sorted({c for c in args.candidate if args.candidate.count(c) > 1})
+    if twice:
+        msg = f"--candidate names {', '.join(map(repr, twice))} more than once"
+        raise CliError(msg)
     return ColumnOptions(
         actual=args.actual,
         predicted=(args.baseline, *args.candidate),
@@ -208,7 +223,9 @@ def losses(args: argparse.Namespace) -> Losses:
         )
     except L2InputError as error:
         message = str(error).removeprefix("polars-l2 compare: ")
-        raise CliError(message.replace("huber_delta=", "--huber-delta ")) from error
+        # The option's command-line spelling: huber_delta= is --huber-delta.
+        message = re.sub(r"\bhuber_delta=?", "--huber-delta", message)
+        raise CliError(message.replace(" or None,", ",")) from error
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:

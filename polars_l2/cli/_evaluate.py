@@ -454,6 +454,9 @@ def _read(
             if why is not None:
                 notice(why)
                 return None
+            changed = run.counted.changed(file.entry)
+            if changed is not None:
+                notice(changed)
         with about(source.path):
             frame = file.scan()
             empty = is_empty(frame)
@@ -534,7 +537,7 @@ def _check_not_empty(report: pl.DataFrame) -> None:
     if report.height == 0 or report.get_column("n").fill_null(0).max() == 0:
         msg = (
             "empty input: no row has both the actual value and a prediction "
-            "(and the weight) present"
+            "present (and, weighted, a non-zero weight)"
         )
         raise CliError(msg)
 

@@ -259,6 +259,22 @@ class Counted:
         self._first[entry.sha256] = entry.name
         return None
 
+    def changed(self, entry: Entry) -> str | None:
+        """Return a note where a state counted a source of this name with other bytes.
+
+        Such a source is counted in full, as any new content is: a file
+        that grows after it was counted has its old rows counted again.
+        """
+        for state in self._states:
+            for earlier in state.absorbed():
+                if earlier.name == entry.name and earlier.sha256 != entry.sha256:
+                    return (
+                        f"{entry.name} was counted in --state {state.path} "
+                        "with other content; its content now is counted in full, "
+                        "rows counted before included (write new rows to new files)"
+                    )
+        return None
+
 
 def lock_timeout(text: str | None = None) -> float:
     """Return the lock timeout: `text`, else the environment's, else the default."""
