@@ -10,8 +10,6 @@ independent reference (``math.fsum``) once, on the Polars path.
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -235,58 +233,3 @@ def test_what_is_not_a_table_is_refused(kind: str, entrance: str) -> None:
 def test_a_path_is_not_a_table() -> None:
     with pytest.raises(polars_l2.L2InputError, match="has type str"):
         polars_l2.report("predictions.parquet", "y", "linear")  # type: ignore[call-overload]
-
-
-USER_CODE = """\
-from __future__ import annotations
-
-import polars as pl
-
-import polars_l2
-from polars_l2 import l2
-
-
-class Stream:
-    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
-        return None
-
-
-report: pl.DataFrame = polars_l2.report(Stream(), "y", "yhat")
-state: pl.DataFrame = polars_l2.state(Stream(), "y", "yhat")
-final: pl.DataFrame = polars_l2.finalize(Stream())
-merged: pl.DataFrame = polars_l2.merge_states([Stream(), pl.DataFrame()])
-method: pl.DataFrame = l2(Stream()).report("y", "yhat")
-lazy: pl.LazyFrame = polars_l2.report(pl.LazyFrame(), "y", "yhat")
-polars_l2.report({"y": [1.0]}, "y", "yhat")  # not a table
-"""
-
-
-@pytest.mark.slow
-def test_a_type_checker_sees_an_arrow_table_give_a_dataframe(tmp_path: Path) -> None:
-    pytest.importorskip("mypy")
-    (tmp_path / "user.py").write_text(USER_CODE)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--no-error-summary",
-            "--hide-error-context",
-            "--cache-dir",
-            str(tmp_path / ".mypy_cache"),
-            "user.py",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-        timeout=600,
-    )
-    errors = [line for line in result.stdout.splitlines() if ": error: " in line]
-    assert len(errors) == 1, result.stdout + result.stderr
-    line = 1 + USER_CODE.splitlines().index(
-        'polars_l2.report({"y": [1.0]}, "y", "yhat")  # not a table'
-    )
-    assert errors[0].startswith(f"user.py:{line}:"), errors
-    assert "[call-overload]" in errors[0]

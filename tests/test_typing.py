@@ -50,6 +50,28 @@ CASES: dict[str, tuple[str, set[str]]] = {
         """,
         set(),
     ),
+    # Any object with __arrow_c_stream__ is a table: the functions give a
+    # DataFrame for it, as for an eager frame; a dict is not a table.
+    "arrow_stream_gives_a_dataframe": (
+        """
+        class Stream:
+            def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+                return None
+
+
+        report: pl.DataFrame = polars_l2.report(Stream(), "y", "yhat")
+        state: pl.DataFrame = polars_l2.state(Stream(), "y", "yhat")
+        final: pl.DataFrame = polars_l2.finalize(Stream())
+        merged: pl.DataFrame = polars_l2.merge_states([Stream(), pl.DataFrame()])
+        method: pl.DataFrame = l2(Stream()).report("y", "yhat")
+        lazy: pl.LazyFrame = polars_l2.report(pl.LazyFrame(), "y", "yhat")
+        """,
+        set(),
+    ),
+    "a_dict_is_not_a_table": (
+        'polars_l2.report({"y": [1.0]}, "y", "yhat")\n',
+        {"call-overload"},
+    ),
     "frame_method_typo": ('l2(pl.DataFrame()).reprot("y", "yhat")\n', {"attr-defined"}),
     "frame_argument_typo": (
         'l2(pl.LazyFrame()).report("y", "yhat", confidnce=0.9)\n',
