@@ -224,6 +224,16 @@ def parse(condition: str, *, function: str = FUNCTION) -> Condition:
     return Condition(condition, columns, pl.sql_expr(condition))
 
 
+def check_condition(
+    table: pl.DataFrame, condition: Condition, *, function: str = FUNCTION
+) -> None:
+    """Raise :class:`L2InputError` unless `condition` is true or false on each row.
+
+    On an empty table this checks the columns and their dtypes only.
+    """
+    _evaluated(table, condition, function)
+
+
 def _evaluated(table: pl.DataFrame, condition: Condition, function: str) -> pl.Series:
     """Return the condition's value on each row (null where it cannot be told)."""
     missing = [name for name in condition.columns if name not in table.columns]

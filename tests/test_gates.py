@@ -277,6 +277,34 @@ def test_a_condition_on_an_unknown_column_is_refused_before_reading(
     assert_one_line_error(result, r"--fail-if 'rmsee > 1': no column 'rmsee'")
 
 
+@pytest.mark.parametrize(
+    "condition", ["model = 1", "rmse > 'a'", "n = 'many'", "mae < 'low'"]
+)
+def test_a_condition_that_cannot_compare_its_columns_is_refused_before_reading(
+    condition: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Nothing is read, so no state is saved before the gate is refused.
+    missing, state = tmp_path / "missing.parquet", tmp_path / "s.parquet"
+    args = evaluate(missing, "--fail-if", condition, "--save-state", state)
+    result = inline(capsys, *args)
+    assert_one_line_error(result, rf"--fail-if {re.escape(repr(condition))}: ")
+    assert "cannot compare" in result.stderr, result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_condition_on_a_key_waits_for_the_keys_dtype(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The keys' dtype is the data's, unknown before reading: integer keys
+    # compare with a number.
+    frame = pl.read_parquet(data).with_columns(pl.col("region").rank("dense"))
+    numbered = tmp_path / "numbered.parquet"
+    frame.write_parquet(numbered)
+    result = inline(capsys, *evaluate(numbered, "--fail-if", "region = 1", "-f", "csv"))
+    assert result.returncode == 3, result.stderr
+    assert gate_lines(result.stderr, "region = 1")
+
+
 def test_a_gate_names_rows_the_condition_cannot_check(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

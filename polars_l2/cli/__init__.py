@@ -584,6 +584,22 @@ def _column_options(args: argparse.Namespace) -> ColumnOptions:
     )
 
 
+def _report_schema(args: argparse.Namespace) -> dict[str, pl.DataType]:
+    """Return the report's schema for Float64 columns; keys Null (the data's dtype)."""
+    names = [args.actual, *args.predicted, *args.by]
+    names += [args.weight] if args.weight is not None else []
+    frame = pl.LazyFrame(schema=dict.fromkeys(names, pl.Float64))
+    query = polars_l2.report(
+        frame,
+        args.actual,
+        list(args.predicted),
+        by=list(args.by) or None,
+        weight=args.weight,
+        overall=args.overall,
+    )
+    return {**query.collect_schema(), **dict.fromkeys(args.by, pl.Null())}
+
+
 def _notice(text: str) -> None:
     _html.remember(text)
     _say(f"{PROG}: note: {' '.join(printable(text).split())}\n")
@@ -609,6 +625,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             data=True,
             allow_new_models=args.allow_new_models,
         )
+        _gates.check_types(args.fail_if, _report_schema(args))
     sources = _sources(args)
     if args.plot is not None and (args.state or not sources):
         msg = "--plot needs the data files and no --state (a state keeps no rows)"

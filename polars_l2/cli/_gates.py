@@ -16,6 +16,8 @@ import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import polars as pl
+
 from polars_l2 import _gates
 from polars_l2.cli._errors import CliError
 from polars_l2.cli._output import _significant as significant
@@ -23,9 +25,7 @@ from polars_l2.cli._output import escape_text, split_columns
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Sequence
-
-    import polars as pl
+    from collections.abc import Callable, Collection, Mapping, Sequence
 
 #: The exit status when a gate fails (some row meets a --fail-if condition,
 #: or a candidate is worse with --fail-if-worse).
@@ -110,6 +110,34 @@ def check_columns(
                     f"are {', '.join(columns)}"
                 )
                 raise CliError(msg)
+
+
+def check_types(
+    conditions: Sequence[_gates.Condition], schema: Mapping[str, pl.DataType]
+) -> None:
+    """Refuse, before the evaluation, a condition that cannot compare its columns.
+
+    Each condition is evaluated on an empty table of `schema` (the report's
+    columns, the keys as Null where their dtype is only known from the
+    data), so a comparison of a String with a number fails here, before a
+    state is saved, rather than after the run. Conditions on a column not in
+    `schema` wait for the table.
+
+    Raises
+    ------
+    CliError
+        Naming the condition and Polars' reason.
+    """
+    empty = pl.DataFrame(schema=dict(schema))
+    for each in conditions:
+        if not all(name in schema for name in each.columns):
+            continue
+        try:
+            _gates.check_condition(empty, each)
+        except L2InputError as error:
+            reason = str(error).split(": ", 2)[-1]
+            msg = f"--fail-if {each.text!r}: {reason}"
+            raise CliError(msg) from None
 
 
 def _identity(row: dict[str, object], leading: Sequence[str]) -> str:
