@@ -271,7 +271,9 @@ class Counted:
                     return (
                         f"{entry.name} was counted in --state {state.path} "
                         "with other content; its content now is counted in full, "
-                        "rows counted before included (write new rows to new files)"
+                        "beside the content counted before (a file that grew has "
+                        "its earlier rows counted twice: write new rows to new "
+                        "files)"
                     )
         return None
 
