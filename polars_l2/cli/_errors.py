@@ -93,7 +93,8 @@ def _object_store_line(text: str) -> str:
     code, message = _STORE_CODE.search(text), _STORE_MESSAGE.search(text)
     if code is not None and message is not None:
         return f"{message.group(1).rstrip('.')} ({code.group(1)})"
-    line = text.removeprefix(_STORE_PREFIX).splitlines()[0]
+    # Polars may say what it was doing first ("listing glob ... failed: ").
+    line = text.split(_STORE_PREFIX, 1)[-1].splitlines()[0]
     return _STORE_DETAIL.sub("", line)
 
 
@@ -180,9 +181,13 @@ def first_line(error: BaseException) -> str:
     >>> first_line(OSError("object-store error: Generic S3 error: ... 404: "
     ...     "<Code>NoSuchBucket</Code><Message>No bucket.</Message>"))
     'No bucket (NoSuchBucket)'
+    >>> first_line(OSError("listing glob s3://b/p/**/* failed: object-store "
+    ...     "error: Generic S3 error: ... 404: <?xml version='1.0'?>\n"
+    ...     "<Error><Code>NoSuchBucket</Code><Message>No bucket.</Message>"))
+    'No bucket (NoSuchBucket)'
     """
     text = str(error)
-    if text.startswith(_STORE_PREFIX):
+    if _STORE_PREFIX in text.split("\n", 1)[0]:
         return _object_store_line(text)
     if isinstance(error, OSError) and error.strerror:
         return str(error.strerror)
