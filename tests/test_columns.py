@@ -177,7 +177,7 @@ def test_one_column_in_several_roles(name: str) -> None:
     assert_frame_equal(got, want)
 
 
-def test_the_issue_input_pattern_name() -> None:
+def test_a_model_column_named_like_a_pattern_is_read_literally() -> None:
     df = pl.DataFrame({"y": [1.0, 2.0, 4.0], "^y$": [1.5, 2.0, 3.0]})
     got = polars_l2.report(df, "y", "^y$")
     squares = [Fraction(1, 2) ** 2, Fraction(0), Fraction(1) ** 2]
@@ -186,7 +186,7 @@ def test_the_issue_input_pattern_name() -> None:
     assert got["mse"].item() == pytest.approx(0.416667, abs=1e-6)
 
 
-def test_the_issue_input_internal_name_as_key() -> None:
+def test_a_key_named_like_an_internal_column_is_a_key() -> None:
     df = pl.DataFrame({"_bin": ["a"], "y": [1.0], "p": [0.0]})
     got = polars_l2.report(df, "y", "p", by="_bin")
     assert got.height == 1

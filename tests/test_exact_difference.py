@@ -235,7 +235,7 @@ def test_decimal_pairs_against_fractions(
     _check_decimal(_difference(df), actual, predicted, (a_dtype.scale, p_dtype.scale))
 
 
-def test_issue_decimal_38() -> None:
+def test_a_decimal_38_difference_of_one_millionth_is_exact() -> None:
     df = pl.DataFrame(
         {"y": [Decimal("123456789012.345678")], "p": [Decimal("123456789012.345677")]}
     )
