@@ -273,7 +273,11 @@ def report(
     long, which is faster with many models and reads the data once), and
     they cost more than every other column together: the report's cost is
     measured against a grouped MSE in ``docs/performance.md`` (cases 3 and
-    7), and grows linearly with the number of models. Each histogram reads
+    7), and grows linearly with the number of models. Given a DataFrame
+    (or pandas, a pyarrow Table) whose predicted columns have no null, every
+    model counts the same rows, so the count and the target's moments are
+    computed once for all of them; a LazyFrame cannot tell without reading
+    its data, so each model computes its own. Each histogram reads
     the data itself: the streaming engine runs one group-by at a time, so
     sharing one scan between the group-bys (``LazyFrame.cache``) made
     Polars' multiplexer hold every row for the later group-bys, and peak

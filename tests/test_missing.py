@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import polars_l2
 
@@ -147,3 +148,74 @@ def test_nan_policy_omit_treats_nan_as_missing(run: Runner) -> None:
     assert out.select("sse", "mse", "rmse").row(0) == (5.0, 2.5, math.sqrt(2.5))
     assert out["w"].item() == 1.0
     assert out["loss"].item().to_list() == [1.0, None, None, 4.0, None]
+
+
+def _frame(
+    *, p2: list[float | None], w: list[float | None] | None = None
+) -> pl.DataFrame:
+    data: dict[str, list[float | None]] = {
+        "y": [1.0, 2.0, None, 4.0, 8.0, 3.0],
+        "p": [2.0, 2.0, 3.0, 1.0, 8.5, 0.0],
+        "p2": p2,
+        "g": [0.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+    }
+    if w is not None:
+        data["w"] = w
+    return pl.DataFrame(data)
+
+
+_COMPLETE = [1.5, 2.5, 3.5, 4.5, 5.5, 6.5]
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(
+    ("p2", "policy", "shared"),
+    [
+        (_COMPLETE, "propagate", True),
+        (_COMPLETE, "omit", False),  # a float prediction could be NaN
+        ([1.5, None, 3.5, 4.5, 5.5, 6.5], "propagate", False),
+        ([1.5, NAN, 3.5, 4.5, NAN, 6.5], "omit", False),
+        ([1.5, NAN, 3.5, 4.5, NAN, 6.5], "propagate", True),
+    ],
+    ids=["complete", "complete-omit", "a-null", "nan-omit", "nan-propagate"],
+)
+def test_models_share_the_row_moments_only_where_they_count_the_same_rows(
+    p2: list[float | None], policy: str, shared: bool, weighted: bool
+) -> None:
+    from polars_l2._core import arguments  # noqa: PLC0415
+
+    w = [1.0, 2.0, 1.0, 0.0, 3.0, None] if weighted else None
+    df = _frame(p2=p2, w=w)
+    weight = "w" if weighted else None
+    spec = arguments.parse(
+        "y", ["p", "p2"], by="g", weight=weight, nan_policy=policy, function="t"
+    )
+    assert arguments.resolve(df, spec, function="t").spec.same_rows is shared
+    assert arguments.resolve(df.lazy(), spec, function="t").spec.same_rows is False
+    # Each model's target moments, count and R² are its own rows' either way:
+    # computed once (the DataFrame) or per model (the LazyFrame).
+    kwargs: dict[str, object] = {"by": "g", "weight": weight, "nan_policy": policy}
+    eager = polars_l2.report(df, "y", ["p", "p2"], **kwargs)  # type: ignore[arg-type]
+    lazy = polars_l2.report(df.lazy(), "y", ["p", "p2"], **kwargs).collect()  # type: ignore[arg-type]
+    assert_frame_equal(eager, lazy, check_exact=False, rel_tol=1e-12)
+    # And they are each model's alone: p2's rows by the rule, model by model.
+    alone = polars_l2.report(df, "y", "p2", **kwargs)  # type: ignore[arg-type]
+    assert_frame_equal(
+        eager.filter(pl.col("model") == "p2"), alone, check_exact=False, rel_tol=1e-12
+    )
+
+
+def test_shared_row_moments_leave_the_second_model_no_target_aggregation() -> None:
+    from polars_l2._core import arguments, moments  # noqa: PLC0415
+
+    df = _frame(p2=_COMPLETE)
+    spec = arguments.parse("y", ["p", "p2"], by="g", function="t")
+    plans = {}
+    for kind, frame in (("eager", df), ("lazy", df.lazy())):
+        resolved = arguments.resolve(frame, spec, function="t")
+        plans[kind] = moments.long_moments(resolved.frame, resolved.spec).explain()
+    second = f"{moments._MODEL}1_"  # the second model's aggregations
+    for name in ("n", "y_mean", "y_var", "y_min", "y_max"):
+        assert f'alias("{second}{name}")' in plans["lazy"]
+        assert f'alias("{second}{name}")' not in plans["eager"]
+    assert f'alias("{second}x_mean")' in plans["eager"]

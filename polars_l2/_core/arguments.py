@@ -125,6 +125,9 @@ class Spec:
     nan_policy: NanPolicy = "propagate"
     #: The dtypes of the columns, once resolved against a frame.
     resolved: pl.Schema | None = field(default=None, compare=False, repr=False)
+    #: Whether every model is known to count the same rows (:func:`same_rows`),
+    #: once resolved against a frame.
+    same_rows: bool = field(default=False, compare=False, repr=False)
 
     @property
     def weighted(self) -> bool:
@@ -363,11 +366,13 @@ def resolve(
                 f".cast(pl.Float64)); the frame has {_columns_listing(schema)}"
             )
             raise L2InputError(msg)
+    shared = not vector and same_rows(frame, spec)
     if not vector and not any(_needs_internal(name) for name in spec.needed):
         # The plain names stay: a renaming node would be a subplan common
         # to every group-by of the query, which Polars then caches, making
         # the streaming engine buffer the data (see polars_l2.report).
-        return Resolved(frame.lazy(), replace(spec, resolved=schema), spec)
+        plain = replace(spec, resolved=schema, same_rows=shared)
+        return Resolved(frame.lazy(), plain, spec)
     internal = Spec(
         ACTUAL,
         tuple(f"{PREDICTED}{i}" for i in range(len(spec.predicted))),
@@ -382,7 +387,8 @@ def resolve(
     ]
     selected = frame.lazy().select(column(name).alias(alias) for alias, name in pairs)
     types = pl.Schema({alias: schema[name] for alias, name in pairs})
-    return Resolved(selected, replace(internal, resolved=types), spec, vector)
+    internal = replace(internal, resolved=types, same_rows=shared)
+    return Resolved(selected, internal, spec, vector)
 
 
 def _needs_internal(name: str) -> bool:
@@ -438,6 +444,31 @@ def counted_rows(
         pl.when(valid).then(weight),
         None if actual is None else pl.when(valid).then(actual),
     )
+
+
+def same_rows(frame: pl.DataFrame | pl.LazyFrame, spec: Spec) -> bool:
+    """Whether every model of `spec` counts the same rows of `frame`, read for free.
+
+    By :func:`counted_rows`, a row counts for a model where its prediction
+    is present (and the actual and the weight, which every model shares).
+    Where no predicted column has a null, and none can turn missing by
+    ``nan_policy="omit"`` (a float prediction could be NaN), every model
+    counts the rows that the actual and the weight allow: the moments of
+    those (the count, the actual's, the weights') are then the same for every
+    model and computed once (:func:`polars_l2._core.moments.long_moments`).
+    Only an in-memory DataFrame tells its null counts without a pass over
+    the data (Polars keeps them with each column); for a LazyFrame, or a
+    single model, this is False and every model's moments are its own.
+    """
+    if not isinstance(frame, pl.DataFrame) or len(spec.predicted) < 2:
+        return False
+    for name in spec.predicted:
+        column = frame.get_column(name)
+        if column.null_count():
+            return False
+        if spec.nan_policy == "omit" and column.dtype.is_float():
+            return False
+    return True
 
 
 def counted(spec: Spec, model: str) -> tuple[pl.Expr, pl.Expr | None, pl.Expr]:

@@ -186,23 +186,35 @@ LOWEST = ("actual_min",)
 HIGHEST = ("actual_max",)
 
 
-def aggregations(spec: Spec, model: str, prefix: str) -> list[pl.Expr]:
+def aggregations(
+    spec: Spec, model: str, prefix: str, *, rows: bool = True
+) -> list[pl.Expr]:
     """Per-group aggregations of one model's rows, named ``prefix + name``.
 
-    :func:`state_columns` turns them into the state's moments.
+    :func:`state_columns` turns them into the state's moments. Without
+    `rows`, the moments of which rows count (:func:`_row_moments`) are left
+    to another model that counts the same rows.
     """
-    return _aggregations_of(*counted(spec, model), prefix)
+    return _aggregations_of(*counted(spec, model), prefix, rows=rows)
 
 
 def _aggregations_of(
-    e: pl.Expr, w: pl.Expr | None, y: pl.Expr, prefix: str
+    e: pl.Expr, w: pl.Expr | None, y: pl.Expr, prefix: str, *, rows: bool = True
 ) -> list[pl.Expr]:
-    """:func:`aggregations` of a counted error, weight and actual."""
+    """:func:`aggregations` of a counted error, weight and actual.
+
+    Without `rows`, the aggregations of the rows alone (:func:`_row_moments`)
+    are left out: another model's give them.
+    """
+    named = _error_moments(e, w) | (_row_moments(e, w, y) if rows else {})
+    return [expr.alias(prefix + name) for name, expr in named.items()]
+
+
+def _error_moments(e: pl.Expr, w: pl.Expr | None) -> dict[str, pl.Expr]:
+    """Return the aggregations of a model's counted error."""
     x = e.pow(2)
-    names: dict[str, pl.Expr]
     if w is None:
-        names = {
-            "n": e.count(),
+        return {
             "e_mean": e.mean(),
             "e_var": e.var(ddof=0),
             # The MSE is the mean of the squares, never mean² + variance: an
@@ -212,30 +224,43 @@ def _aggregations_of(
             "abs_sum": e.abs().sum(),
             "abs_var": e.abs().var(ddof=0),
             "abs_max": e.abs().nan_max(),
+        }
+    # counted() has left out the rows of zero weight: 0 * inf would be NaN.
+    return {
+        **_weighted("e", e, w, "we_sum"),
+        **_weighted("x", x, w, "wx_sum"),
+        **_weighted("a", e.abs(), w, "abs_sum"),
+        "abs_max": e.abs().nan_max(),
+    }
+
+
+def _row_moments(e: pl.Expr, w: pl.Expr | None, y: pl.Expr) -> dict[str, pl.Expr]:
+    """Return the aggregations of which rows count: the count, weights, actual.
+
+    They depend on the model only through its counted rows, so models that
+    count the same rows (:func:`polars_l2._core.arguments.same_rows`) share
+    them.
+    """
+    if w is None:
+        return {
+            "n": e.count(),
             "y_mean": y.mean(),
             "y_var": y.var(ddof=0),
             "y_min": y.min(),
             "y_max": y.max(),
         }
-    else:
-        # counted() has left out the rows of zero weight: 0 * inf would be NaN.
-        names = {
-            "n": e.count(),
-            "neg": (w < 0).sum(),
-            "w_sum": w.sum(),
-            **_square_sums(w, "w_sq"),
-            **_scaled_weights("w", w),
-            **_weighted("e", e, w, "we_sum"),
-            **_weighted("x", x, w, "wx_sum"),
-            **_weighted("a", e.abs(), w, "abs_sum"),
-            "abs_max": e.abs().nan_max(),
-            "wy_sum": (w * y).sum(),
-            "cov_wyy": pl.cov(w * y, y, ddof=0),
-            "cov_wy": pl.cov(w, y, ddof=0),
-            "y_min": y.min(),
-            "y_max": y.max(),
-        }
-    return [expr.alias(prefix + name) for name, expr in names.items()]
+    return {
+        "n": e.count(),
+        "neg": (w < 0).sum(),
+        "w_sum": w.sum(),
+        **_square_sums(w, "w_sq"),
+        **_scaled_weights("w", w),
+        "wy_sum": (w * y).sum(),
+        "cov_wyy": pl.cov(w * y, y, ddof=0),
+        "cov_wy": pl.cov(w, y, ddof=0),
+        "y_min": y.min(),
+        "y_max": y.max(),
+    }
 
 
 #: The bounds of the weights' classes (:func:`_weight_class`): powers of two.
@@ -538,12 +563,15 @@ def _negated(value: pl.Expr) -> pl.Expr:
     return pl.when(value == 0).then(0.0).otherwise(-value)
 
 
-def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
-    """Expressions for the state's moments from :func:`aggregations`' columns."""
+def state_columns(
+    spec: Spec, prefix: str, rows_prefix: str | None = None
+) -> list[pl.Expr]:
+    """Expressions for the state's moments from :func:`aggregations`' columns.
 
-    def col(name: str) -> pl.Expr:
-        return pl.col(prefix + name)
-
+    The row moments (:func:`_row_moments`) are read under `rows_prefix`
+    when given: another model's, which counts the same rows.
+    """
+    col = _reader(spec, prefix, rows_prefix)
     n = col("n").cast(pl.Int64)
     nf = col("n").cast(pl.Float64)
     if spec.weight is None:
@@ -600,6 +628,21 @@ def state_columns(spec: Spec, prefix: str) -> list[pl.Expr]:
         "abs_error_w2m1": a[2],
     }
     return _cast({name: columns[name] for name in MOMENTS if name not in PAIRED})
+
+
+def _reader(
+    spec: Spec, prefix: str, rows_prefix: str | None
+) -> Callable[[str], pl.Expr]:
+    """Return the reader of aggregations by name that :func:`state_columns` uses."""
+    zero = pl.lit(0.0)
+    shared = set(_row_moments(zero, None if spec.weight is None else zero, zero))
+
+    def col(name: str) -> pl.Expr:
+        if rows_prefix is not None and name in shared:
+            return pl.col(rows_prefix + name)
+        return pl.col(prefix + name)
+
+    return col
 
 
 def merge_aggregations() -> list[pl.Expr]:
@@ -868,10 +911,12 @@ def _wide_first(
     """
     keys = list(spec.by)
     prefixes = [f"{_MODEL}{i}_" for i in range(len(spec.predicted))]
+    # Models that count the same rows read the first model's row moments.
+    rows_prefix = prefixes[0] if spec.same_rows else None
     aggs = [
         agg
-        for model, prefix in zip(spec.predicted, prefixes, strict=True)
-        for agg in aggregations(spec, model, prefix)
+        for i, (model, prefix) in enumerate(zip(spec.predicted, prefixes, strict=True))
+        for agg in aggregations(spec, model, prefix, rows=i == 0 or rows_prefix is None)
     ]
     baseline, name, losses = (
         (None, None, losses_.SQUARED) if pairing is None else pairing
@@ -890,7 +935,7 @@ def _wide_first(
         wide = wide.cache()
     parts = []
     for i, prefix in enumerate(prefixes):
-        fields = state_columns(spec, prefix)
+        fields = state_columns(spec, prefix, rows_prefix)
         # The baseline's own rows name it too: one baseline per state.
         fields += paired_columns(
             spec, f"{_PAIR}{i}_", name, losses, candidate=i in paired
