@@ -141,7 +141,8 @@ def test_every_target_has_a_verdict_and_a_figure_or_a_reason(quick_page: str) ->
         "≤ 15",
         "peak RSS ≤ 2 GB",
         # issue 25's: parity with an expert's query, flat in segments
-        "report(top_share=False) ÷ an expert's one-`group_by` query",
+        "report(top_share=False) of the DataFrame ÷ an expert's one-`group_by`",
+        "report(top_share=False) of a LazyFrame ÷ an expert's one-`group_by`",
         "report ÷ grouped MSE no higher than at",
     ]:
         assert fragment in goals, fragment
