@@ -233,3 +233,33 @@ def test_what_is_not_a_table_is_refused(kind: str, entrance: str) -> None:
 def test_a_path_is_not_a_table() -> None:
     with pytest.raises(polars_l2.L2InputError, match="has type str"):
         polars_l2.report("predictions.parquet", "y", "linear")  # type: ignore[call-overload]
+
+
+#: Entrances that read a table of rows, called with `value` as the table.
+READERS: dict[str, Callable[[Any], object]] = {
+    "report": ENTRANCES["report"],
+    "state": ENTRANCES["state"],
+    "l2": ENTRANCES["l2"],
+    "compare": lambda value: polars_l2.compare(value, "y", "linear", "boosted"),
+    "worst": lambda value: polars_l2.worst(value, "y", "linear"),
+}
+
+
+@pytest.mark.parametrize("second", list(READERS))
+def test_a_reader_read_already_is_refused_not_reported_empty(
+    df: pl.DataFrame, second: str
+) -> None:
+    table = df.to_arrow()
+    reader = _batches(table)
+    first = polars_l2.report(reader, "y", "linear")
+    assert first["n"][0] == df.drop_nulls(["y", "linear"]).height
+    # Read to its end, the reader now gives no row, and no error.
+    with pytest.raises(polars_l2.L2InputError) as error:
+        READERS[second](reader)
+    message = str(error.value)
+    role = "target" if second == "l2" else "frame"  # l2(target).report(...)
+    assert message.startswith(f"polars_l2.{second}: `{role}` is a pyarrow ")
+    assert "has read already" in message
+    assert "reader.read_all()" in message
+    # A new reader over the same rows is read, and gives the same report.
+    assert_frame_equal(polars_l2.report(_batches(table), "y", "linear"), first)

@@ -12,6 +12,7 @@ from polars.testing import assert_frame_equal
 import polars_l2
 
 if TYPE_CHECKING:
+    from polars_l2.typing import NanPolicy
     from tests.conftest import Runner
 
 NAN = float("nan")
@@ -164,7 +165,7 @@ def _frame(
     return pl.DataFrame(data)
 
 
-_COMPLETE = [1.5, 2.5, 3.5, 4.5, 5.5, 6.5]
+_COMPLETE: list[float | None] = [1.5, 2.5, 3.5, 4.5, 5.5, 6.5]
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
@@ -180,7 +181,7 @@ _COMPLETE = [1.5, 2.5, 3.5, 4.5, 5.5, 6.5]
     ids=["complete", "complete-omit", "a-null", "nan-omit", "nan-propagate"],
 )
 def test_models_share_the_row_moments_only_where_they_count_the_same_rows(
-    p2: list[float | None], policy: str, shared: bool, weighted: bool
+    p2: list[float | None], policy: NanPolicy, shared: bool, weighted: bool
 ) -> None:
     from polars_l2._core import arguments  # noqa: PLC0415
 
@@ -192,14 +193,21 @@ def test_models_share_the_row_moments_only_where_they_count_the_same_rows(
     )
     assert arguments.resolve(df, spec, function="t").spec.same_rows is shared
     assert arguments.resolve(df.lazy(), spec, function="t").spec.same_rows is False
+
     # Each model's target moments, count and R² are its own rows' either way:
     # computed once (the DataFrame) or per model (the LazyFrame).
-    kwargs: dict[str, object] = {"by": "g", "weight": weight, "nan_policy": policy}
-    eager = polars_l2.report(df, "y", ["p", "p2"], **kwargs)  # type: ignore[arg-type]
-    lazy = polars_l2.report(df.lazy(), "y", ["p", "p2"], **kwargs).collect()  # type: ignore[arg-type]
-    assert_frame_equal(eager, lazy, check_exact=False, rel_tol=1e-12)
+    def report(frame: pl.DataFrame | pl.LazyFrame, models: list[str]) -> pl.DataFrame:
+        out = polars_l2.report(
+            frame, "y", models, by="g", weight=weight, nan_policy=policy
+        )
+        return out.collect() if isinstance(out, pl.LazyFrame) else out
+
+    eager = report(df, ["p", "p2"])
+    assert_frame_equal(
+        eager, report(df.lazy(), ["p", "p2"]), check_exact=False, rel_tol=1e-12
+    )
     # And they are each model's alone: p2's rows by the rule, model by model.
-    alone = polars_l2.report(df, "y", "p2", **kwargs)  # type: ignore[arg-type]
+    alone = report(df, ["p2"])
     assert_frame_equal(
         eager.filter(pl.col("model") == "p2"), alone, check_exact=False, rel_tol=1e-12
     )

@@ -15,7 +15,10 @@ A pyarrow ``Dataset`` is scanned lazily (``pl.scan_pyarrow_dataset``):
 Polars reads only the columns and rows the query needs, and the query may
 read it more than once (the report's top-1% share does). Any other Arrow
 stream is read into memory once, by ``pl.DataFrame``: a stream can be read
-only once, and the report reads its data once per model. A pandas
+only once, and the report reads its data once per model. A pyarrow
+``RecordBatchReader`` gives its rows once: a second read sees none, so a
+reader the package has read already is refused (:func:`_read_once`) rather
+than reported on as empty. A pandas
 DataFrame is read by ``pl.from_pandas(..., nan_to_null=False)``: its index is
 dropped, and NaN stays NaN on every input kind, so that ``nan_policy`` alone
 decides what a NaN does (``"omit"`` gives pandas' own skip-NaN behaviour);
@@ -37,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -205,6 +209,30 @@ def coerce(
         return _coerce(data, function=function, role=role, accepted=accepted)
 
 
+#: The pyarrow readers the package has read: each gives its rows once.
+_READ: weakref.WeakSet[pa.RecordBatchReader] = weakref.WeakSet()
+
+
+def _read_once(data: object, *, function: str, role: str) -> None:
+    """Refuse a pyarrow ``RecordBatchReader`` read before, mark a new one read.
+
+    A reader read to its end gives no more rows, without an error: reading
+    it again would evaluate nothing and report it as empty data. A reader
+    the user read themselves cannot be told from an empty one.
+    """
+    if not isinstance(data, pa.RecordBatchReader):
+        return
+    if data in _READ:
+        msg = (
+            f"{function}: `{role}` is a pyarrow RecordBatchReader that "
+            "polars-l2 has read already; a reader gives its rows once, so it "
+            "would now give none: pass a pyarrow Table (reader.read_all()) to "
+            "use the rows more than once, or a new reader"
+        )
+        raise L2InputError(msg)
+    _READ.add(data)
+
+
 def _coerce(data: object, *, function: str, role: str, accepted: str) -> Input:
     """Return :func:`coerce`'s result (its body, inside the panic guard)."""
     native = _narwhals_native()
@@ -223,6 +251,7 @@ def _coerce(data: object, *, function: str, role: str, accepted: str) -> Input:
         nan_to_null = role == "state"
         return Input(pl.from_pandas(data, nan_to_null=nan_to_null), lazy=False)
     if not isinstance(data, pl.Series) and hasattr(data, "__arrow_c_stream__"):
+        _read_once(data, function=function, role=role)
         try:
             return Input(pl.DataFrame(data), lazy=False)
         except pl.exceptions.SchemaError as error:
