@@ -222,8 +222,12 @@ def test_output_names_are_refused_as_keys(name: str) -> None:
         with pytest.raises(
             polars_l2.L2InputError,
             match=rf"by column '{name}' has the name of an output column",
-        ):
+        ) as error:
             function(df, "y", "p", by=name)
+        # The way out it suggests is taken: not a list of every moment.
+        assert str(error.value).endswith(f".rename({{'{name}': '{name}_key'}})")
+        renamed = df.rename({name: f"{name}_key"})
+        assert function(renamed, "y", "p", by=f"{name}_key").height > 0
     with pytest.raises(
         polars_l2.L2InputError,
         match=rf"by column '{name}' has the name of an output column",

@@ -199,10 +199,12 @@ def names(
         raise L2InputError(msg)
     clash = [item for item in items if item in reserved]
     if clash:
+        # Not the whole list: most of it is a state's moments.
+        taken, free = clash[0], f"{clash[0]}_key"
         msg = (
-            f"{function}: {role} column {clash[0]!r} has the name of an output "
-            "column; rename it first (output columns: "
-            f"{', '.join(dict.fromkeys(reserved))})"
+            f"{function}: {role} column {taken!r} has the name of an output "
+            "column (of the result, or a moment a state keeps); rename it "
+            f"first, for example with .rename({{{taken!r}: {free!r}}})"
         )
         raise L2InputError(msg)
     return tuple(str(item) for item in items)
