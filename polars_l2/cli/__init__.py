@@ -51,6 +51,7 @@ from polars_l2.cli._errors import (
 )
 from polars_l2.cli._evaluate import (
     ColumnOptions,
+    add_nan_policy,
     all_rows,
     column_spec,
     evaluate,
@@ -502,6 +503,7 @@ def _register_evaluate(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="a segment column; repeat for several (one row per combination)",
     )
     columns.add_argument("--weight", metavar="COL", help="row weights")
+    add_nan_policy(columns)
     _add_report_options(evaluate_parser)
     _evidence.add_worst_option(evaluate_parser)
     _add_state_options(evaluate_parser)
@@ -581,6 +583,7 @@ def _column_options(args: argparse.Namespace) -> ColumnOptions:
         predicted=tuple(args.predicted),
         by=tuple(args.by),
         weight=args.weight,
+        nan_policy=args.nan_policy,
     )
 
 

@@ -26,7 +26,7 @@ from polars_l2._core import losses as losses_
 from polars_l2._core import options
 from polars_l2.cli import _gates
 from polars_l2.cli._errors import CliError, about
-from polars_l2.cli._evaluate import ColumnOptions, read_rows
+from polars_l2.cli._evaluate import ColumnOptions, add_nan_policy, read_rows
 from polars_l2.cli._output import plot_format, plot_writer
 from polars_l2.exceptions import L2InputError
 
@@ -123,6 +123,7 @@ def register(
         metavar="COL",
         help="cluster ids (days, customers): cluster-robust standard errors",
     )
+    add_nan_policy(group)
     _add_test_options(parser, confidence)
     add_state_options(parser)
     add_output_options(parser)
@@ -203,6 +204,7 @@ def column_options(args: argparse.Namespace) -> ColumnOptions:
         predicted=(args.baseline, *args.candidate),
         by=tuple(args.by),
         weight=args.weight,
+        nan_policy=args.nan_policy,
     )
 
 
@@ -268,6 +270,7 @@ def on_rows(
                 by=args.by or None,
                 weight=args.weight,
                 cluster=args.cluster,
+                nan_policy=args.nan_policy or "propagate",
                 **_options(args),
             )
 

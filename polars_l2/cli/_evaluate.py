@@ -35,7 +35,7 @@ import polars as pl
 
 import polars_l2
 from polars_l2 import _report, _state
-from polars_l2._core import arguments
+from polars_l2._core import arguments, options
 from polars_l2._core.arguments import Spec, column
 from polars_l2._core.losses import SQUARED, Losses
 from polars_l2._core.per_output import OUTPUT_KEY
@@ -47,6 +47,7 @@ from polars_l2.cli._opened import opened
 from polars_l2.cli._progress import Progress
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Callable, Iterator, Sequence
     from pathlib import Path
     from typing import TextIO
@@ -147,6 +148,19 @@ class ColumnOptions:
     predicted: tuple[str, ...] = ()
     by: tuple[str, ...] = ()
     weight: str | None = None
+    nan_policy: str | None = None
+
+
+def add_nan_policy(group: argparse._ArgumentGroup) -> None:
+    """Add ``--nan-policy``, the ``nan_policy=`` of every function, to `group`."""
+    group.add_argument(
+        "--nan-policy",
+        choices=options.NAN_POLICIES,
+        help="what a NaN in the actual or a prediction does: propagate (the "
+        "default: the segment's metrics are NaN) or omit (the row does not "
+        "count, like a missing value); as nan_policy= in polars_l2.report; "
+        "with --state, the states' own",
+    )
 
 
 def column_spec(
@@ -170,12 +184,13 @@ def column_spec(
         if not options.actual or not options.predicted:
             msg = "--actual and at least one --predicted are required with data files"
             raise CliError(msg)
-        return _parse(options, "propagate")
+        return _parse(options)
     completed = ColumnOptions(
         actual=options.actual or recorded.actual,
         predicted=options.predicted or recorded.models,
         by=options.by or _recorded_by(recorded.keys),
         weight=options.weight or (recorded.weight if recorded.weighted else None),
+        nan_policy=options.nan_policy or recorded.nan_policy,
     )
     keys = completed.by
     if OUTPUT_KEY in recorded.keys and OUTPUT_KEY not in keys:
@@ -187,7 +202,7 @@ def column_spec(
         weight=completed.weight,
         # A state that does not record its weight column keeps its own.
         weighted=True if options.weight else recorded.weighted,
-        nan_policy=None,
+        nan_policy=options.nan_policy,
     )
     found = recorded.differences(asked, models=not allow_new_models)
     if found:
@@ -204,7 +219,7 @@ def column_spec(
     if not data:
         return None
     _require_recorded(completed, recorded, given=options)
-    return _parse(completed, recorded.nan_policy or "propagate")
+    return _parse(completed)
 
 
 def _recorded_by(keys: Sequence[str]) -> tuple[str, ...]:
@@ -236,14 +251,14 @@ def _require_recorded(
         raise CliError(msg)
 
 
-def _parse(options: ColumnOptions, nan_policy: str) -> Spec:
+def _parse(options: ColumnOptions) -> Spec:
     assert options.actual is not None  # checked by the callers
     return arguments.parse(
         options.actual,
         list(options.predicted),
         by=list(options.by),
         weight=options.weight,
-        nan_policy=nan_policy,
+        nan_policy=options.nan_policy or "propagate",
         function="evaluate",
         reserved=RESERVED,
     )

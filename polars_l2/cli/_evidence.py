@@ -21,7 +21,7 @@ import polars as pl
 import polars_l2
 from polars_l2 import plot
 from polars_l2.cli._errors import CliError, about
-from polars_l2.cli._evaluate import read_rows
+from polars_l2.cli._evaluate import add_nan_policy, read_rows
 from polars_l2.cli._output import plot_format, plot_writer, render
 
 if TYPE_CHECKING:
@@ -107,6 +107,7 @@ def _columns(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     group.add_argument(
         "--by", metavar="COL", action="append", default=[], help="segment column"
     )
+    add_nan_policy(group)
     return group
 
 
@@ -233,7 +234,10 @@ def table(
     if args.plot is not None and args.evidence in ("worst", "bias"):
         msg = f"--plot: {args.evidence} draws no figure"
         raise CliError(msg)
-    common: dict[str, Any] = {"by": args.by or None}
+    common: dict[str, Any] = {
+        "by": args.by or None,
+        "nan_policy": args.nan_policy or "propagate",
+    }
     with about(sources[0].path if len(sources) == 1 else None):
         if args.evidence == "murphy":
             return polars_l2.murphy(
@@ -295,6 +299,7 @@ def plot_output(
                     weight=args.weight,
                     loss=args.loss,
                     bins=100 if args.bins is None else args.bins,
+                    nan_policy=args.nan_policy or "propagate",
                 )
             figure = plot.plot_reliability(curve)
     except ImportError as error:
@@ -307,7 +312,12 @@ def worst_text(k: int, fmt: Format, frame: pl.LazyFrame, spec: Spec) -> str:
     by = list(spec.by)
     with about(None):
         worst = polars_l2.worst(
-            frame, spec.actual, list(spec.predicted), k=k, by=by or None
+            frame,
+            spec.actual,
+            list(spec.predicted),
+            k=k,
+            by=by or None,
+            nan_policy=spec.nan_policy,
         ).collect()
     heading = f"The {k} largest squared errors per model"
     heading += f" and {', '.join(by)}:" if by else ":"

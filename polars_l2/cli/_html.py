@@ -154,8 +154,9 @@ def _input_lines(paths: Sequence[object]) -> list[str]:
     return lines
 
 
-#: The options shown on the page, by the attribute argparse gives them.
-_OPTIONS = (
+#: The options shown on the page, by the attribute argparse gives them:
+#: every option that changes what the page shows.
+OPTIONS = (
     ("actual", "--actual"),
     ("predicted", "--predicted"),
     ("baseline", "--baseline"),
@@ -163,22 +164,47 @@ _OPTIONS = (
     ("by", "--by"),
     ("weight", "--weight"),
     ("cluster", "--cluster"),
+    ("feature", "--feature"),
+    ("nan_policy", "--nan-policy"),
+    ("loss", "--loss"),
+    ("huber_delta", "--huber-delta"),
+    ("functional", "--functional"),
+    ("thetas", "--thetas"),
+    ("bins", "--bins"),
+    ("k", "-k"),
+    ("variance", "--variance"),
     ("confidence", "--confidence"),
     ("adjust", "--adjust"),
     ("min_n", "--min-n"),
     ("overall", "--overall"),
     ("top_share", "top_1pct_share computed"),
+    ("worst", "--worst"),
+    ("allow_new_models", "--allow-new-models"),
+    ("save_state", "--save-state"),
     ("columns", "--columns"),
+    ("plot_segments", "--plot-segments"),
     ("fail_if", "--fail-if"),
     ("fail_if_worse", "--fail-if-worse"),
+)
+
+#: The options the page does not list, and why: where the page goes and
+#: its format; the data files and --state files, which are its inputs;
+#: how long to wait for a lock, which changes no figure.
+NOT_SHOWN = frozenset(
+    {"help", "format", "output", "plot", "paths", "state", "lock_timeout"}
 )
 
 
 def _options(args: argparse.Namespace) -> list[tuple[str, object]]:
     shown: list[tuple[str, object]] = []
-    for attribute, label in _OPTIONS:
+    for attribute, label in OPTIONS:
         value = getattr(args, attribute, None)
-        if value is None or value in ([], ()):
+        # A flag not given says nothing; top_1pct_share left out does.
+        if (
+            value is None
+            or value in ([], ())
+            or (value is False and attribute != "top_share")
+        ):
             continue
         if attribute == "fail_if":
             value = "; ".join(each.text for each in value)

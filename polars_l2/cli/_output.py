@@ -786,6 +786,7 @@ def evaluation_figure(
         list(spec.predicted),
         weight=spec.weight,
         by=list(spec.by) if by_segment else None,
+        nan_policy=spec.nan_policy,
     ).collect(engine="streaming")
     try:
         return plot.plot_evaluation(
