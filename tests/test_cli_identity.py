@@ -253,3 +253,63 @@ def test_a_file_counted_before_with_other_content_is_counted_with_a_note(
     # Content counted already is skipped with its own note, not this one.
     again = inline(capsys, "evaluate", *args)
     assert [line for line in notes(again) if "other content" in line] == []
+
+
+# --- one file's bytes in two Hive partitions ------------------------------------
+
+
+@pytest.fixture
+def partitioned(tmp_path: Path) -> tuple[Path, pl.DataFrame]:
+    """Write the same bytes under region=north/ and region=south/."""
+    day = make_day(3)
+    for region in ("north", "south"):
+        (tmp_path / "data" / f"region={region}").mkdir(parents=True)
+    day.write_parquet(tmp_path / "data" / "region=north" / "part-0.parquet")
+    shutil.copyfile(
+        tmp_path / "data" / "region=north" / "part-0.parquet",
+        tmp_path / "data" / "region=south" / "part-0.parquet",
+    )
+    return tmp_path / "data", day
+
+
+def _by_region(result: object) -> dict[str, int]:
+    report = report_of(result)  # type: ignore[arg-type]
+    return dict(report.group_by("region").agg(pl.col("n").sum()).rows())
+
+
+def test_the_same_bytes_in_two_partitions_are_two_sources(
+    partitioned: tuple[Path, pl.DataFrame], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, day = partitioned
+    state = root.with_name("s.parquet")
+    args = ["--actual", "y", "--predicted", "p", "--by", "region", "-f", "csv"]
+    first = inline(capsys, "evaluate", root, *args, "--save-state", state)
+    assert _by_region(first) == {"north": day.height, "south": day.height}
+    assert notes(first) == []
+    recorded = sorted(str(e["partitions"]) for e in ledger_entries(state))
+    assert recorded == ["[['region', 'north']]", "[['region', 'south']]"]
+    # Rerun on the state: both partitions are counted already, neither twice.
+    again = inline(capsys, "evaluate", root, "--state", state, *args)
+    assert _by_region(again) == {"north": day.height, "south": day.height}
+    assert len(notes(again)) == 2
+    assert all("already counted in --state" in note for note in notes(again))
+
+
+def test_an_older_ledger_without_partitions_knows_a_file_by_its_bytes() -> None:
+    old = _ledger._entry({"kind": "file", "sha256": "0" * 64, "size": 1, "name": "x"})
+    assert old.partitions is None
+    north = _ledger.Entry("file", "0" * 64, 1, "n", (("region", "north"),))
+    south = _ledger.Entry("file", "0" * 64, 1, "s", (("region", "south"),))
+    assert old.same_source(north)
+    assert old.same_source(south)
+    assert not north.same_source(south)
+    assert not north.same_source(
+        _ledger.Entry("file", "1" * 64, 1, "n", north.partitions)
+    )
+
+
+@pytest.mark.parametrize("partitions", ["north", [["region"]], [[1, "a"]], [["k", 2]]])
+def test_a_ledger_with_damaged_partitions_is_refused(partitions: object) -> None:
+    item = {"kind": "file", "sha256": "0" * 64, "size": 1, "name": "x"}
+    with pytest.raises(ValueError, match="field 'partitions'"):
+        _ledger._entry({**item, "partitions": partitions})

@@ -257,6 +257,10 @@ class Partition:
     value: object
     #: Polars' dtype for the key, decided over every file of the run.
     dtype: pl.DataType = field(default_factory=pl.String)
+    #: The value as the path spells it (decoded), whatever the dtype: what
+    #: identifies the file's rows from one run to the next (the dtype
+    #: depends on the other files of a run).
+    text: str | None = None
 
     def expr(self) -> pl.Expr:
         """Return the column's expression: the value, of dtype `dtype`."""
@@ -741,7 +745,8 @@ def _typed(found: list[_Found]) -> list[Source]:
     for f in found:
         # Each key's values come back in the order they were gathered.
         partitions = tuple(
-            Partition(key, next(typed[key]), series[key].dtype) for key, _ in f.pairs
+            Partition(key, next(typed[key]), series[key].dtype, text)
+            for key, text in f.pairs
         )
         if f.table is not None:
             sources.append(Source(f.location, f.table))

@@ -4,7 +4,9 @@
 metadata (key :data:`LEDGER_KEY`, a JSON list), every source it has
 absorbed: each data file, and each state file merged into it (with that
 state's own ledger). A source is known by a fingerprint of its content, the
-SHA-256 of its bytes, not by its path, size, modification time or inode: a
+SHA-256 of its bytes (and the Hive partitions of its path, which are columns
+of its rows: one file's bytes under ``region=north/`` and ``region=south/``
+are two sources), not by its path, size, modification time or inode: a
 day's file copied, re-downloaded, restored from a backup or reached through
 another mount is still the same day, and those change every property of
 the file but its bytes. The bytes hashed are the bytes evaluated: each
@@ -80,6 +82,10 @@ _POLL = 0.05
 _NAME_MAX = 255
 
 
+#: A data file's Hive partitions: (key, value as its path spells it, or None).
+Partitions = tuple[tuple[str, "str | None"], ...]
+
+
 @dataclass(frozen=True)
 class Entry:
     """One absorbed source: a data file or a state file, by its content."""
@@ -89,6 +95,9 @@ class Entry:
     size: int
     #: The path it was read from, for messages only.
     name: str
+    #: The Hive partitions its rows take from its path; None in a ledger
+    #: written before they were recorded (then unknown).
+    partitions: Partitions | None = ()
 
     def as_json(self) -> dict[str, object]:
         """Return the entry as a JSON object."""
@@ -97,7 +106,22 @@ class Entry:
             "sha256": self.sha256,
             "size": self.size,
             "name": self.name,
+            "partitions": [list(pair) for pair in self.partitions or ()],
         }
+
+    def same_source(self, other: Entry) -> bool:
+        """Whether `other` is this source: the same bytes, in the same partitions.
+
+        An entry whose partitions are unknown (an older ledger) is known by
+        its bytes alone, as it was when it was written.
+        """
+        if self.sha256 != other.sha256:
+            return False
+        return (
+            self.partitions is None
+            or other.partitions is None
+            or self.partitions == other.partitions
+        )
 
 
 _HEX = frozenset("0123456789abcdef")
@@ -122,7 +146,24 @@ def _entry(item: object) -> Entry:
             msg = f"field {field_name!r} is {item.get(field_name)!r}"
             raise ValueError(msg)
     assert isinstance(size, int)  # checked above
-    return Entry(str(kind), str(sha256), size, str(name))
+    return Entry(str(kind), str(sha256), size, str(name), _partitions(item))
+
+
+def _partitions(item: dict[str, object]) -> Partitions | None:
+    """Return an entry's partitions, checked; None where it records none."""
+    if "partitions" not in item:
+        return None
+    pairs = item["partitions"]
+    if not isinstance(pairs, list) or not all(
+        isinstance(pair, list)
+        and len(pair) == 2
+        and isinstance(pair[0], str)
+        and (pair[1] is None or isinstance(pair[1], str))
+        for pair in pairs
+    ):
+        msg = f"field 'partitions' is {pairs!r}"
+        raise ValueError(msg)
+    return tuple((str(key), value) for key, value in pairs)
 
 
 def _no_constant(name: str) -> object:
@@ -138,7 +179,8 @@ def read_ledger(metadata: Mapping[str, str], path: Path) -> list[Entry] | None:
     CliError
         If the ledger is not a JSON list of entries, each with a kind
         (``file`` or ``state``), a SHA-256 (64 hexadecimal digits), a size (a
-        non-negative 64-bit integer) and a name (a string), naming the field.
+        non-negative 64-bit integer), a name (a string) and, where recorded,
+        the Hive partitions (a list of [key, value or null]), naming the field.
     """
     text = metadata.get(LEDGER_KEY)
     if text is None:
@@ -163,7 +205,10 @@ def read_ledger(metadata: Mapping[str, str], path: Path) -> list[Entry] | None:
 
 def ledger_metadata(entries: Sequence[Entry]) -> dict[str, str]:
     """Return the metadata that records `entries` in a saved state."""
-    unique = list({entry.sha256: entry for entry in entries}.values())
+    unique: list[Entry] = []
+    for entry in entries:
+        if not any(kept.same_source(entry) for kept in unique):
+            unique.append(entry)
     return {LEDGER_KEY: json.dumps([entry.as_json() for entry in unique])}
 
 
@@ -178,11 +223,9 @@ class StateInput:
     #: The file's bytes, read once for the fingerprint and the state.
     data: bytes
 
-    def holds(self, sha256: str) -> bool:
-        """Whether the source of this fingerprint is in this state already."""
-        return self.entry.sha256 == sha256 or any(
-            entry.sha256 == sha256 for entry in self.ledger or ()
-        )
+    def holds(self, source: Entry) -> bool:
+        """Whether `source` is in this state already."""
+        return any(entry.same_source(source) for entry in self.absorbed())
 
     def absorbed(self) -> list[Entry]:
         """Return this state and everything it absorbed, as ledger entries."""
@@ -191,11 +234,11 @@ class StateInput:
 
 def _contains(outer: StateInput, inner: StateInput) -> bool:
     """Whether everything in `inner` is counted in `outer` already."""
-    if outer.holds(inner.entry.sha256):
+    if outer.holds(inner.entry):
         return True
     # A ledger lists every source of its state, so a state whose sources are
     # all in another is part of it (a state saved before a later update).
-    return bool(inner.ledger) and all(outer.holds(e.sha256) for e in inner.ledger or ())
+    return bool(inner.ledger) and all(outer.holds(e) for e in inner.ledger or ())
 
 
 def plan_states(
@@ -226,7 +269,7 @@ def plan_states(
             notice(f"skipping --state {state.path}: {how} --state {holder.path}")
     for i, state in enumerate(kept):
         for other in kept[:i]:
-            shared = next((e for e in state.absorbed() if other.holds(e.sha256)), None)
+            shared = next((e for e in state.absorbed() if other.holds(e)), None)
             if shared is not None:
                 msg = (
                     f"--state {other.path} and --state {state.path} both count "
@@ -246,17 +289,19 @@ class Counted:
 
     def __init__(self, states: Sequence[StateInput]) -> None:
         self._states = states
-        self._first: dict[str, str] = {}
+        #: This run's sources so far, by the SHA-256 of their bytes.
+        self._first: dict[str, list[Entry]] = {}
 
     def skip(self, entry: Entry) -> str | None:
         """Return why the source of `entry` is not counted again; None to count it."""
-        holder = next((s for s in self._states if s.holds(entry.sha256)), None)
+        holder = next((s for s in self._states if s.holds(entry)), None)
         if holder is not None:
             return f"skipping {entry.name}: already counted in --state {holder.path}"
-        first = self._first.get(entry.sha256)
+        met = self._first.setdefault(entry.sha256, [])
+        first = next((e for e in met if e.same_source(entry)), None)
         if first is not None:
-            return f"skipping {entry.name}: the same content as {first}"
-        self._first[entry.sha256] = entry.name
+            return f"skipping {entry.name}: the same content as {first.name}"
+        met.append(entry)
         return None
 
     def changed(self, entry: Entry) -> str | None:

@@ -173,7 +173,13 @@ def _copy_stream(handle: IO[bytes], source: Source) -> tuple[IO[bytes], Entry]:
     except BaseException:
         copy.close()
         raise
-    return copy, Entry("file", digest, size, source.name)
+    return copy, _file_entry(source, digest, size)
+
+
+def _file_entry(source: Source, digest: str, size: int) -> Entry:
+    """Return the ledger entry of a data file: its bytes and its partitions."""
+    partitions = tuple((p.name, p.text) for p in source.partitions)
+    return Entry("file", digest, size, source.name, partitions)
 
 
 @contextlib.contextmanager
@@ -195,7 +201,7 @@ def _local(source: Source, *, identify: bool) -> Iterator[Opened]:
                         digest, size = _hash_into(
                             handle, None, limit=None, name=source.name
                         )
-                    entry = Entry("file", digest, size, source.name)
+                    entry = _file_entry(source, digest, size)
                 yield Opened(source, handle, entry, status)
                 return
             # A FIFO, or a /proc file whose size reads 0: read once, into a
@@ -221,7 +227,7 @@ def _table(source: Source, *, identify: bool) -> Iterator[Opened]:
         if identify:
             with about(marker):
                 digest, size = _hash_into(handle, None, limit=None, name=source.name)
-            entry = Entry("file", digest, size, source.name)
+            entry = _file_entry(source, digest, size)
         yield Opened(source, handle, entry, status)
 
 
@@ -282,7 +288,7 @@ def _remote(source: Source) -> Iterator[Opened]:
     with tempfile.TemporaryFile() as copy:
         with about(source.path), _store_errors():
             digest, size = _download(source.path, copy)
-        yield Opened(source, copy, Entry("file", digest, size, source.path))
+        yield Opened(source, copy, _file_entry(source, digest, size))
 
 
 @contextlib.contextmanager
