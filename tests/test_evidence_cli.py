@@ -124,3 +124,43 @@ def test_bad_input_is_one_line_and_status_2(
     assert status == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+#: Each command that reads rows across files, and the column it reads.
+_READS = {
+    "murphy": (["--actual", "y", "--predicted", "p", "--predicted", "q"], "q"),
+    "decompose": (["--actual", "y", "--predicted", "p", "--by", "g"], "g"),
+    "worst": (["--actual", "y", "--predicted", "p", "--by", "g"], "g"),
+    "bias": (["--actual", "y", "--predicted", "p", "--feature", "q"], "q"),
+    "compare": (
+        ["--actual", "y", "--baseline", "p", "--candidate", "q", "--cluster", "g"],
+        "q",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", list(_READS))
+def test_a_file_without_a_column_read_is_refused_not_filled_with_nulls(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args, dropped = _READS[command]
+    rows = pl.DataFrame(
+        {
+            "g": ["a", "b"] * 20,
+            "y": [float(i % 7) for i in range(40)],
+            "p": [float(i % 5) for i in range(40)],
+            "q": [float(i % 3) for i in range(40)],
+        }
+    )
+    whole, lacking = tmp_path / "whole.parquet", tmp_path / "lacking.parquet"
+    rows.write_parquet(whole)
+    rows.drop(dropped).write_parquet(lacking)
+    assert main([command, str(whole), *args, "--format", "csv"]) == 0
+    capsys.readouterr()
+    status = main([command, str(whole), str(lacking), *args, "--format", "csv"])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert "lacking.parquet: " in line
+    assert f"column {dropped!r} not found" in line

@@ -348,13 +348,7 @@ def resolve(
         )
         raise L2InputError(msg)
     schema = frame.collect_schema()
-    for role, name in spec.roles():
-        if name not in schema:
-            msg = (
-                f"{function}: {role} column {name!r} not found; the frame has "
-                f"{_columns_listing(schema)}"
-            )
-            raise L2InputError(msg)
+    check_columns(schema, spec.roles(), function=function)
     targets = [spec.actual, *spec.predicted]
     vector = allow_vectors and any(dtypes.is_vector(schema[name]) for name in targets)
     for role, name in spec.roles():
@@ -391,6 +385,23 @@ def resolve(
     types = pl.Schema({alias: schema[name] for alias, name in pairs})
     internal = replace(internal, resolved=types, same_rows=shared)
     return Resolved(selected, internal, spec, vector)
+
+
+def check_columns(
+    schema: pl.Schema, roles: Sequence[tuple[str, str]], *, function: str
+) -> None:
+    """Raise :class:`L2InputError` naming the first of `roles` not in `schema`.
+
+    `roles` holds (role, column name) pairs; the message lists the columns
+    there are, with their dtypes.
+    """
+    for role, name in roles:
+        if name not in schema:
+            msg = (
+                f"{function}: {role} column {name!r} not found; the frame has "
+                f"{_columns_listing(schema)}"
+            )
+            raise L2InputError(msg)
 
 
 def _needs_internal(name: str) -> bool:

@@ -57,6 +57,7 @@ from polars_l2.cli._evaluate import (
     evaluate,
     load_states,
     read_rows,
+    rows_of,
 )
 from polars_l2.cli._fit import fit_table
 from polars_l2.cli._inputs import discover, same_file, supported_extensions
@@ -747,7 +748,7 @@ def _write_outputs(
         if args.worst is not None and spec is not None:
             # The worst rows are read from the files counted, again.
             with read_rows(outcome.read, identify=False) as scans:
-                found = _evidence.rows(scans)
+                found = rows_of(scans, spec.roles())
                 text += _evidence.worst_text(args.worst, args.format, found, spec)
     _emit(text, args.output, [*others, *_state_output(args, outcome)])
 

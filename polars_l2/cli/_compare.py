@@ -17,8 +17,6 @@ import argparse
 import re
 from typing import TYPE_CHECKING, Any
 
-import polars as pl
-
 import polars_l2
 from polars_l2 import plot
 from polars_l2._compare import COLUMNS as COMPARE_COLUMNS
@@ -26,13 +24,15 @@ from polars_l2._core import losses as losses_
 from polars_l2._core import options
 from polars_l2.cli import _gates
 from polars_l2.cli._errors import CliError, about
-from polars_l2.cli._evaluate import ColumnOptions, add_nan_policy, read_rows
+from polars_l2.cli._evaluate import ColumnOptions, add_nan_policy, read_rows, rows_of
 from polars_l2.cli._output import plot_format, plot_writer
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
+
+    import polars as pl
 
     from polars_l2._core.losses import Losses
     from polars_l2.cli._inputs import Source
@@ -257,10 +257,15 @@ def on_rows(
         msg = "--actual is required with data files"
         raise CliError(msg)
     with read_rows(sources, identify=len(sources) > 1, notice=notice) as scans:
-        if not scans:
-            msg = "empty input: no data rows"
-            raise CliError(msg)
-        frame = pl.concat([scan for _, scan in scans], how="diagonal_relaxed")
+        roles = [
+            ("actual", args.actual),
+            ("baseline", args.baseline),
+            *(("candidate", name) for name in args.candidate),
+            *(("by", name) for name in args.by),
+            *(("weight", name) for name in [args.weight] if name),
+            *(("cluster", name) for name in [args.cluster] if name),
+        ]
+        frame = rows_of(scans, roles)
         with about(sources[0].path if len(sources) == 1 else None):
             return polars_l2.compare(
                 frame,

@@ -586,6 +586,27 @@ def read_rows(
         yield scans
 
 
+def rows_of(
+    scans: Sequence[tuple[Source, pl.LazyFrame]], roles: Sequence[tuple[str, str]]
+) -> pl.LazyFrame:
+    """Return the rows of every file as one lazy frame, with all their columns.
+
+    Each file must hold every column of `roles` ((role, name) pairs), as
+    :func:`evaluate` requires of each: a file without one is refused, naming
+    it, rather than given nulls there, which would leave its rows out of
+    that column's figures unseen. Columns outside `roles` may differ.
+    """
+    if not scans:
+        msg = "empty input: no data rows"
+        raise CliError(msg)
+    for source, frame in scans:
+        with about(source.path):
+            arguments.check_columns(
+                frame.collect_schema(), roles, function="polars_l2.cli"
+            )
+    return pl.concat([frame for _, frame in scans], how="diagonal_relaxed")
+
+
 def all_rows(scans: Sequence[tuple[Source, pl.LazyFrame]], spec: Spec) -> pl.LazyFrame:
     """Return the rows of every file as one lazy frame (the columns of `spec`).
 

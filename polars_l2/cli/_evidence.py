@@ -16,17 +16,17 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-import polars as pl
-
 import polars_l2
 from polars_l2 import plot
 from polars_l2.cli._errors import CliError, about
-from polars_l2.cli._evaluate import add_nan_policy, read_rows
+from polars_l2.cli._evaluate import add_nan_policy, read_rows, rows_of
 from polars_l2.cli._output import plot_format, plot_writer, render
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
+
+    import polars as pl
 
     from polars_l2._core.arguments import Spec
     from polars_l2.cli._inputs import Source
@@ -202,12 +202,18 @@ def add_worst_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def rows(scans: Sequence[tuple[Source, pl.LazyFrame]]) -> pl.LazyFrame:
-    """Return the rows of every scanned file, all columns, as one lazy frame."""
-    if not scans:
-        msg = "empty input: no data rows"
-        raise CliError(msg)
-    return pl.concat([frame for _, frame in scans], how="diagonal_relaxed")
+def roles(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """Return the columns the subcommand reads, as (role, name) pairs."""
+    named = [
+        ("actual", args.actual),
+        *(("predicted", name) for name in args.predicted),
+        *(("by", name) for name in args.by),
+    ]
+    for role in ("weight", "baseline", "feature"):
+        name = getattr(args, role, None)
+        if name is not None:
+            named.append((role, name))
+    return named
 
 
 def run(
@@ -222,7 +228,7 @@ def run(
     with a notice), and stays open while the queries read it.
     """
     with read_rows(sources, identify=len(sources) > 1, notice=notice) as scans:
-        frame = rows(scans)
+        frame = rows_of(scans, roles(args))
         result = table(args, frame, sources)
         return result, plot_output(args, result, frame)
 
