@@ -239,6 +239,8 @@ class BinTable:
     models: tuple[str, ...]
     loss: str
     exact: bool
+    #: The data's segments (under `user_keys`), with or without counted rows.
+    segments: pl.DataFrame | None = None
 
     def fits(self) -> list[tuple[int, tuple[object, ...], Fit]]:
         """Fit each model and segment: (model's position, keys, fit)."""
@@ -268,7 +270,27 @@ class BinTable:
             "n": pl.Int64(),
             **dict.fromkeys(COLUMNS[2:], pl.Float64()),
         }
-        return pl.DataFrame(rows, schema=schema, orient="row").select(names)
+        found = pl.DataFrame(rows, schema=schema, orient="row").select(names)
+        return self._every_segment(found)
+
+    def _every_segment(self, found: pl.DataFrame) -> pl.DataFrame:
+        """Give every model a row in every segment: n 0 where no row counts.
+
+        As in :func:`polars_l2.report`: a model with no counted row in a
+        segment of the data is there, with nulls, not left out.
+        """
+        order = pl.DataFrame(
+            {"model": list(self.models), ORDER: range(len(self.models))},
+            schema={"model": pl.String, ORDER: pl.Int64},
+        )
+        keys = self.user_keys
+        grid = (
+            order if self.segments is None else order.join(self.segments, how="cross")
+        )
+        whole = grid.join(
+            found, on=["model", *keys], how="left", nulls_equal=True
+        ).with_columns(pl.col("n").fill_null(0))
+        return whole.sort([ORDER, *keys], nulls_last=True).select(found.columns)
 
     def curve(self) -> pl.DataFrame:
         """Return the reliability table: per model, segment and bin, with the fit."""
@@ -338,7 +360,11 @@ def bin_table(
     exact = bins is None
     if loss == "absolute" and exact:
         _check_cells(table, [ORDER, *inner], function=function)
-    return BinTable(table, inner, list(spec.by), spec.predicted, loss, exact)
+    segments = None
+    if internal.by:
+        keys = zip(internal.by, spec.by, strict=True)
+        segments = lazy.select(pl.col(k).alias(u) for k, u in keys).unique().collect()
+    return BinTable(table, inner, list(spec.by), spec.predicted, loss, exact, segments)
 
 
 @dataclass(frozen=True)

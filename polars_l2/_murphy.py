@@ -304,9 +304,11 @@ def _curves(
     if baseline is not None:
         state = state.filter(pl.col("model") != baseline)
         lists += [el.DIFF_MEAN, el.DIFF_M2]
-    rows = state.with_columns(
+    # Masked after the explode: a null list facing a full θ list would not
+    # explode beside it.
+    rows = state.explode(lists).with_columns(
         pl.when(valid).then(pl.col(el.SCORE)).alias(el.SCORE)
-    ).explode(lists)
+    )
     score = [pl.col(el.THETA).alias("theta"), pl.col(el.SCORE).alias("score")]
     if baseline is None:
         return rows.select("model", *key_columns, *score)

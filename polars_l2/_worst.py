@@ -65,7 +65,8 @@ def worst(
         input, in its dtype, then ``model`` (String), ``sq_error``
         (Float64, the squared error, in squared units of the target) and
         ``sse_share`` (Float64, its share of the model's SSE, or of the
-        segment's with `by`). Rows by model (in the order given), segment
+        segment's with `by`; null where that SSE is 0, as in the report).
+        Rows by model (in the order given), segment
         (sorted by key, nulls last), then squared error, largest first.
         Only counted rows (actual and prediction present) appear.
 
@@ -127,7 +128,9 @@ def worst(
         function=function,
     )
     resolved = arguments.resolve(indexed, spec, function=function)
-    top = _top(resolved, k)
+    # No frame holds more rows than Polars' row index counts: a larger k
+    # asks for every row, which Polars cannot take as a number.
+    top = _top(resolved, min(k, _MOST_ROWS))
     result = (
         top.join(indexed, left_on="_l2_index", right_on=index, how="left")
         .sort(
@@ -144,6 +147,10 @@ def worst(
         )
     )
     return data.result(result)
+
+
+#: The most rows a Polars frame holds (its 32-bit row index), a bound on k.
+_MOST_ROWS = 2**32 - 1
 
 
 def _top(resolved: arguments.Resolved, k: int) -> pl.LazyFrame:
@@ -182,7 +189,10 @@ def _top(resolved: arguments.Resolved, k: int) -> pl.LazyFrame:
                 *inner,
                 "_l2_index",
                 _SQ,
-                (pl.col(_SQ) / pl.col("_l2_sse")).alias("_l2_share"),
+                # Null where the SSE is 0, as the report's sse_share.
+                pl.when(pl.col("_l2_sse") != 0)
+                .then(pl.col(_SQ) / pl.col("_l2_sse"))
+                .alias("_l2_share"),
             )
         )
     return pl.concat(parts, how="vertical_relaxed")

@@ -183,7 +183,9 @@ def test_a_symlink_is_written_through_to_its_target(
         inline(capsys, *evaluate(data, "--save-state", target))
     old_inode = target.stat().st_ino
     link.symlink_to(target)
-    result = inline(capsys, *evaluate(data, "-f", "csv", flag, link))
+    # A state is replaced by one that holds it: read through the link too.
+    holds = ["--state", link] if flag == "--save-state" else []
+    result = inline(capsys, *evaluate(data, "-f", "csv", *holds, flag, link))
     assert result.returncode == 0, result.stderr
     assert link.is_symlink()
     assert os.readlink(link) == str(target)
@@ -316,12 +318,14 @@ def test_save_state_refuses_to_replace_what_is_not_a_state(
         result = inline(capsys, *evaluate(data, "--save-state", path))
         assert_one_line_error(result, rf"--save-state .*{path.name} exists and is not")
         assert path.read_bytes() == before
-    # An empty file holds nothing to lose; a state is replaced.
+    # An empty file holds nothing to lose; a state is replaced by one that
+    # reads it.
     empty = tmp_path / "empty.parquet"
     empty.touch()
     assert inline(capsys, *evaluate(data, "--save-state", empty)).returncode == 0
     assert _output.is_state_file(empty)
-    assert inline(capsys, *evaluate(data, "--save-state", empty)).returncode == 0
+    grown = evaluate(data, "--state", empty, "--save-state", empty)
+    assert inline(capsys, *grown).returncode == 0
     assert not _output.is_state_file(keep)
     assert not _output.is_state_file(text)
 
@@ -470,7 +474,12 @@ def test_plot_refuses_an_extension_that_names_no_format(
 ) -> None:
     pytest.importorskip("matplotlib")
     result = inline(capsys, "demo", "--plot", tmp_path / name)
-    assert_one_line_error(result, r"names no figure format; use one of .*png.*svg")
+    what = (
+        "no extension to name a figure format"
+        if "." not in name
+        else rf"extension '\.{name.rsplit('.', maxsplit=1)[-1]}' is no figure format"
+    )
+    assert_one_line_error(result, rf"{what}; use one of .*png.*svg")
     assert names(tmp_path) == []
 
 

@@ -169,6 +169,37 @@ def test_a_day_absorbed_again_is_skipped(
     assert sorted(ledger_files(state)) == sorted([str(day0), str(day1)])
 
 
+@pytest.mark.parametrize("command", ["evaluate", "compare"])
+def test_a_state_the_run_does_not_read_is_not_replaced(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (day0, f0), (day1, _) = write_days(tmp_path, 2)
+    state = tmp_path / "s.parquet"
+    inline(capsys, "evaluate", day0, *columns(), "--save-state", state)
+    before = state.read_bytes()
+    # The daily job with --state forgotten would keep only the new day.
+    model = ["--predicted", "p"] if command == "evaluate" else [
+        "--baseline", "p", "--candidate", "q"
+    ]  # fmt: skip
+    result = inline(
+        capsys, command, day1, "--actual", "y", *model, "--by", "g",
+        "--save-state", state,
+    )  # fmt: skip
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert f"--save-state {state} holds a state that this run does not read" in line
+    assert f"add --state {state}" in line
+    assert state.read_bytes() == before
+    # Read with --state, it grows; through another spelling of it too.
+    spelled = tmp_path / "." / "s.parquet"
+    grown = inline(
+        capsys, "evaluate", day1, "--state", spelled, "--save-state", state,
+        "-f", "csv",
+    )  # fmt: skip
+    assert grown.returncode == 0, grown.stderr
+    assert sum(n_of(report_of(grown)).values()) > sum(expected_n([f0]).values())
+
+
 def test_a_hard_link_in_one_run_is_read_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

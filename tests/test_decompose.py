@@ -141,8 +141,11 @@ def test_no_rows_and_negative_weights_give_null_parts() -> None:
     )
     weighted = polars_l2.decompose(frame, "y", "z", weight="w")
     assert weighted.select(PARTS).row(0) == (None,) * 4
+    # No rows: the model's row, with n 0, as the report gives it.
     empty = polars_l2.decompose(frame.clear(), "y", "z")
-    assert empty.height == 0
+    assert empty.select("model", "n").rows() == [("z", 0)]
+    assert empty.select(PARTS).row(0) == (None,) * 4
+    assert polars_l2.report(frame.clear(), "y", "z")["n"].to_list() == [0]
 
 
 @pytest.mark.parametrize(
@@ -158,3 +161,26 @@ def test_bad_options_are_refused_naming_the_function(
 ) -> None:
     with pytest.raises(polars_l2.L2InputError, match=f"polars_l2.decompose: {pattern}"):
         polars_l2.decompose(real_data.diabetes(), "y", "mean", **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("by", [None, "g"])
+def test_every_model_has_a_row_in_every_segment_as_in_the_report(
+    by: str | None,
+) -> None:
+    df = pl.DataFrame(
+        {
+            "y": [1.0, 2.0, 3.0, 5.0],
+            "p": [None, None, None, None],
+            "q": [1.0, 2.5, 2.0, 4.0],
+            "g": ["a", "b", "b", "b"],
+            "w": [0.0, 1.0, 1.0, 2.0],
+        },
+        schema_overrides={"p": pl.Float64},
+    )
+    got = polars_l2.decompose(df, "y", ["p", "q"], by=by, weight="w")
+    report = polars_l2.report(df, "y", ["p", "q"], by=by, weight="w")
+    keys = ["model", *([by] if by else [])]
+    assert got.select(*keys, "n").rows() == report.select(*keys, "n").rows()
+    empty = got.filter(pl.col("n") == 0)
+    assert empty.height == (3 if by else 1)
+    assert empty.drop(*keys, "n").null_count().row(0) == (empty.height,) * 5

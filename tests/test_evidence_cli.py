@@ -164,3 +164,42 @@ def test_a_file_without_a_column_read_is_refused_not_filled_with_nulls(
     (line,) = captured.err.splitlines()
     assert "lacking.parquet: " in line
     assert f"column {dropped!r} not found" in line
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "wanted"),
+    [
+        ("worst", ["-k", "3"], "sq_error"),
+        ("decompose", [], "score"),
+        ("murphy", ["--thetas", "4"], "score"),
+        ("bias", ["--feature", "bmi"], "bias"),
+    ],
+)
+def test_columns_picks_the_subcommand_s_own_columns(
+    command: str,
+    args: list[str],
+    wanted: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    paths = _files(tmp_path)
+    base = [command, *map(str, paths), "--actual", "y", "--predicted", "mean", *args]
+    whole = _json(capsys, *base)
+    picked = _json(capsys, *base, "--columns", wanted)
+    assert picked.columns == ["model", wanted]
+    # The streaming engine may sum in another order from one run to the next.
+    assert picked[wanted].to_list() == pytest.approx(whole[wanted].to_list(), rel=1e-12)
+    # A column the table lacks is refused in one line, listing the columns.
+    assert main([*base, "--columns", "nonesuch"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "no column 'nonesuch'" in line
+    assert wanted in line
+
+
+@pytest.mark.parametrize("command", ["murphy", "decompose", "worst", "bias"])
+def test_html_is_offered_only_where_it_is_written(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "html" not in capsys.readouterr().out

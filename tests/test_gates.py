@@ -432,3 +432,60 @@ def test_gate_values_show_intervals_and_special_values() -> None:
     assert status == _gates.EXIT_GATE
     # The model's line break is escaped: one line per failing row.
     assert lines == ["--fail-if 'rmse > 1': model=m\\n1 (rmse=inf [1, 2])"]
+
+
+def test_fail_if_worse_names_the_rows_without_a_verdict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The candidate gives NaN in segment b: no verdict there, which the gate
+    # cannot call worse or not, and says so.
+    df = pl.DataFrame(
+        {
+            "g": ["a"] * 40 + ["b"] * 40,
+            "y": [float(i % 9) for i in range(80)],
+            "old": [float(i % 9) + 1.0 for i in range(80)],
+            "new": [float(i % 9) + 0.5 for i in range(40)] + [float("nan")] * 40,
+        }
+    )
+    path = tmp_path / "d.parquet"
+    df.write_parquet(path)
+    args: list[str | Path] = [
+        "compare", path, "--actual", "y", "--baseline", "old", "--candidate",
+        "new", "--by", "g", "-f", "csv", "--fail-if-worse",
+    ]  # fmt: skip
+    result = inline(capsys, *args)
+    table = polars_l2.compare(df, "y", "old", "new", by="g")
+    undecided = table.filter(pl.col("verdict").is_null()).height
+    assert undecided == 2  # segment b and the overall row
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == [
+        "polars-l2: note: --fail-if-worse: 2 rows read a null and could not be "
+        "checked (model=new, g=b, loss=squared; model=new, loss=squared, all rows)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("command", "table"), [("evaluate", "report"), ("compare", "comparison")]
+)
+def test_the_help_s_example_conditions_name_the_command_s_own_columns(
+    command: str, table: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from polars_l2.cli import _gates  # noqa: PLC0415
+
+    frame = pl.DataFrame({"g": ["a"] * 40, "y": [float(i) for i in range(40)]})
+    frame = frame.with_columns(
+        (pl.col("y") + 1).alias("old"), (pl.col("y") + 0.5).alias("new")
+    )
+    columns = (
+        polars_l2.report(frame, "y", "old").columns
+        if table == "report"
+        else polars_l2.compare(frame, "y", "old", "new").columns
+    )
+    result = inline(capsys, command, "--help")
+    assert result.returncode == 0
+    shown = result.stdout
+    examples = re.findall(r'"([^"]+)"', _gates._EXAMPLES[table])
+    assert len(examples) == 2
+    for text in examples:
+        assert f'"{text}"' in " ".join(shown.split())  # the help shows it
+        _gates.check_columns([_gates.condition(text)], columns)

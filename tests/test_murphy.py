@@ -217,3 +217,30 @@ def test_vector_targets_are_refused_with_murphy() -> None:
     )
     with pytest.raises(polars_l2.L2InputError, match="scalar targets, not vectors"):
         polars_l2.state(frame, "y", "z", murphy="mean", thetas=[1.0])
+
+
+@pytest.mark.parametrize("baseline", [None, "q"])
+def test_a_segment_without_counted_rows_has_null_scores_not_an_error(
+    baseline: str | None,
+) -> None:
+    df = pl.DataFrame(
+        {
+            "g": ["a", "b", "a", "b"],
+            "y": [1.0, 2.0, 3.0, 4.0],
+            "p": [1.5, None, 2.0, None],
+            "q": [1.0, 2.0, 3.5, 4.5],
+        }
+    )
+    models = ["q", "p"] if baseline else ["p"]
+    got = polars_l2.murphy(
+        df, "y", models, by="g", thetas=[1.2, 1.7], baseline=baseline
+    )
+    b = got.filter(pl.col("g") == "b")
+    assert b.height == 2  # one row per θ, as for segment a
+    assert b["score"].null_count() == 2
+    a = got.filter(pl.col("g") == "a")
+    assert a["score"].null_count() == 0
+    # With no rows at all, every θ is there, with a null score.
+    empty = polars_l2.murphy(df.clear(), "y", "p", thetas=[1.2, 1.7])
+    assert empty["theta"].to_list() == [1.2, 1.7]
+    assert empty["score"].null_count() == 2

@@ -603,3 +603,25 @@ def test_an_older_state_is_refused_naming_its_version_and_what_it_lacks(
         assert f"state version {version}" in message
         assert "rebuild it from the data" in message
         assert all(repr(name) in message for name in lacks)
+
+
+@pytest.mark.parametrize("one", ["state.parquet", "path", "frame"])
+def test_one_state_where_a_list_is_expected_is_refused_in_a_line(
+    one: str, tmp_path: Path
+) -> None:
+    state = polars_l2.state(pl.DataFrame({"y": [1.0], "p": [2.0]}), "y", "p")
+    path = tmp_path / "s.parquet"
+    state.write_parquet(path)
+    given = {"state.parquet": str(path), "path": path, "frame": state}[one]
+    with pytest.raises(polars_l2.L2InputError, match="states must be a list") as e:
+        polars_l2.merge_states(given)  # type: ignore[arg-type]
+    assert "pass [state]" in str(e.value)
+    assert polars_l2.merge_states([given])["n"].item() == 1
+
+
+def test_the_same_state_object_twice_is_refused_a_copy_is_merged() -> None:
+    state = polars_l2.state(pl.DataFrame({"y": [1.0], "p": [2.0]}), "y", "p")
+    with pytest.raises(polars_l2.L2InputError, match="same object as an earlier"):
+        polars_l2.merge_states([state, state])
+    # Equal content from two reductions is two parts of the data.
+    assert polars_l2.merge_states([state, state.clone()])["n"].item() == 2

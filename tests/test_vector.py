@@ -533,8 +533,12 @@ def test_width_and_output_weights_must_match_the_array() -> None:
         lf.select(polars_l2.mse("y", "p", width=3)).collect_schema()
     with pytest.raises(
         polars_l2.L2InputError, match=r"multioutput has 3 output weights \(width 3\)"
-    ):
+    ) as error:
         lf.select(polars_l2.rmse("y", "p", multioutput=[1, 1, 1])).collect_schema()
+    # The two columns agree: said together, once, not as differing.
+    first = str(error.value).splitlines()[0]
+    assert first.count("(width 2)") == 1
+    assert "'y' has dtype Array(Float64, shape=(2,)) and predicted column 'p'" in first
 
 
 @pytest.mark.parametrize("name", ["loss", *AGGREGATES])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import polars_l2
 from tests import real_data
@@ -64,3 +65,22 @@ def test_a_column_named_like_an_output_is_refused() -> None:
         polars_l2.worst(frame, "y", "z")
     with pytest.raises(polars_l2.L2InputError, match="k must be a positive integer"):
         polars_l2.worst(frame.drop("model"), "y", "z", k=0)
+
+
+@pytest.mark.parametrize("by", [None, "g"])
+def test_a_k_beyond_any_frame_s_rows_gives_every_row(by: str | None) -> None:
+    df = pl.DataFrame({"y": [1.0, 2.0, 4.0], "p": [1.5, 2.0, 1.0], "g": [1, 1, 2]})
+    every = polars_l2.worst(df, "y", "p", k=3, by=by)
+    for k in (2**32, 2**63, 2**70):
+        assert_frame_equal(polars_l2.worst(df, "y", "p", k=k, by=by), every)
+
+
+def test_the_share_is_null_where_the_sse_is_zero_as_in_the_report() -> None:
+    df = pl.DataFrame({"y": [1.0, 2.0, 3.0], "p": [1.0, 2.0, 4.0], "g": [1, 1, 2]})
+    got = polars_l2.worst(df, "y", "p", by="g")
+    assert got.filter(pl.col("g") == 1)["sse_share"].to_list() == [None, None]
+    assert got.filter(pl.col("g") == 2)["sse_share"].to_list() == [1.0]
+    # A perfect model: its SSE is 0, and the report's share is null too.
+    perfect = df.with_columns(pl.col("y").alias("p"))
+    assert polars_l2.worst(perfect, "y", "p")["sse_share"].to_list() == [None] * 3
+    assert polars_l2.report(perfect, "y", "p")["sse_share"].to_list() == [None]

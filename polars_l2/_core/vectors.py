@@ -380,7 +380,13 @@ def _known_width(
     if n_weights is not None:
         claims.append((n_weights, f"multioutput has {n_weights} output weights"))
     if len({k for k, _ in claims}) > 1:
-        detail = " but ".join(f"{why} (width {k})" for k, why in claims)
+        # One clause per width: the claims that agree are said together.
+        by_width: dict[int, list[str]] = {}
+        for k, why in claims:
+            by_width.setdefault(k, []).append(why)
+        detail = " but ".join(
+            f"{' and '.join(whys)} (width {k})" for k, whys in by_width.items()
+        )
         msg = f"polars_l2.{metric}: vector widths differ: {detail}"
         raise L2InputError(msg)
     if not claims:

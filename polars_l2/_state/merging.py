@@ -415,7 +415,7 @@ def merge_states(
     """
     function = "polars_l2.merge_states"
     options.check(function, allow_new_models=allow_new_models)
-    sources = list(states)
+    sources = _sources(states, function=function)
     _refuse_same_file(sources, function=function)
     parts = []
     for i, source in enumerate(sources):
@@ -426,6 +426,33 @@ def merge_states(
         )
         parts.append((label, load(source, function=function, label=f"{label}: ")))
     return merge(parts, allow_new_models=allow_new_models, function=function)
+
+
+def _sources(states: Iterable[StateSource], *, function: str) -> list[StateSource]:
+    """Return the states as a list; refuse one state, or one object given twice.
+
+    A path or a frame is one state, not the states to merge: iterating it
+    would give its characters or its columns.
+    """
+    if isinstance(states, str | os.PathLike | pl.DataFrame | pl.LazyFrame) or hasattr(
+        states, "__arrow_c_stream__"
+    ):
+        msg = (
+            f"{function}: states must be a list of states (frames or paths), "
+            f"got one {type(states).__name__}: pass [state] to merge it alone"
+        )
+        raise L2InputError(msg)
+    sources = list(states)
+    for i, source in enumerate(sources):
+        if not isinstance(source, str | os.PathLike) and any(
+            source is other for other in sources[:i]
+        ):
+            msg = (
+                f"{function}: state {i + 1} is the same object as an earlier "
+                "state; its rows would be counted twice"
+            )
+            raise L2InputError(msg)
+    return sources
 
 
 def _refuse_same_file(sources: Sequence[StateSource], *, function: str) -> None:

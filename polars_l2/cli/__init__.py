@@ -233,7 +233,7 @@ output:
   in the format FILE's extension names: png, svg, pdf, jpg, ...
   --plot-segments draws one concentration curve per segment (at most 12).
 
-{_gates.EPILOG}
+{_gates.epilog("report")}
 writing files (--output, --save-state, --plot):
   A file is written to a temporary file beside it ('.NAME.XXXXXXXX.tmp') and
   renamed over it, so it is either the old file or the new one, also after
@@ -315,15 +315,23 @@ def _add_output_options(
     *,
     table: str = "report",
     plot: str = "RMSE per segment and the squared-error concentration curve",
+    html: bool = True,
 ) -> argparse._ArgumentGroup:
+    """Add the output options; the report's and the comparison's columns are known.
+
+    `html` says whether the command writes the HTML page (the report and
+    the comparison do); other tables' columns are checked once computed.
+    """
     group = parser.add_argument_group("output options")
     group.add_argument(
         "-f",
         "--format",
-        choices=(*FORMATS, "html"),
+        choices=(*FORMATS, "html") if html else FORMATS,
         default="table",
         help="output format (default: table); html is one self-contained page "
-        "with the formatted table and the figures (needs polars-l2[view])",
+        "with the formatted table and the figures (needs polars-l2[view])"
+        if html
+        else "output format (default: table)",
     )
     group.add_argument(
         "-o",
@@ -332,16 +340,18 @@ def _add_output_options(
         type=_output_path,
         help="write to FILE (atomically) instead of standard output",
     )
-    allowed = VALUE_COLUMNS if table == "report" else _compare.VALUE_COLUMNS
+    known = {"report": VALUE_COLUMNS, "comparison": _compare.VALUE_COLUMNS}
+    allowed = known.get(table)
+    listing = f": {', '.join(allowed)}" if allowed is not None else ""
     group.add_argument(
         "--columns",
         metavar="A,B,...",
         type=parse_columns
         if table == "report"
-        else columns_parser(allowed, table="comparison"),
+        else columns_parser(allowed, table=table),
         help=f"show only these {table} columns, comma-separated (model and "
-        f"keys always shown): {', '.join(allowed)}; or all (every column, "
-        "also on a narrow terminal)",
+        f"keys always shown){listing}; or all (every column, also on a narrow "
+        "terminal)",
     )
     group.add_argument(
         "--plot",
@@ -525,9 +535,17 @@ def _to_terminal(output: Path | None) -> bool:
         return False
 
 
-def _report_text(report: pl.DataFrame, args: argparse.Namespace) -> str:
-    """Render the table as asked: its columns, its format, the terminal's width."""
-    shown = choose_columns(report, args.columns)
+def _report_text(
+    report: pl.DataFrame,
+    args: argparse.Namespace,
+    leading: Sequence[str] | None = None,
+) -> str:
+    """Render the table as asked: its columns, its format, the terminal's width.
+
+    `leading` names the columns always shown where the table is not laid
+    out as the report (see :func:`choose_columns`).
+    """
+    shown = choose_columns(report, args.columns, leading)
     if args.format == "table" and args.columns is None and _to_terminal(args.output):
         # Only a terminal is narrowed; a pipe or a file gets every column.
         width = shutil.get_terminal_size().columns
@@ -571,7 +589,8 @@ def _check_outputs(args: argparse.Namespace, data: list[Path]) -> None:
                 msg = f"{other_flag} and {flag} both name {target}"
                 raise CliError(msg)
         if flag == "--save-state":
-            check_state_target(target)
+            merged = any(same_file(target, path) for path in states)
+            check_state_target(target, merged=merged)
         else:
             check_not_data(target, flag)
         if flag == "--plot":
@@ -766,7 +785,7 @@ def _check_worst(args: argparse.Namespace, sources: list[Source]) -> None:
     if args.format not in ("table", "markdown"):
         msg = (
             f"--worst prints a second table, which --format {args.format} cannot "
-            "hold; use polars-l2 worst for the rows in that format"
+            "hold; polars-l2 worst prints the rows as csv, json, table or markdown"
         )
         raise CliError(msg)
 
@@ -776,7 +795,8 @@ def _run_evidence(args: argparse.Namespace) -> int:
     sources = _sources(args)
     _check_outputs(args, [s.path for s in sources if isinstance(s.path, Path)])
     table, others = _evidence.run(args, sources, notice=_notice)
-    _emit(render(table, args.format), args.output, others)
+    leading = ["model", *args.by]
+    _emit(_report_text(table, args, leading), args.output, others)
     return 0
 
 

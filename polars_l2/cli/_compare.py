@@ -72,7 +72,7 @@ examples:
   polars-l2 compare preds.parquet --actual y --baseline old --candidate new \\
       --by region --fail-if "skill < -0.02" --format html --output compare.html
 """
-_EPILOG = _EPILOG_TEMPLATE.format(gates=_gates.EPILOG)
+_EPILOG = _EPILOG_TEMPLATE.format(gates=_gates.epilog("comparison"))
 
 
 #: The comparison's value columns --columns may name (model, the baseline,
@@ -226,7 +226,8 @@ def losses(args: argparse.Namespace) -> Losses:
     except L2InputError as error:
         message = str(error).removeprefix("polars-l2 compare: ")
         # The option's command-line spelling: huber_delta= is --huber-delta.
-        message = re.sub(r"\bhuber_delta=?", "--huber-delta", message)
+        message = re.sub(r"\bhuber_delta=", "--huber-delta ", message)
+        message = re.sub(r"\bhuber_delta\b", "--huber-delta", message)
         raise CliError(message.replace(" or None,", ",")) from error
 
 

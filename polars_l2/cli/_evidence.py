@@ -187,7 +187,7 @@ def register(
         "bias": "",
     }
     for name, parser in parsers.items():
-        add_output_options(parser, table=name, plot=figures[name])
+        add_output_options(parser, table=name, plot=figures[name], html=False)
 
 
 def add_worst_option(parser: argparse.ArgumentParser) -> None:

@@ -37,22 +37,33 @@ WORSE = "verdict = 'worse'"
 _HELP = (
     "exit with status {status} if any row of the {table} meets CONDITION, a "
     "comparison of its columns with values, joined by and, or, not: "
-    '"rmse > 12000", "skill < -0.02 and n >= 100"; repeatable (any fails)'
+    "{examples}; repeatable (any fails)"
 )
 
-EPILOG = """\
+#: Conditions on each table's own columns, for its help.
+_EXAMPLES = {
+    "report": '"rmse > 12000", "top_1pct_share >= 0.5 and n >= 100"',
+    "comparison": '"skill < -0.02", "loss_diff > 0 and n >= 100"',
+}
+
+_EPILOG = """\
 release gates:
   --fail-if CONDITION fails the run (exit status 3) when a row of the table
   meets CONDITION, after writing every output; stderr names each failing row
   and condition, one line each. A condition compares columns (by name; quote
   an unusual one in double quotes) with each other or with values (numbers,
   'text', true, false), or tests "is null" / "is not null", joined by and,
-  or, not and parentheses: "rmse > 12000", "top_1pct_share >= 0.5 and n >=
-  100". Nothing else is read: a function call, arithmetic or a subquery is
+  or, not and parentheses: {examples}.
+  Nothing else is read: a function call, arithmetic or a subquery is
   refused (exit status 2) before any file is read. A null makes a comparison
   unknown, and an unknown row does not fail (stderr says how many); a NaN
   compares above every number.
 """
+
+
+def epilog(table: str) -> str:
+    """Return the help's paragraph on the gates, with conditions on `table`."""
+    return _EPILOG.format(examples=_EXAMPLES[table])
 
 
 def condition(text: str) -> _gates.Condition:
@@ -88,7 +99,7 @@ def add_option(group: argparse._ArgumentGroup, *, table: str) -> None:
         type=condition,
         action="append",
         default=[],
-        help=_HELP.format(status=EXIT_GATE, table=table),
+        help=_HELP.format(status=EXIT_GATE, table=table, examples=_EXAMPLES[table]),
     )
 
 
@@ -185,7 +196,7 @@ def _lines(
     ]
 
 
-def _undecided(table: pl.DataFrame, each: _gates.Condition) -> str | None:
+def _undecided(table: pl.DataFrame, each: _gates.Condition, label: str) -> str | None:
     rows = _gates.undecided(table, each)
     if rows.height == 0:
         return None
@@ -196,8 +207,7 @@ def _undecided(table: pl.DataFrame, each: _gates.Condition) -> str | None:
     more = f"; and {rows.height - 3} more" if rows.height > 3 else ""
     noun = "row reads" if rows.height == 1 else "rows read"
     return (
-        f"--fail-if {each.text!r}: {rows.height} {noun} a null and could not "
-        f"be checked ({names}{more})"
+        f"{label}: {rows.height} {noun} a null and could not be checked ({names}{more})"
     )
 
 
@@ -228,13 +238,15 @@ def outcomes(
     try:
         if worse:
             shown = ["loss_diff", "skill", "p_value_adjusted"]
-            found.append(
-                Outcome("worse", _lines(table, _gates.parse(WORSE), "worse", shown))
-            )
+            gate = _gates.parse(WORSE)
+            # A null verdict (no data, NaN, a small segment) is no verdict.
+            unchecked = _undecided(table, gate, "--fail-if-worse")
+            lines = _lines(table, gate, "worse", shown)
+            found.append(Outcome("worse", lines, unchecked))
         for each in conditions:
             label = f"--fail-if {each.text!r}"
             lines = _lines(table, each, label, each.columns)
-            found.append(Outcome(label, lines, _undecided(table, each)))
+            found.append(Outcome(label, lines, _undecided(table, each, label)))
     except L2InputError as error:
         raise CliError(str(error).removeprefix(f"{_gates.FUNCTION}: ")) from None
     return found

@@ -247,19 +247,25 @@ ALL = ("all",)
 
 
 def columns_parser(
-    allowed: Sequence[str], *, table: str = "report"
+    allowed: Sequence[str] | None, *, table: str = "report"
 ) -> Callable[[str], tuple[str, ...]]:
-    """Return the parser of ``--columns a,b,c`` for a table of these columns."""
+    """Return the parser of ``--columns a,b,c`` for a table of these columns.
+
+    With `allowed` None, the table's columns are known once it is computed,
+    and checked there (:func:`choose_columns`).
+    """
 
     def parse(text: str) -> tuple[str, ...]:
         names = tuple(dict.fromkeys(part.strip() for part in text.split(",")))
         if names == ALL:
             return ALL
-        unknown = [name for name in names if name not in (*allowed, "model")]
+        known = (*allowed, "model") if allowed is not None else names
+        unknown = [name for name in names if name not in known]
         if "" in names or not names:
             msg = f"expected column names separated by commas, got {text!r}"
             raise argparse.ArgumentTypeError(msg)
         if unknown:
+            assert allowed is not None  # no name is unknown without a list
             msg = (
                 f"unknown {table} column {unknown[0]!r}; choose from "
                 f"{', '.join(allowed)} (model and the segment keys are "
@@ -303,8 +309,15 @@ def split_columns(report: pl.DataFrame) -> tuple[list[str], list[str]]:
     return names[:start], names[start:]
 
 
-def choose_columns(report: pl.DataFrame, wanted: Sequence[str] | None) -> pl.DataFrame:
+def choose_columns(
+    report: pl.DataFrame,
+    wanted: Sequence[str] | None,
+    leading: Sequence[str] | None = None,
+) -> pl.DataFrame:
     """Keep the model, the keys and the `wanted` value columns, in that order.
+
+    `leading` names the columns always kept, for a table not laid out as
+    the report is (:func:`split_columns`).
 
     Raises
     ------
@@ -314,7 +327,11 @@ def choose_columns(report: pl.DataFrame, wanted: Sequence[str] | None) -> pl.Dat
     """
     if wanted is None or wanted == ALL:
         return report
-    leading, values = split_columns(report)
+    if leading is None:
+        leading, values = split_columns(report)
+    else:
+        leading = [name for name in report.columns if name in leading]
+        values = [name for name in report.columns if name not in leading]
     missing = [name for name in wanted if name not in values]
     if missing:
         msg = (
@@ -524,25 +541,39 @@ def is_state_file(path: Path) -> bool:
     return is_state_file_schema(schema.names, metadata)
 
 
-def check_state_target(path: Path, flag: str = "--save-state") -> None:
-    """Refuse a state output that would replace a file that is not a state.
+def check_state_target(
+    path: Path, flag: str = "--save-state", *, merged: bool = False
+) -> None:
+    """Refuse a state output that would replace what it does not hold.
 
-    An empty file holds nothing to lose and may be replaced.
+    A state is replaced by one that holds it: `merged` says the run reads
+    `path` as a ``--state``. An empty file holds nothing to lose and may be
+    replaced.
 
     Raises
     ------
     CliError
-        If `path` leads to a non-empty regular file that is not a state.
+        If `path` leads to a non-empty regular file that is not a state, or
+        to a state the run does not read (its counts would be lost).
     """
     where = target(path)
     if not where.replaces:
         return
     with about(path):
         empty = where.path.stat().st_size == 0
-    if not empty and not is_state_file(where.path):
+    if empty:
+        return
+    if not is_state_file(where.path):
         msg = (
             f"{flag} {path} exists and is not a polars-l2 state; refusing to "
             "replace it (remove it first, or choose another name)"
+        )
+        raise CliError(msg)
+    if not merged:
+        msg = (
+            f"{flag} {path} holds a state that this run does not read: "
+            "replacing it would lose what it counted; add --state "
+            f"{path} to add to it, or remove it first to start again"
         )
         raise CliError(msg)
 
@@ -750,10 +781,12 @@ def plot_format(path: Path) -> str:
         raise CliError(str(error)) from error
     extension = path.suffix.lower().removeprefix(".")
     if extension not in supported:
-        msg = (
-            f"--plot {path}: {extension_words(path.suffix)} names no figure "
-            f"format; use one of {', '.join(sorted(supported))}"
+        what = (
+            f"{extension_words(path.suffix)} is no figure format"
+            if path.suffix
+            else "no extension to name a figure format"
         )
+        msg = f"--plot {path}: {what}; use one of {', '.join(sorted(supported))}"
         raise CliError(msg)
     return extension
 
