@@ -184,7 +184,7 @@ def test_a_symlink_is_written_through_to_its_target(
     old_inode = target.stat().st_ino
     link.symlink_to(target)
     # A state is replaced by one that holds it: read through the link too.
-    holds = ["--state", link] if flag == "--save-state" else []
+    holds: list[str | Path] = ["--state", link] if flag == "--save-state" else []
     result = inline(capsys, *evaluate(data, "-f", "csv", *holds, flag, link))
     assert result.returncode == 0, result.stderr
     assert link.is_symlink()
