@@ -12,6 +12,7 @@ from polars.testing import assert_frame_equal
 import polars_l2
 from polars_l2.cli import main
 from tests import real_data
+from tests.test_cli import inline
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -203,3 +204,23 @@ def test_html_is_offered_only_where_it_is_written(
     with pytest.raises(SystemExit):
         main([command, "--help"])
     assert "html" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # One value without a comma is a count, never silently one threshold.
+        (["murphy", "--thetas", "2.5"], "must be a whole number (a count)"),
+        (["bias", "--feature", "bmi", "--bins", "-1"], "(one value: -1,)"),
+        (["decompose", "--bins", "2.5"], "or values separated by commas"),
+        (["worst", "-f", "html"], "invalid choice: 'html'"),
+    ],
+)
+def test_bad_options_are_one_line_and_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    paths = _files(tmp_path)
+    result = inline(capsys, args[0], *paths, *COLUMNS, *args[1:])
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

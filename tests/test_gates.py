@@ -277,6 +277,25 @@ def test_a_condition_on_an_unknown_column_is_refused_before_reading(
     assert_one_line_error(result, r"--fail-if 'rmsee > 1': no column 'rmsee'")
 
 
+def test_a_condition_on_a_column_only_weights_give_is_refused_before_writing(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state, out = tmp_path / "s.parquet", tmp_path / "r.csv"
+    args: list[str | Path] = [
+        "--fail-if",
+        "weight_sum > 0",
+        "--save-state",
+        state,
+        "-o",
+        out,
+    ]
+    result = inline(capsys, *evaluate(data, *args))
+    assert_one_line_error(result, r"--fail-if 'weight_sum > 0': no column 'weight_sum'")
+    assert "weight_sum" not in result.stderr.split("the columns are")[1]
+    assert not state.exists()
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     "condition", ["model = 1", "rmse > 'a'", "n = 'many'", "mae < 'low'"]
 )

@@ -30,6 +30,7 @@ import polars as pl
 import polars_l2
 from polars_l2._core import metrics
 from polars_l2._core.options import VARIANCES
+from polars_l2._core.per_output import OUTPUT_KEY
 from polars_l2.cli import (
     _compare,
     _evidence,
@@ -637,18 +638,18 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         msg = "nothing to evaluate: give data files (PATH) or --state files"
         raise CliError(msg)
     if not args.state:
-        # With --state the keys come from the states: checked on the report.
-        known = ["model", *args.by, "output", "overall", *VALUE_COLUMNS]
-        _gates.check_columns(args.fail_if, known)
-    if not args.state:
-        # Fail on the options before discovering the files.
+        # Fail on the options before discovering the files. With --state the
+        # keys come from the states: the gates are checked on the report.
         column_spec(
             _column_options(args),
             load_states([], notice=_notice),
             data=True,
             allow_new_models=args.allow_new_models,
         )
-        _gates.check_types(args.fail_if, _report_schema(args))
+        schema = _report_schema(args)
+        # The output number of vector targets: only the files tell.
+        _gates.check_columns(args.fail_if, [*schema, OUTPUT_KEY])
+        _gates.check_types(args.fail_if, schema)
     sources = _sources(args)
     if args.plot is not None and (args.state or not sources):
         msg = "--plot needs the data files and no --state (a state keeps no rows)"

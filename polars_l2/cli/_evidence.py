@@ -120,9 +120,21 @@ def _number_list(text: str) -> list[float]:
 
 
 def _count_or_list(text: str) -> int | list[float]:
+    """Read a count (a whole number) or values separated by commas.
+
+    One value without a comma is a count: ``2.5`` or ``-1`` is refused
+    rather than read as one value, which a count mistyped would silently
+    become; one value is written with a comma (``2.5,``).
+    """
+    if "," in text:
+        return _number_list(text)
     if text.strip().isdigit():
         return int(text)
-    return _number_list(text)
+    msg = (
+        f"must be a whole number (a count) or values separated by commas "
+        f"(one value: {text.strip()},), got {text!r}"
+    )
+    raise argparse.ArgumentTypeError(msg)
 
 
 def register(
@@ -153,7 +165,7 @@ def register(
         type=_count_or_list,
         metavar="N|A,B,...",
         help="the grid: a number of points chosen from the data (default 100) "
-        "or the thresholds, comma-separated",
+        "or the thresholds, comma-separated (one threshold: 2.5,)",
     )
     murphy.add_argument("--confidence", type=confidence, default=0.95)
     decompose = _columns(parsers["decompose"])
@@ -165,7 +177,8 @@ def register(
         "--bins",
         type=_count_or_list,
         metavar="N|A,B,...",
-        help="quantile bins, or inner edges (default: one per distinct prediction)",
+        help="a number of quantile bins, or inner edges, comma-separated (one "
+        "edge: 2.5,; default: one bin per distinct prediction)",
     )
     worst = _columns(parsers["worst"])
     worst.add_argument("-k", type=int, default=10, help="rows per model (10)")
@@ -173,7 +186,11 @@ def register(
     bias.add_argument("--feature", metavar="COL", required=True, help="bin by it")
     bias.add_argument("--weight", metavar="COL", help="row weights")
     bias.add_argument(
-        "--bins", type=_count_or_list, default=10, metavar="N|A,B,...", help="(10)"
+        "--bins",
+        type=_count_or_list,
+        default=10,
+        metavar="N|A,B,...",
+        help="a number of quantile bins (10), or inner edges, comma-separated",
     )
     bias.add_argument(
         "--adjust", choices=("holm", "bh", "none"), default="holm", help="(holm)"
