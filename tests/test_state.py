@@ -617,11 +617,3 @@ def test_one_state_where_a_list_is_expected_is_refused_in_a_line(
         polars_l2.merge_states(given)  # type: ignore[arg-type]
     assert "pass [state]" in str(e.value)
     assert polars_l2.merge_states([given])["n"].item() == 1
-
-
-def test_the_same_state_object_twice_is_refused_a_copy_is_merged() -> None:
-    state = polars_l2.state(pl.DataFrame({"y": [1.0], "p": [2.0]}), "y", "p")
-    with pytest.raises(polars_l2.L2InputError, match="same object as an earlier"):
-        polars_l2.merge_states([state, state])
-    # Equal content from two reductions is two parts of the data.
-    assert polars_l2.merge_states([state, state.clone()])["n"].item() == 2

@@ -429,7 +429,7 @@ def merge_states(
 
 
 def _sources(states: Iterable[StateSource], *, function: str) -> list[StateSource]:
-    """Return the states as a list; refuse one state, or one object given twice.
+    """Return the states as a list; refuse one state where a list is expected.
 
     A path or a frame is one state, not the states to merge: iterating it
     would give its characters or its columns.
@@ -442,17 +442,7 @@ def _sources(states: Iterable[StateSource], *, function: str) -> list[StateSourc
             f"got one {type(states).__name__}: pass [state] to merge it alone"
         )
         raise L2InputError(msg)
-    sources = list(states)
-    for i, source in enumerate(sources):
-        if not isinstance(source, str | os.PathLike) and any(
-            source is other for other in sources[:i]
-        ):
-            msg = (
-                f"{function}: state {i + 1} is the same object as an earlier "
-                "state; its rows would be counted twice"
-            )
-            raise L2InputError(msg)
-    return sources
+    return list(states)
 
 
 def _refuse_same_file(sources: Sequence[StateSource], *, function: str) -> None:

@@ -144,16 +144,33 @@ def register(
     handler: Callable[[argparse.Namespace], int],
 ) -> None:
     """Add the ``murphy``, ``decompose``, ``worst`` and ``bias`` subcommands."""
-    parsers = {}
+    parsers: dict[str, argparse.ArgumentParser] = {}
     for name, help_text in _HELP.items():
         parsers[name] = commands.add_parser(
             name,
             help=help_text,
-            description=help_text[0].upper() + help_text[1:] + ".",
+            description=help_text[0].upper()
+            + help_text[1:]
+            + ("" if help_text.endswith("?") else "."),
             epilog=_EPILOGS[name],
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         parsers[name].set_defaults(handler=handler, evidence=name, state=[])
+    _add_options(parsers, confidence)
+    figures = {
+        "murphy": "Murphy diagram",
+        "decompose": "reliability diagram",
+        "worst": "",
+        "bias": "",
+    }
+    for name, parser in parsers.items():
+        add_output_options(parser, table=name, plot=figures[name], html=False)
+
+
+def _add_options(
+    parsers: dict[str, argparse.ArgumentParser], confidence: Callable[[str], float]
+) -> None:
+    """Add each subcommand's columns and options."""
     murphy = _columns(parsers["murphy"])
     murphy.add_argument("--weight", metavar="COL", help="row weights")
     murphy.add_argument("--baseline", metavar="COL", help="the model to compare with")
@@ -197,14 +214,6 @@ def register(
     )
     bias.add_argument("--confidence", type=confidence, default=0.95)
     bias.add_argument("--min-n", type=int, default=30, metavar="N", help="(30)")
-    figures = {
-        "murphy": "Murphy diagram",
-        "decompose": "reliability diagram",
-        "worst": "",
-        "bias": "",
-    }
-    for name, parser in parsers.items():
-        add_output_options(parser, table=name, plot=figures[name], html=False)
 
 
 def add_worst_option(parser: argparse.ArgumentParser) -> None:
