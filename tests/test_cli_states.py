@@ -169,14 +169,24 @@ def test_a_day_absorbed_again_is_skipped(
     assert sorted(ledger_files(state)) == sorted([str(day0), str(day1)])
 
 
+def first_day_saved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[Path, pl.DataFrame, Path, bytes]:
+    """Save the state of a first day of two.
+
+    Return the second day's file, the first day's rows, the state and its bytes.
+    """
+    (day0, f0), (day1, _) = write_days(tmp_path, 2)
+    state = tmp_path / "s.parquet"
+    inline(capsys, "evaluate", day0, *columns(), "--save-state", state)
+    return day1, f0, state, state.read_bytes()
+
+
 @pytest.mark.parametrize("command", ["evaluate", "compare"])
 def test_a_state_the_run_does_not_read_is_not_replaced(
     command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (day0, f0), (day1, _) = write_days(tmp_path, 2)
-    state = tmp_path / "s.parquet"
-    inline(capsys, "evaluate", day0, *columns(), "--save-state", state)
-    before = state.read_bytes()
+    day1, f0, state, before = first_day_saved(tmp_path, capsys)
     # The daily job with --state forgotten would keep only the new day.
     model = ["--predicted", "p"] if command == "evaluate" else [
         "--baseline", "p", "--candidate", "q"
@@ -590,10 +600,7 @@ def test_an_older_state_file_is_refused_in_one_line(
 def test_a_signal_while_waiting_for_the_lock_leaves_the_state_alone(
     signum: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (day0, f0), (day1, _) = write_days(tmp_path, 2)
-    state = tmp_path / "s.parquet"
-    inline(capsys, "evaluate", day0, *columns(), "--save-state", state)
-    before = state.read_bytes()
+    day1, f0, state, before = first_day_saved(tmp_path, capsys)
     with open(_ledger.lock_path(state), "w") as holder:
         fcntl.flock(holder.fileno(), fcntl.LOCK_EX)
         program = [sys.executable, "-m", "polars_l2", "evaluate", str(day1)]

@@ -114,17 +114,21 @@ def test_evaluate_prints_the_worst_rows_after_the_report(
         (["worst", "--plot", "x.png"], "--plot: worst draws no figure"),
         (["murphy", "--thetas", "3,1"], "thetas must be strictly increasing"),
         (["bias", "--feature", "nope"], "column 'nope' not found"),
+        # One value without a comma is a count, never silently one threshold.
+        (["murphy", "--thetas", "2.5"], "must be a whole number (a count)"),
+        (["bias", "--feature", "bmi", "--bins", "-1"], "(one value: -1,)"),
+        (["decompose", "--bins", "2.5"], "or values separated by commas"),
+        (["worst", "-f", "html"], "invalid choice: 'html'"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
     paths = _files(tmp_path)
-    status = main([args[0], *map(str, paths), *COLUMNS, *args[1:]])
-    err = capsys.readouterr().err
-    assert status == 2
-    assert message in err
-    assert len(err.strip().splitlines()) == 1
+    result = inline(capsys, args[0], *paths, *COLUMNS, *args[1:])
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 #: Each command that reads rows across files, and the column it reads.
@@ -204,23 +208,3 @@ def test_html_is_offered_only_where_it_is_written(
     with pytest.raises(SystemExit):
         main([command, "--help"])
     assert "html" not in capsys.readouterr().out
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        # One value without a comma is a count, never silently one threshold.
-        (["murphy", "--thetas", "2.5"], "must be a whole number (a count)"),
-        (["bias", "--feature", "bmi", "--bins", "-1"], "(one value: -1,)"),
-        (["decompose", "--bins", "2.5"], "or values separated by commas"),
-        (["worst", "-f", "html"], "invalid choice: 'html'"),
-    ],
-)
-def test_bad_options_are_one_line_and_status_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
-) -> None:
-    paths = _files(tmp_path)
-    result = inline(capsys, args[0], *paths, *COLUMNS, *args[1:])
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
