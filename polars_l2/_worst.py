@@ -8,6 +8,7 @@ import polars as pl
 
 from polars_l2._core import arguments, frames, options
 from polars_l2._core.arguments import counted
+from polars_l2._core.metrics import share
 from polars_l2._frame_kind import same_kind
 from polars_l2.exceptions import L2InputError
 
@@ -189,10 +190,7 @@ def _top(resolved: arguments.Resolved, k: int) -> pl.LazyFrame:
                 *inner,
                 "_l2_index",
                 _SQ,
-                # Null where the SSE is 0, as the report's sse_share.
-                pl.when(pl.col("_l2_sse") != 0)
-                .then(pl.col(_SQ) / pl.col("_l2_sse"))
-                .alias("_l2_share"),
+                share(pl.col(_SQ), pl.col("_l2_sse")).alias("_l2_share"),
             )
         )
     return pl.concat(parts, how="vertical_relaxed")

@@ -274,11 +274,19 @@ def _mean_bound(
     return bound
 
 
+def share(part: pl.Expr, total: pl.Expr) -> pl.Expr:
+    """Return `part` as a share of `total`: null where the total is 0.
+
+    No share of nothing: a model (or segment) without squared error has no
+    shares. ``sse_share`` and :func:`polars_l2.worst`'s share follow it.
+    """
+    return pl.when(total != 0).then(part / total)
+
+
 def _sse_share(m: Moments) -> pl.Expr:
     if m.sse_total is None:
         return pl.lit(None, pl.Float64)
-    # No share of nothing: a model without squared error has no shares.
-    return pl.when(m.sse_total != 0).then(_sse(m) / m.sse_total)
+    return share(_sse(m), m.sse_total)
 
 
 def _r2(m: Moments) -> pl.Expr:
