@@ -354,16 +354,19 @@ def bin_table(
     parts = [
         _model_cells(lazy, internal, i, loss, edges) for i in range(len(spec.predicted))
     ]
-    table = pl.concat(parts, how="vertical").collect()
+    queries = [pl.concat(parts, how="vertical")]
+    if internal.by:
+        # Every segment of the data, with or without counted rows: in the
+        # same collect as the cells, so Polars may share their scan.
+        keys = zip(internal.by, spec.by, strict=True)
+        queries.append(lazy.select(pl.col(k).alias(u) for k, u in keys).unique())
+    table, *found = pl.collect_all(queries)
+    segments = found[0] if found else None
     inner = [f"{_KEY}{i}" for i in range(len(internal.by))]
     table = table.rename(dict(zip(internal.by, inner, strict=True)))
     exact = bins is None
     if loss == "absolute" and exact:
         _check_cells(table, [ORDER, *inner], function=function)
-    segments = None
-    if internal.by:
-        keys = zip(internal.by, spec.by, strict=True)
-        segments = lazy.select(pl.col(k).alias(u) for k, u in keys).unique().collect()
     return BinTable(table, inner, list(spec.by), spec.predicted, loss, exact, segments)
 
 
