@@ -206,8 +206,12 @@ def read_ledger(metadata: Mapping[str, str], path: Path) -> list[Entry] | None:
 def ledger_metadata(entries: Sequence[Entry]) -> dict[str, str]:
     """Return the metadata that records `entries` in a saved state."""
     unique: list[Entry] = []
+    # By bytes first: a ledger grows by a file a day, and is written each day.
+    kept: dict[str, list[Entry]] = {}
     for entry in entries:
-        if not any(kept.same_source(entry) for kept in unique):
+        same = kept.setdefault(entry.sha256, [])
+        if not any(other.same_source(entry) for other in same):
+            same.append(entry)
             unique.append(entry)
     return {LEDGER_KEY: json.dumps([entry.as_json() for entry in unique])}
 
