@@ -24,7 +24,14 @@ from polars_l2._core import losses as losses_
 from polars_l2._core import options
 from polars_l2.cli import _gates
 from polars_l2.cli._errors import CliError, about
-from polars_l2.cli._evaluate import ColumnOptions, add_nan_policy, read_rows, rows_of
+from polars_l2.cli._evaluate import (
+    ColumnOptions,
+    add_nan_policy,
+    nan_policy,
+    read_rows,
+    roles,
+    rows_of,
+)
 from polars_l2.cli._output import plot_format, plot_writer
 from polars_l2.exceptions import L2InputError
 
@@ -258,15 +265,7 @@ def on_rows(
         msg = "--actual is required with data files"
         raise CliError(msg)
     with read_rows(sources, identify=len(sources) > 1, notice=notice) as scans:
-        roles = [
-            ("actual", args.actual),
-            ("baseline", args.baseline),
-            *(("candidate", name) for name in args.candidate),
-            *(("by", name) for name in args.by),
-            *(("weight", name) for name in [args.weight] if name),
-            *(("cluster", name) for name in [args.cluster] if name),
-        ]
-        frame = rows_of(scans, roles)
+        frame = rows_of(scans, roles(args))
         with about(sources[0].path if len(sources) == 1 else None):
             return polars_l2.compare(
                 frame,
@@ -276,7 +275,7 @@ def on_rows(
                 by=args.by or None,
                 weight=args.weight,
                 cluster=args.cluster,
-                nan_policy=args.nan_policy or "propagate",
+                nan_policy=nan_policy(args),
                 **_options(args),
             )
 

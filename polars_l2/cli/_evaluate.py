@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from typing import TextIO
 
     from polars_l2.cli._inputs import Location, Source
-    from polars_l2.typing import Variance
+    from polars_l2.typing import NanPolicy, Variance
 
 __all__ = [
     "STREAMING",
@@ -584,6 +584,30 @@ def read_rows(
                 if not is_empty(frame):
                     scans.append((source, frame))
         yield scans
+
+
+#: The column options of the subcommands, each one name or a list of names.
+_ONE_COLUMN = ("actual", "baseline", "weight", "feature", "cluster")
+_COLUMNS = ("predicted", "candidate", "by")
+
+
+def roles(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """Return the columns a subcommand's options name, as (role, name) pairs."""
+    named = [
+        (role, name)
+        for role in _ONE_COLUMN
+        if (name := getattr(args, role, None)) is not None
+    ]
+    named += [
+        (role, name) for role in _COLUMNS for name in getattr(args, role, None) or ()
+    ]
+    return named
+
+
+def nan_policy(args: argparse.Namespace) -> NanPolicy:
+    """Return ``--nan-policy``: given, or the functions' default."""
+    policy: NanPolicy = args.nan_policy or "propagate"
+    return policy
 
 
 def rows_of(

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 import polars_l2
 from polars_l2 import plot
 from polars_l2.cli._errors import CliError, about
-from polars_l2.cli._evaluate import add_nan_policy, read_rows, rows_of
+from polars_l2.cli._evaluate import (
+    add_nan_policy,
+    nan_policy,
+    read_rows,
+    roles,
+    rows_of,
+)
 from polars_l2.cli._output import plot_format, plot_writer, render
 
 if TYPE_CHECKING:
@@ -228,20 +234,6 @@ def add_worst_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def roles(args: argparse.Namespace) -> list[tuple[str, str]]:
-    """Return the columns the subcommand reads, as (role, name) pairs."""
-    named = [
-        ("actual", args.actual),
-        *(("predicted", name) for name in args.predicted),
-        *(("by", name) for name in args.by),
-    ]
-    for role in ("weight", "baseline", "feature"):
-        name = getattr(args, role, None)
-        if name is not None:
-            named.append((role, name))
-    return named
-
-
 def run(
     args: argparse.Namespace,
     sources: Sequence[Source],
@@ -268,7 +260,7 @@ def table(
         raise CliError(msg)
     common: dict[str, Any] = {
         "by": args.by or None,
-        "nan_policy": args.nan_policy or "propagate",
+        "nan_policy": nan_policy(args),
     }
     with about(sources[0].path if len(sources) == 1 else None):
         if args.evidence == "murphy":
@@ -331,7 +323,7 @@ def plot_output(
                     weight=args.weight,
                     loss=args.loss,
                     bins=100 if args.bins is None else args.bins,
-                    nan_policy=args.nan_policy or "propagate",
+                    nan_policy=nan_policy(args),
                 )
             figure = plot.plot_reliability(curve)
     except ImportError as error:
