@@ -131,7 +131,7 @@ def test_every_target_has_a_verdict_and_a_figure_or_a_reason(quick_page: str) ->
     goals = " ".join(row[1] for row in rows)
     for fragment in ["≤ 1.05", "floor ≤ 1.5", "≥ 30", "≥ 1.5", "polars-ds"]:
         assert fragment in goals, fragment
-    # issue 15's targets, each on its own row
+    # the report, integer, vector and many-model targets, each on its own row
     for fragment in [
         "report ÷ grouped MSE of the same 2 models ≤ 5",
         "report(top_share=False) ÷ grouped MSE of the same 2 models ≤ 2.5",
@@ -140,7 +140,7 @@ def test_every_target_has_a_verdict_and_a_figure_or_a_reason(quick_page: str) ->
         'Array MSE (multioutput="raw_values") ÷ 16 scalar MSEs ≤ 3',
         "≤ 15",
         "peak RSS ≤ 2 GB",
-        # issue 25's: parity with an expert's query, flat in segments
+        # parity with an expert's query on each frame kind, flat in segments
         "report(top_share=False) of the DataFrame ÷ an expert's one-`group_by`",
         "report(top_share=False) of a LazyFrame ÷ an expert's one-`group_by`",
         "report ÷ grouped MSE no higher than at",
