@@ -10,6 +10,8 @@ report's share.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
 import pytest
@@ -86,3 +88,42 @@ def test_share_is_within_its_bound_of_an_exact_sort(segments: int, rows: int) ->
     assert_series_equal(
         merged.sort("g")["top_1pct_share"], got["top_1pct_share"], rel_tol=1e-12
     )
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("p", np.nan), ("p", np.inf), ("w", np.nan)],
+    ids=["nan-error", "inf-error", "nan-weight"],
+)
+def test_a_nan_or_infinite_error_gives_a_nan_share_not_the_other_rows_share(
+    column: str, value: float, weighted: bool
+) -> None:
+    # Segments of 300 rows are binned, and the walk computes parts only for
+    # the bins at the top: a NaN must still reach its segment's share, and
+    # no other segment's.
+    if column == "w" and not weighted:
+        pytest.skip("an unweighted report reads no weight")
+    rng = np.random.default_rng(5)
+    rows = 900
+    y = rng.normal(100.0, 10.0, rows)
+    df = pl.DataFrame(
+        {
+            "g": np.repeat([0, 1, 2], rows // 3),
+            "y": y,
+            "p": y + rng.standard_t(3.0, rows),
+            "w": rng.uniform(0.5, 2.0, rows),
+        }
+    )
+    df = df.with_columns(
+        pl.when(pl.int_range(pl.len()) == 450)  # in segment 1
+        .then(value)
+        .otherwise(pl.col(column))
+        .alias(column)
+    )
+    got = polars_l2.report(df, "y", "p", by="g", weight="w" if weighted else None)
+    for bound in ("", "_low", "_high"):
+        share = got.sort("g")[f"top_1pct_share{bound}"].to_list()
+        assert math.isnan(share[1])
+        assert 0.01 <= share[0] < 1
+        assert 0.01 <= share[2] < 1
