@@ -263,6 +263,38 @@ def test_finalize_keeps_a_lazy_frame_lazy() -> None:
     assert_frame_equal(lazy.collect(), polars_l2.finalize(state))
 
 
+@pytest.mark.parametrize("lazy", [False, True], ids=["dataframe", "lazyframe"])
+@pytest.mark.parametrize("built_weighted", [False, True], ids=["plain", "weighted"])
+def test_finalize_refuses_a_weighted_that_disagrees_with_the_state(
+    built_weighted: bool, lazy: bool
+) -> None:
+    # Segments of at most 100 rows take their top share from the moments
+    # when unweighted: a weighted state finalised as unweighted would give
+    # a wrong share, not only lose its weight_sum column.
+    rng = np.random.default_rng(3)
+    df = pl.DataFrame(
+        {
+            "g": rng.integers(0, 3, 200),
+            "y": rng.normal(0.0, 1.0, 200),
+            "a": rng.normal(0.0, 1.0, 200),
+            "w": rng.uniform(0.1, 5.0, 200),
+        }
+    )
+    state = polars_l2.state(
+        df, "y", "a", by="g", weight="w" if built_weighted else None
+    )
+    given = state.lazy() if lazy else state
+    with pytest.raises(polars_l2.L2InputError, match=r"weighted=(True|False) but"):
+        polars_l2.finalize(given, weighted=not built_weighted)
+    agreeing = polars_l2.finalize(given, weighted=built_weighted)
+    got = agreeing.collect() if isinstance(agreeing, pl.LazyFrame) else agreeing
+    assert_frame_equal(got, polars_l2.finalize(state))
+    want = polars_l2.report(
+        df, "y", "a", by="g", weight="w" if built_weighted else None
+    )
+    assert_frame_equal(got, want, check_exact=False, rel_tol=1e-12)
+
+
 def test_the_state_builds_lazily_on_the_streaming_engine(tmp_path: Path) -> None:
     df = pl.DataFrame({"g": ["a", "b", "a"], "y": [1, 2, 3], "a": [1.0, 2.0, 2.0]})
     df.write_parquet(tmp_path / "data.parquet")

@@ -11,6 +11,7 @@ from polars_l2._core import top_share as top_share_
 from polars_l2._frame_kind import same_kind
 from polars_l2._state.checks import check_dtypes, check_version, key_columns, load
 from polars_l2._state.merging import check_weighted
+from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
     from polars_l2.typing import ArrowStreamExportable, Variance
@@ -50,9 +51,10 @@ def finalize(
     confidence
         Level of the RMSE confidence interval, strictly between 0 and 1.
     weighted
-        Whether to include the ``weight_sum`` column, as the report of
-        weighted data does. None (default) reads it from the state's
-        ``weighted`` column (for a LazyFrame, by collecting that column).
+        Whether the state is of weighted data, whose report has the
+        ``weight_sum`` column and weighted formulas. None (default) reads it
+        from the state's ``weighted`` column (for a LazyFrame, by collecting
+        that column); True or False must agree with that column.
     min_n, overall, variance
         As in :func:`polars_l2.report`: the effective size below which a
         row is ``small``, whether to add each model's overall row, and the
@@ -68,7 +70,8 @@ def finalize(
     L2InputError
         If `state` is not a state, mixes weighted and unweighted rows, or was
         written by a newer polars-l2; if `confidence` is not strictly between
-        0 and 1, or `weighted` is not True, False or None.
+        0 and 1, or `weighted` is not True, False or None, or disagrees with
+        the state's ``weighted`` column.
 
     References
     ----------
@@ -115,13 +118,22 @@ def finalize(
             versions = frame.select("state_version").collect()
             check_version(versions, schema.names(), None, function=function)
         key_columns(schema.names(), function=function)
-        if weighted is None:
-            found = check_weighted(
-                frame.select("weighted").collect(), function=function
-            )
+        # One Boolean per row of a state, which is small: read even where
+        # `weighted` is given, which it must agree with.
+        found = check_weighted(frame.select("weighted").collect(), function=function)
     keys = key_columns(schema.names(), function=function)
     if weighted is None:
         weighted = bool(found)
+    elif found is not None and weighted != found:
+        # The formulas follow `weighted`: an unweighted report of a weighted
+        # state would give wrong intervals and top shares, not only lose its
+        # weight_sum column.
+        msg = (
+            f"{function}: weighted={weighted} but the state was built "
+            f"{'with' if found else 'without'} a weight; leave weighted=None "
+            "to read it from the state"
+        )
+        raise L2InputError(msg)
     rows, bins, inner = _internal_rows(frame.lazy(), keys)
     # A state of vector columns numbers the outputs in its last key: each
     # output keeps its own overall row, as in the report.
