@@ -385,7 +385,14 @@ def _parity_target(target: Target, bare: Variant, expert: Variant | None) -> Non
             "its own. Sharing them by grouping on the pattern of missing "
             "predictions as well as the segment was measured at 1.23x the "
             "expert's aggregations (CPU time, 4 million rows, 1,000 segments): "
-            "the second key costs what sharing saves."
+            "the second key costs what sharing saves. Shared, the package's "
+            "group-by has 19 aggregations to the expert's 16 (the count, and "
+            "the target's mean, minimum and maximum, which a state needs to "
+            "merge and R² to decide a constant target exactly): at an equal "
+            "cost each, 1.19x, above the target. Reading the target without "
+            "its mask where no column has a null measured within noise of "
+            "the masked query (Polars computes the masked target once for "
+            "all its aggregations)."
         )
 
 
