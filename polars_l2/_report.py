@@ -191,8 +191,10 @@ def report(
         Squares overflow to inf beyond about 1e154 and underflow to 0 below
         about 1e-162, as in numpy and scikit-learn. Weights are scale-free:
         multiplying every weight by a positive constant from 1e-300 to 1e300
-        changes no column but ``weight_sum`` and ``sse``: the squares of the
-        weights are never formed, and the top-1% share works with relative
+        changes no column but ``weight_sum`` and ``sse`` (while the sum of
+        the weights, itself a column, stays below about 1.8e308; beyond, it
+        is inf and the means NaN): the squares of the weights are never
+        formed, and the top-1% share works with relative
         weights. The centred moments are sums of weights times squared
         deviations, which must stay within Float64 (for the MSE's interval
         a weight times the error to the fourth power: with weights of

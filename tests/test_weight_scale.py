@@ -131,3 +131,12 @@ def test_weights_of_mixed_scales_give_kish_size(scale: float) -> None:
     state = polars_l2.state(frame, "y", "p", weight="w")
     effective = state["weight_sum"].item() / state["weight_sq_ratio"].item()
     assert effective == pytest.approx((20 * 3) ** 2 / (20 * 5), rel=1e-12)
+
+
+def test_a_weight_sum_beyond_float64_gives_inf_and_nan_means_not_numbers() -> None:
+    # 400 weights near 1e306 sum past the largest Float64 (about 1.8e308).
+    df = _frame().with_columns(pl.col("w") * 1e306)
+    got = polars_l2.report(df, "y", "p", weight="w")
+    assert math.isinf(got["weight_sum"].item())
+    for name in ("mse", "rmse", "mae", "bias"):
+        assert math.isnan(got[name].item())
