@@ -263,3 +263,34 @@ def test_a_reader_read_already_is_refused_not_reported_empty(
     assert "reader.read_all()" in message
     # A new reader over the same rows is read, and gives the same report.
     assert_frame_equal(polars_l2.report(_batches(table), "y", "linear"), first)
+
+
+def test_named_pandas_index_levels_are_keys_as_in_pandas_groupby() -> None:
+    frame = pd.DataFrame(
+        {
+            "region": ["n", "s", "n", "s", "n"],
+            "shop": [1, 1, 2, 2, 2],
+            "y": [1.0, 2.0, 3.0, 4.0, 5.0],
+            "p": [1.5, 2.0, 2.0, 5.0, 5.5],
+        }
+    )
+    want = polars_l2.report(pl.from_pandas(frame), "y", "p", by=["region", "shop"])
+    # One level, both levels of a MultiIndex, and through narwhals.
+    one = frame.set_index("region")
+    both = frame.set_index(["region", "shop"])
+    for given in (one, both, nw.from_native(both, eager_only=True)):
+        got = polars_l2.report(given, "y", "p", by=["region", "shop"])
+        assert_frame_equal(got, want)
+    # pandas' groupby agrees on the MSE of each segment.
+    errors = (both["y"] - both["p"]) ** 2
+    pandas_mse = errors.groupby(level=["region", "shop"]).mean()
+    assert got["mse"].to_list() == pandas_mse.to_list()
+    # An unnamed index is dropped, and a column wins over a level of its name.
+    filtered = frame[frame["y"] > 1.0]
+    with pytest.raises(polars_l2.L2InputError, match="'None' not found"):
+        polars_l2.report(filtered, "y", "p", by="None")
+    renamed = frame.set_index(pd.Index(["x"] * 5, name="region"), drop=False)
+    assert_frame_equal(
+        polars_l2.report(renamed, "y", "p", by="region"),
+        polars_l2.report(pl.from_pandas(frame), "y", "p", by="region"),
+    )

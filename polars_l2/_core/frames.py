@@ -19,8 +19,10 @@ only once, and the report reads its data once per model. A pyarrow
 ``RecordBatchReader`` gives its rows once: a second read sees none, so a
 reader the package has read already is refused (:func:`_read_once`) rather
 than reported on as empty. A pandas
-DataFrame is read by ``pl.from_pandas(..., nan_to_null=False)``: its index is
-dropped, and NaN stays NaN on every input kind, so that ``nan_policy`` alone
+DataFrame is read by ``pl.from_pandas(..., nan_to_null=False)``: the levels of
+its index that have a name are columns, as pandas' ``groupby`` reads them
+(unless a column has the same name, which wins), an unnamed index is dropped,
+and NaN stays NaN on every input kind, so that ``nan_policy`` alone
 decides what a NaN does (``"omit"`` gives pandas' own skip-NaN behaviour);
 pandas' missing values (``None``, ``pd.NA``, ``NaT``) are null. A *state*
 given as a pandas DataFrame is the exception: a state's missing moments
@@ -42,7 +44,7 @@ import contextlib
 import sys
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow as pa
@@ -108,6 +110,22 @@ def _is_dataset(data: object) -> bool:
     """Whether `data` is a pyarrow Dataset (without importing pyarrow.dataset)."""
     dataset = sys.modules.get("pyarrow.dataset")
     return dataset is not None and isinstance(data, dataset.Dataset)
+
+
+def _index_as_columns(data: Any) -> Any:  # noqa: ANN401 (pandas: not a dependency)
+    """Return a pandas DataFrame with the named levels of its index as columns.
+
+    A segment key is often in the index (after a ``groupby``, or a
+    ``set_index``), where pandas' own ``groupby(by=...)`` finds it by name. A
+    level named like a column, or not by a string, stays in the index, which
+    is dropped.
+    """
+    levels = [
+        name
+        for name in data.index.names
+        if isinstance(name, str) and name not in data.columns
+    ]
+    return data.reset_index(level=levels) if levels else data
 
 
 def _is_pandas(data: object) -> bool:
@@ -249,7 +267,10 @@ def _coerce(data: object, *, function: str, role: str, accepted: str) -> Input:
         # NaN stays NaN: nan_policy decides, as for every other input kind;
         # in a state, NaN is how pandas holds a missing moment.
         nan_to_null = role == "state"
-        return Input(pl.from_pandas(data, nan_to_null=nan_to_null), lazy=False)
+        return Input(
+            pl.from_pandas(_index_as_columns(data), nan_to_null=nan_to_null),
+            lazy=False,
+        )
     if not isinstance(data, pl.Series) and hasattr(data, "__arrow_c_stream__"):
         _read_once(data, function=function, role=role)
         try:
