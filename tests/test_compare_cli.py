@@ -273,3 +273,43 @@ def test_a_candidate_that_is_the_baseline_or_named_twice_is_one_line(
     assert said in _ERRORS[-1]
     assert "evaluate" not in _ERRORS[-1]
     assert _ERRORS[-1].count("\n") == 1
+
+
+def test_a_saved_comparison_is_compared_again_from_its_state_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    df = make_data(11)
+    df.write_parquet(tmp_path / "data.parquet")
+    state = tmp_path / "_state.parquet"
+    status, first = run_json(
+        capsys, tmp_path / "data.parquet", "--actual", "y", "--baseline", "old",
+        "--candidate", "new", "--candidate", "bad", "--by", "region",
+        "--save-state", state,
+    )  # fmt: skip
+    assert status == 0
+    assert first is not None
+    want = polars_l2.compare(df, "y", "old", ["new", "bad"], by="region")
+    # The baseline and the candidates come from the state, in its order, or
+    # the baseline alone (the candidates given).
+    for given in ([], ["--candidate", "new", "--candidate", "bad"]):
+        status, got = run_json(capsys, "--state", state, *given)
+        assert status == 0, _ERRORS[-1]
+        assert got is not None
+        same(got, want)
+    # Refused in one line: another baseline; a state without one; no state.
+    plain = tmp_path / "plain.parquet"
+    assert main(["evaluate", str(tmp_path / "data.parquet"), "--actual", "y",
+                 "--predicted", "old", "--save-state", str(plain)]) == 0  # fmt: skip
+    capsys.readouterr()
+    refusals: list[tuple[list[str | Path], str]] = [
+        (["--state", state, "--baseline", "new"], "differs from the --state"),
+        (["--state", plain], "built without a baseline"),
+        ([tmp_path / "data.parquet", "--actual", "y", "--baseline", "old"],
+         "required without --state"),
+    ]  # fmt: skip
+    for args, message in refusals:
+        status, got = run_json(capsys, *args)
+        assert status == 2
+        assert got is None
+        assert message in _ERRORS[-1]
+        assert _ERRORS[-1].count("\n") == 1

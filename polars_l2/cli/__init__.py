@@ -825,6 +825,9 @@ def _run_compare(args: argparse.Namespace) -> int:
         return _compare.status(args, table, say=_gate_line, notice=_notice)
     with _state_lock(args):
         states = load_states(args.state, notice=_notice)
+        if states.frames and (args.baseline is None or not args.candidate):
+            _compare.from_states(args, [frame for _, frame in states.frames])
+            options = _compare.column_options(args)
         spec = column_spec(
             options,
             states,

@@ -17,6 +17,8 @@ import argparse
 import re
 from typing import TYPE_CHECKING, Any
 
+import polars as pl
+
 import polars_l2
 from polars_l2 import plot
 from polars_l2._compare import COLUMNS as COMPARE_COLUMNS
@@ -39,8 +41,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    import polars as pl
-
     from polars_l2._core.losses import Losses
     from polars_l2.cli._inputs import Source
     from polars_l2.cli._output import Writer
@@ -62,7 +62,8 @@ what it does:
 inputs and states:
   As evaluate. --save-state FILE writes the merged state, built with the
   baseline and losses; --state FILE merges saved states (built with the same
-  baseline and losses).
+  baseline and losses), and gives the columns not given, the baseline and
+  the candidates too.
   --cluster needs the data rows: it cannot be used with --state or
   --save-state.
 
@@ -111,15 +112,17 @@ def register(
     group = parser.add_argument_group("column options")
     group.add_argument("--actual", metavar="COL", help="the observed values")
     group.add_argument(
-        "--baseline", metavar="COL", required=True, help="the model to beat"
+        "--baseline",
+        metavar="COL",
+        help="the model to beat (with --state, the states' by default)",
     )
     group.add_argument(
         "--candidate",
         metavar="COL",
         action="append",
         default=[],
-        required=True,
-        help="a model compared with the baseline; repeatable",
+        help="a model compared with the baseline; repeatable (with --state, "
+        "the states' other models by default)",
     )
     group.add_argument(
         "--by", metavar="COL", action="append", default=[], help="segment column"
@@ -194,8 +197,12 @@ def column_options(args: argparse.Namespace) -> ColumnOptions:
     """Return the columns of ``compare``: the baseline first, as the state keeps.
 
     Raises :class:`CliError` where a candidate is the baseline, or is named
-    twice.
+    twice, or where either is missing without ``--state`` (with it, what is
+    missing comes from the states: :func:`from_states`).
     """
+    if not args.state and (args.baseline is None or not args.candidate):
+        msg = "--baseline and at least one --candidate are required without --state"
+        raise CliError(msg)
     if args.baseline in args.candidate:
         msg = (
             f"--candidate {args.baseline!r} is the --baseline: a candidate is "
@@ -206,13 +213,44 @@ def column_options(args: argparse.Namespace) -> ColumnOptions:
     if twice:
         msg = f"--candidate names {', '.join(map(repr, twice))} more than once"
         raise CliError(msg)
+    given = (args.baseline, *args.candidate) if args.baseline is not None else ()
     return ColumnOptions(
         actual=args.actual,
-        predicted=(args.baseline, *args.candidate),
+        predicted=given if args.candidate else (),
         by=tuple(args.by),
         weight=args.weight,
         nan_policy=args.nan_policy,
     )
+
+
+def from_states(args: argparse.Namespace, frames: list[pl.DataFrame]) -> None:
+    """Complete ``--baseline`` and ``--candidate`` from the ``--state`` files.
+
+    The baseline is the one the states were built with; the candidates are
+    their other models, in their order. Raises :class:`CliError` where the
+    states were built without a baseline, or a given ``--baseline`` is not
+    theirs (a given ``--candidate`` must be one of their models: the column
+    check names it).
+    """
+    found = pl.concat([frame.select("model", "baseline") for frame in frames])
+    names = found.get_column("baseline").drop_nulls().unique(maintain_order=True)
+    if names.is_empty():
+        msg = (
+            "the --state files were built without a baseline: compare needs "
+            "states saved by compare (or polars_l2.state(..., baseline=...))"
+        )
+        raise CliError(msg)
+    baseline = names.item(0)
+    if args.baseline is not None and args.baseline != baseline:
+        msg = (
+            f"--baseline {args.baseline!r} differs from the --state files' "
+            f"baseline {baseline!r}"
+        )
+        raise CliError(msg)
+    args.baseline = baseline
+    if not args.candidate:
+        models = found.get_column("model").unique(maintain_order=True).to_list()
+        args.candidate = [model for model in models if model != baseline]
 
 
 def needs_rows(args: argparse.Namespace, sources: list[Source]) -> bool:
