@@ -135,3 +135,23 @@ def test_a_lock_of_another_user_in_a_shared_directory_is_refused(
     shared.chmod(0o755)
     result = inline(capsys, "evaluate", day, *columns(), "--save-state", state)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_lock_timeout_without_a_state_to_save_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ((day, _),) = write_days(tmp_path, 1)
+    evaluate: list[str | Path] = ["evaluate", day, *columns()]
+    compare: list[str | Path] = ["compare", day, "--actual", "y"]
+    compare += ["--baseline", "p", "--candidate", "q"]
+    for args in (evaluate, compare):
+        result = inline(capsys, *args, "--lock-timeout", "5")
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert result.stderr.count("\n") == 1
+        assert "--lock-timeout needs --save-state" in result.stderr
+        # With a state to save, the same timeout is taken.
+        saved = tmp_path / f"{args[0]}.parquet"
+        result = inline(capsys, *args, "--lock-timeout", "5", "--save-state", saved)
+        assert result.returncode == 0, result.stderr
+        assert saved.exists()

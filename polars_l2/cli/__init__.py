@@ -637,6 +637,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if not args.paths and not args.state:
         msg = "nothing to evaluate: give data files (PATH) or --state files"
         raise CliError(msg)
+    _check_lock_timeout(args)
     if not args.state:
         # Fail on the options before discovering the files. With --state the
         # keys come from the states: the gates are checked on the report.
@@ -716,6 +717,16 @@ def _state_lock(args: argparse.Namespace) -> contextlib.AbstractContextManager[o
         return contextlib.nullcontext()
     timeout = _ledger.lock_timeout(args.lock_timeout)
     return _ledger.locked(args.save_state, timeout=timeout, notice=_notice)
+
+
+def _check_lock_timeout(args: argparse.Namespace) -> None:
+    """Refuse ``--lock-timeout`` without ``--save-state``, whose lock it waits for."""
+    if args.lock_timeout is not None and args.save_state is None:
+        msg = (
+            "--lock-timeout needs --save-state: it is how long to wait for "
+            "the lock of the state being saved"
+        )
+        raise CliError(msg)
 
 
 def _state_output(
@@ -805,6 +816,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     if not args.paths and not args.state:
         msg = "nothing to compare: give data files (PATH) or --state files"
         raise CliError(msg)
+    _check_lock_timeout(args)
     _compare.losses(args)  # fails on the loss options before any file is read
     options = _compare.column_options(args)
     _compare.check_gates(args)
