@@ -1285,3 +1285,23 @@ def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--fail-if" in meanings["3"]
     assert "SIGINT" in meanings["130"]
     assert "SIGTERM" in meanings["143"]
+
+
+def test_errors_give_no_python_to_a_command_line_user(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The library's messages advise a method call on the frame; the command
+    # line says what is wrong with the file instead.
+    path = tmp_path / "data.parquet"
+    pl.DataFrame({"y": [1.0, 2.0], "p": ["a", "b"], "mse": [1, 2]}).write_parquet(path)
+    cases = {
+        "wrong dtype": (["--predicted", "p"], "has dtype String; expected a numeric"),
+        "output name": (["--predicted", "y", "--by", "mse"], "rename it in the file"),
+    }
+    for extra, message in cases.values():
+        result = inline(capsys, "evaluate", path, "--actual", "y", *extra)
+        assert_one_line_error(result, re.escape(message))
+        for python in (".cast(", ".rename(", "pl."):
+            assert python not in result.stderr
+    with pytest.raises(polars_l2.L2InputError, match=r"\.cast\(pl\.Float64\)"):
+        polars_l2.report(pl.read_parquet(path), "y", "p")

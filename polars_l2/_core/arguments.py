@@ -357,9 +357,8 @@ def resolve(
             _check_key_dtype(name, dtype, schema, function=function)
         elif not _is_metric_dtype(dtype) and not (vector and role != "weight"):
             msg = (
-                f"{function}: {role} column {name!r} has dtype {dtype}; expected "
-                "a numeric or Boolean column (cast it first, for example with "
-                f".cast(pl.Float64)); the frame has {_columns_listing(schema)}"
+                f"{function}: {role} column {name!r} has dtype {dtype}; "
+                f"{dtypes.EXPECTED}; the frame has {_columns_listing(schema)}"
             )
             raise L2InputError(msg)
     shared = not vector and same_rows(frame, spec)

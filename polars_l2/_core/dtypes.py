@@ -112,6 +112,14 @@ def is_vector(dtype: pl.DataType) -> bool:
     return isinstance(dtype, pl.Array | pl.List)
 
 
+#: What a metric's column must be, and how to make it so: the end of the
+#: message that refuses another dtype, wherever it is refused.
+EXPECTED = (
+    "expected a numeric or Boolean column (cast it first, for example with "
+    ".cast(pl.Float64))"
+)
+
+
 def check_dtype(expr: pl.Expr, dtype: pl.DataType, *, role: str, metric: str) -> None:
     """Raise :class:`L2InputError` unless :func:`is_metric_dtype` accepts `dtype`."""
     wide = _unreadable(dtype)
@@ -120,11 +128,7 @@ def check_dtype(expr: pl.Expr, dtype: pl.DataType, *, role: str, metric: str) ->
         raise L2InputError(msg)
     if is_metric_dtype(dtype):
         return
-    msg = (
-        f"polars_l2.{metric}: {role} {describe(expr)} has dtype {dtype}; "
-        "expected a numeric or Boolean column (cast it first, for example "
-        "with .cast(pl.Float64))"
-    )
+    msg = f"polars_l2.{metric}: {role} {describe(expr)} has dtype {dtype}; {EXPECTED}"
     raise L2InputError(msg)
 
 

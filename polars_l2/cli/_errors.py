@@ -78,6 +78,21 @@ _FUNCTION_PREFIX = re.compile(r"^polars_l2\.\w+: ")
 # Python's "[Errno 2] No such file or directory: 'x.csv'": the path is named
 # by the caller already.
 _ERRNO_PREFIX = re.compile(r"^\[Errno \d+\] ")
+# The library's advice in Python (a method to call on the frame), which a
+# user of the command line cannot follow: said of the file instead.
+_PYTHON_ADVICE = (
+    (re.compile(r" \(cast it first, for example with \.cast\([^)]*\)\)"), ""),
+    (
+        re.compile(r"; rename it first, for example with \.rename\(\{.*\}\)$"),
+        "; rename it in the file",
+    ),
+)
+
+
+def _without_python(text: str) -> str:
+    for pattern, replacement in _PYTHON_ADVICE:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 # Polars' object-store errors carry the HTTP exchange; the S3-style XML body
@@ -154,7 +169,8 @@ def user_message(error: BaseException) -> str:
     bad
     """
     if isinstance(error, (CliError, polars_l2.L2InputError)):
-        return printable(_FUNCTION_PREFIX.sub("", str(error)).strip())
+        text = _without_python(_FUNCTION_PREFIX.sub("", str(error)).strip())
+        return printable(text)
     return printable(first_line(error))
 
 
