@@ -208,3 +208,28 @@ def test_html_is_offered_only_where_it_is_written(
     with pytest.raises(SystemExit):
         main([command, "--help"])
     assert "html" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["murphy", "--thetas", "3,1"], "--thetas"),
+        (["murphy", "--thetas", "1"], "--thetas"),
+        (["decompose", "--bins", "3,2"], "--bins"),
+        (["worst", "-k", "0"], "-k"),
+        (["bias", "--feature", "bmi", "--min-n", "-1"], "--min-n"),
+        (["bias", "--feature", "bmi", "--bins", "2,1"], "--bins"),
+    ],
+)
+def test_a_refused_option_is_named_by_its_flag_not_said_of_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], flag: str
+) -> None:
+    paths = _files(tmp_path)
+    result = inline(capsys, args[0], paths[0], *COLUMNS, *args[1:])
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"polars-l2: error: {flag} must be ")
+    assert result.stderr.count("\n") == 1
+    # Not the library's keyword, the file, or Python's None.
+    for word in ("a.parquet", "min_n", "None"):
+        assert word not in result.stderr

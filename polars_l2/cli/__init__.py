@@ -804,6 +804,7 @@ def _check_worst(args: argparse.Namespace, sources: list[Source]) -> None:
 
 def _run_evidence(args: argparse.Namespace) -> int:
     """Run ``murphy``, ``decompose``, ``worst`` or ``bias`` on the files' rows."""
+    _evidence.check_options(args)
     sources = _sources(args)
     _check_outputs(args, [s.path for s in sources if isinstance(s.path, Path)])
     table, others = _evidence.run(args, sources, notice=_notice)

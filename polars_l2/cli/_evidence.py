@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars_l2
 from polars_l2 import plot
+from polars_l2._core import options
 from polars_l2.cli._errors import CliError, about
 from polars_l2.cli._evaluate import (
     add_nan_policy,
@@ -27,6 +28,7 @@ from polars_l2.cli._evaluate import (
     rows_of,
 )
 from polars_l2.cli._output import plot_format, plot_writer, render
+from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -232,6 +234,30 @@ def add_worst_option(parser: argparse.ArgumentParser) -> None:
         "(and segment) after the report (table and markdown formats; "
         "polars-l2 worst prints them in any format)",
     )
+
+
+#: The options of each subcommand that the library checks: its name for
+#: each, and the command line's flag.
+_CHECKED = {
+    "murphy": {"thetas": "--thetas"},
+    "decompose": {"bins": "--bins"},
+    "worst": {"k": "-k"},
+    "bias": {"bins": "--bins", "min_n": "--min-n"},
+}
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse, before any file is read, an option the library would refuse.
+
+    The library's message names its keyword (``min_n``) and, raised while
+    a file is read, would be said of the file: said here, of the flag.
+    """
+    for name, flag in _CHECKED[args.evidence].items():
+        try:
+            options.check(None, **{name: getattr(args, name)})
+        except L2InputError as error:
+            text = str(error).removeprefix(name).replace(" must be None, ", " must be ")
+            raise CliError(flag + text) from None
 
 
 def run(
