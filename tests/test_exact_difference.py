@@ -415,6 +415,8 @@ def test_boolean_counts_as_zero_and_one(other: pl.DataType) -> None:
 
 
 @pytest.mark.slow
+# Each example builds a report, two states, their merge and its report.
+@settings(max_examples=40)
 @given(
     st.lists(
         st.tuples(

@@ -15,7 +15,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import polars_l2
@@ -269,6 +269,8 @@ def test_a_weighted_state_with_negative_weights_is_possible() -> None:
 
 
 @pytest.mark.slow
+# Each example builds every kind of state and checks each.
+@settings(max_examples=40)
 @given(
     st.lists(
         st.tuples(
