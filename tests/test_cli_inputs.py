@@ -315,3 +315,18 @@ def test_a_list_prediction_is_named(
     assert_one_line_error(
         result, r"other columns are vectors \(predicted column 'p' has dtype List"
     )
+
+
+def test_rows_of_different_widths_are_said_in_our_words_alone(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    ragged = {"y": [[1.0, 2.0], [3.0, 4.0]], "p": [[1.0, 2.0], [3.0, 4.0, 5.0]]}
+    pl.DataFrame(ragged).write_parquet(tmp_path / "v.parquet")
+    result = inline(
+        capsys, "evaluate", tmp_path / "v.parquet", "--actual", "y", "--predicted", "p"
+    )
+    assert_one_line_error(
+        result,
+        r"^polars-l2: error: .*v\.parquet: vectors of different widths in one row: "
+        r"actual column 'y' has width 2, predicted column 'p' has width 3$",
+    )

@@ -1026,12 +1026,31 @@ def test_report_vector_errors() -> None:
     with pytest.raises(ValueError, match="in a column named 'output'"):
         polars_l2.report(clash, "y", "p", by="output")
     ragged = pl.DataFrame({"y": [[1.0, 2.0], [1.0]], "p": [[1.0, 2.0], [1.0, 2.0]]})
-    with pytest.raises(
-        InvalidOperationError,
-        match=r"report: vectors of different widths in one row: actual column 'y' "
-        r"has width 1, predicted column 'p' has width 2",
-    ):
-        polars_l2.report(ragged, "y", "p")
+    said = (
+        "vectors of different widths in one row: actual column 'y' has width 1, "
+        "predicted column 'p' has width 2"
+    )
+    # Collected by the package (a DataFrame given): its own error, its words
+    # alone; collected by the user (a LazyFrame given): Polars' error, with
+    # the words in it.
+    calls: dict[str, Callable[[pl.DataFrame], object]] = {
+        "report": lambda frame: polars_l2.report(frame, "y", "p"),
+        "state": lambda frame: polars_l2.state(frame, "y", "p"),
+        "compare": lambda frame: polars_l2.compare(
+            frame.with_columns(q=pl.col("p")), "y", "p", "q"
+        ),
+    }
+    for function, call in calls.items():
+        with pytest.raises(polars_l2.L2InputError) as refused:
+            call(ragged)
+        want = f"polars_l2.{function}: {said}"
+        assert str(refused.value) == (
+            want
+            if function != "compare"
+            else f"{want}, predicted column 'q' has width 2"
+        )
+    with pytest.raises(InvalidOperationError, match=f"polars_l2.report: {said}"):
+        polars_l2.report(ragged.lazy(), "y", "p").collect()
 
 
 def test_report_of_scalars_has_no_output_column() -> None:

@@ -17,7 +17,7 @@ import polars as pl
 
 from polars_l2._compare import adjustment, paired_test, rows
 from polars_l2._compare.table import table as paired_table
-from polars_l2._core import arguments, frames, options
+from polars_l2._core import arguments, frames, options, row_checks
 from polars_l2._core import losses as losses_
 from polars_l2._docs import fill
 from polars_l2._state import is_state
@@ -348,7 +348,9 @@ def _finish(
     variance: Variance,
 ) -> pl.DataFrame:
     """Return the comparison's table from the paired moments: test, adjust, name."""
-    table = paired_table(paired, losses, min_n=min_n, variance=variance).collect()
+    table = row_checks.collect(
+        paired_table(paired, losses, min_n=min_n, variance=variance)
+    )
     table = paired_test.student_t(table, confidence)
     table = adjustment.adjusted(table, adjust, 1 - confidence)
     if len(losses.names) > 1:

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pyarrow as pa
 
+from polars_l2._core import row_checks
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class Input:
 
     def result(self, query: pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
         """Return `query` as the caller's kind of frame: lazy, or collected."""
-        return query if self.lazy else query.collect()
+        return query if self.lazy else row_checks.collect(query)
 
     def collected(self) -> pl.DataFrame:
         """Return the data as a DataFrame (a lazy frame is collected)."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from polars_l2._core import row_checks
 from polars_l2._core.dtypes import is_vector
 from polars_l2._core.vectors import Side, check_inner
 from polars_l2.exceptions import L2InputError
@@ -149,4 +150,4 @@ def _rows_width_check(
             pl.lit(f"{sep}{side.describe()} has width "),
             pl.when(bad).then(n.cast(pl.String).fill_null("null (missing)")),
         ]
-    return pl.concat_str(parts).cast(pl.UInt8, strict=True)
+    return row_checks.fail_where(parts)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from polars_l2._core import arguments, dtypes, options
+from polars_l2._core import arguments, dtypes, options, row_checks
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -435,17 +435,18 @@ def _width_check(
         # Only the offending rows get a string; the others stay null and cheap.
         return pl.when(bad).then(length[role]).cast(pl.String)
 
-    message = pl.concat_str(
-        pl.lit(
-            f"polars_l2.{metric}: vectors of different widths in one row: "
-            f"{a.describe()} has width "
-        ),
-        width_of("actual"),
-        pl.lit(f", {p.describe()} has width "),
-        width_of("predicted"),
-        pl.lit(expected),
+    return row_checks.fail_where(
+        [
+            pl.lit(
+                f"polars_l2.{metric}: vectors of different widths in one row: "
+                f"{a.describe()} has width "
+            ),
+            width_of("actual"),
+            pl.lit(f", {p.describe()} has width "),
+            width_of("predicted"),
+            pl.lit(expected),
+        ]
     )
-    return message.cast(pl.UInt8, strict=True)
 
 
 #: Whether ``arr.get`` gives null where the whole Array is null. Polars

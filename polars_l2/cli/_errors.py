@@ -26,6 +26,7 @@ import polars as pl
 import pyarrow as pa
 
 import polars_l2
+from polars_l2._core import row_checks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -202,6 +203,9 @@ def first_line(error: BaseException) -> str:
     ...     "<Error><Code>NoSuchBucket</Code><Message>No bucket.</Message>"))
     'No bucket (NoSuchBucket)'
     """
+    refused = row_checks.refusal(error)
+    if refused is not None:  # a row check's own message, inside Polars'
+        return _FUNCTION_PREFIX.sub("", refused)
     text = str(error)
     if _STORE_PREFIX in text.split("\n", 1)[0]:
         return _object_store_line(text)
