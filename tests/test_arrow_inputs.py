@@ -289,6 +289,20 @@ def test_named_pandas_index_levels_are_keys_as_in_pandas_groupby() -> None:
     filtered = frame[frame["y"] > 1.0]
     with pytest.raises(polars_l2.L2InputError, match="'None' not found"):
         polars_l2.report(filtered, "y", "p", by="None")
+    # Levels that cannot be columns are dropped, as an unnamed index is:
+    # values Arrow cannot type, a name given twice, an empty name.
+    plain = polars_l2.report(pl.from_pandas(frame), "y", "p")
+    odd = {
+        "mixed values": pd.Index([1, "a", 2, "b", 3], name="idx"),
+        "empty name": pd.Index(list("abcde"), name=""),
+        "name twice": pd.MultiIndex.from_arrays([[1] * 5, [2] * 5], names=["k", "k"]),
+    }
+    for index in odd.values():
+        assert_frame_equal(polars_l2.report(frame.set_axis(index), "y", "p"), plain)
+    # A state's index is not one of its keys.
+    state = polars_l2.state(frame, "y", "p", by="region")
+    named = state.to_pandas().rename_axis("extra")
+    assert_frame_equal(polars_l2.finalize(named), polars_l2.finalize(state))
     renamed = frame.set_index(pd.Index(["x"] * 5, name="region"), drop=False)
     assert_frame_equal(
         polars_l2.report(renamed, "y", "p", by="region"),

@@ -21,7 +21,8 @@ reader the package has read already is refused (:func:`_read_once`) rather
 than reported on as empty. A pandas
 DataFrame is read by ``pl.from_pandas(..., nan_to_null=False)``: the levels of
 its index that have a name are columns, as pandas' ``groupby`` reads them
-(unless a column has the same name, which wins), an unnamed index is dropped,
+(unless a column has the same name, which wins; a state's index is dropped,
+and so is an unnamed one),
 and NaN stays NaN on every input kind, so that ``nan_policy`` alone
 decides what a NaN does (``"omit"`` gives pandas' own skip-NaN behaviour);
 pandas' missing values (``None``, ``pd.NA``, ``NaT``) are null. A *state*
@@ -113,20 +114,32 @@ def _is_dataset(data: object) -> bool:
     return dataset is not None and isinstance(data, dataset.Dataset)
 
 
-def _index_as_columns(data: Any) -> Any:  # noqa: ANN401 (pandas: not a dependency)
-    """Return a pandas DataFrame with the named levels of its index as columns.
+def _from_pandas(data: Any, *, state: bool) -> pl.DataFrame:  # noqa: ANN401 (pandas: not a dependency)
+    """Return a pandas DataFrame as Polars', the named levels of its index as columns.
 
     A segment key is often in the index (after a ``groupby``, or a
-    ``set_index``), where pandas' own ``groupby(by=...)`` finds it by name. A
-    level named like a column, or not by a string, stays in the index, which
-    is dropped.
+    ``set_index``), where pandas' own ``groupby(by=...)`` finds it by name.
+    A level without a name (or with an empty one, or not a string), named
+    like a column or like another level, stays in the index, which is
+    dropped; so is every level where the levels cannot be columns (values
+    Arrow cannot type, such as mixed integers and strings). A state's index
+    is dropped: its columns are its keys and moments. NaN stays NaN
+    (``nan_policy`` decides, as for every other input kind), except in a
+    state, where it is how pandas holds a missing moment.
     """
+    nan_to_null = state
+    names = [] if state else [n for n in data.index.names if isinstance(n, str) and n]
     levels = [
-        name
-        for name in data.index.names
-        if isinstance(name, str) and name not in data.columns
+        name for name in names if name not in data.columns and names.count(name) == 1
     ]
-    return data.reset_index(level=levels) if levels else data
+    if levels:
+        try:
+            return pl.from_pandas(
+                data.reset_index(level=levels), nan_to_null=nan_to_null
+            )
+        except (pa.ArrowException, TypeError, ValueError):
+            pass  # an index of values Arrow cannot type: dropped, as it was
+    return pl.from_pandas(data, nan_to_null=nan_to_null)
 
 
 def _is_pandas(data: object) -> bool:
@@ -265,13 +278,9 @@ def _coerce(data: object, *, function: str, role: str, accepted: str) -> Input:
     if _is_dataset(data):
         return Input(pl.scan_pyarrow_dataset(data), lazy=False)
     if _is_pandas(data):
-        # NaN stays NaN: nan_policy decides, as for every other input kind;
-        # in a state, NaN is how pandas holds a missing moment.
-        nan_to_null = role == "state"
-        return Input(
-            pl.from_pandas(_index_as_columns(data), nan_to_null=nan_to_null),
-            lazy=False,
-        )
+        # A state's columns are its keys and moments: an index is not one.
+        state = role == "state"
+        return Input(_from_pandas(data, state=state), lazy=False)
     if not isinstance(data, pl.Series) and hasattr(data, "__arrow_c_stream__"):
         _read_once(data, function=function, role=role)
         try:
