@@ -308,3 +308,35 @@ def test_named_pandas_index_levels_are_keys_as_in_pandas_groupby() -> None:
         polars_l2.report(renamed, "y", "p", by="region"),
         polars_l2.report(pl.from_pandas(frame), "y", "p", by="region"),
     )
+
+
+@pytest.mark.parametrize(
+    ("rows", "by", "top_share"),
+    [(40, "region", False), (0, "region", True), (0, None, True), (40, None, True)],
+    ids=["no-top-share", "empty-by", "empty", "whole"],
+)
+def test_a_state_through_pandas_finalises_and_merges_as_itself(
+    rows: int, by: str | None, top_share: bool
+) -> None:
+    # pandas holds a column of nulls (no histogram) as objects, and empty
+    # histograms (no rows) as lists of nothing: read back as the state's.
+    frame = pl.DataFrame(
+        {
+            "region": ["a", "b"] * 20,
+            "y": np.arange(40.0),
+            "p": np.arange(40.0)[::-1],
+            "w": np.linspace(0.5, 2.0, 40),
+        }
+    ).head(rows)
+    for weight in (None, "w"):
+        state = polars_l2.state(
+            frame, "y", "p", by=by, weight=weight, top_share=top_share
+        )
+        through = state.to_pandas()
+        want = polars_l2.finalize(state)
+        assert_frame_equal(polars_l2.finalize(through), want)
+        merged = polars_l2.merge_states([through, state])
+        assert_frame_equal(
+            polars_l2.finalize(merged),
+            polars_l2.finalize(polars_l2.merge_states([state, state])),
+        )

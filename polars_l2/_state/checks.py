@@ -401,15 +401,28 @@ def _nulls_in_their_dtype(frame: pl.DataFrame) -> pl.DataFrame:
 
     A table that went through pandas holds a column of nulls (the Murphy
     columns of a state built without ``murphy=``) as Python objects, which
-    come back as String or Null: a null is the same value in any dtype.
+    come back as String or Null: a null is the same value in any dtype. A
+    list column of empty lists (the histogram of a state of no rows) comes
+    back as List(Null), which holds nothing but empty lists and nulls.
     """
     fixed = fixed_schema({})
-    return frame.with_columns(
-        pl.lit(None, fixed[name]).alias(name)
+    empty_lists = [
+        name
         for name in frame.columns
         if name in fixed
-        and frame.schema[name] != fixed[name]
-        and frame.get_column(name).null_count() == frame.height
+        and frame.schema[name] == pl.List(pl.Null)
+        and isinstance(fixed[name], pl.List)
+    ]
+    return frame.with_columns(
+        *(
+            pl.lit(None, fixed[name]).alias(name)
+            for name in frame.columns
+            if name in fixed
+            and name not in empty_lists
+            and frame.schema[name] != fixed[name]
+            and frame.get_column(name).null_count() == frame.height
+        ),
+        *(pl.col(name).cast(fixed[name]) for name in empty_lists),
     )
 
 

@@ -110,8 +110,11 @@ def finalize(
     )
     schema = frame.collect_schema()
     if isinstance(frame, pl.DataFrame):
-        # A state at hand is small: check every value.
-        found = check_weighted(load(frame, function=function), function=function)
+        # A state at hand is small: check every value, and go on with the
+        # checked state, its columns in their dtypes (a column of nulls from
+        # pandas is typed by its name).
+        frame = load(frame, function=function)
+        found = check_weighted(frame, function=function)
     else:
         check_dtypes(schema, function=function, label="")
         if "state_version" in schema:
