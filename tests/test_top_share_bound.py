@@ -127,3 +127,34 @@ def test_a_nan_or_infinite_error_gives_a_nan_share_not_the_other_rows_share(
         assert math.isnan(share[1])
         assert 0.01 <= share[0] < 1
         assert 0.01 <= share[2] < 1
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_the_bounds_hold_the_share_on_every_row_in_the_last_bit_too(
+    weighted: bool,
+) -> None:
+    # Where a bin's range is nil, both ends are the share but for rounding,
+    # which must not put the low end above the share or the high end below.
+    rng = np.random.default_rng(9)
+    rows = 20_000
+    df = pl.DataFrame(
+        {
+            "g": rng.integers(0, 1_000, rows),
+            "y": np.zeros(rows),
+            "p": rng.standard_t(2.0, rows),
+            "w": rng.uniform(0.0, 3.0, rows),
+        }
+    )
+    weight = "w" if weighted else None
+    report = polars_l2.report(df, "y", "p", by="g", weight=weight, overall=True)
+    chunks = [
+        polars_l2.state(part, "y", "p", by="g", weight=weight)
+        for part in df.iter_slices(rows // 3)
+    ]
+    merged = polars_l2.finalize(polars_l2.merge_states(chunks), overall=True)
+    for got in (report, merged):
+        low, share, high = (
+            got[f"top_1pct_share{bound}"].to_numpy() for bound in ("_low", "", "_high")
+        )
+        assert np.all(low <= share)
+        assert np.all(share <= high)

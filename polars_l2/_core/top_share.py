@@ -280,6 +280,11 @@ def walk(
     else:
         lower = pl.max_horizontal(rem * lo, s - rest * hi, rem * s / m)
     upper = pl.min_horizontal(rem * hi, s - rest * lo)
+    # Where the bin's range is nil (its values equal, or the boundary inside
+    # its largest row), the two ends differ in the last bits only, either
+    # way: ordered, the share's bounds hold it (sums and the division by the
+    # total keep the order).
+    lower, upper = pl.min_horizontal(lower, upper), pl.max_horizontal(lower, upper)
 
     def part(within: pl.Expr) -> pl.Expr:
         return pl.when(rem >= m).then(s).when(rem <= 0).then(0.0).otherwise(within)
