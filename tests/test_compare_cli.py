@@ -313,3 +313,55 @@ def test_a_saved_comparison_is_compared_again_from_its_state_alone(
         assert got is None
         assert message in _ERRORS[-1]
         assert _ERRORS[-1].count("\n") == 1
+
+
+def test_states_that_measured_differently_are_refused_even_when_one_is_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every state here counted the same file: all but the first would be
+    # skipped as counted already, whatever each measured.
+    make_data(12).write_parquet(tmp_path / "data.parquet")
+    columns = ["--actual", "y", "--by", "region"]
+    pair = ["--baseline", "old", "--candidate", "new"]
+    saved = {
+        "plain": ["compare", *columns, *pair],
+        "weighted": ["compare", *columns, *pair, "--weight", "day"],
+        "losses": [
+            "compare",
+            *columns,
+            *pair,
+            "--loss",
+            "squared",
+            "--loss",
+            "absolute",
+        ],
+        "no baseline": [
+            "evaluate",
+            *columns,
+            "--predicted",
+            "old",
+            "--predicted",
+            "new",
+        ],
+    }
+    for name, args in saved.items():
+        path = tmp_path / f"{name}.parquet"
+        data = str(tmp_path / "data.parquet")
+        assert main([args[0], data, *args[1:], "--save-state", str(path)]) == 0
+    capsys.readouterr()
+    refusals = {
+        "weighted": "measured something else than",
+        "losses": "save every state with the same --loss and --huber-delta",
+        "no baseline": "save every state with the same --baseline",
+    }
+    for name, message in refusals.items():
+        for first, second in (("plain", name), (name, "plain")):
+            status, got = run_json(
+                capsys, "--state", tmp_path / f"{first}.parquet",
+                "--state", tmp_path / f"{second}.parquet",
+            )  # fmt: skip
+            assert status == 2, (first, second, _ERRORS[-1])
+            assert got is None
+            assert message in _ERRORS[-1]
+            assert _ERRORS[-1].count("\n") == 1
+            assert "=" not in _ERRORS[-1]  # no Python keyword

@@ -87,6 +87,26 @@ _PYTHON_ADVICE = (
         re.compile(r"; rename it first, for example with \.rename\(\{.*\}\)$"),
         "; rename it in the file",
     ),
+    (
+        re.compile(r"build every state with the same loss= and huber_delta="),
+        "save every state with the same --loss and --huber-delta",
+    ),
+    (
+        re.compile(r"build every state with the same baseline="),
+        "save every state with the same --baseline",
+    ),
+    (
+        re.compile(r"built with baseline None, not ('[^']*')"),
+        r"built without a baseline, not with \1",
+    ),
+    (
+        re.compile(r"build it with state\(\.\.\., baseline=('[^']*')\)"),
+        r"save it with --baseline \1",
+    ),
+    (
+        re.compile(r"build it with state\(\.\.\., loss=\[\.\.\.\]\) naming every loss"),
+        "save it with a --loss for every loss",
+    ),
 )
 
 
