@@ -219,7 +219,8 @@ def column_spec(
     found = recorded.differences(asked, models=not allow_new_models)
     if found:
         hint = (
-            "; --allow-new-models adds a model to a state deliberately"
+            "; --allow-new-models lets the models differ from the states' "
+            "deliberately (a model joining or left out)"
             if any(text.startswith("models ") for text in found)
             else ""
         )
@@ -271,7 +272,9 @@ def _parse(options: ColumnOptions) -> Spec:
         by=list(options.by),
         weight=options.weight,
         nan_policy=options.nan_policy or "propagate",
-        function="evaluate",
+        # The command names the state's columns: its refusals say what is
+        # wrong, not which function (the prefix is dropped on stderr).
+        function="polars_l2.state",
         reserved=RESERVED,
     )
 
