@@ -16,6 +16,8 @@ from polars_l2.cli import main
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from polars_l2.typing import Loss
+
 
 def make_data(seed: int, n: int = 900) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
@@ -365,3 +367,36 @@ def test_states_that_measured_differently_are_refused_even_when_one_is_skipped(
             assert message in _ERRORS[-1]
             assert _ERRORS[-1].count("\n") == 1
             assert "=" not in _ERRORS[-1]  # no Python keyword
+
+
+def test_a_saved_comparison_keeps_its_losses_and_huber_delta(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    df = make_data(13)
+    df.write_parquet(tmp_path / "data.parquet")
+    state = tmp_path / "_state.parquet"
+    losses = ["--loss", "squared", "--loss", "huber", "--huber-delta", "2"]
+    status, _ = run_json(
+        capsys, tmp_path / "data.parquet", "--actual", "y", "--baseline", "old",
+        "--candidate", "new", "--by", "region", *losses, "--save-state", state,
+    )  # fmt: skip
+    assert status == 0, _ERRORS[-1]
+
+    def want(loss: list[Loss]) -> pl.DataFrame:
+        return polars_l2.compare(
+            df, "y", "old", "new", by="region", loss=loss, huber_delta=2.0
+        )
+
+    # Every loss the state keeps, or one of them, with the state's delta.
+    cases: list[tuple[list[str], list[Loss]]] = [
+        ([], ["squared", "huber"]),
+        (["--loss", "huber"], ["huber"]),
+    ]
+    for given, loss in cases:
+        status, got = run_json(capsys, "--state", state, *given)
+        assert status == 0, _ERRORS[-1]
+        assert got is not None
+        same(got, want(loss))
+    status, got = run_json(capsys, "--state", state, "--loss", "absolute")
+    assert status == 2
+    assert "save it with a --loss for every loss" in _ERRORS[-1]

@@ -818,7 +818,10 @@ def _run_compare(args: argparse.Namespace) -> int:
         msg = "nothing to compare: give data files (PATH) or --state files"
         raise CliError(msg)
     _check_lock_timeout(args)
-    _compare.losses(args)  # fails on the loss options before any file is read
+    if not (args.state and args.huber_delta is None):
+        # Fails on the loss options before any file is read; with --state,
+        # Huber's delta may be the states' (checked once they are read).
+        _compare.losses(args)
     options = _compare.column_options(args)
     _compare.check_gates(args)
     if not args.state:
@@ -838,9 +841,12 @@ def _run_compare(args: argparse.Namespace) -> int:
         return _compare.status(args, table, say=_gate_line, notice=_notice)
     with _state_lock(args):
         states = load_states(args.state, notice=_notice)
-        if states.frames and (args.baseline is None or not args.candidate):
-            _compare.from_states(args, [frame for _, frame in states.frames])
+        saved = [frame for _, frame in states.frames]
+        if saved and (args.baseline is None or not args.candidate):
+            _compare.from_states(args, saved)
             options = _compare.column_options(args)
+        if saved:
+            _compare.losses_from_states(args, saved)
         spec = column_spec(
             options,
             states,

@@ -62,8 +62,8 @@ what it does:
 inputs and states:
   As evaluate. --save-state FILE writes the merged state, built with the
   baseline and losses; --state FILE merges saved states (built with the same
-  baseline and losses), and gives the columns not given, the baseline and
-  the candidates too.
+  baseline and losses), and gives the columns not given, the baseline, the
+  candidates and the losses too.
   --cluster needs the data rows: it cannot be used with --state or
   --save-state.
 
@@ -151,13 +151,14 @@ def _add_test_options(
         action="append",
         default=[],
         help="the loss whose paired differences are tested; repeatable, one "
-        "block of rows each (default: squared)",
+        "block of rows each (default: squared; with --state, the states')",
     )
     test.add_argument(
         "--huber-delta",
         type=float,
         metavar="DELTA",
-        help="Huber's delta, in the target's units (required with --loss huber)",
+        help="Huber's delta, in the target's units (required with --loss huber, "
+        "but with --state, the states')",
     )
     test.add_argument(
         "--variance",
@@ -253,6 +254,27 @@ def from_states(args: argparse.Namespace, frames: list[pl.DataFrame]) -> None:
         args.candidate = [model for model in models if model != baseline]
 
 
+def losses_from_states(args: argparse.Namespace, frames: list[pl.DataFrame]) -> None:
+    """Take ``--loss`` and ``--huber-delta``, where not given, from the states.
+
+    A state keeps the paired moments of the losses it was saved with: with
+    no ``--loss``, every one of them is tested (one block of rows each), and
+    Huber's delta is the state's. A ``--loss`` given must be among them (the
+    comparison refuses another, naming the state's).
+    """
+    found = pl.concat(
+        [frame.select("paired_losses", "huber_delta") for frame in frames]
+    )
+    if not args.loss:
+        kept = found.get_column("paired_losses").drop_nulls().unique()
+        if kept.len() == 1:
+            args.loss = kept.item().split(",")
+    if args.huber_delta is None and "huber" in (args.loss or []):
+        deltas = found.get_column("huber_delta").drop_nulls().unique()
+        if deltas.len() == 1:
+            args.huber_delta = deltas.item()
+
+
 def needs_rows(args: argparse.Namespace, sources: list[Source]) -> bool:
     """Whether ``compare`` runs on the rows (one file, or clusters), not states."""
     uses_states = bool(args.state) or args.save_state is not None
@@ -271,6 +293,7 @@ def losses(args: argparse.Namespace) -> Losses:
     except L2InputError as error:
         message = str(error).removeprefix("polars-l2 compare: ")
         # The option's command-line spelling: huber_delta= is --huber-delta.
+        message = re.sub(r"\bhuber_delta=(?=[,;.)]|$)", "--huber-delta", message)
         message = re.sub(r"\bhuber_delta=", "--huber-delta ", message)
         message = re.sub(r"\bhuber_delta\b", "--huber-delta", message)
         raise CliError(message.replace(" or None,", ",")) from error
