@@ -118,6 +118,9 @@ def test_evaluate_prints_the_worst_rows_after_the_report(
         (["murphy", "--thetas", "2.5"], "must be a whole number (a count)"),
         (["bias", "--feature", "bmi", "--bins", "-1"], "(one value: -1,)"),
         (["decompose", "--bins", "2.5"], "or values separated by commas"),
+        # An empty value is a mistake, not a value left out.
+        (["murphy", "--thetas", "1,,2"], "must be numbers separated by commas"),
+        (["bias", "--feature", "bmi", "--bins", ",1"], "numbers separated by commas"),
         (["worst", "-f", "html"], "invalid choice: 'html'"),
     ],
 )

@@ -120,10 +120,16 @@ def _columns(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
 
 
 def _number_list(text: str) -> list[float]:
+    msg = f"must be numbers separated by commas, got {text!r}"
+    parts = text.split(",")
+    if len(parts) > 1 and not parts[-1].strip():
+        parts.pop()  # the comma that makes one value a list (``2.5,``)
+    if not all(part.strip() for part in parts):
+        # An empty part (``1,,2``) is a mistake, not a value left out.
+        raise argparse.ArgumentTypeError(msg)
     try:
-        return [float(part) for part in text.split(",") if part.strip()]
+        return [float(part) for part in parts]
     except ValueError:
-        msg = f"must be numbers separated by commas, got {text!r}"
         raise argparse.ArgumentTypeError(msg) from None
 
 
