@@ -12,6 +12,7 @@ from polars.testing import assert_frame_equal
 
 import polars_l2
 from polars_l2.cli import main
+from tests.test_cli import inline
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -400,3 +401,17 @@ def test_a_saved_comparison_keeps_its_losses_and_huber_delta(
     status, got = run_json(capsys, "--state", state, "--loss", "absolute")
     assert status == 2
     assert "save it with a --loss for every loss" in _ERRORS[-1]
+
+
+def test_min_n_is_read_as_evaluate_reads_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_data(14).write_parquet(tmp_path / "data.parquet")
+    pair = ["--actual", "y", "--baseline", "old", "--candidate", "new"]
+    for value in ("-3", "x"):
+        data = tmp_path / "data.parquet"
+        result = inline(capsys, "compare", data, *pair, "--min-n", value)
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert "argument --min-n: must be a non-negative integer" in result.stderr
+        assert "min_n" not in result.stderr

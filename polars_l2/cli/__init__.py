@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import shutil
 import signal
@@ -41,6 +40,7 @@ from polars_l2.cli import (
     _rust_output,
     _signals,
 )
+from polars_l2.cli import _option_types as option_types
 from polars_l2.cli._demo import DEMO, demo_report, demo_story
 from polars_l2.cli._errors import (
     PANIC,
@@ -289,28 +289,6 @@ def _output_path(text: str) -> Path:
     return Path(text)
 
 
-def _confidence(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 < value < 1.0:
-        msg = f"must be a number between 0 and 1 (exclusive), got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def _min_n(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        msg = f"must be a non-negative integer, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
 def _add_output_options(
     parser: argparse.ArgumentParser,
     *,
@@ -399,14 +377,14 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
     """Add evaluate's options of the report: its level, sizes, rows and gates."""
     parser.add_argument(
         "--confidence",
-        type=_confidence,
+        type=option_types.confidence,
         default=0.95,
         metavar="X",
         help="level of the RMSE confidence interval (default: 0.95)",
     )
     parser.add_argument(
         "--min-n",
-        type=_min_n,
+        type=option_types.min_n,
         default=30,
         metavar="N",
         help="segments with fewer (effective) rows are flagged small (default: 30)",
@@ -455,7 +433,6 @@ def build_parser() -> argparse.ArgumentParser:
     _register_evaluate(commands)
     _compare.register(
         commands,
-        confidence=_confidence,
         add_state_options=_add_state_options,
         add_output_options=lambda parser: _add_output_options(
             parser,
@@ -464,7 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         handler=_run_compare,
     )
-    _evidence.register(commands, _confidence, _add_output_options, _run_evidence)
+    _evidence.register(commands, _add_output_options, _run_evidence)
     demo_parser = commands.add_parser(
         "demo",
         help="evaluate the sample of house prices shipped with polars-l2",

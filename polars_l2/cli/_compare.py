@@ -25,6 +25,7 @@ from polars_l2._compare import COLUMNS as COMPARE_COLUMNS
 from polars_l2._core import losses as losses_
 from polars_l2._core import options
 from polars_l2.cli import _gates
+from polars_l2.cli import _option_types as option_types
 from polars_l2.cli._errors import CliError, about
 from polars_l2.cli._evaluate import (
     ColumnOptions,
@@ -91,7 +92,6 @@ VALUE_COLUMNS: tuple[str, ...] = COMPARE_COLUMNS[COMPARE_COLUMNS.index("n") :]
 def register(
     commands: argparse._SubParsersAction[Any],
     *,
-    confidence: Callable[[str], float],
     add_state_options: Callable[[argparse.ArgumentParser], None],
     add_output_options: Callable[[argparse.ArgumentParser], object],
     handler: Callable[[argparse.Namespace], int],
@@ -134,15 +134,13 @@ def register(
         help="cluster ids (days, customers): cluster-robust standard errors",
     )
     add_nan_policy(group)
-    _add_test_options(parser, confidence)
+    _add_test_options(parser)
     add_state_options(parser)
     add_output_options(parser)
     parser.set_defaults(handler=handler)
 
 
-def _add_test_options(
-    parser: argparse.ArgumentParser, confidence: Callable[[str], float]
-) -> None:
+def _add_test_options(parser: argparse.ArgumentParser) -> None:
     """Add the options of the paired test: losses, variance, adjustment, level."""
     test = parser.add_argument_group("test options")
     test.add_argument(
@@ -174,13 +172,13 @@ def _add_test_options(
     )
     test.add_argument(
         "--confidence",
-        type=confidence,
+        type=option_types.confidence,
         default=0.95,
         help="level of the intervals; verdicts at 1 - level (default: 0.95)",
     )
     test.add_argument(
         "--min-n",
-        type=int,
+        type=option_types.min_n,
         default=30,
         metavar="N",
         help="segments with fewer (effective) rows get no verdict (default: 30)",

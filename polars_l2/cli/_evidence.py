@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import polars_l2
 from polars_l2 import plot
 from polars_l2._core import options
+from polars_l2.cli import _option_types as option_types
 from polars_l2.cli._errors import CliError, about
 from polars_l2.cli._evaluate import (
     add_nan_policy,
@@ -153,7 +154,6 @@ def _count_or_list(text: str) -> int | list[float]:
 
 def register(
     commands: argparse._SubParsersAction[Any],
-    confidence: Callable[[str], float],
     add_output_options: Callable[..., object],
     handler: Callable[[argparse.Namespace], int],
 ) -> None:
@@ -170,7 +170,7 @@ def register(
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         parsers[name].set_defaults(handler=handler, evidence=name, state=[])
-    _add_options(parsers, confidence)
+    _add_options(parsers)
     figures = {
         "murphy": "Murphy diagram",
         "decompose": "reliability diagram",
@@ -182,7 +182,7 @@ def register(
 
 
 def _add_options(
-    parsers: dict[str, argparse.ArgumentParser], confidence: Callable[[str], float]
+    parsers: dict[str, argparse.ArgumentParser],
 ) -> None:
     """Add each subcommand's columns and options."""
     murphy = _columns(parsers["murphy"])
@@ -198,7 +198,7 @@ def _add_options(
         help="the grid: a number of points chosen from the data (default 100) "
         "or the thresholds, comma-separated (one threshold: 2.5,)",
     )
-    murphy.add_argument("--confidence", type=confidence, default=0.95)
+    murphy.add_argument("--confidence", type=option_types.confidence, default=0.95)
     decompose = _columns(parsers["decompose"])
     decompose.add_argument("--weight", metavar="COL", help="row weights")
     decompose.add_argument(
@@ -226,8 +226,10 @@ def _add_options(
     bias.add_argument(
         "--adjust", choices=("holm", "bh", "none"), default="holm", help="(holm)"
     )
-    bias.add_argument("--confidence", type=confidence, default=0.95)
-    bias.add_argument("--min-n", type=int, default=30, metavar="N", help="(30)")
+    bias.add_argument("--confidence", type=option_types.confidence, default=0.95)
+    bias.add_argument(
+        "--min-n", type=option_types.min_n, default=30, metavar="N", help="(30)"
+    )
 
 
 def add_worst_option(parser: argparse.ArgumentParser) -> None:
@@ -248,7 +250,7 @@ _CHECKED = {
     "murphy": {"thetas": "--thetas"},
     "decompose": {"bins": "--bins"},
     "worst": {"k": "-k"},
-    "bias": {"bins": "--bins", "min_n": "--min-n"},
+    "bias": {"bins": "--bins"},
 }
 
 
