@@ -107,13 +107,14 @@ def load_states(paths: Sequence[Path], *, notice: Callable[[str], None]) -> Save
 
     Each file is read once: its bytes give its fingerprint, its ledger and
     the state, which is checked as :func:`polars_l2.merge_states` checks it
-    (columns, dtypes, both version markers, possible values), and the states
-    are checked together as :func:`polars_l2.merge_states` checks them. A
-    state given twice, or absorbed already by another, is then skipped with
-    a notice; states that share a source are refused (see
+    (columns, dtypes, both version markers, possible values). A state given
+    twice, or absorbed already by another, is skipped with a notice, once
+    every state is checked with the others as :func:`polars_l2.merge_states`
+    checks them; states that share a source are refused (see
     :mod:`polars_l2.cli._ledger`).
     """
     inputs = []
+    footers = []
     for path in paths:
         with about(path):  # a missing, unreadable or corrupt state file
             data = path.read_bytes()
@@ -122,26 +123,32 @@ def load_states(paths: Sequence[Path], *, notice: Callable[[str], None]) -> Save
         digest = hashlib.sha256(data).hexdigest()
         entry = _ledger.Entry("state", digest, len(data), str(path))
         inputs.append(_ledger.StateInput(path, entry, ledger, data))
+        footers.append(metadata)
     loaded = []
-    for state in inputs:
+    for state, metadata in zip(inputs, footers, strict=True):
         with about(state.path):
             frame = _state.load(
                 pl.read_parquet(io.BytesIO(state.data)),
-                metadata=pl.read_parquet_metadata(io.BytesIO(state.data)),
+                metadata=metadata,
                 function="polars_l2.merge_states",
             )
         loaded.append((str(state.path), frame))
-    if len(loaded) > 1:
-        # A state about to be skipped as counted already must still have
-        # measured what the others did, or the result would depend on the
-        # order of the files: merged (then dropped), the states refuse as
-        # merge_states does. The models are checked against the options.
+    skipped: list[str] = []
+    kept = _ledger.plan_states(inputs, skipped.append)
+    if skipped:
+        # A state skipped as counted already must still have measured what
+        # the others did, or the result would depend on the order of the
+        # files: merged with them (then dropped), the states refuse as
+        # merge_states does, before any is said to be skipped. The models
+        # are checked against the options.
         with about(None):
             _state.merge(
                 loaded, allow_new_models=True, function="polars_l2.merge_states"
             )
-    kept = _ledger.plan_states(inputs, notice)
-    frames = [loaded[inputs.index(state)] for state in kept]
+    for line in skipped:
+        notice(line)
+    position = {id(state): i for i, state in enumerate(inputs)}
+    frames = [loaded[position[id(state)]] for state in kept]
     measured = None
     if frames:
         # What is wrong with the states together is about no one file.
