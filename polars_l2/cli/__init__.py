@@ -818,12 +818,9 @@ def _run_compare(args: argparse.Namespace) -> int:
         return _compare.status(args, table, say=_gate_line, notice=_notice)
     with _state_lock(args):
         states = load_states(args.state, notice=_notice)
-        saved = [frame for _, frame in states.frames]
-        if saved and (args.baseline is None or not args.candidate):
-            _compare.from_states(args, saved)
+        if states.frames:
+            _compare.from_states(args, [frame for _, frame in states.frames])
             options = _compare.column_options(args)
-        if saved:
-            _compare.losses_from_states(args, saved)
         spec = column_spec(
             options,
             states,

@@ -223,15 +223,37 @@ def column_options(args: argparse.Namespace) -> ColumnOptions:
 
 
 def from_states(args: argparse.Namespace, frames: list[pl.DataFrame]) -> None:
-    """Complete ``--baseline`` and ``--candidate`` from the ``--state`` files.
+    """Complete the options not given from what the ``--state`` files keep.
 
-    The baseline is the one the states were built with; the candidates are
-    their other models, in their order. Raises :class:`CliError` where the
-    states were built without a baseline, or a given ``--baseline`` is not
-    theirs (a given ``--candidate`` must be one of their models: the column
-    check names it).
+    Where ``--baseline`` or ``--candidate`` is missing: the baseline the
+    states were built with, and their other models, in their order. Where
+    ``--loss`` is missing: every loss whose paired moments they keep (one
+    block of rows each), and where Huber's is among the losses and
+    ``--huber-delta`` is missing, their delta. Raises :class:`CliError`
+    where the states were built without a baseline, or a given
+    ``--baseline`` is not theirs (a given ``--candidate`` must be one of
+    their models, and a given ``--loss`` one of their losses: the column
+    check and the comparison name them).
     """
-    found = pl.concat([frame.select("model", "baseline") for frame in frames])
+    found = pl.concat(
+        [
+            frame.select("model", "baseline", "paired_losses", "huber_delta")
+            for frame in frames
+        ]
+    )
+    if args.baseline is None or not args.candidate:
+        _models_from_states(args, found)
+    if not args.loss:
+        kept = found.get_column("paired_losses").drop_nulls().unique()
+        if kept.len() == 1:
+            args.loss = kept.item().split(",")
+    if args.huber_delta is None and "huber" in (args.loss or []):
+        deltas = found.get_column("huber_delta").drop_nulls().unique()
+        if deltas.len() == 1:
+            args.huber_delta = deltas.item()
+
+
+def _models_from_states(args: argparse.Namespace, found: pl.DataFrame) -> None:
     names = found.get_column("baseline").drop_nulls().unique(maintain_order=True)
     if names.is_empty():
         msg = (
@@ -250,27 +272,6 @@ def from_states(args: argparse.Namespace, frames: list[pl.DataFrame]) -> None:
     if not args.candidate:
         models = found.get_column("model").unique(maintain_order=True).to_list()
         args.candidate = [model for model in models if model != baseline]
-
-
-def losses_from_states(args: argparse.Namespace, frames: list[pl.DataFrame]) -> None:
-    """Take ``--loss`` and ``--huber-delta``, where not given, from the states.
-
-    A state keeps the paired moments of the losses it was saved with: with
-    no ``--loss``, every one of them is tested (one block of rows each), and
-    Huber's delta is the state's. A ``--loss`` given must be among them (the
-    comparison refuses another, naming the state's).
-    """
-    found = pl.concat(
-        [frame.select("paired_losses", "huber_delta") for frame in frames]
-    )
-    if not args.loss:
-        kept = found.get_column("paired_losses").drop_nulls().unique()
-        if kept.len() == 1:
-            args.loss = kept.item().split(",")
-    if args.huber_delta is None and "huber" in (args.loss or []):
-        deltas = found.get_column("huber_delta").drop_nulls().unique()
-        if deltas.len() == 1:
-            args.huber_delta = deltas.item()
 
 
 def needs_rows(args: argparse.Namespace, sources: list[Source]) -> bool:
