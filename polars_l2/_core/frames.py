@@ -22,14 +22,13 @@ than reported on as empty. A pandas
 DataFrame is read by ``pl.from_pandas(..., nan_to_null=False)``: the levels of
 its index that have a name are columns, as pandas' ``groupby`` reads them
 (unless a column has the same name, which wins; a state's index is dropped,
-and so is an unnamed one),
-and NaN stays NaN on every input kind, so that ``nan_policy`` alone
-decides what a NaN does (``"omit"`` gives pandas' own skip-NaN behaviour);
-pandas' missing values (``None``, ``pd.NA``, ``NaT``) are null. A *state*
-given as a pandas DataFrame is the exception: a state's missing moments
-(no rows) went to pandas' NumPy columns as NaN, the only missing value they
-have, so there NaN is read back as null (keep states in Parquet or Arrow to
-keep a NaN moment apart from a missing one).
+and so is an unnamed one), and NaN stays NaN on every input kind, so that
+``nan_policy`` alone decides what a NaN does (``"omit"`` gives pandas' own
+skip-NaN behaviour); pandas' missing values (``None``, ``pd.NA``, ``NaT``)
+are null. A *state* given as a pandas DataFrame is the exception: a state's
+missing moments (no rows) went to pandas' NumPy columns as NaN, the only
+missing value they have, so there NaN is read back as null (keep states in
+Parquet or Arrow to keep a NaN moment apart from a missing one).
 
 A Rust library that panics while converting the input (Polars cannot read an
 Arrow ``decimal256`` column, for one) raises ``pyo3_runtime.PanicException``,

@@ -406,24 +406,16 @@ def _nulls_in_their_dtype(frame: pl.DataFrame) -> pl.DataFrame:
     back as List(Null), which holds nothing but empty lists and nulls.
     """
     fixed = fixed_schema({})
-    empty_lists = [
-        name
-        for name in frame.columns
-        if name in fixed
-        and frame.schema[name] == pl.List(pl.Null)
-        and isinstance(fixed[name], pl.List)
-    ]
-    return frame.with_columns(
-        *(
-            pl.lit(None, fixed[name]).alias(name)
-            for name in frame.columns
-            if name in fixed
-            and name not in empty_lists
-            and frame.schema[name] != fixed[name]
-            and frame.get_column(name).null_count() == frame.height
-        ),
-        *(pl.col(name).cast(fixed[name]) for name in empty_lists),
-    )
+    typed = []
+    for name, dtype in frame.schema.items():
+        want = fixed.get(name)
+        if want is None or dtype == want:
+            continue
+        if dtype == pl.List(pl.Null) and isinstance(want, pl.List):
+            typed.append(pl.col(name).cast(want))
+        elif frame.get_column(name).null_count() == frame.height:
+            typed.append(pl.lit(None, want).alias(name))
+    return frame.with_columns(typed)
 
 
 def _integers_from_floats(frame: pl.DataFrame) -> pl.DataFrame:
