@@ -323,18 +323,24 @@ def _at_the_top(
     """
     m, s = pl.col(_MASS), pl.col(_SUM)
 
-    def per_group(expr: pl.Expr) -> pl.Expr:
-        return expr.over(group) if group else expr
-
     if group:
-        # Each group's bins in their own order: a window ordered by bin,
-        # cheaper than sorting every bin by group and bin with very many
-        # segments (benchmark case 3, segment curve).
-        above = m.cum_sum().over(group, order_by=_BIN, descending=True) - m
+        # Each group's bins in their own order, from the top: a window
+        # ordered by bin, cheaper than sorting every bin by group and bin
+        # with very many segments (benchmark case 3, segment curve). Its
+        # sums too are taken in that order, so the same state gives the same
+        # bits every time (unordered, they follow how threads split the
+        # rows); the windows share one order, which Polars computes once.
+        def per_group(expr: pl.Expr) -> pl.Expr:
+            return expr.over(group, order_by=_BIN, descending=True)
+
         bins = histograms
     else:
-        above = m.cum_sum() - m
+
+        def per_group(expr: pl.Expr) -> pl.Expr:
+            return expr
+
         bins = histograms.sort(_BIN, descending=True, nulls_last=True)
+    above = per_group(m.cum_sum()) - m
     if weighted:
         # Scale-free: no product of a weight with a weighted sum (rem * s)
         # overflows or underflows, whatever the weights' scale.
