@@ -380,6 +380,28 @@ def test_fail_if_worse_names_each_worse_segment(
     assert (result.returncode, result.stderr) == (0, "")
 
 
+def test_compare_on_states_refuses_an_unknown_gate_column_before_printing(
+    frame: pl.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # With --state alone the keys come from the states: the gate is checked
+    # once they are read, before anything is computed or written.
+    state = tmp_path / "s.parquet"
+    built = polars_l2.state(frame, "y", ["old", "new"], by="region", baseline="old")
+    built.write_parquet(state)
+    out = tmp_path / "compare.csv"
+    base: list[str | Path] = ["compare", "--state", state, "-f", "csv"]
+    result = inline(capsys, *base, "--fail-if", "regoin = 'north'", "-o", out)
+    assert_one_line_error(result, r"--fail-if \"regoin = 'north'\": no column 'regoin'")
+    assert "region" in result.stderr.split("the columns are")[1]
+    assert result.stdout == ""
+    assert not out.exists()
+    # The states' own key is a column the gate may name.
+    result = inline(capsys, *base, "--fail-if", "region = 'nowhere'")
+    assert result.returncode == 0, result.stderr
+    assert "no column" not in result.stderr
+    assert from_csv(result.stdout)["region"].drop_nulls().n_unique() == 4
+
+
 def test_gates_write_every_output_first(
     data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

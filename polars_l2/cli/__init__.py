@@ -821,6 +821,8 @@ def _run_compare(args: argparse.Namespace) -> int:
         if states.frames:
             _compare.from_states(args, [frame for _, frame in states.frames])
             options = _compare.column_options(args)
+        if states.measured is not None:
+            _compare.check_gates(args, states.measured.keys)
         spec = column_spec(
             options,
             states,

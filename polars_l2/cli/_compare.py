@@ -39,7 +39,7 @@ from polars_l2.cli._output import plot_format, plot_writer
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from polars_l2._core.losses import Losses
@@ -361,14 +361,20 @@ def plot_output(
     return [(args.plot, plot_writer(figure, plot_format(args.plot)))]
 
 
-def check_gates(args: argparse.Namespace) -> None:
-    """Refuse, before reading anything, a ``--fail-if`` on a column none has.
+def check_gates(args: argparse.Namespace, keys: Sequence[str] | None = None) -> None:
+    """Refuse a ``--fail-if`` on a column the comparison will not have.
 
-    With ``--state`` the keys come from the states, so only the table's
-    own columns are known then: the check waits for the table.
+    Without ``--state``, before anything is read: the keys are ``--by``.
+    With it, the keys come from the states, so the check waits for them:
+    call it again with `keys`, the states' keys, before the comparison is
+    computed or printed.
     """
-    if not args.state:
-        _gates.check_columns(args.fail_if, [*COMPARE_COLUMNS, *args.by])
+    if keys is None:
+        if args.state:
+            return
+        keys = args.by
+    columns = dict.fromkeys([*COMPARE_COLUMNS, *keys])
+    _gates.check_columns(args.fail_if, list(columns))
 
 
 def status(
