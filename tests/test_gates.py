@@ -380,6 +380,34 @@ def test_fail_if_worse_names_each_worse_segment(
     assert (result.returncode, result.stderr) == (0, "")
 
 
+@pytest.mark.parametrize(
+    ("condition", "reason"),
+    [("rmsee > 1", "no column 'rmsee'"), ("region = 1", "cannot compare")],
+)
+def test_evaluate_on_states_refuses_a_bad_gate_before_writing(
+    frame: pl.DataFrame,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    condition: str,
+    reason: str,
+) -> None:
+    # The keys and their dtypes are the states': the gate is checked once
+    # they are read, before the report is printed or a state saved.
+    state, saved = tmp_path / "s.parquet", tmp_path / "saved.parquet"
+    polars_l2.state(frame, "y", ["old", "new"], by="region").write_parquet(state)
+    args: list[str | Path] = ["evaluate", "--state", state, "--save-state", saved]
+    result = inline(capsys, *args, "--fail-if", condition, "-f", "csv")
+    assert_one_line_error(result, rf"--fail-if {re.escape(repr(condition))}: ")
+    assert reason in result.stderr
+    assert result.stdout == ""
+    assert not saved.exists()
+    # The states' key, in its dtype, is there to gate on.
+    result = inline(capsys, *args, "--fail-if", "region = 'north'", "-f", "csv")
+    assert result.returncode == 3, result.stderr
+    assert gate_lines(result.stderr, "region = 'north'")
+    assert saved.exists()
+
+
 def test_compare_on_states_refuses_an_unknown_gate_column_before_printing(
     frame: pl.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -90,10 +90,10 @@ from polars_l2.cli._progress import wanted as _progress_wanted
 from polars_l2.view import PRIORITY
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from polars_l2._core.arguments import Spec
-    from polars_l2.cli._evaluate import Outcome
+    from polars_l2.cli._evaluate import Outcome, SavedStates
     from polars_l2.cli._inputs import Source
 
 PROG = "polars-l2"
@@ -585,20 +585,86 @@ def _column_options(args: argparse.Namespace) -> ColumnOptions:
     )
 
 
-def _report_schema(args: argparse.Namespace) -> dict[str, pl.DataType]:
-    """Return the report's schema for Float64 columns; keys Null (the data's dtype)."""
-    names = [args.actual, *args.predicted, *args.by]
-    names += [args.weight] if args.weight is not None else []
+def _report_schema(
+    actual: str | None,
+    predicted: Sequence[str],
+    by: Sequence[str],
+    *,
+    weight: str | None,
+    weighted: bool,
+    overall: bool,
+    key_dtypes: Mapping[str, pl.DataType] | None = None,
+) -> dict[str, pl.DataType]:
+    """Return the report's schema for Float64 columns.
+
+    The keys take `key_dtypes` where given, else Null (the data's dtype,
+    known only from the data). The columns do not depend on the names of
+    the target, the models and the weight (a state need not record them):
+    where one is None, a name no key has stands in.
+    """
+    stand_in = "_l2_" + "_" * max((len(key) for key in by), default=0)
+    actual = actual or f"{stand_in}y"
+    predicted = list(predicted) or [f"{stand_in}p"]
+    weight = (weight or f"{stand_in}w") if weighted else None
+    names = [actual, *predicted, *by, *([weight] if weight is not None else [])]
     frame = pl.LazyFrame(schema=dict.fromkeys(names, pl.Float64))
     query = polars_l2.report(
-        frame,
-        args.actual,
-        list(args.predicted),
-        by=list(args.by) or None,
-        weight=args.weight,
-        overall=args.overall,
+        frame, actual, predicted, by=list(by) or None, weight=weight, overall=overall
     )
-    return {**query.collect_schema(), **dict.fromkeys(args.by, pl.Null())}
+    known = key_dtypes or {}
+    return {
+        **query.collect_schema(),
+        **{key: known.get(key, pl.Null()) for key in by},
+    }
+
+
+def _check_gates(
+    args: argparse.Namespace, schema: dict[str, pl.DataType], *, output: bool
+) -> None:
+    """Refuse a ``--fail-if`` the report of `schema` cannot check (see _gates).
+
+    `output`: whether the report may have the output number of vector
+    targets, which only the files tell.
+    """
+    columns = [*schema, OUTPUT_KEY] if output else list(schema)
+    _gates.check_columns(args.fail_if, list(dict.fromkeys(columns)))
+    _gates.check_types(args.fail_if, schema)
+
+
+def _state_gates(
+    args: argparse.Namespace, states: SavedStates, *, output: bool
+) -> None:
+    """Check the gates on the report of the states' keys, in the states' dtypes.
+
+    The keys come from the states: the gates are checked once they are
+    read, before anything is computed, written or saved.
+    """
+    recorded = states.measured
+    if recorded is None:
+        return
+    schema = _report_schema(
+        recorded.actual,
+        recorded.models,
+        recorded.keys,
+        weight=recorded.weight or args.weight,
+        weighted=(
+            recorded.weighted
+            if recorded.weighted is not None
+            else args.weight is not None
+        ),
+        overall=args.overall,
+        key_dtypes=_state_key_dtypes(states),
+    )
+    _check_gates(args, schema, output=output)
+
+
+def _state_key_dtypes(states: SavedStates) -> dict[str, pl.DataType]:
+    """Return the dtype of each key all the states agree on."""
+    found: dict[str, set[pl.DataType]] = {}
+    for _, frame in states.frames:
+        for key in states.measured.keys if states.measured else ():
+            found.setdefault(key, set()).add(frame.schema[key])
+    return {key: dtypes.pop() for key, dtypes in found.items() if len(dtypes) == 1}
 
 
 def _notice(text: str) -> None:
@@ -610,24 +676,36 @@ def _gate_line(line: str) -> None:
     _say(f"{PROG}: {printable(line)}\n")
 
 
+def _check_before_reading(args: argparse.Namespace) -> None:
+    """Fail on the column options and the gates before discovering the files.
+
+    Only without ``--state``: with it, the keys come from the states, and
+    the gates are checked once they are read (:func:`_state_gates`).
+    """
+    column_spec(
+        _column_options(args),
+        load_states([], notice=_notice),
+        data=True,
+        allow_new_models=args.allow_new_models,
+    )
+    schema = _report_schema(
+        args.actual,
+        args.predicted,
+        args.by,
+        weight=args.weight,
+        weighted=args.weight is not None,
+        overall=args.overall,
+    )
+    _check_gates(args, schema, output=True)
+
+
 def _run_evaluate(args: argparse.Namespace) -> int:
     if not args.paths and not args.state:
         msg = "nothing to evaluate: give data files (PATH) or --state files"
         raise CliError(msg)
     _check_lock_timeout(args)
     if not args.state:
-        # Fail on the options before discovering the files. With --state the
-        # keys come from the states: the gates are checked on the report.
-        column_spec(
-            _column_options(args),
-            load_states([], notice=_notice),
-            data=True,
-            allow_new_models=args.allow_new_models,
-        )
-        schema = _report_schema(args)
-        # The output number of vector targets: only the files tell.
-        _gates.check_columns(args.fail_if, [*schema, OUTPUT_KEY])
-        _gates.check_types(args.fail_if, schema)
+        _check_before_reading(args)
     sources = _sources(args)
     if args.plot is not None and (args.state or not sources):
         msg = "--plot needs the data files and no --state (a state keeps no rows)"
@@ -645,6 +723,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         if args.plot_segments and (args.plot is None or spec is None or not spec.by):
             msg = "--plot-segments needs --plot and at least one --by column"
             raise CliError(msg)
+        _state_gates(args, states, output=bool(sources))
         outcome = evaluate(
             sources,
             states,
