@@ -322,6 +322,18 @@ def test_a_condition_on_a_key_waits_for_the_keys_dtype(
     result = inline(capsys, *evaluate(numbered, "--fail-if", "region = 1", "-f", "csv"))
     assert result.returncode == 3, result.stderr
     assert gate_lines(result.stderr, "region = 1")
+    # Text keys cannot compare with a number: refused once the file's columns
+    # are read, before the report is printed or a state saved, for one file
+    # and for several.
+    state = tmp_path / "s.parquet"
+    for files in ([data], [data, numbered.with_name("copy.parquet")]):
+        pl.read_parquet(data).write_parquet(files[-1])
+        args = evaluate(files[0], "--fail-if", "region = 1")
+        args[2:2] = files[1:]
+        result = inline(capsys, *args, "--save-state", state, "-f", "csv")
+        assert_one_line_error(result, r"--fail-if 'region = 1': cannot compare")
+        assert result.stdout == ""
+        assert not state.exists()
 
 
 def test_a_gate_names_rows_the_condition_cannot_check(
@@ -408,26 +420,49 @@ def test_evaluate_on_states_refuses_a_bad_gate_before_writing(
     assert saved.exists()
 
 
-def test_compare_on_states_refuses_an_unknown_gate_column_before_printing(
-    frame: pl.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("condition", "reason"),
+    [
+        ("regoin = 'north'", "no column 'regoin'"),
+        ("region = 1", "cannot compare"),
+        ("verdict = 1", "cannot compare"),
+    ],
+)
+@pytest.mark.parametrize("on_states", [False, True])
+def test_compare_refuses_a_bad_gate_before_writing_anything(
+    frame: pl.DataFrame,
+    data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    condition: str,
+    reason: str,
+    on_states: bool,
 ) -> None:
-    # With --state alone the keys come from the states: the gate is checked
-    # once they are read, before anything is computed or written.
-    state = tmp_path / "s.parquet"
+    # With --state the keys and their dtypes are the states': the gate is
+    # checked once they are read, before anything is computed or written.
+    state, saved = tmp_path / "s.parquet", tmp_path / "saved.parquet"
     built = polars_l2.state(frame, "y", ["old", "new"], by="region", baseline="old")
     built.write_parquet(state)
     out = tmp_path / "compare.csv"
-    base: list[str | Path] = ["compare", "--state", state, "-f", "csv"]
-    result = inline(capsys, *base, "--fail-if", "regoin = 'north'", "-o", out)
-    assert_one_line_error(result, r"--fail-if \"regoin = 'north'\": no column 'regoin'")
-    assert "region" in result.stderr.split("the columns are")[1]
+    source: list[str | Path] = (
+        ["--state", state]
+        if on_states
+        else [data, "--actual", "y", "--baseline", "old", "--candidate", "new",
+              "--by", "region"]
+    )  # fmt: skip
+    base: list[str | Path] = ["compare", *source, "--save-state", saved, "-f", "csv"]
+    result = inline(capsys, *base, "--fail-if", condition, "-o", out)
+    assert_one_line_error(result, rf"--fail-if {re.escape(repr(condition))}: ")
+    assert reason in result.stderr
     assert result.stdout == ""
     assert not out.exists()
-    # The states' own key is a column the gate may name.
+    assert not saved.exists()
+    # The key, in its dtype, is a column the gate may name.
     result = inline(capsys, *base, "--fail-if", "region = 'nowhere'")
     assert result.returncode == 0, result.stderr
-    assert "no column" not in result.stderr
     assert from_csv(result.stdout)["region"].drop_nulls().n_unique() == 4
+    assert saved.exists()
 
 
 def test_gates_write_every_output_first(

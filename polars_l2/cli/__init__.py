@@ -90,7 +90,7 @@ from polars_l2.cli._progress import wanted as _progress_wanted
 from polars_l2.view import PRIORITY
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from polars_l2._core.arguments import Spec
     from polars_l2.cli._evaluate import Outcome, SavedStates
@@ -658,6 +658,34 @@ def _state_gates(
     _check_gates(args, schema, output=output)
 
 
+def _key_gates(
+    args: argparse.Namespace, spec: Spec | None
+) -> Callable[[pl.Schema], None] | None:
+    """Return the check of the gates on a file's keys, in that file's dtypes.
+
+    The keys take the data's dtype, known once a file is scanned: a
+    condition that cannot compare a key is refused then, before anything is
+    computed, written or saved.
+    """
+    if not args.fail_if or spec is None:
+        return None
+    keys = list(spec.by)
+
+    def check(schema: pl.Schema) -> None:
+        report = _report_schema(
+            spec.actual,
+            spec.predicted,
+            keys,
+            weight=spec.weight,
+            weighted=spec.weighted,
+            overall=args.overall,
+            key_dtypes={key: schema[key] for key in keys if key in schema},
+        )
+        _gates.check_types(args.fail_if, report)
+
+    return check
+
+
 def _state_key_dtypes(states: SavedStates) -> dict[str, pl.DataType]:
     """Return the dtype of each key all the states agree on."""
     found: dict[str, set[pl.DataType]] = {}
@@ -738,6 +766,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             progress=_progress_wanted(sys.stderr, len(sources)),
             allow_new_models=args.allow_new_models,
             notice=_notice,
+            check_schema=_key_gates(args, spec),
         )
         _write_outputs(args, outcome, sources, spec)
     if args.save_state is not None and outcome.state is not None:
@@ -901,7 +930,8 @@ def _run_compare(args: argparse.Namespace) -> int:
             _compare.from_states(args, [frame for _, frame in states.frames])
             options = _compare.column_options(args)
         if states.measured is not None:
-            _compare.check_gates(args, states.measured.keys)
+            keys = states.measured.keys
+            _compare.check_gates(args, keys, _state_key_dtypes(states))
         spec = column_spec(
             options,
             states,
@@ -921,6 +951,7 @@ def _run_compare(args: argparse.Namespace) -> int:
             notice=_notice,
             baseline=args.baseline,
             losses=_compare.losses(args),
+            check_schema=_compare.key_gates(args, spec),
         )
         assert outcome.state is not None  # want_state
         table = _compare.on_state(args, outcome.state)

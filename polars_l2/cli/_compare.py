@@ -39,9 +39,10 @@ from polars_l2.cli._output import plot_format, plot_writer
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
+    from polars_l2._core.arguments import Spec
     from polars_l2._core.losses import Losses
     from polars_l2.cli._inputs import Source
     from polars_l2.cli._output import Writer
@@ -326,6 +327,9 @@ def on_rows(
         raise CliError(msg)
     with read_rows(sources, identify=len(sources) > 1, notice=notice) as scans:
         frame = rows_of(scans, roles(args))
+        check = key_gates(args, None)
+        if check is not None:
+            check(frame.collect_schema())
         with about(sources[0].path if len(sources) == 1 else None):
             return polars_l2.compare(
                 frame,
@@ -361,20 +365,75 @@ def plot_output(
     return [(args.plot, plot_writer(figure, plot_format(args.plot)))]
 
 
-def check_gates(args: argparse.Namespace, keys: Sequence[str] | None = None) -> None:
-    """Refuse a ``--fail-if`` on a column the comparison will not have.
+def check_gates(
+    args: argparse.Namespace,
+    keys: Sequence[str] | None = None,
+    key_dtypes: Mapping[str, pl.DataType] | None = None,
+) -> None:
+    """Refuse a ``--fail-if`` the comparison cannot check, before computing it.
 
-    Without ``--state``, before anything is read: the keys are ``--by``.
-    With it, the keys come from the states, so the check waits for them:
-    call it again with `keys`, the states' keys, before the comparison is
-    computed or printed.
+    A condition on a column the comparison will not have, or one that cannot
+    compare its columns, is refused. Without ``--state``, before anything is
+    read: the keys are ``--by``, their dtypes the data's (Null here, so a
+    condition on a key waits for the table). With it, the keys come from the
+    states, so the check waits for them: call it again with `keys` and
+    `key_dtypes`, the states', before the comparison is computed or written.
     """
     if keys is None:
         if args.state:
             return
         keys = args.by
-    columns = dict.fromkeys([*COMPARE_COLUMNS, *keys])
-    _gates.check_columns(args.fail_if, list(columns))
+    schema = _comparison_schema(args, keys, key_dtypes or {})
+    _gates.check_columns(args.fail_if, list(schema))
+    _gates.check_types(args.fail_if, schema)
+
+
+def key_gates(
+    args: argparse.Namespace, spec: Spec | None
+) -> Callable[[pl.Schema], None] | None:
+    """Return the check of the gates on a file's keys, in that file's dtypes.
+
+    The keys are `spec`'s (``--by`` without one); a condition that cannot
+    compare a key is refused once a file is scanned, before anything is
+    computed, written or saved.
+    """
+    if not args.fail_if:
+        return None
+    keys = list(spec.by) if spec is not None else list(args.by)
+
+    def check(schema: pl.Schema) -> None:
+        found = {key: schema[key] for key in keys if key in schema}
+        check_gates(args, keys, found)
+
+    return check
+
+
+def _comparison_schema(
+    args: argparse.Namespace,
+    keys: Sequence[str],
+    key_dtypes: Mapping[str, pl.DataType],
+) -> dict[str, pl.DataType]:
+    """Return the comparison's schema: that of the comparison of no rows.
+
+    Its columns do not depend on the names of the target and the models:
+    names no key has stand in for them (a state need not record them).
+    """
+    stand_in = "_l2_" + "_" * max((len(key) for key in keys), default=0)
+    actual, baseline, candidate = (stand_in + role for role in ("y", "b", "c"))
+    weight = stand_in + "w" if args.weight is not None else None
+    columns = [actual, baseline, candidate, *keys]
+    columns += [name for name in (weight, args.cluster) if name is not None]
+    table = polars_l2.compare(
+        pl.LazyFrame(schema=dict.fromkeys(columns, pl.Float64)),
+        actual,
+        baseline,
+        [candidate],
+        by=list(keys) or None,
+        weight=weight,
+        cluster=args.cluster,
+        **_options(args),
+    )
+    return {**table.schema, **{key: key_dtypes.get(key, pl.Null()) for key in keys}}
 
 
 def status(

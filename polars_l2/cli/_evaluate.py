@@ -367,6 +367,7 @@ def evaluate(
     notice: Callable[[str], None] = lambda _: None,
     baseline: str | None = None,
     losses: Losses = SQUARED,
+    check_schema: Callable[[pl.Schema], None] | None = None,
 ) -> Outcome:
     """Evaluate the files and saved states into one report.
 
@@ -410,6 +411,9 @@ def evaluate(
         The baseline of ``compare``: the states then keep each other
         model's paired moments against it (see :func:`polars_l2.state`),
         for each of `losses`.
+    check_schema
+        Called with each file's schema once it is scanned, before anything
+        of it is computed (the gates' checks of the keys' dtypes).
 
     Returns
     -------
@@ -428,7 +432,15 @@ def evaluate(
         Merger(states.frames, allow_new_models=allow_new_models),
     )
     options = _Options(
-        confidence, top_share, want_state, baseline, min_n, overall, losses, variance
+        confidence,
+        top_share,
+        want_state,
+        baseline,
+        min_n,
+        overall,
+        losses,
+        variance,
+        check_schema,
     )
     alone = len(sources) == 1 and not states.frames
     with Progress(len(sources), stream=progress_stream, enabled=progress) as bar:
@@ -463,6 +475,8 @@ class _Options:
     overall: bool = False
     losses: Losses = SQUARED
     variance: Variance = "hc1"
+    #: Checks each file's schema once it is scanned, before it is evaluated.
+    check_schema: Callable[[pl.Schema], None] | None = None
 
     def state_query(self, frame: pl.LazyFrame, spec: Spec) -> pl.LazyFrame:
         """Return the state query of `frame`, paired with the baseline if any."""
@@ -496,7 +510,11 @@ def _read(
                 notice(changed)
         with about(source.path):
             frame = file.scan()
+            schema = frame.collect_schema() if options.check_schema else None
             empty = is_empty(frame)
+        if options.check_schema is not None and schema is not None:
+            options.check_schema(schema)
+        with about(source.path):
             sliced = (
                 None if empty else _row_groups.rows_to_slice(file.target, source.format)
             )
