@@ -105,8 +105,9 @@ def bias_by(
         One row per model, segment and bin (models in order, then by key and
         bin, null last): ``model`` (String), the `by` keys; for a numeric
         binned feature ``bin_low`` and ``bin_high`` (Float64, the bin's
-        edges, infinite at the ends; null for the rows whose feature is
-        null), else the feature's values in its own dtype (a column named
+        edges, infinite at the ends; NaN for the rows whose feature is NaN,
+        a bin of their own after the others; null for the rows whose
+        feature is null), else the feature's values in its own dtype (a column named
         `feature`); ``n`` (Int64), ``small`` (Boolean); ``bias``,
         ``bias_low``, ``bias_high`` (Float64, the target's units);
         ``p_value``, ``p_value_adjusted`` (Float64); ``verdict`` (String):
@@ -200,7 +201,14 @@ def bias_by(
         index = pl.lit(pl.Series(edges, dtype=pl.Float64)).search_sorted(
             pl.col(column).cast(pl.Float64), side="left"
         )
-        binned = pl.when(pl.col(column).is_not_null()).then(index.cast(pl.Int64))
+        # A NaN feature lies in no interval: its rows are a bin of their own,
+        # after the others (NaN edges), as a NaN key is in the report.
+        binned = (
+            pl.when(pl.col(column).is_nan())
+            .then(len(edges) + 2)
+            .when(pl.col(column).is_not_null())
+            .then(index.cast(pl.Int64))
+        )
         source = source.with_columns(binned.alias(column))
         types = dict(internal.schema.items())
         types[column] = pl.Int64()
@@ -313,7 +321,7 @@ def _finish(
     if edges is None:
         shown.append(pl.col(feature).alias(name))
     else:
-        bounds = pl.Series([-np.inf, *edges, np.inf], dtype=pl.Float64)
+        bounds = pl.Series([-np.inf, *edges, np.inf, np.nan, np.nan], dtype=pl.Float64)
         index = pl.col(feature)
         shown += [
             pl.lit(bounds).gather(index).alias("bin_low"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
 import pytest
@@ -41,6 +43,47 @@ def test_each_bin_is_the_one_sample_t_test_adjusted_as_statsmodels_does(
     )
     assert table["bin_low"].to_list() == low
     assert table["bin_high"].to_list() == high
+
+
+@pytest.mark.parametrize("bins", [4, [0.0]])
+def test_nan_and_null_features_are_bins_of_their_own(bins: int | list[float]) -> None:
+    # A NaN feature lies in no interval (it is not above the last edge);
+    # an infinite one lies in the end bin. Both routes of the feature,
+    # binned and by value, keep NaN apart.
+    rng = np.random.default_rng(4)
+    n = 1_000
+    x = rng.normal(size=n)
+    y = x + rng.normal(size=n)
+    p = y + 0.2 * x + rng.normal(size=n) * 0.5
+    x[:30] = np.nan
+    x[30:35] = np.inf
+    frame = pl.DataFrame({"y": y, "p": p, "x": x}).with_columns(
+        pl.when(pl.int_range(pl.len()) == 40).then(None).otherwise("x").alias("x")
+    )
+    table = polars_l2.bias_by(frame, "y", "p", "x", bins=bins)
+    present = np.arange(n) != 40
+    finite = x[np.isfinite(x) & present]
+    edges = (
+        np.unique(np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1]))
+        if isinstance(bins, int)
+        else np.array(bins)
+    )
+    index = np.searchsorted(edges, x, side="left")
+    groups = [present & ~np.isnan(x) & (index == k) for k in range(edges.size + 1)]
+    groups += [present & np.isnan(x), ~present]
+    assert table.height == len(groups)
+    errors = p - y
+    for row, rows in zip(table.iter_rows(named=True), groups, strict=True):
+        assert row["n"] == rows.sum()
+        assert row["bias"] == pytest.approx(errors[rows].mean(), rel=1e-12)
+    nan_row, null_row = table.row(-2, named=True), table.row(-1, named=True)
+    assert math.isnan(nan_row["bin_low"])
+    assert math.isnan(nan_row["bin_high"])
+    assert (null_row["bin_low"], null_row["bin_high"]) == (None, None)
+    by_value = polars_l2.bias_by(frame, "y", "p", "x", bins=None)
+    nan_value = by_value.filter(pl.col("x").is_nan())
+    assert nan_value["n"].to_list() == [30]
+    assert nan_value["bias"].item() == pytest.approx(nan_row["bias"], rel=1e-12)
 
 
 def test_a_categorical_feature_is_tested_per_value_and_per_segment() -> None:
