@@ -176,26 +176,38 @@ def test_a_file_without_a_column_read_is_refused_not_filled_with_nulls(
 
 
 @pytest.mark.parametrize(
-    ("command", "args", "wanted"),
+    ("command", "args", "wanted", "names"),
     [
-        ("worst", ["-k", "3"], "sq_error"),
-        ("decompose", [], "score"),
-        ("murphy", ["--thetas", "4"], "score"),
-        ("bias", ["--feature", "bmi"], "bias"),
+        ("worst", ["-k", "3"], "sq_error", []),
+        ("decompose", [], "score", []),
+        ("murphy", ["--thetas", "4"], "score", ["theta"]),
+        (
+            "murphy",
+            ["--thetas", "4", "--predicted", "median", "--baseline", "mean"],
+            "score",
+            ["baseline", "theta"],
+        ),
+        ("bias", ["--feature", "bmi"], "bias", ["bin_low", "bin_high"]),
     ],
 )
 def test_columns_picks_the_subcommand_s_own_columns(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    *,
     command: str,
     args: list[str],
     wanted: str,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    names: list[str],
 ) -> None:
     paths = _files(tmp_path)
     base = [command, *map(str, paths), "--actual", "y", "--predicted", "mean", *args]
     whole = _json(capsys, *base)
     picked = _json(capsys, *base, "--columns", wanted)
-    assert picked.columns == ["model", wanted]
+    # What tells the rows apart stays: the model, and a Murphy diagram's θ
+    # (and baseline) or a bias test's bin (the worst rows are rows).
+    assert picked.columns == ["model", *names, wanted]
+    if command != "worst":
+        assert picked.select("model", *names).is_unique().all()
     # The streaming engine may sum in another order from one run to the next.
     assert picked[wanted].to_list() == pytest.approx(whole[wanted].to_list(), rel=1e-12)
     # A column the table lacks is refused in one line, listing the columns.

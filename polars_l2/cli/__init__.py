@@ -322,22 +322,28 @@ def _add_output_options(
     known = {"report": VALUE_COLUMNS, "comparison": _compare.VALUE_COLUMNS}
     allowed = known.get(table)
     listing = f": {', '.join(allowed)}" if allowed is not None else ""
+    # What else tells a row apart, shown too (see _evidence.leading).
+    identity = {"murphy": ", θ", "bias": ", bin or feature value"}.get(table, "")
     group.add_argument(
         "--columns",
         metavar="A,B,...",
         type=parse_columns
         if table == "report"
         else columns_parser(allowed, table=table),
-        help=f"show only these {table} columns, comma-separated (model and "
-        f"keys always shown){listing}; or all (every column, also on a narrow "
-        "terminal)",
+        help=f"show only these {table} columns, comma-separated (model, "
+        f"keys{identity} always shown){listing}; or all (every column, also on "
+        "a narrow terminal)",
     )
     group.add_argument(
         "--plot",
         metavar="FILE",
         type=_output_path,
+        # A table without a figure keeps the option, out of its help, to
+        # refuse it by name.
         help=f"also draw the {plot} to FILE, in the format its extension names "
-        "(png, svg, pdf, ...; needs polars-l2[plot])",
+        "(png, svg, pdf, ...; needs polars-l2[plot])"
+        if plot
+        else argparse.SUPPRESS,
     )
     return group
 
@@ -893,8 +899,7 @@ def _run_evidence(args: argparse.Namespace) -> int:
     sources = _sources(args)
     _check_outputs(args, [s.path for s in sources if isinstance(s.path, Path)])
     table, others = _evidence.run(args, sources, notice=_notice)
-    leading = ["model", *args.by]
-    _emit(_report_text(table, args, leading), args.output, others)
+    _emit(_report_text(table, args, _evidence.leading(args)), args.output, others)
     return 0
 
 

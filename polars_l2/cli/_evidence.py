@@ -260,6 +260,9 @@ def check_options(args: argparse.Namespace) -> None:
     The library's message names its keyword (``min_n``) and, raised while
     a file is read, would be said of the file: said here, of the flag.
     """
+    if args.plot is not None and args.evidence in ("worst", "bias"):
+        msg = f"--plot: {args.evidence} draws no figure"
+        raise CliError(msg)
     for name, flag in _CHECKED[args.evidence].items():
         try:
             options.check(None, **{name: getattr(args, name)})
@@ -285,13 +288,24 @@ def run(
         return result, plot_output(args, result, frame)
 
 
+def leading(args: argparse.Namespace) -> list[str]:
+    """Return the columns that tell the subcommand's rows apart, always shown.
+
+    The model (and baseline) and the keys, and what else names a row: the
+    θ of a Murphy diagram, a bias test's bin edges or feature value.
+    """
+    names = ["model", "baseline", *args.by]
+    if args.evidence == "murphy":
+        names.append("theta")
+    elif args.evidence == "bias":
+        names += ["bin_low", "bin_high", args.feature]
+    return names
+
+
 def table(
     args: argparse.Namespace, frame: pl.LazyFrame, sources: Sequence[Source]
 ) -> pl.DataFrame:
     """Return the subcommand's table of the files' rows."""
-    if args.plot is not None and args.evidence in ("worst", "bias"):
-        msg = f"--plot: {args.evidence} draws no figure"
-        raise CliError(msg)
     common: dict[str, Any] = {
         "by": args.by or None,
         "nan_policy": nan_policy(args),
