@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import polars as pl
 
-from polars_l2._core import arguments, frames, options
+from polars_l2._core import arguments, frames, metrics, options
 from polars_l2._core.arguments import counted
 from polars_l2._core.elementary import prediction
 from polars_l2._core.moments import ORDER, _m2
@@ -130,7 +130,8 @@ def decompose(
         equals it up to rounding), and ``bound`` (Float64): 0 where the
         decomposition is exact, else the largest difference of each of the
         three parts from the exact one. Null where no row counts or a
-        weight is negative; NaN where a counted value is NaN.
+        weight is negative; NaN where a counted value (a weight too) is
+        NaN, as in :func:`polars_l2.report`.
 
     Raises
     ------
@@ -511,8 +512,9 @@ def _check_cells(table: pl.DataFrame, group: list[str], *, function: str) -> Non
 def _invalid(part: pl.DataFrame) -> tuple[int, bool]:
     """Return the rows counted, and whether the part has no valid decomposition."""
     n = int(part.get_column(_N).sum())
-    total = float(part.get_column(_W).sum())
-    return n, n == 0 or int(part.get_column(_NEG).sum()) > 0 or not total > 0
+    # The metrics' null rule: a NaN weight passes it (the parts are NaN).
+    rule = metrics.weights_valid(pl.col(_W).sum(), pl.col(_NEG).sum())
+    return n, n == 0 or not part.select(rule).item()
 
 
 def _fit_mean(part: pl.DataFrame, *, exact: bool) -> Fit:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
@@ -146,6 +147,28 @@ def test_no_rows_and_negative_weights_give_null_parts() -> None:
     assert empty.select("model", "n").rows() == [("z", 0)]
     assert empty.select(PARTS).row(0) == (None,) * 4
     assert polars_l2.report(frame.clear(), "y", "z")["n"].to_list() == [0]
+
+
+@pytest.mark.parametrize("loss", ["squared", "absolute"])
+@pytest.mark.parametrize("bins", [None, 2])
+def test_a_nan_weight_gives_nan_parts_as_the_report_gives_nan(
+    loss: Literal["squared", "absolute"], bins: int | None
+) -> None:
+    # Null says no data counted; NaN that a counted value is NaN. A NaN
+    # weight is counted, so every part is NaN, as the report's MSE and MAE.
+    frame = pl.DataFrame(
+        {
+            "y": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "z": [1.0, 2.5, 2.0, 5.0, 4.0, 7.0],
+            "w": [1.0, math.nan, 2.0, 1.0, 1.0, 1.0],
+        }
+    )
+    parts = polars_l2.decompose(frame, "y", "z", weight="w", loss=loss, bins=bins)
+    report = polars_l2.report(frame, "y", "z", weight="w")
+    assert math.isnan(report["mse"].item())
+    assert math.isnan(report["mae"].item())
+    assert parts["n"].to_list() == [6]
+    assert all(math.isnan(value) for value in parts.select(PARTS).row(0))
 
 
 @pytest.mark.parametrize(
