@@ -215,8 +215,14 @@ def test_vector_targets_are_refused_with_murphy() -> None:
         {"y": [[1.0, 2.0], [3.0, 4.0]], "z": [[1.5, 2.0], [3.0, 3.0]]},
         schema={"y": pl.Array(pl.Float64, 2), "z": pl.Array(pl.Float64, 2)},
     )
-    with pytest.raises(polars_l2.L2InputError, match="scalar targets, not vectors"):
+    pattern = "a Murphy diagram takes scalar targets; actual and predicted are vectors"
+    with pytest.raises(polars_l2.L2InputError, match=pattern):
         polars_l2.state(frame, "y", "z", murphy="mean", thetas=[1.0])
+    # Said of the function called, without a keyword the caller did not pass.
+    with pytest.raises(polars_l2.L2InputError) as raised:
+        polars_l2.murphy(frame, "y", "z", thetas=[1.0])
+    assert str(raised.value).startswith("polars_l2.murphy: a Murphy diagram takes")
+    assert "murphy=" not in str(raised.value)
 
 
 @pytest.mark.parametrize("baseline", [None, "q"])

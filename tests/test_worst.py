@@ -67,6 +67,33 @@ def test_a_column_named_like_an_output_is_refused() -> None:
         polars_l2.worst(frame.drop("model"), "y", "z", k=0)
 
 
+@pytest.mark.parametrize("function", ["worst", "decompose", "bias_by"])
+def test_vector_targets_are_refused_naming_the_functions_that_take_them(
+    function: str,
+) -> None:
+    frame = pl.DataFrame(
+        {"y": [[1.0, 2.0]], "z": [[1.5, 2.0]], "x": ["a"], "_l2_mine": [1]},
+        schema={
+            "y": pl.Array(pl.Float64, 2),
+            "z": pl.Array(pl.Float64, 2),
+            "x": pl.String,
+            "_l2_mine": pl.Int64,
+        },
+    )
+    extra = ("x",) if function == "bias_by" else ()
+    with pytest.raises(polars_l2.L2InputError) as raised:
+        getattr(polars_l2, function)(frame, "y", "z", *extra)
+    message = str(raised.value)
+    assert message.startswith(f"polars_l2.{function}: actual column 'y' has dtype")
+    assert "a vector per row" in message
+    assert "polars_l2.report" in message
+    # No advice a vector cannot follow, and no column the package added.
+    assert ".cast(pl.Float64)" not in message
+    assert "_l2_row" not in message
+    # What is accepted works as said.
+    assert polars_l2.report(frame, "y", "z")["output"].to_list() == [0, 1]
+
+
 @pytest.mark.parametrize("by", [None, "g"])
 def test_a_k_beyond_any_frame_s_rows_gives_every_row(by: str | None) -> None:
     df = pl.DataFrame({"y": [1.0, 2.0, 4.0], "p": [1.5, 2.0, 1.0], "g": [1, 1, 2]})

@@ -319,7 +319,12 @@ class Resolved:
 
 
 def _columns_listing(schema: pl.Schema) -> str:
-    listing = ", ".join(f"{name!r} ({dtype})" for name, dtype in schema.items())
+    # The package's own columns (a row index it added) are not the user's.
+    listing = ", ".join(
+        f"{name!r} ({dtype})"
+        for name, dtype in schema.items()
+        if not name.startswith("_l2_")
+    )
     return listing or "no columns"
 
 
@@ -355,6 +360,13 @@ def resolve(
         dtype = schema[name]
         if role == "by":
             _check_key_dtype(name, dtype, schema, function=function)
+        elif dtypes.is_vector(dtype) and not allow_vectors and role != "weight":
+            msg = (
+                f"{function}: {role} column {name!r} has dtype {dtype}, a vector "
+                "per row; this takes a numeric or Boolean column (vector "
+                "targets: polars_l2.report, compare, state, loss, sse, mse and rmse)"
+            )
+            raise L2InputError(msg)
         elif not _is_metric_dtype(dtype) and not (vector and role != "weight"):
             msg = (
                 f"{function}: {role} column {name!r} has dtype {dtype}; "

@@ -187,7 +187,10 @@ def state_query(
     resolved = arguments.resolve(frame, spec, function=function, allow_vectors=True)
     vector = resolved.vector
     if murphy is not None and vector:
-        msg = f"{function}: murphy= takes scalar targets, not vectors"
+        msg = (
+            f"{function}: a Murphy diagram takes scalar targets; actual and "
+            "predicted are vectors (Array or List columns)"
+        )
         raise L2InputError(msg)
     if vector:
         # One row per output, with the output number as the last key, exactly
