@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -19,6 +20,10 @@ from statsmodels.regression.linear_model import OLS
 from statsmodels.stats.multitest import multipletests
 
 import polars_l2
+from polars_l2.cli import main
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @functools.cache
@@ -126,6 +131,44 @@ def test_adjusted_p_values_match_statsmodels_multipletests(
         df, "y", "linear", "boosted", by="sex", adjust=None, min_n=2
     )
     assert unadjusted["p_value_adjusted"].to_list() == unadjusted["p_value"].to_list()
+
+
+def test_a_nan_mean_loss_is_the_worse_where_the_other_is_a_number(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # A NaN prediction, propagated, leaves no test; the NaN model is still
+    # the worse, so a release gate on the verdict stops it.
+    rng = np.random.default_rng(0)
+    n = 300
+    y = rng.normal(size=n)
+    a = y + rng.normal(size=n)
+    b = y + 3 * rng.normal(size=n)
+    g = np.array(["both", "candidate", "baseline"])[np.arange(n) % 3]
+    first = np.arange(n) < 30
+    a[first & (g != "candidate")] = np.nan
+    b[first & (g != "baseline")] = np.nan
+    frame = pl.DataFrame({"y": y, "a": a, "b": b, "g": g})
+    table = polars_l2.compare(frame, "y", "a", "b", by="g")
+    segments = table.filter(~pl.col("overall"))
+    verdicts = dict(segments.select("g", "verdict").iter_rows())
+    assert verdicts == {"baseline": "better", "both": None, "candidate": "worse"}
+    assert table["p_value"].is_null().all()
+    # A small segment has no verdict, NaN or not.
+    small = polars_l2.compare(frame, "y", "a", "b", by="g", min_n=1000)
+    assert small["verdict"].is_null().all()
+    # The command line's gate fails on it.
+    path = tmp_path / "nan.parquet"
+    frame.filter(pl.col("g") != "baseline").write_parquet(path)
+    args = ["compare", str(path), "--actual", "y", "--baseline", "a"]
+    status = main([*args, "--candidate", "b", "--by", "g", "--fail-if-worse"])
+    worse = [
+        line
+        for line in capsys.readouterr().err.splitlines()
+        if line.startswith("polars-l2: worse: ")
+    ]
+    assert status == 3
+    assert len(worse) == 1
+    assert worse[0].startswith("polars-l2: worse: model=b, g=candidate,")
 
 
 def test_small_segments_get_no_verdict_and_are_not_adjusted_for() -> None:

@@ -541,13 +541,14 @@ def test_gate_values_show_intervals_and_special_values() -> None:
 def test_fail_if_worse_names_the_rows_without_a_verdict(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The candidate gives NaN in segment b: no verdict there, which the gate
-    # cannot call worse or not, and says so.
+    # Both models give NaN in segment b: no verdict there, which the gate
+    # cannot call worse or not, and says so. (A NaN candidate against a
+    # baseline with a number is worse: see test_compare.)
     df = pl.DataFrame(
         {
             "g": ["a"] * 40 + ["b"] * 40,
             "y": [float(i % 9) for i in range(80)],
-            "old": [float(i % 9) + 1.0 for i in range(80)],
+            "old": [float(i % 9) + 1.0 for i in range(40)] + [float("nan")] * 40,
             "new": [float(i % 9) + 0.5 for i in range(40)] + [float("nan")] * 40,
         }
     )

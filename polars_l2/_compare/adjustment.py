@@ -15,7 +15,9 @@ def adjusted(table: pl.DataFrame, adjust: str | None, alpha: float) -> pl.DataFr
     across them (:func:`polars_l2._core.multiplicity.adjusted`), or none
     (None). The overall rows are not adjusted. ``verdict`` is ``"better"``
     or ``"worse"`` where the adjusted p-value is below `alpha`, else
-    ``"inconclusive"``; null for small rows.
+    ``"inconclusive"``; where there is no p-value, ``"worse"`` for a NaN mean
+    loss against a number (``"better"`` the other way round), else null;
+    null for small rows.
     """
     p = pl.col("p_value")
     tested = ~pl.col("overall") & ~pl.col("small") & p.is_not_null()
@@ -31,9 +33,18 @@ def adjusted(table: pl.DataFrame, adjust: str | None, alpha: float) -> pl.DataFr
     chosen = (
         pl.when(pl.col("overall")).then(p).when(tested).then(pl.col("p_value_adjusted"))
     )
+    candidate, baseline = pl.col("mean_loss"), pl.col("mean_loss_baseline")
     verdict = (
         pl.when(chosen.is_null())
-        .then(None)
+        # No test, but one model's loss is NaN (a NaN prediction, propagated)
+        # and the other's a number: a NaN loss is the worst, as a NaN
+        # compares above every number in the gates.
+        .then(
+            pl.when(candidate.is_nan() & baseline.is_nan().not_())
+            .then(pl.lit("worse"))
+            .when(baseline.is_nan() & candidate.is_nan().not_())
+            .then(pl.lit("better"))
+        )
         .when(chosen < alpha)
         .then(
             pl.when(pl.col("loss_diff") < 0)
