@@ -337,6 +337,38 @@ def test_unweighted_single_model_without_segments(
     assert_report_equal(got, expected, by=[])
 
 
+@pytest.mark.parametrize("several", [False, True])
+def test_a_negative_weight_is_said_where_it_nulls_the_metrics(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], *, several: bool
+) -> None:
+    df = pl.DataFrame(
+        {
+            "g": ["a", "a", "b", "b", "c", "c"],
+            "y": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "p": [1.5, 2.0, 3.0, 5.0, 5.0, 6.5],
+            "w": [2.0, -1.0, 1.0, 2.0, 0.0, 0.0],
+        }
+    )
+    paths = [tmp_path / "one.parquet", tmp_path / "two.parquet"]
+    df.head(3).write_parquet(paths[0])
+    df.slice(3).write_parquet(paths[1])
+    files = paths if several else [tmp_path / "all.parquet"]
+    df.write_parquet(tmp_path / "all.parquet")
+    args: list[str | Path] = ["evaluate", *files, "--actual", "y", "--predicted", "p"]
+    result = inline(capsys, *args, "--weight", "w", "--by", "g", "-f", "csv")
+    assert result.returncode == 0, result.stderr
+    table = from_csv(result.stdout)
+    want = polars_l2.report(df, "y", "p", by="g", weight="w")
+    assert table["mse"].is_null().to_list() == want["mse"].is_null().to_list()
+    # Segment a has a negative weight; c's weights are all 0 (no rows
+    # count): only a is said.
+    assert result.stderr.splitlines() == [
+        "polars-l2: note: a negative weight is counted in 1 row of the report, "
+        "whose metrics are therefore null (model=p, g=a): a weighted mean with "
+        "negative weights has no meaning"
+    ]
+
+
 # --- several files: globs, directories, states ------------------------------
 
 

@@ -777,7 +777,28 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         _write_outputs(args, outcome, sources, spec)
     if args.save_state is not None and outcome.state is not None:
         _say(f"{PROG}: {printable(state_summary(args.save_state, outcome.state))}\n")
+    _note_negative_weights(outcome.report)
     return _gates.status(outcome.report, args.fail_if, say=_gate_line, notice=_notice)
+
+
+def _note_negative_weights(report: pl.DataFrame) -> None:
+    """Say which rows' metrics are null because a counted weight is negative.
+
+    By the null rule (:func:`polars_l2._core.metrics.weights_valid`), a row
+    with counted rows and a weight sum other than 0 is null only for that.
+    """
+    if "weight_sum" not in report.columns:
+        return
+    rows = report.filter(
+        (pl.col("n") > 0) & (pl.col("weight_sum") != 0) & pl.col("mse").is_null()
+    )
+    if rows.height:
+        noun = "row" if rows.height == 1 else "rows"
+        _notice(
+            f"a negative weight is counted in {rows.height} {noun} of the "
+            f"report, whose metrics are therefore null ({_gates.name_rows(rows)}): "
+            "a weighted mean with negative weights has no meaning"
+        )
 
 
 def _discovery_notice(line: str) -> None:

@@ -200,15 +200,21 @@ def _undecided(table: pl.DataFrame, each: _gates.Condition, label: str) -> str |
     rows = _gates.undecided(table, each)
     if rows.height == 0:
         return None
-    leading, _ = split_columns(table)
-    names = "; ".join(
-        _identity(row, leading) for row in rows.head(3).iter_rows(named=True)
-    )
-    more = f"; and {rows.height - 3} more" if rows.height > 3 else ""
     noun = "row reads" if rows.height == 1 else "rows read"
     return (
-        f"{label}: {rows.height} {noun} a null and could not be checked ({names}{more})"
+        f"{label}: {rows.height} {noun} a null and could not be checked "
+        f"({name_rows(rows)})"
     )
+
+
+def name_rows(rows: pl.DataFrame, most: int = 3) -> str:
+    """Name the first `most` rows of a report or comparison (model and keys)."""
+    leading, _ = split_columns(rows)
+    names = "; ".join(
+        _identity(row, leading) for row in rows.head(most).iter_rows(named=True)
+    )
+    more = f"; and {rows.height - most} more" if rows.height > most else ""
+    return names + more
 
 
 @dataclass(frozen=True)
