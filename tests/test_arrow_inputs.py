@@ -235,6 +235,28 @@ def test_a_path_is_not_a_table() -> None:
         polars_l2.report("predictions.parquet", "y", "linear")  # type: ignore[call-overload]
 
 
+@pytest.mark.parametrize("kind", ["pandas", "Table", "RecordBatchReader"])
+@pytest.mark.parametrize("entrance", ["report", "state", "l2"])
+def test_two_columns_of_one_name_are_refused_naming_it(
+    kind: str, entrance: str
+) -> None:
+    table = pa.table(
+        [[1.0, 2.0], [1.5, 2.0], [9.0, 9.0], [1.0, 1.0]],
+        names=["y", "linear", "linear", "boosted"],
+    )
+    values: dict[str, Callable[[], object]] = {
+        "pandas": table.to_pandas,
+        "Table": lambda: table,
+        "RecordBatchReader": lambda: pa.RecordBatchReader.from_batches(
+            table.schema, table.to_batches()
+        ),
+    }
+    pattern = r"`\w+` \(\w+\) has more than one column named 'linear'"
+    with pytest.raises(polars_l2.L2InputError, match=pattern) as error:
+        ENTRANCES[entrance](values[kind]())
+    assert str(error.value).startswith(f"polars_l2.{entrance}: ")
+
+
 #: Entrances that read a table of rows, called with `value` as the table.
 READERS: dict[str, Callable[[Any], object]] = {
     "report": ENTRANCES["report"],

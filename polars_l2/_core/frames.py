@@ -192,6 +192,30 @@ def _refuse_unreadable(data: object, *, function: str, role: str) -> None:
             raise L2InputError(msg)
 
 
+def _refuse_duplicate_names(data: object, *, function: str, role: str) -> None:
+    """Refuse a pandas or Arrow table with two columns of one name, naming it.
+
+    A Polars frame's names are unique: Polars would refuse the table with
+    its own error, which names no argument.
+    """
+    schema = getattr(data, "schema", None)
+    if isinstance(schema, pa.Schema):
+        names = [str(name) for name in schema.names]
+    elif _is_pandas(data):
+        names = [str(name) for name in getattr(data, "columns", ())]
+    else:
+        return
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            msg = (
+                f"{function}: `{role}` ({type(data).__name__}) has more than one "
+                f"column named {name!r}; rename them apart first"
+            )
+            raise L2InputError(msg)
+        seen.add(name)
+
+
 @contextlib.contextmanager
 def panics_refused(what: str) -> Iterator[None]:
     """Turn a Rust panic inside the block into a one-line :class:`L2InputError`.
@@ -274,6 +298,7 @@ def _coerce(data: object, *, function: str, role: str, accepted: str) -> Input:
     if isinstance(data, pl.DataFrame):
         return Input(data, lazy=False)
     _refuse_unreadable(data, function=function, role=role)
+    _refuse_duplicate_names(data, function=function, role=role)
     if _is_dataset(data):
         return Input(pl.scan_pyarrow_dataset(data), lazy=False)
     if _is_pandas(data):
