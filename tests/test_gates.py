@@ -8,6 +8,7 @@ refused in one line, and Python's eval and exec are never reached.
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 import functools
 import itertools
 import math
@@ -334,6 +335,45 @@ def test_a_condition_on_a_key_waits_for_the_keys_dtype(
         assert_one_line_error(result, r"--fail-if 'region = 1': cannot compare")
         assert result.stdout == ""
         assert not state.exists()
+
+
+def test_a_gate_line_writes_keys_as_conditions_and_csv_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # true, not Python's True; a duration in ISO 8601 as in the csv output,
+    # not "1 day, 0:00:00", whose comma would read as a separator of keys.
+    df = pl.DataFrame(
+        {
+            "y": [1.0, 2.0, 3.0, 4.0],
+            "p": [1.5, 2.0, 3.0, 5.0],
+            "b": [True, True, False, False],
+            "d": [dt.timedelta(days=1)] * 2 + [dt.timedelta(seconds=3)] * 2,
+        }
+    )
+    path = tmp_path / "keys.parquet"
+    df.write_parquet(path)
+    args: list[str | Path] = [
+        "evaluate",
+        path,
+        "--actual",
+        "y",
+        "--predicted",
+        "p",
+        "--by",
+        "b",
+    ]
+    result = inline(capsys, *args, "--by", "d", "--fail-if", "n > 0", "-f", "csv")
+    assert result.returncode == 3
+    lines = gate_lines(result.stderr, "n > 0")
+    assert [line.split(": ", 2)[2].split(" (")[0] for line in lines] == [
+        "model=p, b=false, d=PT3S",
+        "model=p, b=true, d=P1D",
+    ]
+    # The csv output writes the keys so.
+    assert from_csv(result.stdout).select("b", "d").rows() == [
+        (False, "PT3S"),
+        (True, "P1D"),
+    ]
 
 
 def test_a_gate_names_rows_the_condition_cannot_check(

@@ -13,6 +13,7 @@ the gate ``verdict = 'worse'``, and names the segments where it holds.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -163,12 +164,23 @@ def _identity(row: dict[str, object], leading: Sequence[str]) -> str:
         pooled = overall and name != "model" and row[name] is None
         if name in ("baseline", "overall") or pooled:
             continue
-        value = row[name]
-        shown = "null" if value is None else escape_text(str(value), markdown=False)
+        shown = escape_text(_key_text(row[name]), markdown=False)
         parts.append(f"{escape_text(name, markdown=False)}={shown}")
     if overall and len(leading) > 1:
         parts.append("all rows")
     return ", ".join(parts)
+
+
+def _key_text(value: object) -> str:
+    """Write a key as the conditions and the csv output do (true, P1DT3S)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.timedelta):
+        # Python's "1 day, 0:00:03" has a comma, which separates the keys.
+        return str(pl.Series([value]).dt.to_string("iso").item())
+    return str(value)
 
 
 def _value(row: dict[str, object], name: str) -> str:
