@@ -221,6 +221,13 @@ def parse(condition: str, *, function: str = FUNCTION) -> Condition:
         msg = f"{function}: condition {condition!r}: {error}"
         raise L2InputError(msg) from None
     columns = tuple(dict.fromkeys(parser.columns))
+    if not columns:
+        msg = (
+            f"{function}: condition {condition!r} reads no column, so it is the "
+            "same on every row; compare a column (by name, or in double "
+            "quotes) with a value ('text' in single quotes)"
+        )
+        raise L2InputError(msg)
     return Condition(condition, columns, pl.sql_expr(condition))
 
 
@@ -247,7 +254,7 @@ def _evaluated(table: pl.DataFrame, condition: Condition, function: str) -> pl.S
         result = table.select(condition.expr.alias(CONDITION)).to_series()
     except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError) as error:
         reason = str(error).splitlines()[0]
-        msg = f"{function}: condition {condition.text!r}: {reason}"
+        msg = f"{function}: condition {condition.text!r}: {reason}{_quoted(condition)}"
         raise L2InputError(msg) from None
     if result.dtype != pl.Boolean or result.len() != table.height:
         msg = (
@@ -256,6 +263,18 @@ def _evaluated(table: pl.DataFrame, condition: Condition, function: str) -> pl.S
         )
         raise L2InputError(msg)
     return result
+
+
+def _quoted(condition: Condition) -> str:
+    """Return a hint where a column is named in double quotes, as text often is."""
+    for name in re.findall(r'"((?:[^"]|"")*)"', condition.text):
+        column = name.replace('""', '"')
+        if column in condition.columns:
+            return (
+                f' ("{name}" names the column {column!r}; text goes in single '
+                f"quotes: '{column}')"
+            )
+    return ""
 
 
 def gate_failures(

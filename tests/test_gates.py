@@ -202,6 +202,29 @@ def test_unknown_columns_and_mismatched_types_are_input_errors(
         polars_l2.gate_failures(report.with_columns(fail_if=1), "rmse > 1")
 
 
+@pytest.mark.parametrize("condition", ["'n' = 1", "1 = 1", "'north' = 'north'"])
+def test_a_condition_on_no_column_is_refused(
+    report: pl.DataFrame, condition: str
+) -> None:
+    # The same on every row: a mistake for a column ('n' is text, not n).
+    with pytest.raises(polars_l2.L2InputError, match="reads no column"):
+        polars_l2.gate_failures(report, condition)
+
+
+def test_a_column_in_double_quotes_where_text_was_meant_is_explained(
+    report: pl.DataFrame,
+) -> None:
+    with pytest.raises(polars_l2.L2InputError) as raised:
+        polars_l2.gate_failures(report, 'region = "n"')
+    message = str(raised.value)
+    assert "cannot compare" in message
+    assert message.endswith(
+        "(\"n\" names the column 'n'; text goes in single quotes: 'n')"
+    )
+    # Double quotes around a column meant as one work as before.
+    assert polars_l2.gate_failures(report, '"n" < 0').height == 0
+
+
 # --- the command line ----------------------------------------------------------
 
 
