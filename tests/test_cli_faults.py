@@ -394,6 +394,9 @@ def test_an_output_named_like_a_directory_is_refused(
     )
     assert_one_line(result, rf"{flag}: .*newdir/' ends with '/'")
     assert not (tmp_path / "newdir").exists()
+    # An empty name is no file either (it is not the current directory).
+    result = inline_main(capsys, "evaluate", day, *columns(), flag, "")
+    assert_one_line(result, rf"{flag}: the file name is empty")
 
 
 def _catches_sigterm(pid: int) -> bool:

@@ -282,7 +282,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _output_path(text: str) -> Path:
-    """Return an output's path; refuse a name that ends with '/' (a directory)."""
+    """Return an output's path; refuse an empty name, or one ending with '/'."""
+    if not text:
+        msg = "the file name is empty"
+        raise argparse.ArgumentTypeError(msg)
     if text.endswith(("/", os.sep)):
         msg = f"{text!r} ends with '/', so it names a directory, not a file to write"
         raise argparse.ArgumentTypeError(msg)
