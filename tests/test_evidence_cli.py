@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import TYPE_CHECKING
 
@@ -88,6 +89,27 @@ def test_murphy_and_decompose_draw_their_diagrams(
         assert main([command, *map(str, paths), *COLUMNS, "--plot", str(figure)]) == 0
         assert figure.read_bytes().startswith(b"\x89PNG")
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("command", ["murphy", "decompose"])
+def test_a_huge_prediction_draws_without_a_warning_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    # Matplotlib's tick spacing overflows on an axis up to 1e308; the figure
+    # is written and stderr stays empty (warnings are errors in the tests).
+    path = tmp_path / "huge.parquet"
+    pl.DataFrame(
+        {
+            "y": [1.0, 2.0, 3.0, 4.0],
+            "p": [1.0, 2.0, 3.0, 4.0],
+            "q": [2.0, 2.0, 3.0, 1e308],
+        }
+    ).write_parquet(path)
+    figure = tmp_path / "figure.png"
+    args = [command, str(path), "--actual", "y", "--predicted", "p"]
+    status = main([*args, "--predicted", "q", "--plot", str(figure), "-o", os.devnull])
+    assert (status, capsys.readouterr().err) == (0, "")
+    assert figure.read_bytes().startswith(b"\x89PNG")
 
 
 def test_evaluate_prints_the_worst_rows_after_the_report(

@@ -37,6 +37,7 @@ import re
 import stat
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal, TypeAlias
@@ -792,8 +793,19 @@ def plot_format(path: Path) -> str:
 
 
 def plot_writer(figure: Figure, fmt: str) -> Writer:
-    """Return a writer of `figure` in the format `fmt`."""
-    return lambda handle: figure.savefig(handle, format=fmt)
+    """Return a writer of `figure` in the format `fmt`.
+
+    Matplotlib's numeric warnings while it lays out an axis of huge values
+    (an overflow in its tick spacing) are not the user's to read: the figure
+    is written, and stderr keeps its one line per note.
+    """
+
+    def write(handle: BinaryIO) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            figure.savefig(handle, format=fmt)
+
+    return write
 
 
 def evaluation_figure(
