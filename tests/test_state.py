@@ -212,6 +212,7 @@ def test_finalizing_one_state_gives_the_same_bits_every_time(weighted: bool) -> 
         df = pl.DataFrame(
             {
                 "g": rng.integers(0, 3, n),
+                "f": rng.integers(0, 2, n),
                 "y": y,
                 "a": y + rng.standard_t(2, n),
                 "b": y * 1.1,
@@ -219,10 +220,12 @@ def test_finalizing_one_state_gives_the_same_bits_every_time(weighted: bool) -> 
             }
         )
         weight = "w" if weighted else None
-        state = polars_l2.state(df, "y", MODELS, by="g", weight=weight)
-        first = polars_l2.finalize(state)
+        state = polars_l2.state(df, "y", MODELS, by=["g", "f"], weight=weight)
+        # The overall rows pool every segment's bins: added in order too.
+        first = polars_l2.finalize(state, overall=True)
         for _ in range(8):
-            assert_frame_equal(polars_l2.finalize(state), first, check_exact=True)
+            again = polars_l2.finalize(state, overall=True)
+            assert_frame_equal(again, first, check_exact=True)
 
 
 def test_the_schema_is_fixed_arrow_friendly_and_versioned() -> None:

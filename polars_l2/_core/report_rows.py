@@ -165,7 +165,7 @@ def build(
         pooled_rows = merged_segments(rows, keys, kept, empty=empty)
         if histograms is not None:
             if pooled is None:
-                pooled = top_share.merge(histograms, pooled_by)
+                pooled = top_share.merge(histograms, pooled_by, ordered=True)
             shares = top_share.walk(pooled, pooled_by, weighted=weighted, name=_TOP)
             pooled_rows = pooled_rows.join(
                 shares, on=pooled_by, how="left", nulls_equal=True, coalesce=True

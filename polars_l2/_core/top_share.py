@@ -215,11 +215,36 @@ def _binned(rows: pl.LazyFrame, group: list[str], spec: Spec) -> pl.LazyFrame:
     )
 
 
-def merge(histograms: pl.LazyFrame, group: list[str]) -> pl.LazyFrame:
-    """Add histograms bin by bin within each `group`."""
+def _in_order(values: pl.Expr, by: pl.Expr) -> pl.Expr:
+    """Return the sum of `values` added in the order of `by`, in an aggregation.
+
+    A running sum's last value: Polars drops a sort before a plain sum (the
+    sum does not depend on the order, but its last bits do), and adds the
+    values in the order its threads split them.
+    """
+    return values.sort_by(by).cum_sum().last()
+
+
+def merge(
+    histograms: pl.LazyFrame, group: list[str], *, ordered: bool = False
+) -> pl.LazyFrame:
+    """Add histograms bin by bin within each `group`.
+
+    `ordered` adds each bin's weights and sums in the order of their
+    values, so the same histograms give the same bits every time (otherwise
+    the sums follow how threads split the rows). It sorts within each
+    group: the overall rows of :func:`polars_l2.finalize` pool a few groups
+    of many bins so; merging states, of very many small groups, does not
+    (sorting within each costs several times the merge).
+    """
+
+    def added(name: str) -> pl.Expr:
+        values = pl.col(name)
+        return _in_order(values, values) if ordered else values.sum()
+
     return histograms.group_by(*group, _BIN).agg(
-        pl.col(_MASS).sum(),
-        pl.col(_SUM).sum(),
+        added(_MASS),
+        added(_SUM),
         pl.col(_LO).min(),
         pl.col(_HI).max(),
     )
@@ -294,11 +319,24 @@ def walk(
         return pl.when(rem >= m).then(s).when(rem <= 0).then(0.0).otherwise(within)
 
     parts = {"": part((lower + upper) / 2), "_low": part(lower), "_high": part(upper)}
+    if group:
+        # Each group's parts added in bin order (a window ordered as
+        # _at_the_top's), so the same histograms give the same bits every
+        # time; unordered, the sums follow how threads split the rows.
+        parts = {
+            bound: value.sum().over(group, order_by=_BIN, descending=True)
+            for bound, value in parts.items()
+        }
     walked = bins.with_columns(
         *(value.alias(f"_l2_part{bound}") for bound, value in parts.items())
     )
     summary = [
-        *(pl.col(f"_l2_part{bound}").sum() for bound in BOUNDS),
+        *(
+            pl.col(f"_l2_part{bound}").first()
+            if group
+            else pl.col(f"_l2_part{bound}").sum()
+            for bound in BOUNDS
+        ),
         pl.col("_l2_total").first(),
     ]
     shares = walked.group_by(group).agg(summary) if group else walked.select(summary)
