@@ -399,6 +399,30 @@ def test_an_output_named_like_a_directory_is_refused(
     assert_one_line(result, rf"{flag}: the file name is empty")
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["evaluate", "", "--actual", "y", "--predicted", "p"],
+        ["compare", "", "--actual", "y", "--baseline", "p", "--candidate", "q"],
+        ["worst", "", "--actual", "y", "--predicted", "p"],
+        ["evaluate", "--state", ""],
+    ],
+)
+def test_an_empty_input_path_is_refused_not_read_as_this_directory(
+    args: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The current directory holds a data file the user did not name.
+    monkeypatch.chdir(tmp_path)
+    make_day(1).write_parquet(tmp_path / "day.parquet")
+    result = inline_main(capsys, *args)
+    flag = "--state" if "--state" in args else "PATH"
+    assert_one_line(result, rf"argument {flag}: the path is empty")
+    assert result.stdout == ""
+
+
 def _catches_sigterm(pid: int) -> bool:
     with open(f"/proc/{pid}/status") as status:
         for line in status:

@@ -356,7 +356,7 @@ def _add_state_options(parser: argparse.ArgumentParser) -> None:
     states.add_argument(
         "--state",
         metavar="FILE",
-        type=Path,
+        type=option_types.state_path,
         action="append",
         default=[],
         help="a state saved by --save-state to merge in; repeatable",
@@ -481,6 +481,7 @@ def _register_evaluate(commands: argparse._SubParsersAction[_Parser]) -> None:
     evaluate_parser.add_argument(
         "paths",
         nargs="*",
+        type=option_types.input_path,
         metavar="PATH",
         help="data files, directories or glob patterns",
     )

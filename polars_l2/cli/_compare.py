@@ -108,7 +108,11 @@ def register(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "paths", nargs="*", metavar="PATH", help="data files, directories or globs"
+        "paths",
+        nargs="*",
+        type=option_types.input_path,
+        metavar="PATH",
+        help="data files, directories or globs",
     )
     group = parser.add_argument_group("column options")
     group.add_argument("--actual", metavar="COL", help="the observed values")

@@ -101,7 +101,11 @@ _HELP = {
 
 def _columns(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     parser.add_argument(
-        "paths", nargs="+", metavar="PATH", help="data files, directories or globs"
+        "paths",
+        nargs="+",
+        type=option_types.input_path,
+        metavar="PATH",
+        help="data files, directories or globs",
     )
     group = parser.add_argument_group("column options")
     group.add_argument("--actual", metavar="COL", required=True, help="observed")

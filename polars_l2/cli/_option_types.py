@@ -2,13 +2,14 @@
 
 Each reads its option's text once, for every subcommand that has the option,
 and refuses what the library would refuse, naming the option (argparse
-prefixes the flag): ``--confidence`` and ``--min-n``.
+prefixes the flag): ``--confidence``, ``--min-n`` and the input paths.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 
 def confidence(text: str) -> float:
@@ -33,3 +34,20 @@ def min_n(text: str) -> int:
         msg = f"must be a non-negative integer, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return value
+
+
+def input_path(text: str) -> str:
+    """Read a data file's path (PATH): refuse an empty one.
+
+    An empty path is no file; the directory it would otherwise stand for (the
+    current one) holds files the user did not name.
+    """
+    if not text:
+        msg = "the path is empty"
+        raise argparse.ArgumentTypeError(msg)
+    return text
+
+
+def state_path(text: str) -> Path:
+    """Read a ``--state`` file's path: refuse an empty one."""
+    return Path(input_path(text))
