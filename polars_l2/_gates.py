@@ -246,15 +246,16 @@ def _evaluated(table: pl.DataFrame, condition: Condition, function: str) -> pl.S
     missing = [name for name in condition.columns if name not in table.columns]
     if missing:
         msg = (
-            f"{function}: condition {condition.text!r}: no column {missing[0]!r}; "
-            f"the table has {', '.join(table.columns)}"
+            f"{function}: condition {condition.text!r}: no column {missing[0]!r}"
+            f"{quoted_hint(condition)}; the table has {', '.join(table.columns)}"
         )
         raise L2InputError(msg)
     try:
         result = table.select(condition.expr.alias(CONDITION)).to_series()
     except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError) as error:
         reason = str(error).splitlines()[0]
-        msg = f"{function}: condition {condition.text!r}: {reason}{_quoted(condition)}"
+        hint = quoted_hint(condition)
+        msg = f"{function}: condition {condition.text!r}: {reason}{hint}"
         raise L2InputError(msg) from None
     if result.dtype != pl.Boolean or result.len() != table.height:
         msg = (
@@ -265,7 +266,7 @@ def _evaluated(table: pl.DataFrame, condition: Condition, function: str) -> pl.S
     return result
 
 
-def _quoted(condition: Condition) -> str:
+def quoted_hint(condition: Condition) -> str:
     """Return a hint where a column is named in double quotes, as text often is."""
     for name in re.findall(r'"((?:[^"]|"")*)"', condition.text):
         column = name.replace('""', '"')

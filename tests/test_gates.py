@@ -399,6 +399,89 @@ def test_a_gate_line_writes_keys_as_conditions_and_csv_do(
     ]
 
 
+def test_the_output_column_of_vector_targets_is_gated_as_the_file_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=(60, 3))
+    vectors = pl.DataFrame(
+        {"y": y, "p": y + rng.normal(size=(60, 3)), "q": y + rng.normal(size=(60, 3))}
+    )
+    scalars = pl.DataFrame({"y": y[:, 0], "p": y[:, 1], "q": y[:, 2]})
+    paths = {"vector": tmp_path / "v.parquet", "scalar": tmp_path / "s.parquet"}
+    vectors.write_parquet(paths["vector"])
+    scalars.write_parquet(paths["scalar"])
+    saved = tmp_path / "saved.parquet"
+
+    def run(kind: str, command: str, condition: str) -> Any:
+        models = (
+            ["--predicted", "p"]
+            if command == "evaluate"
+            else ["--baseline", "p", "--candidate", "q"]
+        )
+        args: list[str | Path] = [
+            command,
+            paths[kind],
+            "--actual",
+            "y",
+            *models,
+            "-f",
+            "csv",
+        ]
+        return inline(capsys, *args, "--save-state", saved, "--fail-if", condition)
+
+    # Vector targets: the output number is a column of both tables, an integer.
+    for command in ("evaluate", "compare"):
+        assert run("vector", command, "output = 1").returncode == 3
+        saved.unlink()
+        refused = run("vector", command, "output = 'x'")
+        assert_one_line_error(refused, r"--fail-if \"output = 'x'\": cannot compare")
+        assert (refused.stdout, saved.exists()) == ("", False)
+        # Scalar targets: no such column, refused before anything is written.
+        refused = run("scalar", command, "output is null")
+        assert_one_line_error(refused, r"no column 'output'")
+        assert (refused.stdout, saved.exists()) == ("", False)
+
+
+def test_a_duration_key_compared_with_text_is_refused_before_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Polars refuses the comparison only on a value, not on an empty table.
+    df = pl.DataFrame(
+        {
+            "y": [1.0, 2.0, 3.0, 4.0],
+            "p": [1.5, 2.0, 3.0, 5.0],
+            "d": [dt.timedelta(days=1)] * 2 + [dt.timedelta(seconds=3)] * 2,
+        }
+    )
+    path, saved = tmp_path / "d.parquet", tmp_path / "saved.parquet"
+    df.write_parquet(path)
+    args: list[str | Path] = [
+        "evaluate",
+        path,
+        "--actual",
+        "y",
+        "--predicted",
+        "p",
+        "--by",
+        "d",
+    ]
+    result = inline(capsys, *args, "--save-state", saved, "--fail-if", "d > 'x'")
+    assert_one_line_error(result, r"--fail-if \"d > 'x'\": ")
+    assert (result.stdout, saved.exists()) == ("", False)
+
+
+def test_a_text_value_in_double_quotes_is_explained_on_the_command_line(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = inline(capsys, *evaluate(data, "--fail-if", 'region = "north"'))
+    assert_one_line_error(
+        result,
+        r"no column 'north' \(\"north\" names the column 'north'; text goes in "
+        r"single quotes: 'north'\)",
+    )
+
+
 def test_a_gate_names_rows_the_condition_cannot_check(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

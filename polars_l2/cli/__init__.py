@@ -679,19 +679,21 @@ def _key_gates(
     """
     if not args.fail_if or spec is None:
         return None
-    keys = list(spec.by)
 
     def check(schema: pl.Schema) -> None:
+        targets = [spec.actual, *spec.predicted]
+        keys = _gates.file_keys(schema, spec.by, targets)
         report = _report_schema(
             spec.actual,
             spec.predicted,
-            keys,
+            list(keys),
             weight=spec.weight,
             weighted=spec.weighted,
             overall=args.overall,
-            key_dtypes={key: schema[key] for key in keys if key in schema},
+            key_dtypes=keys,
         )
-        _gates.check_types(args.fail_if, report)
+        # The file tells whether the report has the output number.
+        _check_gates(args, report, output=False)
 
     return check
 

@@ -24,6 +24,7 @@ from polars_l2 import plot
 from polars_l2._compare import COLUMNS as COMPARE_COLUMNS
 from polars_l2._core import losses as losses_
 from polars_l2._core import options
+from polars_l2._core.per_output import OUTPUT_KEY
 from polars_l2.cli import _gates
 from polars_l2.cli import _option_types as option_types
 from polars_l2.cli._errors import CliError, about
@@ -383,12 +384,16 @@ def check_gates(
     states, so the check waits for them: call it again with `keys` and
     `key_dtypes`, the states', before the comparison is computed or written.
     """
+    # Before the files are read, vector targets (the output number, a key)
+    # cannot be told apart: that column waits for the first file.
+    output = keys is None
     if keys is None:
         if args.state:
             return
         keys = args.by
     schema = _comparison_schema(args, keys, key_dtypes or {})
-    _gates.check_columns(args.fail_if, list(schema))
+    columns = [*schema, OUTPUT_KEY] if output else list(schema)
+    _gates.check_columns(args.fail_if, list(dict.fromkeys(columns)))
     _gates.check_types(args.fail_if, schema)
 
 
@@ -404,10 +409,11 @@ def key_gates(
     if not args.fail_if:
         return None
     keys = list(spec.by) if spec is not None else list(args.by)
+    targets = [args.actual, args.baseline, *args.candidate]
 
     def check(schema: pl.Schema) -> None:
-        found = {key: schema[key] for key in keys if key in schema}
-        check_gates(args, keys, found)
+        found = _gates.file_keys(schema, keys, targets)
+        check_gates(args, list(found), found)
 
     return check
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from polars_l2 import _gates
+from polars_l2._core.per_output import OUTPUT_KEY
 from polars_l2.cli._errors import CliError
 from polars_l2.cli._output import _significant as significant
 from polars_l2.cli._output import escape_text, split_columns
@@ -104,6 +105,22 @@ def add_option(group: argparse._ArgumentGroup, *, table: str) -> None:
     )
 
 
+def file_keys(
+    schema: Mapping[str, pl.DataType], keys: Sequence[str], targets: Sequence[str]
+) -> dict[str, pl.DataType]:
+    """Return the table's keys and their dtypes, from a data file's schema.
+
+    The `keys` take the file's dtypes (Null where the file lacks one: that
+    error comes with the file's); vector `targets` add the output number
+    (``output``, Int64), the last key.
+    """
+    found = {key: schema.get(key, pl.Null()) for key in keys}
+    vector = any(isinstance(schema.get(name), pl.Array | pl.List) for name in targets)
+    if vector and OUTPUT_KEY not in found:
+        found[OUTPUT_KEY] = pl.Int64()
+    return found
+
+
 def check_columns(
     conditions: Sequence[_gates.Condition], columns: Collection[str]
 ) -> None:
@@ -118,8 +135,9 @@ def check_columns(
         for name in each.columns:
             if name not in columns:
                 msg = (
-                    f"--fail-if {each.text!r}: no column {name!r}; the columns "
-                    f"are {', '.join(columns)}"
+                    f"--fail-if {each.text!r}: no column {name!r}"
+                    f"{_gates.quoted_hint(each)}; the columns are "
+                    f"{', '.join(columns)}"
                 )
                 raise CliError(msg)
 
@@ -129,27 +147,45 @@ def check_types(
 ) -> None:
     """Refuse, before the evaluation, a condition that cannot compare its columns.
 
-    Each condition is evaluated on an empty table of `schema` (the report's
+    Each condition is evaluated on a table of `schema` (the report's
     columns, the keys as Null where their dtype is only known from the
-    data), so a comparison of a String with a number fails here, before a
-    state is saved, rather than after the run. Conditions on a column not in
-    `schema` wait for the table.
+    data), empty and of one row of a value in each dtype (some comparisons,
+    a duration with text, fail only on a value), so a comparison of a
+    String with a number fails here, before a state is saved, rather than
+    after the run. Conditions on a column not in `schema` wait for the
+    table.
 
     Raises
     ------
     CliError
         Naming the condition and Polars' reason.
     """
-    empty = pl.DataFrame(schema=dict(schema))
+    tables = [pl.DataFrame(schema=dict(schema)), _one_row(schema)]
     for each in conditions:
         if not all(name in schema for name in each.columns):
             continue
         try:
-            _gates.check_condition(empty, each)
+            for table in tables:
+                _gates.check_condition(table, each)
         except L2InputError as error:
             reason = str(error).split(": ", 2)[-1]
             msg = f"--fail-if {each.text!r}: {reason}"
             raise CliError(msg) from None
+
+
+def _one_row(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """Return a row of `schema`: zero, empty text or false, else null."""
+    columns = []
+    for name, dtype in schema.items():
+        column = pl.Series(name, [None], dtype=dtype)
+        for value in (0, "", False):
+            try:
+                column = pl.Series(name, [value]).cast(dtype, strict=True)
+                break
+            except (pl.exceptions.PolarsError, TypeError, ValueError):
+                continue
+        columns.append(column)
+    return pl.DataFrame(columns)
 
 
 def _identity(row: dict[str, object], leading: Sequence[str]) -> str:
