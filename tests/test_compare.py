@@ -133,7 +133,7 @@ def test_adjusted_p_values_match_statsmodels_multipletests(
     assert unadjusted["p_value_adjusted"].to_list() == unadjusted["p_value"].to_list()
 
 
-def test_a_nan_mean_loss_is_the_worse_where_the_other_is_a_number(
+def test_a_nan_or_infinite_mean_loss_is_the_worse_against_a_finite_one(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     # A NaN prediction, propagated, leaves no test; the NaN model is still
@@ -153,6 +153,11 @@ def test_a_nan_mean_loss_is_the_worse_where_the_other_is_a_number(
     verdicts = dict(segments.select("g", "verdict").iter_rows())
     assert verdicts == {"baseline": "better", "both": None, "candidate": "worse"}
     assert table["p_value"].is_null().all()
+    # An infinite prediction too: its mean loss is infinite.
+    infinite = frame.with_columns(pl.col("b").fill_nan(np.inf))
+    table = polars_l2.compare(infinite, "y", "a", "b", by="g")
+    verdicts = dict(table.filter(~pl.col("overall")).select("g", "verdict").iter_rows())
+    assert verdicts == {"baseline": "better", "both": None, "candidate": "worse"}
     # A small segment has no verdict, NaN or not.
     small = polars_l2.compare(frame, "y", "a", "b", by="g", min_n=1000)
     assert small["verdict"].is_null().all()

@@ -164,8 +164,8 @@ def compare(
         two-sided, of the paired test; ``p_value_adjusted``; ``verdict``
         (String): ``"better"`` or ``"worse"`` where the adjusted p-value is
         below ``1 - confidence``, else ``"inconclusive"``; without a test,
-        ``"worse"`` where the candidate's mean loss is NaN and the
-        baseline's a number (``"better"`` the other way round); null for
+        ``"worse"`` where the candidate's mean loss is NaN or infinite and
+        the baseline's finite (``"better"`` the other way round); null for
         small segments; ``losses_agree`` (Boolean, with several losses): whether
         every loss gives the row's candidate and segment the same verdict
         (null where one is null).

@@ -15,8 +15,9 @@ def adjusted(table: pl.DataFrame, adjust: str | None, alpha: float) -> pl.DataFr
     across them (:func:`polars_l2._core.multiplicity.adjusted`), or none
     (None). The overall rows are not adjusted. ``verdict`` is ``"better"``
     or ``"worse"`` where the adjusted p-value is below `alpha`, else
-    ``"inconclusive"``; where there is no p-value, ``"worse"`` for a NaN mean
-    loss against a number (``"better"`` the other way round), else null;
+    ``"inconclusive"``; where there is no p-value, ``"worse"`` for a NaN or
+    infinite mean loss against a finite one (``"better"`` the other way
+    round), else null;
     null for small rows.
     """
     p = pl.col("p_value")
@@ -36,13 +37,13 @@ def adjusted(table: pl.DataFrame, adjust: str | None, alpha: float) -> pl.DataFr
     candidate, baseline = pl.col("mean_loss"), pl.col("mean_loss_baseline")
     verdict = (
         pl.when(chosen.is_null())
-        # No test, but one model's loss is NaN (a NaN prediction, propagated)
-        # and the other's a number: a NaN loss is the worst, as a NaN
-        # compares above every number in the gates.
+        # No test, but one model's mean loss is NaN or infinite (a NaN or
+        # infinite prediction) and the other's finite: it is the worse, as a
+        # NaN compares above every number in the gates.
         .then(
-            pl.when(candidate.is_nan() & baseline.is_nan().not_())
+            pl.when(candidate.is_finite().not_() & baseline.is_finite())
             .then(pl.lit("worse"))
-            .when(baseline.is_nan() & candidate.is_nan().not_())
+            .when(baseline.is_finite().not_() & candidate.is_finite())
             .then(pl.lit("better"))
         )
         .when(chosen < alpha)
