@@ -257,6 +257,29 @@ def test_two_columns_of_one_name_are_refused_naming_it(
     assert str(error.value).startswith(f"polars_l2.{entrance}: ")
 
 
+@pytest.mark.parametrize("entrance", ["finalize", "merge_states"])
+@pytest.mark.parametrize("kind", ["pandas", "Table", "RecordBatchReader"])
+def test_a_state_with_two_columns_of_one_name_is_refused_naming_it(
+    kind: str, entrance: str
+) -> None:
+    state = polars_l2.state(pl.DataFrame({"y": [1.0, 2.0], "p": [1.5, 2.0]}), "y", "p")
+    table = state.to_arrow()
+    doubled = pa.table(
+        [*table.columns, table.column("n")], names=[*table.column_names, "n"]
+    )
+    values: dict[str, Callable[[], object]] = {
+        "pandas": doubled.to_pandas,
+        "Table": lambda: doubled,
+        "RecordBatchReader": lambda: pa.RecordBatchReader.from_batches(
+            doubled.schema, doubled.to_batches()
+        ),
+    }
+    with pytest.raises(polars_l2.L2InputError) as error:
+        ENTRANCES[entrance](values[kind]())
+    assert str(error.value).startswith(f"polars_l2.{entrance}: `state` (")
+    assert "more than one column named 'n'" in str(error.value)
+
+
 #: Entrances that read a table of rows, called with `value` as the table.
 READERS: dict[str, Callable[[Any], object]] = {
     "report": ENTRANCES["report"],

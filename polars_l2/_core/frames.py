@@ -192,7 +192,7 @@ def _refuse_unreadable(data: object, *, function: str, role: str) -> None:
             raise L2InputError(msg)
 
 
-def _refuse_duplicate_names(data: object, *, function: str, role: str) -> None:
+def refuse_duplicate_names(data: object, *, function: str, role: str) -> None:
     """Refuse a pandas or Arrow table with two columns of one name, naming it.
 
     A Polars frame's names are unique: Polars would refuse the table with
@@ -298,7 +298,7 @@ def _coerce(data: object, *, function: str, role: str, accepted: str) -> Input:
     if isinstance(data, pl.DataFrame):
         return Input(data, lazy=False)
     _refuse_unreadable(data, function=function, role=role)
-    _refuse_duplicate_names(data, function=function, role=role)
+    refuse_duplicate_names(data, function=function, role=role)
     if _is_dataset(data):
         return Input(pl.scan_pyarrow_dataset(data), lazy=False)
     if _is_pandas(data):

@@ -42,6 +42,7 @@ def _read(
     if isinstance(source, pl.LazyFrame):
         return source.collect(), None
     if isinstance(source, pa.Table):
+        frames.refuse_duplicate_names(source, function=function, role="state")
         frame = pl.from_arrow(source)
         assert isinstance(frame, pl.DataFrame)  # a Table always gives a DataFrame
         metadata = source.schema.metadata or {}
