@@ -250,10 +250,13 @@ class BinTable:
             [*group, _Z, *([_YK] if self.loss == "absolute" else [])], nulls_last=True
         ).partition_by(group, maintain_order=True, as_dict=True)
         fit = _fit_mean if self.loss == "squared" else _fit_median
-        return [
-            (int(str(key[0])), key[1:], fit(part, exact=self.exact))
-            for key, part in parts.items()
-        ]
+        # An infinite weight or value makes NaN parts (the metrics' rule),
+        # not numpy's warnings on the way there.
+        with np.errstate(all="ignore"):
+            return [
+                (int(str(key[0])), key[1:], fit(part, exact=self.exact))
+                for key, part in parts.items()
+            ]
 
     def summary(self) -> pl.DataFrame:
         """Return the decomposition: one row per model and segment."""
