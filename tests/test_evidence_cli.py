@@ -230,6 +230,9 @@ def test_columns_picks_the_subcommand_s_own_columns(
     assert picked.columns == ["model", *names, wanted]
     if command != "worst":
         assert picked.select("model", *names).is_unique().all()
+    # Naming a column always shown too changes nothing.
+    named = _json(capsys, *base, "--columns", ",".join(["model", *names, wanted]))
+    assert named.columns == picked.columns
     # The streaming engine may sum in another order from one run to the next.
     assert picked[wanted].to_list() == pytest.approx(whole[wanted].to_list(), rel=1e-12)
     # A column the table lacks is refused in one line, listing the columns.

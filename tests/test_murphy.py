@@ -215,7 +215,7 @@ def test_vector_targets_are_refused_with_murphy() -> None:
         {"y": [[1.0, 2.0], [3.0, 4.0]], "z": [[1.5, 2.0], [3.0, 3.0]]},
         schema={"y": pl.Array(pl.Float64, 2), "z": pl.Array(pl.Float64, 2)},
     )
-    pattern = "a Murphy diagram takes scalar targets; actual and predicted are vectors"
+    pattern = r"a Murphy diagram takes scalar targets, not vectors \(Array or List"
     with pytest.raises(polars_l2.L2InputError, match=pattern):
         polars_l2.state(frame, "y", "z", murphy="mean", thetas=[1.0])
     # Said of the function called, without a keyword the caller did not pass.

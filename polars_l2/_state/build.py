@@ -188,8 +188,9 @@ def state_query(
     vector = resolved.vector
     if murphy is not None and vector:
         msg = (
-            f"{function}: a Murphy diagram takes scalar targets; actual and "
-            "predicted are vectors (Array or List columns)"
+            f"{function}: a Murphy diagram takes scalar targets, not vectors "
+            "(Array or List columns; vector targets: polars_l2.report, compare, "
+            "state, loss, sse, mse and rmse)"
         )
         raise L2InputError(msg)
     if vector:

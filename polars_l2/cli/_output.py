@@ -333,6 +333,8 @@ def choose_columns(
     else:
         leading = [name for name in report.columns if name in leading]
         values = [name for name in report.columns if name not in leading]
+    # A column always shown may be named too (--columns region,rmse).
+    wanted = [name for name in wanted if name not in leading]
     missing = [name for name in wanted if name not in values]
     if missing:
         msg = (
