@@ -360,12 +360,9 @@ def test_a_condition_on_a_key_waits_for_the_keys_dtype(
         assert not state.exists()
 
 
-def test_a_gate_line_writes_keys_as_conditions_and_csv_do(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # true, not Python's True; a duration in ISO 8601 as in the csv output,
-    # not "1 day, 0:00:00", whose comma would read as a separator of keys.
-    df = pl.DataFrame(
+def boolean_and_duration_keys() -> pl.DataFrame:
+    """Four rows, keyed by a Boolean ``b`` and a Duration ``d``, two values each."""
+    return pl.DataFrame(
         {
             "y": [1.0, 2.0, 3.0, 4.0],
             "p": [1.5, 2.0, 3.0, 5.0],
@@ -373,6 +370,14 @@ def test_a_gate_line_writes_keys_as_conditions_and_csv_do(
             "d": [dt.timedelta(days=1)] * 2 + [dt.timedelta(seconds=3)] * 2,
         }
     )
+
+
+def test_a_gate_line_writes_keys_as_conditions_and_csv_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # true, not Python's True; a duration in ISO 8601 as in the csv output,
+    # not "1 day, 0:00:00", whose comma would read as a separator of keys.
+    df = boolean_and_duration_keys()
     path = tmp_path / "keys.parquet"
     df.write_parquet(path)
     args: list[str | Path] = [
@@ -447,13 +452,7 @@ def test_a_duration_key_compared_with_text_is_refused_before_writing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Polars refuses the comparison only on a value, not on an empty table.
-    df = pl.DataFrame(
-        {
-            "y": [1.0, 2.0, 3.0, 4.0],
-            "p": [1.5, 2.0, 3.0, 5.0],
-            "d": [dt.timedelta(days=1)] * 2 + [dt.timedelta(seconds=3)] * 2,
-        }
-    )
+    df = boolean_and_duration_keys()
     path, saved = tmp_path / "d.parquet", tmp_path / "saved.parquet"
     df.write_parquet(path)
     args: list[str | Path] = [

@@ -680,9 +680,7 @@ def _key_gates(
     if not args.fail_if or spec is None:
         return None
 
-    def check(schema: pl.Schema) -> None:
-        targets = [spec.actual, *spec.predicted]
-        keys = _gates.file_keys(schema, spec.by, targets)
+    def check(keys: dict[str, pl.DataType]) -> None:
         report = _report_schema(
             spec.actual,
             spec.predicted,
@@ -695,7 +693,7 @@ def _key_gates(
         # The file tells whether the report has the output number.
         _check_gates(args, report, output=False)
 
-    return check
+    return _gates.key_check(spec.by, [spec.actual, *spec.predicted], check)
 
 
 def _state_key_dtypes(states: SavedStates) -> dict[str, pl.DataType]:

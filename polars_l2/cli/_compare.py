@@ -411,11 +411,10 @@ def key_gates(
     keys = list(spec.by) if spec is not None else list(args.by)
     targets = [args.actual, args.baseline, *args.candidate]
 
-    def check(schema: pl.Schema) -> None:
-        found = _gates.file_keys(schema, keys, targets)
+    def check(found: dict[str, pl.DataType]) -> None:
         check_gates(args, list(found), found)
 
-    return check
+    return _gates.key_check(keys, targets, check)
 
 
 def _comparison_schema(

@@ -13,7 +13,6 @@ the gate ``verdict = 'worse'``, and names the segments where it holds.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,7 +22,7 @@ from polars_l2 import _gates
 from polars_l2._core.per_output import OUTPUT_KEY
 from polars_l2.cli._errors import CliError
 from polars_l2.cli._output import _significant as significant
-from polars_l2.cli._output import escape_text, split_columns
+from polars_l2.cli._output import durations_as_text, escape_text, split_columns
 from polars_l2.exceptions import L2InputError
 
 if TYPE_CHECKING:
@@ -121,6 +120,30 @@ def file_keys(
     return found
 
 
+def key_check(
+    keys: Sequence[str],
+    targets: Sequence[str],
+    check: Callable[[dict[str, pl.DataType]], None],
+) -> Callable[[pl.Schema], None]:
+    """Return the check of a data file's schema: `check` of its keys' dtypes.
+
+    `check` gets :func:`file_keys`, once per set of key dtypes: the files of
+    one run mostly share theirs, and a check builds a table of no rows (a
+    comparison's takes tens of milliseconds), which would otherwise be paid
+    for every file.
+    """
+    checked: set[tuple[tuple[str, pl.DataType], ...]] = set()
+
+    def on_file(schema: pl.Schema) -> None:
+        found = file_keys(schema, keys, targets)
+        seen = tuple(found.items())
+        if seen not in checked:
+            check(found)
+            checked.add(seen)
+
+    return on_file
+
+
 def check_columns(
     conditions: Sequence[_gates.Condition], columns: Collection[str]
 ) -> None:
@@ -208,14 +231,15 @@ def _identity(row: dict[str, object], leading: Sequence[str]) -> str:
 
 
 def _key_text(value: object) -> str:
-    """Write a key as the conditions and the csv output do (true, P1DT3S)."""
+    """Write a key as the conditions and the csv output do (true, P1DT3S).
+
+    Durations come as ISO 8601 text (:func:`durations_as_text`): Python's
+    "1 day, 0:00:03" has a comma, which separates the keys.
+    """
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, dt.timedelta):
-        # Python's "1 day, 0:00:03" has a comma, which separates the keys.
-        return str(pl.Series([value]).dt.to_string("iso").item())
     return str(value)
 
 
@@ -235,7 +259,9 @@ def _lines(
     table: pl.DataFrame, each: _gates.Condition, label: str, shown: Sequence[str]
 ) -> list[str]:
     leading, _ = split_columns(table)
-    failing = _gates.gate_failures(table, [each.text]).drop(_gates.CONDITION)
+    failing = durations_as_text(
+        _gates.gate_failures(table, [each.text]).drop(_gates.CONDITION)
+    )
     values = [name for name in shown if name not in leading]
     return [
         f"{label}: {_identity(row, leading)}"
@@ -259,7 +285,8 @@ def name_rows(rows: pl.DataFrame, most: int = 3) -> str:
     """Name the first `most` rows of a report or comparison (model and keys)."""
     leading, _ = split_columns(rows)
     names = "; ".join(
-        _identity(row, leading) for row in rows.head(most).iter_rows(named=True)
+        _identity(row, leading)
+        for row in durations_as_text(rows.head(most)).iter_rows(named=True)
     )
     more = f"; and {rows.height - most} more" if rows.height > most else ""
     return names + more

@@ -186,9 +186,9 @@ def render(frame: pl.DataFrame, fmt: Format) -> str:
     | b     | null     |
     """
     if fmt == "csv":
-        return _durations_as_text(frame).write_csv()
+        return durations_as_text(frame).write_csv()
     if fmt == "json":
-        return f"{_json(_durations_as_text(frame))}\n"
+        return f"{_json(durations_as_text(frame))}\n"
     if fmt in ("table", "markdown"):
         return _as_table(frame, markdown=fmt == "markdown")
     msg = f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}"
@@ -200,11 +200,12 @@ def render(frame: pl.DataFrame, fmt: Format) -> str:
 _NON_FINITE = {math.inf: "inf", -math.inf: "-inf"}
 
 
-def _durations_as_text(frame: pl.DataFrame) -> pl.DataFrame:
+def durations_as_text(frame: pl.DataFrame) -> pl.DataFrame:
     """Write Duration columns (segment keys) as ISO 8601 text, e.g. ``P1DT2H``.
 
     CSV has no Duration type (Polars refuses to write one), and JSON's own
-    form would differ from CSV's: one text for both.
+    form would differ from CSV's: one text for both, and for the keys the
+    gates' lines name.
     """
     durations = [
         name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Duration)
