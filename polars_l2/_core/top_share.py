@@ -14,6 +14,7 @@ its largest squared error, so its share is exact from the moments alone
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -319,24 +320,14 @@ def walk(
         return pl.when(rem >= m).then(s).when(rem <= 0).then(0.0).otherwise(within)
 
     parts = {"": part((lower + upper) / 2), "_low": part(lower), "_high": part(upper)}
-    if group:
-        # Each group's parts added in bin order (a window ordered as
-        # _at_the_top's), so the same histograms give the same bits every
-        # time; unordered, the sums follow how threads split the rows.
-        parts = {
-            bound: value.sum().over(group, order_by=_BIN, descending=True)
-            for bound, value in parts.items()
-        }
+    # Each group's parts added from its top bin down, as _at_the_top's
+    # sums, so the same histograms give the same bits every time.
     walked = bins.with_columns(
-        *(value.alias(f"_l2_part{bound}") for bound, value in parts.items())
+        _from_the_top(value.sum(), group).alias(f"_l2_part{bound}")
+        for bound, value in parts.items()
     )
     summary = [
-        *(
-            pl.col(f"_l2_part{bound}").first()
-            if group
-            else pl.col(f"_l2_part{bound}").sum()
-            for bound in BOUNDS
-        ),
+        *(pl.col(f"_l2_part{bound}").first() for bound in BOUNDS),
         pl.col("_l2_total").first(),
     ]
     shares = walked.group_by(group).agg(summary) if group else walked.select(summary)
@@ -354,6 +345,19 @@ def walk(
     )
 
 
+def _from_the_top(expr: pl.Expr, group: list[str]) -> pl.Expr:
+    """Return `expr` over each group's bins, taken from the top bin down.
+
+    A window ordered by bin, cheaper than sorting every bin by group and
+    bin with very many segments (benchmark case 3, segment curve). Its sums
+    are taken in that order too, so the same histograms give the same bits
+    every time (unordered, they follow how threads split the rows); the
+    windows share one order, which Polars computes once. Without `group`,
+    the frame is the window: sort it from the top bin first.
+    """
+    return expr.over(group, order_by=_BIN, descending=True) if group else expr
+
+
 def _at_the_top(
     histograms: pl.LazyFrame, group: list[str], *, weighted: bool
 ) -> pl.LazyFrame:
@@ -365,23 +369,11 @@ def _at_the_top(
     """
     m, s = pl.col(_MASS), pl.col(_SUM)
 
-    if group:
-        # Each group's bins in their own order, from the top: a window
-        # ordered by bin, cheaper than sorting every bin by group and bin
-        # with very many segments (benchmark case 3, segment curve). Its
-        # sums too are taken in that order, so the same state gives the same
-        # bits every time (unordered, they follow how threads split the
-        # rows); the windows share one order, which Polars computes once.
-        def per_group(expr: pl.Expr) -> pl.Expr:
-            return expr.over(group, order_by=_BIN, descending=True)
-
-        bins = histograms
-    else:
-
-        def per_group(expr: pl.Expr) -> pl.Expr:
-            return expr
-
-        bins = histograms.sort(_BIN, descending=True, nulls_last=True)
+    per_group = functools.partial(_from_the_top, group=group)
+    # Without groups, the one window is the frame, sorted from the top bin.
+    bins = (
+        histograms if group else histograms.sort(_BIN, descending=True, nulls_last=True)
+    )
     above = per_group(m.cum_sum()) - m
     if weighted:
         # Scale-free: no product of a weight with a weighted sum (rem * s)
